@@ -1,0 +1,281 @@
+// nexnet-appring-bench: app rings across processes, one "name value unit" line per figure.
+//
+//   nexnet-appring-bench [all|ring|reinject] [--seconds S] [--no-peer]
+//
+//   ring      ring 1 of app_ring.h between two processes pinned to CPUs 0 and 1, bulk 32, 1024
+//             slots: the producer does what AppRing::postBurst and AppRing::reap do (write 16-byte
+//             slots, publish head, record the consumer's token), the consumer what
+//             AppRingClient::receive does (read the slots, CAS the tail, write its token back).
+//             Same shape as DPDK's SP/SC rte_ring bulk 32 across cores (dpdk_peer_bench.c), which
+//             runs in the same invocation through ../shared/bench/dpdk-anchors.sh micro.
+//   reinject  the whole rx-intercept path on the null driver: this process runs the interface and
+//             AppRingServer (null driver burst -> ring 1); a child process maps the rings with
+//             AppRingClient, removes bursts of 32 and re-inserts them into ring 2; this process
+//             removes them and hands them to the network layer (a consumer that frees them).
+//             Figure: frames re-injected per second (Mpps); then the same path with the
+//             application's loop in the framework's thread (its CPU cost, no cross-process waits).
+#include "drivers/null/NullDriver.h"
+#include "framework/EventLoop.h"
+#include "netif/AppRingClient.h"
+#include "netif/AppRingServer.h"
+#include "netif/NetworkInterface.h"
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+using namespace nexnet;
+
+namespace {
+
+constexpr unsigned kBurst = 32;
+constexpr std::uint32_t kSlots = 1024;
+constexpr std::uint32_t kMask = kSlots - 1;
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void pin(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+std::atomic_ref<std::uint32_t> word(std::uint32_t& value) { return std::atomic_ref<std::uint32_t>(value); }
+
+struct RingMemory {
+    app_ring_control ring1;
+    app_ring_slot slots[kSlots];
+};
+
+// The framework side of ring 1 (AppRing::postBurst + reap): private head and reap cursors.
+void produce(RingMemory& memory, std::uint64_t objects) {
+    std::uint32_t head = 0, reap = 0;
+    for (std::uint64_t sent = 0; sent < objects;) {
+        std::uint32_t tail = word(memory.ring1.tail).load(std::memory_order_acquire);
+        while (reap != tail && word(memory.slots[reap & kMask].owner).load(std::memory_order_acquire) != 0) ++reap;
+        if (kSlots - (head - reap) < kBurst) continue;
+        for (unsigned i = 0; i < kBurst; ++i) {
+            app_ring_slot& slot = memory.slots[(head + i) & kMask];
+            word(slot.index).store(static_cast<std::uint32_t>(sent + i), std::memory_order_relaxed);
+            word(slot.length).store(64, std::memory_order_relaxed);
+            slot.offset = 128;
+            slot.flags = 0;
+            word(slot.owner).store(0, std::memory_order_relaxed);
+        }
+        head += kBurst;
+        word(memory.ring1.head).store(head, std::memory_order_release);
+        sent += kBurst;
+    }
+}
+
+// The application side (AppRingClient::receive): read, CAS the tail, write the token back.
+std::uint64_t consume(RingMemory& memory, std::uint64_t objects) {
+    std::uint64_t checksum = 0;
+    app_ring_packet packets[kBurst];
+    for (std::uint64_t got = 0; got < objects;) {
+        std::uint32_t tail = word(memory.ring1.tail).load(std::memory_order_acquire);
+        if (word(memory.ring1.head).load(std::memory_order_acquire) - tail < kBurst) continue;
+        for (unsigned i = 0; i < kBurst; ++i) {
+            app_ring_slot& slot = memory.slots[(tail + i) & kMask];
+            packets[i].index = word(slot.index).load(std::memory_order_relaxed);
+            packets[i].length = word(slot.length).load(std::memory_order_relaxed);
+        }
+        if (!word(memory.ring1.tail).compare_exchange_strong(tail, tail + kBurst, std::memory_order_acq_rel)) continue;
+        for (unsigned i = 0; i < kBurst; ++i) {
+            word(memory.slots[(tail + i) & kMask].owner).store(7, std::memory_order_release);
+            checksum += packets[i].index;
+        }
+        got += kBurst;
+    }
+    return checksum;
+}
+
+double benchRing(double seconds) {
+    // Calibrate the object count to roughly the requested time at ~300 Mobj/s.
+    std::uint64_t objects = static_cast<std::uint64_t>(seconds * 300e6) / kBurst * kBurst;
+    void* shared = mmap(nullptr, sizeof(RingMemory), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return 0;
+    auto* memory = new (shared) RingMemory{};
+    pid_t child = fork();
+    if (child == 0) {
+        pin(1);
+        produce(*memory, objects);
+        _exit(0);
+    }
+    pin(0);
+    double start = now();
+    std::uint64_t checksum = consume(*memory, objects);
+    double elapsed = now() - start;
+    waitpid(child, nullptr, 0);
+    munmap(shared, sizeof(RingMemory));
+    if (checksum == 0) std::printf("# checksum 0\n");
+    return objects / elapsed / 1e6;
+}
+
+class FreeingLayer : public InputConsumer {
+public:
+    void consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) override {
+        unsigned n = 0;
+        for (unsigned i = 0; i < count; ++i) {
+            if (packets[i] != nullptr) packets[n++] = packets[i];
+        }
+        NetbufPool::freeToOwners(packets, n);
+        for (unsigned i = 0; i < count; ++i) packets[i] = nullptr;
+        frames += n;
+    }
+    std::uint64_t frames = 0;
+};
+
+void reinjectChild(const std::string& path, double seconds) {
+    if (getenv("NEXNET_BENCH_PIN") != nullptr) pin(1);
+    AppRingClient::Options options;
+    options.mode = APP_RING_RX_INTERCEPT;
+    auto client = AppRingClient::connect(path, "null0", options);
+    if (!client) _exit(1);
+    app_ring_packet packets[kBurst];
+    double end = now() + seconds + 1;
+    while (now() < end) {
+        unsigned n = client.value()->receive(packets, kBurst);
+        if (n == 0) continue;
+        while (client.value()->sendWithoutKick(packets, n) == 0) {
+        }  // no kick: the framework side polls ring 2 (poll mode)
+    }
+    _exit(0);
+}
+
+double benchReinject(double seconds) {
+    std::string path = "/tmp/nexnet-appring-bench-" + std::to_string(getpid()) + ".sock";
+    auto loop = std::move(EventLoop::create().value());
+    NullDriver::Options nullOptions;
+    auto driver = NullDriver::create(nullOptions, 8192);
+    if (!driver) return 0;
+    driver.value()->setName("null0");
+    NetworkInterface interface(std::move(driver.value()));
+    interface.setUp();
+    FreeingLayer layer;
+    interface.addInputConsumer(&layer, 100);
+    auto server = std::move(AppRingServer::create(*loop, path).value());
+    server->addInterface(interface);
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(200000);
+        reinjectChild(path, seconds);
+    }
+    if (getenv("NEXNET_BENCH_PIN") != nullptr) pin(0);
+    // Serve the child's request: it creates the rings (rx intercept).
+    double wait = now() + 5;
+    while (server->applicationCount() == 0 && now() < wait) loop->runOnce(std::chrono::milliseconds(5));
+    std::uint64_t before = layer.frames;
+    double start = now();
+    while (now() - start < seconds) {
+        for (int i = 0; i < 64; ++i) {
+            if (server->ring("null0") == nullptr || server->ring("null0")->ring1Pending() < 512) interface.poll();
+            if (AppRing* ring = server->ring("null0")) ring->service();
+        }
+        loop->runOnce(std::chrono::milliseconds(0));
+    }
+    double elapsed = now() - start;
+    std::uint64_t frames = layer.frames - before;
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    loop->runOnce(std::chrono::milliseconds(10));
+    server.reset();
+    interface.removeInputConsumer(&layer);
+    return frames / elapsed / 1e6;
+}
+
+// The same path with the application's loop in this thread (connect on a helper thread while
+// the loop serves it): the CPU cost of intercept + re-inject without cross-process scheduling.
+double benchReinjectOneThread(double seconds) {
+    std::string path = "/tmp/nexnet-appring-bench1-" + std::to_string(getpid()) + ".sock";
+    auto loop = std::move(EventLoop::create().value());
+    auto driver = NullDriver::create(NullDriver::Options{}, 8192);
+    if (!driver) return 0;
+    driver.value()->setName("null0");
+    NetworkInterface interface(std::move(driver.value()));
+    interface.setUp();
+    FreeingLayer layer;
+    interface.addInputConsumer(&layer, 100);
+    auto server = std::move(AppRingServer::create(*loop, path).value());
+    server->addInterface(interface);
+    AppRingClient::Options options;
+    options.mode = APP_RING_RX_INTERCEPT;
+    Result<std::unique_ptr<AppRingClient>> client = Result<std::unique_ptr<AppRingClient>>::failure(EAGAIN);
+    std::thread connecting([&] { client = AppRingClient::connect(path, "null0", options); });
+    while (server->applicationCount() == 0) loop->runOnce(std::chrono::milliseconds(5));
+    connecting.join();
+    if (!client) return 0;
+    AppRing& ring = *server->ring("null0");
+    app_ring_packet packets[kBurst];
+    double start = now();
+    std::uint64_t before = layer.frames;
+    while (now() - start < seconds) {
+        for (int i = 0; i < 1024; ++i) {
+            interface.poll();
+            unsigned n = client.value()->receive(packets, kBurst);
+            client.value()->sendWithoutKick(packets, n);
+            ring.service();
+        }
+    }
+    double elapsed = now() - start;
+    std::uint64_t frames = layer.frames - before;
+    client.value().reset();
+    loop->runOnce(std::chrono::milliseconds(10));
+    server.reset();
+    interface.removeInputConsumer(&layer);
+    return frames / elapsed / 1e6;
+}
+
+bool peerRing(double& value) {
+    const char* script = "../shared/bench/dpdk-anchors.sh";
+    if (access(script, X_OK) != 0) script = "/work/shared/bench/dpdk-anchors.sh";
+    if (access(script, X_OK) != 0) return false;
+    std::string command = std::string(script) + " micro 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return false;
+    char line[256];
+    bool found = false;
+    while (std::fgets(line, sizeof line, pipe) != nullptr) {
+        if (std::sscanf(line, "dpdk_ring_spsc_bulk32_cross_core %lf", &value) == 1) found = true;
+    }
+    pclose(pipe);
+    return found;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string what = argc > 1 && argv[1][0] != '-' ? argv[1] : "all";
+    double seconds = 2;
+    bool peer = true;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
+        if (std::strcmp(argv[i], "--no-peer") == 0) peer = false;
+    }
+    if (what == "all" || what == "ring") {
+        double ours = benchRing(seconds);
+        std::printf("nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s\n", ours);
+        double theirs = 0;
+        if (peer && peerRing(theirs)) {
+            std::printf("dpdk_ring_spsc_bulk32_cross_core %.2f Mobj/s\n", theirs);
+            std::printf("ratio_appring_vs_dpdk_ring %.2f\n", theirs > 0 ? ours / theirs : 0);
+        } else {
+            std::printf("DPDK peer not available\n");
+        }
+    }
+    if (what == "all" || what == "reinject") {
+        std::printf("nexnet_appring_rx_intercept_reinject_null %.2f Mpps\n", benchReinject(seconds));
+        std::printf("nexnet_appring_rx_intercept_reinject_null_one_thread %.2f Mpps\n", benchReinjectOneThread(seconds));
+    }
+    return 0;
+}

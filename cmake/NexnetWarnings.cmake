@@ -1,0 +1,13 @@
+# Compiler options shared by every nexnet target, through the interface target nexnet_options.
+add_library(nexnet_options INTERFACE)
+target_compile_options(nexnet_options INTERFACE -Wall -Wextra -Wshadow $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor> -Wno-missing-field-initializers)
+if(NEXNET_WERROR)
+  target_compile_options(nexnet_options INTERFACE -Werror)
+endif()
+if(NEXNET_SANITIZE)
+  target_compile_options(nexnet_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(nexnet_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(CMAKE_BUILD_TYPE MATCHES "Rel")
+  target_compile_options(nexnet_options INTERFACE -O3)
+endif()

@@ -1,0 +1,438 @@
+// TapDriver: Linux TUN/TAP as an Ethernet wire to the kernel (Documentation/networking/tuntap.rst).
+//
+// Bursts: a tap descriptor moves one frame per read or write, and Linux has no batched call for
+// it from userspace (tun's batched sendmsg, TUN_MSG_PTR, is for vhost-net inside the kernel).
+// So a transmit burst is up to 32 writev requests run by one io_uring_enter (TapUring), measured
+// faster than a loop of plain calls; the plain loop remains when io_uring is unavailable or
+// uring=0. Receive stays a readv loop: io_uring waits on a tun read with no frame instead of
+// returning EAGAIN, and the loop stops at the first EAGAIN.
+#include "drivers/tap/TapDriver.h"
+
+#include "framework/EventLoop.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace nexnet {
+
+namespace {
+constexpr unsigned kVlanTag = 4;            // a frame may carry an 802.1Q tag beyond the MTU
+constexpr unsigned kTapMaxMtu = 65535 - 14; // tun: MAX_MTU less the Ethernet header
+constexpr unsigned kMinMtu = 68;            // IPv4 minimum (RFC 791), as IONetwork::setMtu
+constexpr std::uint8_t kGsoTcpV4 = 1;       // VIRTIO_NET_HDR_GSO_TCPV4
+constexpr std::uint8_t kGsoTcpV6 = 4;       // VIRTIO_NET_HDR_GSO_TCPV6
+constexpr std::uint8_t kGsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4
+constexpr std::uint8_t kGsoEcn = 0x80;      // VIRTIO_NET_HDR_GSO_ECN
+constexpr auto kLinkWatchdog = std::chrono::seconds(1);
+}  // namespace
+
+// ---- opening ---------------------------------------------------------------------------------
+
+Result<std::unique_ptr<TapDriver>> TapDriver::create(const Options& options) {
+    using R = Result<std::unique_ptr<TapDriver>>;
+    std::unique_ptr<TapDriver> driver(new TapDriver());
+    if (int error = driver->open(options); error != 0) return R::failure(error);
+    return R(std::move(driver));
+}
+
+int TapDriver::open(const Options& options) {
+    if (options.name.size() >= IFNAMSIZ || options.queues == 0 || options.queues > kMaxQueues) return EINVAL;
+    offloads_ = options.vnet;
+    queues_.resize(options.queues);
+    std::string name = options.name.empty() ? "nxtap%d" : options.name;
+    for (Queue& queue : queues_) {
+        // Every queue after the first attaches to the interface the first one made or found.
+        int fd = openQueue(name, options.queues > 1, name);
+        if (fd < 0) return -fd;
+        queue.fd = fd;
+        if (options.uring) {
+            queue.uring = std::make_unique<TapUring>();
+            if (queue.uring->setUp() != 0) queue.uring.reset();  // io_uring disabled: plain calls
+        }
+    }
+    name_ = name;
+    setName(name);
+    kernelEnd_.setTapFd(queues_[0].fd);
+    if (options.persist) {
+        if (ioctl(queues_[0].fd, TUNSETPERSIST, *options.persist ? 1 : 0) != 0) return errno;
+    }
+    if (int error = makePool(options)) return error;
+
+    // The driver's own address: the NIC at this end of the wire is not the kernel's interface.
+    if (int error = attachToNetworkWithAddress(EthernetAddress::randomLocal())) return error;
+
+    // Both ends of a wire share its MTU: take the interface's, or lower it to what fits a netbuf.
+    unsigned room = pool()->bufferSize() - pool()->headroom();
+    maxMtu_ = std::min(kTapMaxMtu, room - kHeaderSize - kVlanTag - 1);  // - 1: see acceptFrame
+    unsigned kernelMtu = 1500;
+    if (int error = kernelEnd_.mtu(kernelMtu)) return error;
+    int error = kernelMtu > maxMtu_ ? setMtu(maxMtu_) : IONetwork::setMtu(std::max(kernelMtu, kMinMtu));
+    if (error != 0) return error;
+
+    // Stopped: no carrier, so the kernel does not queue frames nobody reads.
+    kernelEnd_.setCarrier(false);
+    refreshLinkStatus();
+    return 0;
+}
+
+// @return the descriptor, or -errno. @p actualName receives the interface's name.
+int TapDriver::openQueue(const std::string& name, bool multiQueue, std::string& actualName) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    // IFF_VNET_HDR on every queue, whatever `vnet` says: the header is also how we ask the
+    // kernel to segment or checksum what we transmit, and it costs ten bytes per frame.
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multiQueue ? IFF_MULTI_QUEUE : 0);
+    std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+    int result = ioctl(fd, TUNSETIFF, &ifr);
+    if (result != 0 && errno == EINVAL && !multiQueue) {
+        // An existing multi-queue tap refuses a single-queue attach: take one of its queues.
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_MULTI_QUEUE);
+        result = ioctl(fd, TUNSETIFF, &ifr);
+    }
+    int headerSize = kVnetHeaderSize;
+    // What the kernel may hand us: partial checksums and TCP super-packets, or only complete frames.
+    unsigned offloads = offloads_ ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+    if (result != 0 || ioctl(fd, TUNSETVNETHDRSZ, &headerSize) != 0 || ioctl(fd, TUNSETOFFLOAD, offloads) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    actualName.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+    return fd;
+}
+
+int TapDriver::makePool(const Options& options) {
+    NetbufPool::Options poolOptions;
+    poolOptions.count = options.poolSize != 0 ? options.poolSize : (offloads_ ? 1024 : 4096);
+    poolOptions.dataRoom = offloads_ ? kSuperPacketRoom : 2048;
+    poolOptions.name = "nexnet-tap";
+    auto pool = NetbufPool::create(poolOptions);
+    if (!pool) return pool.error();
+    setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
+    return 0;
+}
+
+TapDriver::~TapDriver() {
+    for (Queue& queue : queues_) {
+        if (queue.spareCount > 0) pool()->freeBulk(queue.spare, queue.spareCount);
+        if (queue.fd >= 0) close(queue.fd);
+    }
+}
+
+int TapDriver::registerWith(DriverRegistry& registry) {
+    return registry.registerDriver(
+        "tap", "tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1]",
+        "a Linux tap device: the kernel is the station at the other end (vnet=1: offloads, 64 KB super-packets)",
+        [](const DriverUri& uri) {
+            using R = Result<std::unique_ptr<IONetwork>>;
+            for (const auto& [key, value] : uri.options) {
+                if (key != "queues" && key != "vnet" && key != "pool" && key != "persist" && key != "uring")
+                    return R::failure(EINVAL);
+            }
+            Options options;
+            options.name = uri.target;
+            auto queues = uri.number("queues", 1, kMaxQueues);
+            auto vnet = uri.flag("vnet", false);
+            auto pool = uri.number("pool", 0, UINT32_MAX - 1);
+            auto uring = uri.flag("uring", true);
+            if (!queues || !vnet || !pool || !uring) return R::failure(EINVAL);
+            options.uring = uring.value();
+            options.queues = static_cast<unsigned>(queues.value());
+            options.vnet = vnet.value();
+            options.poolSize = static_cast<std::uint32_t>(pool.value());
+            if (uri.option("persist")) {
+                auto persist = uri.flag("persist", false);
+                if (!persist) return R::failure(EINVAL);
+                options.persist = persist.value();
+            }
+            auto driver = create(options);
+            if (!driver) return R::failure(driver.error());
+            return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
+        });
+}
+
+// ---- up, down, link --------------------------------------------------------------------------
+
+int TapDriver::resetAndEnable(bool enable) {
+    // The carrier is the cable: on, the kernel sends; off, it shows NO-CARRIER and stops. It may
+    // fail when the interface is gone; refreshLinkStatus then reports the link down.
+    kernelEnd_.setCarrier(enable);
+    setRunning(enable);
+    if (!enable) {
+        for (Queue& queue : queues_) drain(queue);
+    }
+    refreshLinkStatus();
+    return 0;
+}
+
+LinkStatus TapDriver::refreshLinkStatus() {
+    unsigned flags = 0;
+    bool alive = std::any_of(queues_.begin(), queues_.end(), [](const Queue& q) { return !q.dead; });
+    // The carrier is ours (on while running), so the link is up when the kernel's end is: its
+    // IFF_RUNNING would say the same, but only after the kernel's link watch catches up.
+    bool up = alive && isRunning() && kernelEnd_.flags(flags) == 0 && (flags & IFF_UP) != 0;
+    setLinkStatus(up ? LinkStatus::up : LinkStatus::down);
+    return linkStatus();
+}
+
+int TapDriver::attachToEventLoop(EventLoop* loop) {
+    if (loop == nullptr) clearTimeout();
+    if (int error = IOEthernet::attachToEventLoop(loop)) return error;
+    return loop != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
+}
+
+void TapDriver::timeoutOccurred() {
+    refreshLinkStatus();
+    setRelativeTimeout(kLinkWatchdog);
+}
+
+std::string TapDriver::interfaceName() const {
+    std::string name;
+    return kernelEnd_.name(name) == 0 ? name : name_;
+}
+
+unsigned TapDriver::maxMtu() const { return maxMtu_; }
+
+int TapDriver::setMtu(unsigned mtu) {
+    if (mtu < kMinMtu || mtu > maxMtu_) return EINVAL;
+    if (int error = kernelEnd_.setMtu(mtu)) return error;
+    return IONetwork::setMtu(mtu);
+}
+
+unsigned TapDriver::queueCount() const { return static_cast<unsigned>(queues_.size()); }
+
+int TapDriver::interruptEventFd(unsigned queue) const {
+    return queue < queues_.size() ? queues_[queue].fd : -1;
+}
+
+int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
+    (void)enabled;  // a tap descriptor is always readable when frames wait: nothing to arm or mask
+    return queue < queues_.size() ? 0 : EINVAL;
+}
+
+void TapDriver::queueDied(Queue& queue) {
+    // The interface was deleted: the descriptor is detached and reports an error to poll()
+    // forever, which would spin any event loop watching it. Put a silent eventfd in its place
+    // (dup2 closes the tap file, which also drops it from every epoll set): the number stays
+    // valid for whoever holds it, and never wakes anyone.
+    int silent = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (silent >= 0) {
+        dup2(silent, queue.fd);
+        close(silent);
+    }
+    queue.dead = true;
+    if (&queue == &queues_[0]) {
+        for (const Queue& other : queues_)
+            if (!other.dead) kernelEnd_.setTapFd(other.fd);
+    }
+    setLinkStatus(LinkStatus::down);
+}
+
+void TapDriver::drain(Queue& queue) {
+    if (queue.dead) return;
+    std::uint8_t scratch[2048];
+    for (unsigned i = 0; i < 4096 && read(queue.fd, scratch, sizeof scratch) >= 0; ++i) {
+    }
+}
+
+// ---- receive ---------------------------------------------------------------------------------
+
+void TapDriver::fillSpares(Queue& queue) {
+    unsigned missing = kBurst - queue.spareCount;
+    if (missing == 0) return;
+    if (pool()->getBulk(queue.spare + queue.spareCount, missing) == 0) {
+        queue.spareCount = kBurst;
+        return;
+    }
+    // The pool runs low: take what is left one by one; frames then wait in the kernel's queue.
+    while (queue.spareCount < kBurst) {
+        Netbuf* netbuf = pool()->allocate();
+        if (netbuf == nullptr) break;
+        queue.spare[queue.spareCount++] = netbuf;
+    }
+}
+
+bool TapDriver::acceptFrame(const VnetHeader& header, std::uint32_t length, std::uint32_t room) {
+    std::uint64_t* reason = nullptr;
+    // tun copies what fits and reports at most the room it was given: a frame that fills the
+    // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
+    if (length >= room) reason = &truncated_;
+    else if (length < kHeaderSize) reason = &runts_;
+    else if (header.gsoType == 0 && length > kHeaderSize + mtu() + kVlanTag) reason = &oversize_;
+    if (reason == nullptr) return true;
+    ++*reason;
+    return false;
+}
+
+// Takes the frame a read of @p result bytes put in @p netbuf, or counts it as malformed.
+bool TapDriver::takeFrame(Netbuf* netbuf, const VnetHeader& header, long result, std::uint32_t room) {
+    std::uint32_t length = result > kVnetHeaderSize ? static_cast<std::uint32_t>(result - kVnetHeaderSize) : 0;
+    if (!acceptFrame(header, length, room)) return false;
+    netbuf->setSize(length);
+    NetbufOffload& offload = netbuf->offload();
+    offload.flags = header.flags;
+    offload.gsoType = header.gsoType;
+    offload.gsoSize = header.gsoSize;
+    offload.csumStart = header.csumStart;
+    offload.csumOffset = header.csumOffset;
+    return true;
+}
+
+unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
+    if (!isRunning() || queue >= queues_.size()) return 0;
+    Queue& rq = queues_[queue];
+    if (rq.dead) return 0;
+    fillSpares(rq);
+    unsigned limit = std::min({max, kBurst, rq.spareCount});
+    if (limit == 0) return 0;
+    std::uint32_t headroom = pool()->headroom();
+    VnetHeader headers[kBurst];
+    iovec vectors[kBurst][2];
+    int results[kBurst];
+    // Slot i reads into spare[spareCount - 1 - i]. The first read alone tells an idle queue
+    // cheaply (EAGAIN); when it brought a frame, the rest go in one io_uring batch.
+    auto prepare = [&](unsigned i) {
+        Netbuf* netbuf = rq.spare[rq.spareCount - 1 - i];
+        netbuf->reset(headroom);
+        vectors[i][0] = {&headers[i], kVnetHeaderSize};
+        vectors[i][1] = {netbuf->data(), netbuf->tailroom()};
+    };
+    prepare(0);
+    ssize_t first = readv(rq.fd, vectors[0], 2);
+    if (first < 0) {
+        if (errno == EBADFD || errno == EBADF || errno == ENXIO) queueDied(rq);
+        return 0;  // EAGAIN: the kernel's queue is empty
+    }
+    results[0] = static_cast<int>(first);
+    unsigned attempted = 1;
+    if (limit > 1) {
+        for (unsigned i = 1; i < limit; ++i) prepare(i);
+        // Not io_uring: it does not honour O_NONBLOCK for tun reads and would wait for frames.
+        for (; attempted < limit; ++attempted) {
+            ssize_t r = readv(rq.fd, vectors[attempted], 2);
+            if (r < 0) break;
+            results[attempted] = static_cast<int>(r);
+        }
+    }
+    QueueStatistics& stats = receiveStatisticsFor(queue);
+    unsigned got = 0, kept = rq.spareCount - attempted;
+    std::uint64_t bytes = 0;
+    bool died = false;
+    Netbuf* used[kBurst];  // copied out first: unused ones go back into the same spare slots
+    for (unsigned i = 0; i < attempted; ++i) used[i] = rq.spare[rq.spareCount - 1 - i];
+    for (unsigned i = 0; i < attempted; ++i) {
+        Netbuf* netbuf = used[i];
+        if (results[i] >= 0 && takeFrame(netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
+            out[got++] = netbuf;
+            bytes += netbuf->size();
+            continue;
+        }
+        if (results[i] >= 0) {  // malformed: counted by takeFrame
+            stats.errors++;
+            incrementInputErrors();
+        }
+        died = died || results[i] == -EBADFD || results[i] == -ENXIO;
+        rq.spare[kept++] = netbuf;  // not used: stays a spare
+    }
+    rq.spareCount = kept;
+    if (died) queueDied(rq);
+    if (got != 0 && linkStatus() != LinkStatus::up) setLinkStatus(LinkStatus::up);
+    stats.packets += got;
+    stats.bytes += bytes;
+    incrementInputPackets(got);
+    return got;
+}
+
+// ---- transmit --------------------------------------------------------------------------------
+
+TapDriver::VnetHeader TapDriver::headerFor(const Netbuf& packet) {
+    const NetbufOffload& offload = packet.offload();
+    VnetHeader header{offload.flags, offload.gsoType, 0, offload.gsoSize, offload.csumStart, offload.csumOffset};
+    if (offload.gsoType == 0) return header;
+    // hdr_len: the bytes of headers before the payload of a super-packet. The kernel only needs
+    // a hint (it raises hdr_len to cover the checksum field), but the right value saves it a copy.
+    std::uint8_t type = offload.gsoType & ~kGsoEcn;
+    std::uint32_t start = offload.csumStart;
+    if ((type == kGsoTcpV4 || type == kGsoTcpV6) && start + 13 < packet.size())
+        header.headerLength = static_cast<std::uint16_t>(start + (packet.data()[start + 12] >> 4) * 4);
+    else if (type == kGsoUdpL4)
+        header.headerLength = static_cast<std::uint16_t>(start + 8);
+    return header;
+}
+
+unsigned TapDriver::dropBurst(unsigned queue, Netbuf** packets, unsigned count) {
+    transmitStatisticsFor(queue).errors += count;
+    incrementOutputErrors(count);
+    NetbufPool::freeToOwners(packets, count);
+    return count;
+}
+
+unsigned TapDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
+    if (!isRunning() || queues_.empty()) return 0;
+    unsigned index = queue % queueCount();
+    Queue& tq = queues_[index];
+    unsigned base = 0;
+    while (base < count && !tq.dead) {
+        unsigned n = std::min(kBurst, count - base);
+        transmitChunk(index, tq, packets + base, n);
+        base += n;
+    }
+    if (base < count) dropBurst(index, packets + base, count - base);  // behind a deleted interface
+    return count;
+}
+
+// Writes up to kBurst frames, then frees them all: the kernel copied those it took; a refused
+// one is counted as an output error (tun never pushes back with EAGAIN: it drops and counts
+// itself when its backlog is full).
+void TapDriver::transmitChunk(unsigned index, Queue& tq, Netbuf** packets, unsigned n) {
+    VnetHeader headers[kBurst];
+    iovec vectors[kBurst][2];
+    int results[kBurst];
+    for (unsigned i = 0; i < n; ++i) {
+        headers[i] = headerFor(*packets[i]);
+        vectors[i][0] = {&headers[i], kVnetHeaderSize};
+        vectors[i][1] = {packets[i]->data(), packets[i]->size()};
+    }
+    if (!tq.uring || tq.uring->run(tq.fd, vectors, n, true, results) != 0) {
+        for (unsigned i = 0; i < n; ++i) {
+            ssize_t r = writev(tq.fd, vectors[i], 2);
+            results[i] = r >= 0 ? static_cast<int>(r) : -errno;
+            if (results[i] == -EIO || results[i] == -EBADFD) {  // the rest would fail alike
+                for (unsigned j = i + 1; j < n; ++j) results[j] = results[i];
+                break;
+            }
+        }
+    }
+    std::uint64_t sent = 0, bytes = 0, errors = 0;
+    bool down = false, gone = false;
+    for (unsigned i = 0; i < n; ++i) {
+        if (results[i] >= 0) {
+            ++sent;
+            bytes += packets[i]->size();
+            continue;
+        }
+        ++errors;
+        down = down || results[i] == -EIO;  // the interface is down (also after a move to another netns)
+        gone = gone || results[i] == -EBADFD || results[i] == -ENXIO;
+    }
+    NetbufPool::freeToOwners(packets, n);
+    QueueStatistics& stats = transmitStatisticsFor(index);
+    stats.packets += sent;
+    stats.bytes += bytes;
+    stats.errors += errors;
+    incrementOutputPackets(sent);
+    incrementOutputErrors(errors);
+    if (gone) queueDied(tq);
+    else if (down) setLinkStatus(LinkStatus::down);
+    else if (sent != 0 && linkStatus() != LinkStatus::up) setLinkStatus(LinkStatus::up);
+}
+
+}  // namespace nexnet

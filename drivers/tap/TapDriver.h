@@ -1,0 +1,205 @@
+#pragma once
+/// @file TapDriver.h
+/// @brief TapDriver ("tap:NAME"): an Ethernet driver whose wire is a Linux TUN/TAP device, so the
+/// Linux kernel is the station at the other end.
+
+#include "drivers/tap/TapKernelEnd.h"
+#include "drivers/tap/TapUring.h"
+#include "framework/DriverRegistry.h"
+#include "framework/IOEthernet.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/uio.h>
+#include <vector>
+
+namespace nexnet {
+
+/// An IOEthernet on a Linux tap device: one end of a virtual wire whose other end is a kernel
+/// network interface (TapKernelEnd). Frames the driver transmits are received by that interface;
+/// frames the kernel sends on it are what the driver receives.
+///
+/// URI: `tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1]`
+/// - NAME: the interface; created when absent, attached to when it exists (a persistent tap, or
+///   one another nexnet process holds with more queues). Empty: the kernel picks "nxtapN".
+/// - queues: 1 to 16 queue pairs (IFF_MULTI_QUEUE, one file descriptor per pair; default 1).
+///   The kernel spreads what it sends over the queues by flow hash.
+/// - vnet: 1 lets the kernel hand over packets with checksums left to finish and TCP super-packets
+///   of up to 64 KB (TUNSETOFFLOAD TUN_F_CSUM|TSO4|TSO6), described by Netbuf::offload(); the
+///   driver's pool then has 66 KB buffers. 0 (default): every received frame is complete and at
+///   most MTU-sized, in 2 KB buffers. Either way the driver transmits netbufs carrying offload
+///   requests (a super-packet received on another driver), since every queue sends a virtio-net
+///   header (IFF_VNET_HDR): the kernel segments and checksums what the netbuf asks for.
+/// - pool: netbufs in the driver's pool (default 4096 with vnet=0, 1024 with vnet=1).
+/// - persist: 1 keeps the interface after the driver closes (TUNSETPERSIST), 0 lets it go with
+///   the last file descriptor; absent: unchanged (a new interface goes, an existing one stays
+///   as it was).
+/// - uring: 1 (default) runs each transmit burst's writes through one io_uring_enter (TapUring);
+///   0, or io_uring unavailable, uses one readv/writev call per frame. usesIoUring() tells which.
+///
+/// Up and down (IFF_UP through performCommand): the driver's state is the cable's. Up turns the
+/// interface's carrier on and starts reading; down turns the carrier off (the kernel shows
+/// NO-CARRIER and stops sending) and discards what was queued. The kernel end's own
+/// administrative state and addresses belong to whoever administers its namespace (`ip link set
+/// NAME up`), as a NIC never configures its link partner; the driver does not touch them.
+/// What both ends share is the MTU: setMtu (IFCONTROL_UNIXIOCTL SIOCSIFMTU) sets the interface's
+/// MTU too, so that neither end sends frames the other refuses.
+///
+/// Addresses: the driver has its own address (random, locally administered; IFCONTROL_SETADDR
+/// changes it), distinct from the interface's. The tap has no address filter: the kernel sends
+/// only what it means for this link, so every frame is delivered, as by a NIC in promiscuous mode.
+///
+/// Link state: up while the interface is up with its carrier on. Read when the driver starts,
+/// when a transmit fails with EIO (the interface went down, or moved to another namespace,
+/// which takes it down), on every second of the event loop the driver is attached to, and by
+/// refreshLinkStatus(). When the interface is deleted under the driver, each queue's descriptor
+/// is replaced by a silent one (so event loops watching it stop waking), the link goes down,
+/// receiveBurst returns 0 and transmitBurst drops and counts; nothing crashes.
+///
+/// Receive: one readv per frame (Linux has no batched tap read), up to kBurst per call, straight
+/// into netbufs kept ready between bursts. Malformed frames are dropped and counted: runts
+/// (shorter than an Ethernet header), oversize (longer than the MTU allows, and not a
+/// super-packet), truncated (longer than a netbuf). Transmit: one writev per frame, batched into
+/// one system call by io_uring; the kernel copies them, so the netbufs are freed before transmitBurst returns.
+///
+/// Interrupt mode: interruptEventFd(q) is the queue's tap descriptor, readable while frames wait.
+///
+/// Threading: one thread per queue at most (each queue has its own descriptor and buffers);
+/// control calls (performCommand, setMtu) from one thread while no burst runs.
+class TapDriver : public IOEthernet {
+public:
+    /// Frames handled per receiveBurst / transmitBurst call at most.
+    static constexpr unsigned kBurst = 32;
+    /// Bytes of the virtio-net header before each frame on the tap descriptor (TUNSETVNETHDRSZ).
+    static constexpr unsigned kVnetHeaderSize = 10;
+    /// Data room of the pool's netbufs with vnet=1: a 64 KB super-packet, its Ethernet header and
+    /// a VLAN tag fit.
+    static constexpr std::uint32_t kSuperPacketRoom = 65536 + 1024;
+
+    /// What to open.
+    struct Options {
+        std::string name;              ///< Interface name (empty: the kernel picks one).
+        unsigned queues = 1;           ///< Queue pairs, 1 to kMaxQueues.
+        bool vnet = false;             ///< Receive checksum-offloaded frames and super-packets.
+        std::uint32_t poolSize = 0;    ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
+        std::optional<bool> persist;   ///< TUNSETPERSIST when set.
+        bool uring = true;             ///< Batch each burst's system calls with io_uring.
+    };
+
+    /// Opens (creating or attaching to) the tap @p options.name with its queues and a pool. The
+    /// driver comes back stopped; bring it up with IFCONTROL_SETFLAGS IFF_UP.
+    /// Errors: EINVAL (name too long, queues out of range, an existing tap of another kind),
+    /// EPERM (no CAP_NET_ADMIN), EBUSY (the tap's queues are all taken), ENOENT (no
+    /// /dev/net/tun), or the pool's errno.
+    static Result<std::unique_ptr<TapDriver>> create(const Options& options);
+    /// Registers "tap:" with @p registry (builtinDrivers() does). @return 0 or EEXIST.
+    static int registerWith(DriverRegistry& registry);
+
+    /// Closes the queues' descriptors (the interface goes unless persistent or held elsewhere)
+    /// and returns the netbufs kept for receiving.
+    ~TapDriver() override;
+
+    /// Up: carrier on, reading starts, link state read. Down: carrier off, queued frames
+    /// discarded. Called by IOEthernet on IFF_UP changes. @return 0 (carrier errors are ignored:
+    /// the interface may be gone; the link state says so).
+    int resetAndEnable(bool enable) override;
+
+    /// Receives up to min(@p max, kBurst) frames from queue @p queue into netbufs the caller then
+    /// owns, with Netbuf::offload() from the virtio-net header (zero with vnet=0).
+    /// @return the number received; 0 when none wait, when stopped, or for an unknown queue.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+
+    /// Writes the @p count frames on queue @p queue (modulo queueCount()), each with a
+    /// virtio-net header built from its Netbuf::offload(). All are accepted and freed to their
+    /// own pools before the call returns (the kernel copies them). A frame the kernel refuses
+    /// (malformed offload request, too long, interface down or gone) is counted as an output
+    /// error; tun never pushes back, it drops and counts when its backlog is full.
+    /// @return @p count, or 0 when the driver is stopped (the caller keeps them).
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+
+    /// The number of queue pairs.
+    unsigned queueCount() const override;
+    /// The queue's tap descriptor (readable when frames wait), or -1 for an unknown queue.
+    int interruptEventFd(unsigned queue) const override;
+    /// 0 for a known queue: the descriptor always signals; poll mode just does not watch it.
+    int setInterruptsEnabled(unsigned queue, bool enabled) override;
+
+    /// The largest MTU: what fits in a netbuf, at most the 65521 bytes a tap allows.
+    unsigned maxMtu() const override;
+    /// Sets the MTU of the driver and of the interface. @return 0, EINVAL out of range, or the
+    /// errno of SIOCSIFMTU.
+    int setMtu(unsigned mtu) override;
+
+    /// Also starts the one-second link watchdog on @p loop (nullptr stops it).
+    int attachToEventLoop(EventLoop* loop) override;
+    /// The link watchdog: refreshes the link state and re-arms.
+    void timeoutOccurred() override;
+
+    /// Reads the interface's state and sets linkStatus() from it. @return the new state.
+    LinkStatus refreshLinkStatus();
+
+    /// The interface's name now (it may have been renamed), or the name it was opened with.
+    std::string interfaceName() const;
+    /// The kernel end, to read or configure the interface.
+    const TapKernelEnd& kernelEnd() const { return kernelEnd_; }
+    /// True when bursts go through io_uring (uring=1 and the kernel allows it).
+    bool usesIoUring() const { return !queues_.empty() && queues_[0].uring != nullptr; }
+    /// True with vnet=1: received netbufs may be super-packets or carry partial checksums.
+    bool receivesOffloads() const { return offloads_; }
+
+    /// Received frames shorter than an Ethernet header, dropped.
+    std::uint64_t runtFrames() const { return runts_; }
+    /// Received frames longer than the MTU allows (not super-packets), dropped.
+    std::uint64_t oversizeFrames() const { return oversize_; }
+    /// Received frames longer than a netbuf (the kernel's end has a larger MTU), dropped.
+    std::uint64_t truncatedFrames() const { return truncated_; }
+
+private:
+    // struct virtio_net_hdr in the host's byte order (a legacy header: TUNSETVNETLE is not set).
+    // Spelt out because <linux/virtio_net.h> does not compile as C++.
+    struct VnetHeader {
+        std::uint8_t flags;
+        std::uint8_t gsoType;
+        std::uint16_t headerLength;
+        std::uint16_t gsoSize;
+        std::uint16_t csumStart;
+        std::uint16_t csumOffset;
+    };
+    static_assert(sizeof(VnetHeader) == kVnetHeaderSize, "struct virtio_net_hdr is 10 bytes");
+
+    // One queue pair: its descriptor and the empty netbufs kept for the next reads, as a NIC
+    // keeps its receive ring full.
+    struct Queue {
+        int fd = -1;
+        bool dead = false;  // the interface was deleted: fd is a silent eventfd
+        Netbuf* spare[kBurst] = {};
+        unsigned spareCount = 0;
+        std::unique_ptr<TapUring> uring;  // nullptr: plain readv/writev
+    };
+
+    TapDriver() = default;
+    int open(const Options& options);
+    int openQueue(const std::string& name, bool multiQueue, std::string& actualName);
+    int makePool(const Options& options);
+    void fillSpares(Queue& queue);
+    void queueDied(Queue& queue);
+    void drain(Queue& queue);
+    bool acceptFrame(const VnetHeader& header, std::uint32_t length, std::uint32_t room);
+    bool takeFrame(Netbuf* netbuf, const VnetHeader& header, long result, std::uint32_t room);
+    void transmitChunk(unsigned index, Queue& queue, Netbuf** packets, unsigned n);
+    unsigned dropBurst(unsigned queue, Netbuf** packets, unsigned count);
+    static VnetHeader headerFor(const Netbuf& packet);
+
+    std::vector<Queue> queues_;
+    TapKernelEnd kernelEnd_;
+    std::string name_;
+    bool offloads_ = false;
+    unsigned maxMtu_ = 1500;
+    std::uint64_t runts_ = 0;
+    std::uint64_t oversize_ = 0;
+    std::uint64_t truncated_ = 0;
+};
+
+}  // namespace nexnet

@@ -1,0 +1,88 @@
+#include "drivers/vfio/VfioDriver.h"
+
+#include "drivers/vfio/E1000eDriver.h"
+#include "drivers/vfio/VirtioNetDriver.h"
+
+#include <cerrno>
+#include <cstdio>
+
+namespace nexnet {
+
+namespace {
+
+thread_local std::string lastErrorText;
+
+Result<std::unique_ptr<IONetwork>> failure(int error, const std::string& text) {
+    lastErrorText = text;
+    std::fprintf(stderr, "nexnet vfio: %s\n", text.c_str());
+    return Result<std::unique_ptr<IONetwork>>::failure(error);
+}
+
+}  // namespace
+
+std::string VfioDriver::lastError() { return lastErrorText; }
+
+int VfioDriver::registerWith(DriverRegistry& registry) {
+    return registry.registerDriver("vfio", "vfio:DDDD:BB:DD.F[,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
+                                   "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)", open);
+}
+
+Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
+    lastErrorText.clear();
+    auto poolSize = uri.number("pool", 4096, 1u << 24);
+    auto rxRing = uri.number("rxring", 512, 4096);
+    auto txRing = uri.number("txring", 512, 4096);
+    auto interrupts = uri.flag("interrupts", true);
+    if (!poolSize || !rxRing || !txRing || !interrupts) return failure(EINVAL, "bad option in " + uri.toString());
+    auto id = PciDevice::readSysfsId(uri.target);
+    if (!id) {
+        return failure(id.error(), id.error() == EINVAL ? "'" + uri.target + "' is not a PCI address (0000:00:03.0)"
+                                                        : "no PCI device " + uri.target + " (`lspci -D` lists them)");
+    }
+    constexpr std::uint32_t kE1000e = std::uint32_t{E1000eDriver::kVendorId} << 16 | E1000eDriver::kDeviceId;
+    constexpr std::uint32_t kVirtioNet = std::uint32_t{VirtioNetDriver::kVendorId} << 16 | VirtioNetDriver::kDeviceId;
+    if (*id != kE1000e && *id != kVirtioNet) {
+        char text[16];
+        std::snprintf(text, sizeof text, "%04x:%04x", *id >> 16, *id & 0xffff);
+        return failure(ENODEV, "no nexnet driver for PCI ID " + std::string(text) + " of " + uri.target +
+                                   " (supported: 8086:10d3 e1000e, 1af4:1041 virtio-net)");
+    }
+    std::string message;
+    auto container = VfioContainer::shared(&message);
+    if (!container) return failure(container.error(), message);
+    auto device = PciDevice::open(uri.target, *container, &message);
+    if (!device) return failure(device.error(), message);
+    NetbufPool::Options poolOptions;
+    poolOptions.count = static_cast<std::uint32_t>(*poolSize);
+    poolOptions.name = "nexnet-vfio-" + uri.target;
+    auto pool = NetbufPool::create(poolOptions);
+    if (!pool) return failure(pool.error(), "cannot make a pool of " + std::to_string(*poolSize) + " netbufs");
+    std::shared_ptr<NetbufPool> shared(std::move(*pool));
+
+    const char* pages = shared->dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages";
+    std::string mode = (*container)->modeDescription();
+    if (*id == kVirtioNet) {
+        VirtioNetDriver::Options options;
+        options.queueSize = uri.option("rxring") ? static_cast<unsigned>(*rxRing) : 256;  // QEMU's default maximum
+        options.interrupts = *interrupts;
+        auto driver = VirtioNetDriver::create(std::move(*device), shared, options, &message);
+        if (!driver) return failure(driver.error(), message);
+        std::fprintf(stderr, "nexnet vfio: %s: virtio-net (modern, features 0x%llx of 0x%llx) via %s, pool %u netbufs on %s, %s\n",
+                     uri.target.c_str(), static_cast<unsigned long long>((*driver)->negotiatedFeatures()),
+                     static_cast<unsigned long long>((*driver)->deviceFeatures()), mode.c_str(), shared->capacity(),
+                     pages, (*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only");
+        return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+    }
+    E1000eDriver::Options options;
+    options.rxRingSize = static_cast<unsigned>(*rxRing);
+    options.txRingSize = static_cast<unsigned>(*txRing);
+    options.interrupts = *interrupts;
+    auto driver = E1000eDriver::create(std::move(*device), shared, options, &message);
+    if (!driver) return failure(driver.error(), message);
+    std::fprintf(stderr, "nexnet vfio: %s: Intel 82574L (e1000e) via %s, pool %u netbufs on %s, %s\n",
+                 uri.target.c_str(), mode.c_str(), shared->capacity(), pages,
+                 (*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only");
+    return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+}
+
+}  // namespace nexnet

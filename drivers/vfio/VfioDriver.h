@@ -1,0 +1,35 @@
+#pragma once
+/// @file VfioDriver.h
+/// @brief VfioDriver: the "vfio:" URI scheme, which opens a PCI NIC through vfio-pci with the driver
+/// its PCI ID names.
+
+#include "framework/DriverRegistry.h"
+
+#include <cstdint>
+#include <string>
+
+namespace nexnet {
+
+/// Opens `vfio:DDDD:BB:DD.F[,pool=N][,rxring=N][,txring=N][,interrupts=0|1]` with the driver for the
+/// device's PCI ID: E1000eDriver for 8086:10d3, VirtioNetDriver for 1af4:1041.
+///
+/// Every device opened this way joins the process-wide VfioContainer::shared(), so netbufs received
+/// on one VFIO NIC can be transmitted on another without a copy. Each driver gets its own pool of
+/// `pool` netbufs (default 4096; 2 KiB data room, hugepages when the system has free ones). rxring and
+/// txring: descriptors (e1000e, default 512 each); virtio-net uses rxring as its queue size (default 256).
+///
+/// On success one line on stderr says what runs (device, driver, IOMMU mode, hugepages or not): nexnet
+/// never hides a slower mode. On failure the factory returns the errno and lastError() (also written
+/// to stderr) says what is wrong and what to do.
+class VfioDriver {
+public:
+    /// Registers "vfio:" with @p registry. @return DriverRegistry::registerDriver's result.
+    static int registerWith(DriverRegistry& registry);
+    /// Opens the device @p uri names (the registry's factory). Errors: EINVAL (options), ENODEV
+    /// (no such device, or no driver for its PCI ID), and those of PciDevice::open and the drivers.
+    static Result<std::unique_ptr<IONetwork>> open(const DriverUri& uri);
+    /// The explanation of the last failure of open() on this thread ("" after a success).
+    static std::string lastError();
+};
+
+}  // namespace nexnet

@@ -1,0 +1,262 @@
+#include "netif/AppRingClient.h"
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace nexnet {
+
+namespace {
+
+std::uint32_t load(std::uint32_t& word, std::memory_order order = std::memory_order_relaxed) {
+    return std::atomic_ref<std::uint32_t>(word).load(order);
+}
+void store(std::uint32_t& word, std::uint32_t value, std::memory_order order = std::memory_order_relaxed) {
+    std::atomic_ref<std::uint32_t>(word).store(value, order);
+}
+
+int receiveReply(int fd, app_ring_reply& reply, int* fds) {
+    iovec iov{&reply, sizeof reply};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 6)];
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t got = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    if (got < 0) return errno;
+    if (got != static_cast<ssize_t>(sizeof reply) || reply.magic != APP_RING_MAGIC) return EPROTO;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    if (header != nullptr && header->cmsg_type == SCM_RIGHTS) {
+        std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        std::memcpy(fds, CMSG_DATA(header), sizeof(int) * (count < 6 ? count : 6));
+        if (count != 6 && reply.error == 0) return EPROTO;
+    }
+    if (reply.error != 0) return reply.error;
+    return fds[5] >= 0 ? 0 : EPROTO;
+}
+
+std::uint8_t* mapShared(int fd, std::size_t size, int protection) {
+    void* address = ::mmap(nullptr, size, protection, MAP_SHARED, fd, 0);
+    return address == MAP_FAILED ? nullptr : static_cast<std::uint8_t*>(address);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AppRingClient>> AppRingClient::connect(const std::string& path, const std::string& interface,
+                                                              const Options& options) {
+    using R = Result<std::unique_ptr<AppRingClient>>;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    app_ring_request request{};
+    if (path.size() >= sizeof address.sun_path || interface.size() >= sizeof request.interface) {
+        return R::failure(ENAMETOOLONG);
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    std::unique_ptr<AppRingClient> client(new AppRingClient());
+    client->socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (client->socket_ < 0) return R::failure(errno);
+    if (::connect(client->socket_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return R::failure(errno);
+    request.magic = APP_RING_MAGIC;
+    request.version = APP_RING_VERSION;
+    std::memcpy(request.interface, interface.c_str(), interface.size() + 1);
+    request.mode = options.mode;
+    request.min_posted = options.minPosted;
+    request.slot_count = options.slotCount;
+    if (::send(client->socket_, &request, sizeof request, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof request)) {
+        return R::failure(errno != 0 ? errno : EPIPE);
+    }
+    app_ring_reply reply{};
+    int fds[6] = {-1, -1, -1, -1, -1, -1};
+    int error = receiveReply(client->socket_, reply, fds);
+    if (error == 0) error = client->setUp(reply, fds);
+    for (int i : {0, 1, 2}) {
+        if (fds[i] >= 0) ::close(fds[i]);  // the mappings keep the memory
+    }
+    if (error != 0) {
+        for (int i : {3, 4, 5}) {
+            if (fds[i] >= 0 && fds[i] != client->kickFd_ && fds[i] != client->ring1Fd_ && fds[i] != client->ring2Fd_) ::close(fds[i]);
+        }
+        return R::failure(error);
+    }
+    return client;
+}
+
+int AppRingClient::setUp(const app_ring_reply& reply, const int* fds) {
+    kickFd_ = fds[3];
+    ring1Fd_ = fds[4];
+    ring2Fd_ = fds[5];
+    regionSize_ = reply.region_size;
+    dataSize_ = reply.data_size;
+    metadataSize_ = reply.metadata_size;
+    if (regionSize_ < sizeof(app_ring_shared) || reply.app_slot >= APP_RING_MAX_APPS) return EPROTO;
+    region_ = mapShared(fds[0], regionSize_, PROT_READ | PROT_WRITE);
+    data_ = mapShared(fds[1], dataSize_, PROT_READ | PROT_WRITE);
+    metadata_ = mapShared(fds[2], metadataSize_, PROT_READ);
+    if (region_ == nullptr || data_ == nullptr || metadata_ == nullptr) return errno;
+    header_ = shared()->header;  // a private copy: later scribbles cannot change our bounds
+    std::uint32_t n = header_.slot_count;
+    std::uint64_t ringEnd = std::uint64_t{header_.ring2_offset} + std::uint64_t{n} * sizeof(app_ring_slot);
+    bool sane = header_.magic == APP_RING_MAGIC && n >= 1 && (n & (n - 1)) == 0 && header_.buffer_size > 0 &&
+                header_.ring1_offset >= sizeof(app_ring_shared) &&
+                header_.ring1_offset + std::uint64_t{n} * sizeof(app_ring_slot) <= header_.ring2_offset &&
+                ringEnd <= regionSize_ && std::uint64_t{header_.buffer_count} * header_.buffer_size <= dataSize_;
+    if (!sane) return EPROTO;
+    mask_ = n - 1;
+    slot_ = reply.app_slot;
+    token_ = reply.token;
+    return 0;
+}
+
+AppRingClient::~AppRingClient() {
+    if (region_ != nullptr) ::munmap(region_, regionSize_);
+    if (data_ != nullptr) ::munmap(data_, dataSize_);
+    if (metadata_ != nullptr) ::munmap(metadata_, metadataSize_);
+    for (int fd : {socket_, kickFd_, ring1Fd_, ring2Fd_}) {
+        if (fd >= 0) ::close(fd);
+    }
+}
+
+std::uint8_t* AppRingClient::buffer(std::uint32_t index) const {
+    return index < header_.buffer_count ? data_ + std::uint64_t{index} * header_.buffer_size : nullptr;
+}
+
+app_ring_packet AppRingClient::packet(std::uint32_t index, std::uint32_t length) const {
+    app_ring_packet packet{};
+    packet.index = index;
+    packet.length = length;
+    packet.offset = static_cast<std::uint16_t>(header_.headroom);
+    packet.data = buffer(index) != nullptr ? buffer(index) + header_.headroom : nullptr;
+    return packet;
+}
+
+std::uint32_t AppRingClient::receivable() const {
+    app_ring_control& ring1 = shared()->ring1;
+    std::uint32_t pending = load(ring1.head, std::memory_order_acquire) - load(ring1.tail, std::memory_order_acquire);
+    return pending <= header_.slot_count ? pending : 0;
+}
+
+// Ring 1 removal: read the entries, then CAS the tail past them (another application may have
+// taken them meanwhile: then read again), then write our token into each (app_ring.h).
+unsigned AppRingClient::receive(app_ring_packet* packets, unsigned max) {
+    app_ring_control& ring1 = shared()->ring1;
+    app_ring_slot* ring = slots(header_.ring1_offset);
+    std::atomic_ref<std::uint32_t> tailRef(ring1.tail);
+    std::uint32_t tail = tailRef.load(std::memory_order_acquire);
+    unsigned n = 0;
+    for (;;) {
+        std::uint32_t pending = load(ring1.head, std::memory_order_acquire) - tail;
+        if (pending > header_.slot_count) return 0;  // scribbled cursors: nothing safe to take
+        n = pending < max ? pending : max;
+        if (n == 0) return 0;
+        for (unsigned i = 0; i < n; ++i) {
+            app_ring_slot& slot = ring[(tail + i) & mask_];
+            packets[i].index = load(slot.index);
+            packets[i].length = load(slot.length);
+            packets[i].offset = std::atomic_ref<std::uint16_t>(slot.offset).load(std::memory_order_relaxed);
+            packets[i].flags = std::atomic_ref<std::uint16_t>(slot.flags).load(std::memory_order_relaxed);
+        }
+        if (tailRef.compare_exchange_weak(tail, tail + n, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        store(ring[(tail + i) & mask_].owner, token_, std::memory_order_release);  // claim 10
+        app_ring_packet packet = packets[i];
+        std::uint8_t* start = buffer(packet.index);
+        if (start == nullptr || std::uint64_t{packet.offset} + packet.length > header_.buffer_size) {
+            invalid_++;
+            continue;
+        }
+        packet.data = start + packet.offset;
+        packets[kept++] = packet;
+    }
+    if (header_.mode == APP_RING_NON_NETWORK) kick();  // the framework tops ring 1 up again
+    return kept;
+}
+
+unsigned AppRingClient::sendWithoutKick(const app_ring_packet* packets, unsigned count) {
+    if (count == 0 || count > header_.slot_count) return 0;
+    app_ring_control& ring2 = shared()->ring2;
+    std::atomic_ref<std::uint32_t> headRef(ring2.head);
+    std::uint32_t head = headRef.load(std::memory_order_acquire);
+    for (;;) {
+        std::uint32_t used = head - load(ring2.tail, std::memory_order_acquire);
+        if (used > header_.slot_count || header_.slot_count - used < count) return 0;
+        if (headRef.compare_exchange_weak(head, head + count, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    app_ring_slot* ring = slots(header_.ring2_offset);
+    for (unsigned i = 0; i < count; ++i) {
+        app_ring_slot& slot = ring[(head + i) & mask_];
+        store(slot.index, packets[i].index);
+        store(slot.length, packets[i].length);
+        std::atomic_ref<std::uint16_t>(slot.offset).store(packets[i].offset, std::memory_order_relaxed);
+        std::atomic_ref<std::uint16_t>(slot.flags).store(packets[i].flags & APP_RING_SLOT_DROP, std::memory_order_relaxed);
+        store(slot.owner, token_, std::memory_order_release);  // publishes the slot
+    }
+    return count;
+}
+
+void AppRingClient::kick() {
+    std::uint64_t one = 1;
+    ssize_t written = ::write(kickFd_, &one, sizeof one);
+    (void)written;
+}
+
+unsigned AppRingClient::send(const app_ring_packet* packets, unsigned count) {
+    unsigned sent = sendWithoutKick(packets, count);
+    if (sent > 0) kick();
+    return sent;
+}
+
+void AppRingClient::armReceive() {
+    store(shared()->apps[slot_].wait_ring1, 1);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+void AppRingClient::armSend() {
+    store(shared()->apps[slot_].wait_ring2, 1);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+bool AppRingClient::ring1Ready(unsigned) const { return receivable() > 0; }
+
+bool AppRingClient::ring2Ready(unsigned count) const {
+    app_ring_control& ring2 = shared()->ring2;
+    std::uint32_t used = load(ring2.head, std::memory_order_acquire) - load(ring2.tail, std::memory_order_acquire);
+    return used <= header_.slot_count && header_.slot_count - used >= count;
+}
+
+int AppRingClient::wait(int fd, std::uint32_t& flag, bool (AppRingClient::*ready)(unsigned) const, unsigned count,
+                        std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if ((this->*ready)(count)) return 0;
+        store(flag, 1);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // flag before re-check (see AppRing::wake)
+        if ((this->*ready)(count)) return 0;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return ETIMEDOUT;
+        pollfd descriptor{fd, POLLIN, 0};
+        int ready_ = ::poll(&descriptor, 1, static_cast<int>(left.count()));
+        if (ready_ < 0 && errno != EINTR) return errno;
+        std::uint64_t counter;
+        ssize_t got = ::read(fd, &counter, sizeof counter);
+        (void)got;
+    }
+}
+
+int AppRingClient::waitReceive(std::chrono::milliseconds timeout) {
+    return wait(ring1Fd_, shared()->apps[slot_].wait_ring1, &AppRingClient::ring1Ready, 1, timeout);
+}
+
+int AppRingClient::waitSend(std::chrono::milliseconds timeout, unsigned count) {
+    return wait(ring2Fd_, shared()->apps[slot_].wait_ring2, &AppRingClient::ring2Ready, count, timeout);
+}
+
+}  // namespace nexnet

@@ -1,0 +1,82 @@
+#pragma once
+/// @file HostStackBridge.h
+/// @brief HostStackBridge: the Linux IP stack as a nexnet interface's network layer, through an
+/// exception-path tap (as DPDK's virtio-user exception path).
+
+#include "netbuf/Result.h"
+#include "netif/InputConsumer.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace nexnet {
+
+class EventLoop;
+class NetworkInterface;
+
+/// "The network layer" of the app-rings seed for an interface run by a nexnet driver: a tap
+/// device whose kernel end the Linux stack owns (addresses, routes, sockets), bridged frame for
+/// frame to the nexnet interface.
+///
+/// @verbatim
+///    wire (any nexnet driver)                        host tap (kernel end: the Linux IP stack)
+///    receive -> [AppRing, priority 0] -> bridge (priority 100) -> host tap transmit -> Linux
+///    transmit <- [AppRing interceptor] <- wire.outputBurst <- bridge <- host tap receive <- Linux
+/// @endverbatim
+///
+/// So the kernel processes what the driver receives unless an app ring intercepts it (rx
+/// intercept, bypass, non-network), and what the kernel sends goes out through the driver, seen
+/// first by a tx-intercept ring. Without app rings it is a transparent L2 exception path.
+/// The host tap gets the wire interface's hardware address and MTU when the wire driver has them
+/// (mirroring), so the kernel's interface stands for the nexnet one.
+///
+/// Frames are handed over without copies when both drivers share a pool; otherwise the tap
+/// driver copies them in its writev. Runs on the wire interface's event loop; does not own the
+/// wire interface, which must outlive it.
+class HostStackBridge : public InputConsumer {
+public:
+    /// How the exception path is made.
+    struct Options {
+        std::string hostName;        ///< Name of the kernel-facing tap (empty: the kernel picks).
+        bool mirrorAddress = true;   ///< Give the host tap the wire's Ethernet address and MTU.
+    };
+
+    /// Counters of both directions.
+    struct Statistics {
+        std::uint64_t toHost = 0;    ///< Frames given to the Linux stack.
+        std::uint64_t fromHost = 0;  ///< Frames the Linux stack sent out through the wire.
+    };
+
+    /// Opens the host tap and hooks into @p wire as its input consumer at priority 100.
+    /// Errors: the tap driver's (EPERM without CAP_NET_ADMIN, ENOENT without /dev/net/tun).
+    static Result<std::unique_ptr<HostStackBridge>> create(NetworkInterface& wire, const Options& options);
+    /// Unhooks from the wire and closes the host tap (its kernel interface goes away).
+    ~HostStackBridge() override;
+    HostStackBridge(const HostStackBridge&) = delete;
+    HostStackBridge& operator=(const HostStackBridge&) = delete;
+
+    /// Brings the host tap up and runs it on @p loop (interrupt mode). @return 0 or an errno.
+    int attach(EventLoop& loop);
+    /// The kernel-facing interface (its name: host().name()).
+    NetworkInterface& host() { return *host_; }
+    /// The kernel interface's name now.
+    std::string hostName() const;
+    /// Counters.
+    const Statistics& statistics() const { return stats_; }
+
+    /// Takes every frame left by consumers before it (app rings) and gives it to the kernel.
+    void consumeInput(NetworkInterface& interface, unsigned queue, Netbuf** packets, unsigned count) override;
+
+private:
+    class HostInput;
+    HostStackBridge(NetworkInterface& wire);
+    void mirror();
+
+    NetworkInterface& wire_;
+    std::unique_ptr<NetworkInterface> host_;
+    std::unique_ptr<HostInput> hostInput_;
+    Statistics stats_;
+};
+
+}  // namespace nexnet

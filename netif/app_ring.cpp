@@ -1,0 +1,59 @@
+// The C API of app_ring.h over AppRingClient.
+#include "netif/app_ring.h"
+
+#include "netif/AppRingClient.h"
+
+#include <cerrno>
+#include <new>
+
+struct app_ring {
+    std::unique_ptr<nexnet::AppRingClient> client;
+};
+
+extern "C" {
+
+app_ring* app_ring_open(const char* path, const char* interface, enum app_ring_mode mode, uint32_t min_posted) {
+    if (path == nullptr || interface == nullptr) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    nexnet::AppRingClient::Options options;
+    options.mode = mode;
+    options.minPosted = min_posted;
+    auto client = nexnet::AppRingClient::connect(path, interface, options);
+    if (!client) {
+        errno = client.error();
+        return nullptr;
+    }
+    auto* ring = new (std::nothrow) app_ring{std::move(client.value())};
+    if (ring == nullptr) errno = ENOMEM;
+    return ring;
+}
+
+void app_ring_close(app_ring* ring) { delete ring; }
+
+unsigned app_ring_receive(app_ring* ring, struct app_ring_packet* packets, unsigned max) {
+    return ring->client->receive(packets, max);
+}
+
+unsigned app_ring_send(app_ring* ring, const struct app_ring_packet* packets, unsigned count) {
+    return ring->client->send(packets, count);
+}
+
+int app_ring_wait_receive(app_ring* ring, int timeout_ms) {
+    return ring->client->waitReceive(std::chrono::milliseconds(timeout_ms < 0 ? 24L * 3600 * 1000 : timeout_ms));
+}
+
+int app_ring_wait_send(app_ring* ring, int timeout_ms) {
+    return ring->client->waitSend(std::chrono::milliseconds(timeout_ms < 0 ? 24L * 3600 * 1000 : timeout_ms));
+}
+
+int app_ring_receive_fd(const app_ring* ring) { return ring->client->receiveEventFd(); }
+
+void app_ring_arm_receive(app_ring* ring) { ring->client->armReceive(); }
+
+uint8_t* app_ring_buffer(const app_ring* ring, uint32_t index) { return ring->client->buffer(index); }
+
+uint32_t app_ring_buffer_size(const app_ring* ring) { return ring->client->header().buffer_size; }
+
+}  // extern "C"

@@ -1,0 +1,190 @@
+// nexnet-sample: a tiny host on any nexnet driver. It answers ARP requests for its IPv4 address,
+// ICMP echo (ping) and UDP echo, and prints what it saw every second and when it stops.
+//
+//   nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]
+//                 [--duration SECONDS] [--poll] [--quiet]
+//
+// URI defaults to tap:nxsample0; packet:IFNAME opens the tutorial driver, SampleEthernet.
+// scripts/demo.sh runs it with the kernel's end of the tap in a network namespace.
+#include "drivers/BuiltinDrivers.h"
+#include "framework/EventLoop.h"
+#include "netif/NetworkInterface.h"
+#include "netif/netif.h"
+#include "samples/ethernet/SampleEthernet.h"
+#include "samples/responder/SampleResponder.h"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+using namespace nexnet;
+
+namespace {
+
+struct Settings {
+    std::string uri = "tap:nxsample0";
+    in_addr ip{htonl(0x0a4d0002)};        // 10.77.0.2
+    unsigned prefix = 24;
+    std::optional<EthernetAddress> mac;   // none: keep the driver's
+    std::uint16_t udpPort = UdpEchoResponder::kEchoPort;
+    std::uint64_t count = 0;              // stop after this many replies (0: never)
+    double duration = 0;                  // stop after this many seconds (0: never)
+    bool poll = false;
+    bool quiet = false;
+};
+
+volatile std::sig_atomic_t stopSignal = 0;
+void onSignal(int signal) { stopSignal = signal; }
+
+const char kUsage[] =
+    "usage: nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]\n"
+    "                     [--duration SECONDS] [--poll] [--quiet]\n"
+    "Answers ARP, ICMP echo and UDP echo on the driver URI (default tap:nxsample0; packet:IFNAME\n"
+    "is the sample driver on an existing interface). Default address 10.77.0.2/24, UDP port 7.\n"
+    "--count stops after N replies, --duration after SECONDS; SIGINT and SIGTERM stop it too.\n";
+
+bool parseNumber(const char* text, unsigned long long max, unsigned long long& out) {
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtoull(text, &end, 10);
+    return errno == 0 && end != text && *end == '\0' && out <= max && text[0] != '-';
+}
+
+bool parseAddress(const std::string& text, Settings& settings) {
+    auto slash = text.find('/');
+    std::string address = text.substr(0, slash);
+    unsigned long long prefix = 24;
+    if (slash != std::string::npos && !parseNumber(text.c_str() + slash + 1, 32, prefix)) return false;
+    settings.prefix = static_cast<unsigned>(prefix);
+    return inet_pton(AF_INET, address.c_str(), &settings.ip) == 1;
+}
+
+// 0: run, 1: bad usage, 2: --help.
+int parseArguments(int argc, char** argv, Settings& settings) {
+    for (int i = 1; i < argc; ++i) {
+        std::string option = argv[i];
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        unsigned long long number = 0;
+        if (option == "--help" || option == "-h") return 2;
+        if (option == "--poll") settings.poll = true;
+        else if (option == "--quiet") settings.quiet = true;
+        else if (option.rfind("--", 0) != 0) settings.uri = option;
+        else if (value == nullptr) return 1;
+        else if (option == "--driver") settings.uri = argv[++i];
+        else if (option == "--ip" && parseAddress(value, settings)) ++i;
+        else if (option == "--mac" && (settings.mac = EthernetAddress::parse(value))) ++i;
+        else if (option == "--udp-port" && parseNumber(value, 65535, number) && number > 0) {
+            settings.udpPort = static_cast<std::uint16_t>(number);
+            ++i;
+        } else if (option == "--count" && parseNumber(value, UINT64_MAX, number)) {
+            settings.count = number;
+            ++i;
+        } else if (option == "--duration" && (settings.duration = std::atof(value)) > 0) ++i;
+        else return 1;
+    }
+    return 0;
+}
+
+// The NeXT way: everything through performCommand, with the IFCONTROL_* strings of netif.h.
+int configure(NetworkInterface& interface, const Settings& settings, EthernetAddress& mac) {
+    if (settings.mac) {
+        EthernetAddress wanted = *settings.mac;
+        if (int error = interface.performCommand(IFCONTROL_SETADDR, wanted.bytes.data())) return error;
+    }
+    if (int error = interface.performCommand(IFCONTROL_GETADDR, mac.bytes.data())) return error;
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_UP;
+    if (int error = interface.performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru)) return error;
+    in_addr mask{htonl(settings.prefix == 0 ? 0 : ~0u << (32 - settings.prefix))};
+    return interface.setAddress(settings.ip, mask);
+}
+
+void printStatistics(const char* label, NetworkInterface& interface, const SampleResponder& responder) {
+    const InterfaceStatistics& rx = interface.receiveStatistics();
+    const InterfaceStatistics& tx = interface.transmitStatistics();
+    std::printf("nexnet-sample: %s %s if-rx=%llu if-rx-errors=%llu if-tx=%llu if-tx-drops=%llu\n", label,
+                responder.statistics().format().c_str(), static_cast<unsigned long long>(rx.packets),
+                static_cast<unsigned long long>(rx.errors), static_cast<unsigned long long>(tx.packets),
+                static_cast<unsigned long long>(tx.drops));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they happen, even into a pipe
+    Settings settings;
+    int usage = parseArguments(argc, argv, settings);
+    if (usage != 0) {
+        std::fputs(kUsage, usage == 2 ? stdout : stderr);
+        return usage == 2 ? 0 : 2;
+    }
+
+    // The library knows nothing of the sample driver: register it next to the built-in ones.
+    SampleEthernet::registerWith(builtinDrivers());
+    auto driver = builtinDrivers().open(settings.uri);
+    if (!driver) {
+        std::fprintf(stderr, "nexnet-sample: cannot open %s: %s\n", settings.uri.c_str(), std::strerror(driver.error()));
+        if (driver.error() == ENOENT) {
+            for (const auto* entry : builtinDrivers().drivers())
+                std::fprintf(stderr, "  %-40s %s\n", entry->usage.c_str(), entry->description.c_str());
+        }
+        return 1;
+    }
+    NetworkInterface interface(std::move(driver.value()));
+    EthernetAddress mac;
+    if (int error = configure(interface, settings, mac)) {
+        std::fprintf(stderr, "nexnet-sample: cannot configure %s: %s\n", settings.uri.c_str(), std::strerror(error));
+        return 1;
+    }
+    SampleResponder responder({mac, settings.ip, settings.udpPort});
+    interface.addInputConsumer(&responder);
+
+    auto loop = EventLoop::create();
+    if (!loop) {
+        std::fprintf(stderr, "nexnet-sample: event loop: %s\n", std::strerror(loop.error()));
+        return 1;
+    }
+    auto wanted = settings.poll ? NetworkInterface::Mode::poll : NetworkInterface::Mode::interrupt;
+    auto mode = interface.attach(*loop.value(), wanted);
+    if (!mode) {
+        std::fprintf(stderr, "nexnet-sample: attach: %s\n", std::strerror(mode.error()));
+        return 1;
+    }
+    char ip[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &settings.ip, ip, sizeof ip);
+    bool polling = mode.value() == NetworkInterface::Mode::poll;
+    std::printf("nexnet-sample: %s (%s) %s %s/%u, %s mode%s, UDP echo on port %u\n", settings.uri.c_str(),
+                interface.name().c_str(), mac.toString().c_str(), ip, settings.prefix, polling ? "poll" : "interrupt",
+                polling && !settings.poll ? " (the driver has no interrupts)" : "", settings.udpPort);
+
+    struct sigaction action {};
+    action.sa_handler = onSignal;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+
+    using Clock = std::chrono::steady_clock;
+    auto start = Clock::now();
+    auto nextReport = start + std::chrono::seconds(1);
+    // Interrupt mode sleeps in epoll up to 100 ms (then checks the signal flag and the clock);
+    // poll mode never sleeps.
+    auto wait = polling ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
+    while (stopSignal == 0) {
+        loop.value()->runOnce(wait);
+        auto now = Clock::now();
+        if (settings.count != 0 && responder.statistics().transmitted >= settings.count) break;
+        if (settings.duration > 0 && std::chrono::duration<double>(now - start).count() >= settings.duration) break;
+        if (now >= nextReport) {
+            if (!settings.quiet) printStatistics("stats", interface, responder);
+            nextReport = now + std::chrono::seconds(1);
+        }
+    }
+    interface.detach();
+    interface.removeInputConsumer(&responder);
+    printStatistics("final", interface, responder);
+    return 0;
+}

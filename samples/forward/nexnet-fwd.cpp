@@ -1,0 +1,233 @@
+// nexnet-fwd: forwards everything one driver receives to the other and back, in bursts of 32,
+// on one thread: nexnet's ixy-fwd and testpmd io-fwd, and the forwarding benchmark.
+//
+//   nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt]
+//
+// Poll mode (default) spins on receiveBurst of both drivers. --interrupt sleeps in an EventLoop
+// on each driver's interruptEventFd when idle (a driver without one is polled, and said so).
+// Every second it prints the forwarded Mpps of each direction; at exit the totals (--stats adds
+// the drivers' own counters). SIGINT and SIGTERM stop it.
+#include "drivers/BuiltinDrivers.h"
+#include "framework/EventLoop.h"
+#include "framework/IOCommands.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+using namespace nexnet;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr unsigned kBurst = 32;
+
+volatile std::sig_atomic_t stopSignal = 0;
+EventLoop* signalLoop = nullptr;
+void onSignal(int signal) {
+    stopSignal = signal;
+    if (signalLoop != nullptr) signalLoop->stop();  // stop() is async-signal-safe
+}
+
+/// One direction: what `from` receives goes out through `to`. Also the input sink of `from` in
+/// interrupt mode, where the driver's interruptOccurred hands its bursts here.
+struct Direction final : IOInputSink {
+    IONetwork* from = nullptr;
+    IONetwork* to = nullptr;
+    std::string name;
+    std::uint64_t forwarded = 0;
+    std::uint64_t dropped = 0;  // received but not accepted for transmit: freed
+    std::uint64_t lastForwarded = 0;
+
+    void forward(Netbuf** burst, unsigned n) {
+        unsigned sent = to->transmitBurst(0, burst, n);
+        if (sent < n) [[unlikely]] {
+            NetbufPool::freeToOwners(burst + sent, n - sent);
+            dropped += n - sent;
+        }
+        forwarded += sent;
+    }
+    // Poll mode: one burst. @return true when it moved something.
+    bool poll() {
+        Netbuf* burst[kBurst];
+        unsigned n = from->receiveBurst(0, burst, kBurst);
+        if (n != 0) forward(burst, n);
+        return n != 0;
+    }
+    void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override { forward(netbufs, count); }
+};
+
+struct Settings {
+    std::string uri[2];
+    double duration = 0;  // seconds; 0: until a signal
+    bool stats = false;
+    bool interrupt = false;
+};
+
+const char kUsage[] =
+    "usage: nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt]\n"
+    "Forwards in bursts of 32 between two drivers (e.g. null: null:, tap:a tap:b), both ways, on\n"
+    "one thread. Poll mode by default; --interrupt sleeps on the drivers' event fds when idle.\n"
+    "Prints Mpps per direction every second and totals at exit; --stats adds driver counters.\n";
+
+// 0: run, 1: bad usage, 2: --help.
+int parseArguments(int argc, char** argv, Settings& settings) {
+    unsigned uris = 0;
+    for (int i = 1; i < argc; ++i) {
+        std::string option = argv[i];
+        if (option == "--help" || option == "-h") return 2;
+        if (option == "--stats") settings.stats = true;
+        else if (option == "--interrupt") settings.interrupt = true;
+        else if (option == "--duration" && i + 1 < argc && (settings.duration = std::atof(argv[i + 1])) > 0) ++i;
+        else if (option.rfind("--", 0) != 0 && uris < 2) settings.uri[uris++] = option;
+        else return 1;
+    }
+    return uris == 2 ? 0 : 1;
+}
+
+std::unique_ptr<IONetwork> openUp(const std::string& uri) {
+    auto driver = builtinDrivers().open(uri);
+    if (!driver) {
+        std::fprintf(stderr, "nexnet-fwd: cannot open %s: %s\n", uri.c_str(), std::strerror(driver.error()));
+        return nullptr;
+    }
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_UP;
+    if (int error = driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru)) {
+        std::fprintf(stderr, "nexnet-fwd: cannot bring %s up: %s\n", uri.c_str(), std::strerror(error));
+        return nullptr;
+    }
+    return std::move(driver.value());
+}
+
+void printRates(Direction* directions, double seconds) {
+    for (unsigned d = 0; d < 2; ++d) {
+        Direction& dir = directions[d];
+        std::printf("%s%s %.3f Mpps", d == 0 ? "nexnet-fwd: " : "  ", dir.name.c_str(),
+                    double(dir.forwarded - dir.lastForwarded) / seconds / 1e6);
+        dir.lastForwarded = dir.forwarded;
+    }
+    std::printf("\n");
+}
+
+void printTotals(Direction* directions, double seconds, const Settings& settings) {
+    for (unsigned d = 0; d < 2; ++d) {
+        const Direction& dir = directions[d];
+        std::printf("nexnet-fwd: total %s forwarded %llu dropped %llu in %.3f s: %.3f Mpps\n", dir.name.c_str(),
+                    static_cast<unsigned long long>(dir.forwarded), static_cast<unsigned long long>(dir.dropped),
+                    seconds, double(dir.forwarded) / seconds / 1e6);
+    }
+    std::printf("nexnet-fwd: total both %.3f Mpps\n", double(directions[0].forwarded + directions[1].forwarded) / seconds / 1e6);
+    if (!settings.stats) return;
+    for (unsigned d = 0; d < 2; ++d) {
+        const IONetwork& driver = *directions[d].from;
+        std::printf("nexnet-fwd: %c=%s input %llu input-errors %llu input-drops %llu output %llu output-errors %llu\n",
+                    "AB"[d], settings.uri[d].c_str(), static_cast<unsigned long long>(driver.inputPackets()),
+                    static_cast<unsigned long long>(driver.inputErrors()),
+                    static_cast<unsigned long long>(driver.inputDrops()),
+                    static_cast<unsigned long long>(driver.outputPackets()),
+                    static_cast<unsigned long long>(driver.outputErrors()));
+    }
+}
+
+// Spins on both drivers; looks at the clock every 256 turns (a vDSO call, no syscall).
+void runPolling(Direction* directions, Clock::time_point end) {
+    Clock::time_point last = Clock::now();
+    for (unsigned turn = 0; stopSignal == 0; ++turn) {
+        directions[0].poll();
+        directions[1].poll();
+        if (turn % 256 != 0) continue;
+        Clock::time_point now = Clock::now();
+        if (now - last >= std::chrono::seconds(1)) {
+            printRates(directions, std::chrono::duration<double>(now - last).count());
+            last = now;
+        }
+        if (now >= end) break;
+    }
+}
+
+// Sleeps in epoll until a driver signals; its interruptOccurred drains the queue into the
+// Direction (its input sink). A driver without an interrupt fd becomes a poller.
+int runInterrupts(Direction* directions, Clock::time_point end) {
+    auto created = EventLoop::create();
+    if (!created) return created.error();
+    EventLoop& loop = *created.value();
+    for (unsigned d = 0; d < 2; ++d) {
+        Direction* dir = &directions[d];
+        int fd = dir->from->interruptEventFd(0);
+        if (fd < 0 || dir->from->setInterruptsEnabled(0, true) != 0) {
+            std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
+            loop.addPoller([dir] { return dir->poll(); });
+            continue;
+        }
+        dir->from->setInputSink(dir);
+        if (int error = loop.watchReadable(fd, [dir] { dir->from->interruptOccurred(0); })) return error;
+    }
+    Clock::time_point last = Clock::now();
+    auto timer = loop.addTimer(std::chrono::seconds(1), [&] {
+        Clock::time_point now = Clock::now();
+        printRates(directions, std::chrono::duration<double>(now - last).count());
+        last = now;
+    }, true);
+    if (!timer) return timer.error();
+    if (end != Clock::time_point::max()) {
+        // A zero delay would disarm the timerfd: wait at least a millisecond.
+        auto delay = std::max<Clock::duration>(end - Clock::now(), std::chrono::milliseconds(1));
+        auto stop = loop.addTimer(delay, [&] { loop.stop(); });
+        if (!stop) return stop.error();
+    }
+    signalLoop = &loop;
+    if (stopSignal == 0) loop.run();
+    signalLoop = nullptr;
+    for (unsigned d = 0; d < 2; ++d) directions[d].from->setInputSink(nullptr);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    Settings settings;
+    if (int usage = parseArguments(argc, argv, settings); usage != 0) {
+        std::fputs(kUsage, usage == 2 ? stdout : stderr);
+        return usage == 2 ? 0 : 2;
+    }
+    std::unique_ptr<IONetwork> drivers[2] = {openUp(settings.uri[0]), openUp(settings.uri[1])};
+    if (!drivers[0] || !drivers[1]) return 1;
+    Direction directions[2];
+    for (unsigned d = 0; d < 2; ++d) {
+        directions[d].from = drivers[d].get();
+        directions[d].to = drivers[1 - d].get();
+        directions[d].name = d == 0 ? "A->B" : "B->A";
+    }
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+
+    Clock::time_point start = Clock::now();
+    Clock::time_point end = settings.duration > 0
+                                ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings.duration))
+                                : Clock::time_point::max();
+    std::printf("nexnet-fwd: A=%s B=%s, bursts of %u, %s mode\n", settings.uri[0].c_str(), settings.uri[1].c_str(),
+                kBurst, settings.interrupt ? "interrupt" : "poll");
+    for (unsigned d = 0; d < 2; ++d) {
+        if (const NetbufPool* pool = drivers[d]->pool())  // say which memory runs: hugepages or not
+            std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
+                        pool->dataRegion().pageSize() / 1024);
+    }
+    if (settings.interrupt) {
+        if (int error = runInterrupts(directions, end)) {
+            std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
+            return 1;
+        }
+    } else {
+        runPolling(directions, end);
+    }
+    printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings);
+    return 0;
+}

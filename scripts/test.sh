@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds nexnet twice and runs the whole test suite in both builds:
+#   build-werror : -Wall -Wextra -Werror
+#   build-asan   : AddressSanitizer + UndefinedBehaviorSanitizer
+# then builds the Doxygen reference (warnings are errors) and checks that an out-of-tree program
+# links against the installed library.
+#
+# Tests that need root, /dev/net/tun, network namespaces or a QEMU guest run as root (the script
+# re-runs itself through sudo). Under CI=true a skipped test is a failure.
+#
+#   scripts/test.sh [ctest -R regex]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "test.sh: run as root (kernel-peer tests need it)" >&2; exit 1; }
+  exec sudo -E "$0" "$@"
+fi
+filter=(); [ $# -gt 0 ] && filter=(-R "$1")
+
+"$top/scripts/install-deps.sh"
+
+jobs=$(nproc)
+status=0
+summary=()
+run_build() { # run_build NAME cmake-options...
+  local name=$1; shift
+  local dir=$top/build-$name log
+  echo "== $name: configure and build"
+  cmake -S "$top" -B "$dir" "$@" >/dev/null
+  if ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
+    grep -E 'error|Error' "$dir/build.log" | head -40
+    echo "== $name: BUILD FAILED (full log: $dir/build.log)"; status=1; summary+=("$name: build failed"); return
+  fi
+  grep -E 'warning' "$dir/build.log" | head -20 || true
+  echo "== $name: tests"
+  log=$dir/ctest.log
+  if ! (cd "$dir" && ctest --output-on-failure --timeout 900 -j"$jobs" "${filter[@]}" 2>&1 | tee "$log"); then status=1; fi
+  grep -q "tests passed" "$log" || status=1
+  if [ "${CI:-}" = true ] && grep -q "(Skipped)" "$log"; then
+    echo "== $name: tests were skipped under CI=true:"; grep "(Skipped)" "$log"; status=1
+  fi
+  summary+=("$name: $(grep -E "tests passed" "$log" | tail -1 || true)")
+}
+
+run_build werror -DNEXNET_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_build asan -DNEXNET_SANITIZE=ON -DNEXNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+
+echo "== docs: Doxygen reference (warnings are errors)"
+if cmake --build "$top/build-werror" --target docs >"$top/build-werror/docs.log" 2>&1; then
+  summary+=("docs: built, no warnings")
+else
+  tail -30 "$top/build-werror/docs.log"; status=1; summary+=("docs: FAILED")
+fi
+
+echo
+echo "== summary"
+printf '  %s\n' "${summary[@]}"
+exit $status

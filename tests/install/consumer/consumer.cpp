@@ -1,0 +1,18 @@
+// An out-of-tree program using the installed nexnet: opens the null driver and forwards a burst.
+#include <drivers/BuiltinDrivers.h>
+#include <netif/netif.h>
+
+#include <cstdio>
+
+int main() {
+    auto driver = nexnet::builtinDrivers().open("null:,size=64");
+    if (!driver) return 1;
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_UP;
+    if (driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru) != 0) return 2;
+    nexnet::Netbuf* burst[32];
+    unsigned n = driver.value()->receiveBurst(0, burst, 32);
+    if (n != 32 || driver.value()->transmitBurst(0, burst, n) != n) return 3;
+    std::puts("consumer: ok");
+    return 0;
+}

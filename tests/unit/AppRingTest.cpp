@@ -1,0 +1,340 @@
+// AppRing, AppRingServer and AppRingClient in one process over the null driver: ring logic,
+// lifecycle, modes, ownership, waits and hostile shared memory, without privileges.
+#include "AppRingFixture.h"
+
+#include <poll.h>
+
+#include <random>
+
+using namespace nexnet;
+using namespace nexnet::test;
+
+namespace {
+
+unsigned receiveAll(AppRingClient& client, std::vector<app_ring_packet>& out, unsigned want) {
+    app_ring_packet burst[32];
+    while (out.size() < want) {
+        unsigned n = client.receive(burst, 32);
+        if (n == 0) break;
+        out.insert(out.end(), burst, burst + n);
+    }
+    return static_cast<unsigned>(out.size());
+}
+
+Netbuf* ethernetFrame(NetbufPool& pool, std::uint16_t type) {
+    Netbuf* frame = pool.allocate();
+    std::uint8_t bytes[60] = {};
+    std::memset(bytes, 0xff, 6);
+    bytes[12] = static_cast<std::uint8_t>(type >> 8);
+    bytes[13] = static_cast<std::uint8_t>(type);
+    frame->append(bytes, sizeof bytes);
+    return frame;
+}
+
+}  // namespace
+
+TEST(AppRingTest, WithoutRingsTheNetworkLayerProcessesTrafficAsUsual) {
+    AppRingBench bench;
+    bench.interface->poll();
+    EXPECT_EQ(bench.server->ring("null0"), nullptr);
+    EXPECT_EQ(bench.layer.frames, 32u);
+}
+
+TEST(AppRingTest, FirstApplicationCreatesTheRingsAndSeesTheirLayout) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client) << std::strerror(client.error());
+    ASSERT_NE(bench.server->ring("null0"), nullptr);
+    const app_ring_header& header = client.value()->header();
+    EXPECT_EQ(header.magic, APP_RING_MAGIC);
+    EXPECT_EQ(header.mode, APP_RING_RX_INTERCEPT);
+    EXPECT_EQ(header.buffer_count, bench.pool().capacity());
+    EXPECT_EQ(header.buffer_size, bench.pool().bufferSize());
+}
+
+TEST(AppRingTest, JoiningWithoutRingsIsRefused) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_JOIN);
+    ASSERT_FALSE(client);
+    EXPECT_EQ(client.error(), ENOENT);
+}
+
+TEST(AppRingTest, UnknownInterfaceIsRefused) {
+    AppRingBench bench;
+    AppRingClient::Options options;
+    options.mode = APP_RING_RX_INTERCEPT;
+    auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(bench.path, "nope0", options); });
+    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    auto client = pending.get();
+    ASSERT_FALSE(client);
+    EXPECT_EQ(client.error(), ENODEV);
+}
+
+TEST(AppRingTest, RingsOfAnotherModeAreRefusedButCanBeJoined) {
+    AppRingBench bench;
+    auto first = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(first);
+    auto other = bench.connect(APP_RING_TX_INTERCEPT);
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error(), EBUSY);
+    auto joined = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(joined);
+    EXPECT_EQ(joined.value()->header().mode, APP_RING_RX_INTERCEPT);
+}
+
+TEST(AppRingTest, BadRingOptionsAreRejected) {
+    AppRingBench bench;
+    AppRing::Options options;
+    options.slotCount = 100;
+    auto ring = AppRing::create(*bench.interface, options);
+    ASSERT_FALSE(ring);
+    EXPECT_EQ(ring.error(), EINVAL);
+}
+
+TEST(AppRingTest, RxInterceptTakesReceivedFramesBeforeTheNetworkLayer) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    EXPECT_EQ(bench.layer.frames, 0u);
+    std::vector<app_ring_packet> packets;
+    EXPECT_EQ(receiveAll(*client.value(), packets, 64), 32u);
+    EXPECT_EQ(packets[0].length, 64u);
+    EXPECT_EQ(packets[0].data[12], 0x88);  // the null driver's test frame
+}
+
+TEST(AppRingTest, ReinjectedFramesAreProcessedAsReceived) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    receiveAll(*client.value(), packets, 32);
+    ASSERT_EQ(client.value()->send(packets.data(), 32), 32u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
+    EXPECT_EQ(bench.server->ring("null0")->statistics().removed, 32u);
+}
+
+TEST(AppRingTest, RemovedBufferRecordsItsApplicationAsOwner) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    receiveAll(*client.value(), packets, 32);
+    AppRing& ring = *bench.server->ring("null0");
+    ring.service();
+    std::uint32_t owner = bench.pool().netbuf(packets[0].index)->owner();
+    EXPECT_NE(owner, 0u);
+    EXPECT_NE(owner, ring.ringOwnerId());
+    // The application sees the same id through its read-only view of the metadata.
+    auto* records = reinterpret_cast<const Netbuf*>(client.value()->metadata());
+    EXPECT_EQ(records[packets[0].index].owner(), owner);
+}
+
+TEST(AppRingTest, AnotherApplicationCannotSendABufferItDoesNotOwn) {
+    AppRingBench bench;
+    auto holder = bench.connect(APP_RING_RX_INTERCEPT);
+    auto thief = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(holder && thief);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    receiveAll(*holder.value(), packets, 32);
+    ASSERT_EQ(thief.value()->send(packets.data(), 1), 1u);
+    bench.pumpUntil([&] { return bench.server->ring("null0")->statistics().refused == 1; }, 2);
+    EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 1u);
+    EXPECT_EQ(bench.layer.frames, 0u);
+    ASSERT_EQ(holder.value()->send(packets.data(), 32), 32u);  // still the holder's
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
+}
+
+TEST(AppRingTest, RingsLastUntilTheLastApplicationUnmaps) {
+    AppRingBench bench;
+    auto first = bench.connect(APP_RING_RX_INTERCEPT);
+    auto second = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(first && second);
+    first.value().reset();
+    bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }, 2);
+    EXPECT_NE(bench.server->ring("null0"), nullptr);
+    second.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    bench.interface->poll();
+    EXPECT_EQ(bench.layer.frames, 32u);  // claim 4 again
+}
+
+TEST(AppRingTest, UnmappingReturnsEveryBufferTheApplicationHeld) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    for (int i = 0; i < 4; ++i) bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    receiveAll(*client.value(), packets, 64);  // 64 held, 64 still posted
+    EXPECT_LT(bench.pool().available(), available);
+    client.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
+TEST(AppRingTest, FullRing1DropsAndCounts) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT, 0, 32);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    bench.interface->poll();
+    EXPECT_EQ(bench.server->ring("null0")->statistics().ring1Full, 32u);
+    EXPECT_EQ(client.value()->receivable(), 32u);
+}
+
+TEST(AppRingTest, TxInterceptTakesOutputBeforeTheDriverSendsIt) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_TX_INTERCEPT);
+    ASSERT_TRUE(client);
+    bench.interface->output(ethernetFrame(bench.pool(), 0x0800));
+    EXPECT_EQ(bench.interface->transmitStatistics().packets, 0u);
+    std::vector<app_ring_packet> packets;
+    ASSERT_EQ(receiveAll(*client.value(), packets, 1), 1u);
+    ASSERT_EQ(client.value()->send(packets.data(), 1), 1u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.interface->transmitStatistics().packets == 1; }));
+    bench.interface->poll();
+    EXPECT_EQ(bench.layer.frames, 32u);  // receive is untouched
+}
+
+TEST(AppRingTest, BypassHidesEverythingFromTheNetworkLayer) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_BYPASS);
+    ASSERT_TRUE(client) << std::strerror(client.error());
+    bench.interface->poll();
+    bench.interface->output(ethernetFrame(bench.pool(), 0x0800));
+    EXPECT_EQ(bench.layer.frames, 0u);
+    EXPECT_EQ(bench.interface->transmitStatistics().packets, 0u);
+    EXPECT_EQ(bench.server->ring("null0")->statistics().bypassDrops, 1u);
+    std::vector<app_ring_packet> packets;
+    ASSERT_EQ(receiveAll(*client.value(), packets, 32), 32u);
+    ASSERT_EQ(client.value()->send(packets.data(), 32), 32u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.interface->transmitStatistics().packets == 32; }));
+    EXPECT_EQ(bench.layer.frames, 0u);
+}
+
+TEST(AppRingTest, NonNetworkModeKeepsTheMinimumOfBuffersPosted) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_NON_NETWORK, 16);
+    ASSERT_TRUE(client);
+    EXPECT_GE(client.value()->receivable(), 16u);
+    std::vector<app_ring_packet> packets;
+    receiveAll(*client.value(), packets, 16);
+    EXPECT_TRUE(packets[0].flags & APP_RING_SLOT_EMPTY);
+    EXPECT_TRUE(bench.pumpUntil([&] { return client.value()->receivable() >= 16; }));
+    // The application fills an empty buffer with its own frame and sends it.
+    app_ring_packet frame = client.value()->packet(packets[0].index, 60);
+    std::memset(frame.data, 0xff, 60);
+    ASSERT_EQ(client.value()->send(&frame, 1), 1u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.interface->transmitStatistics().packets == 1; }));
+}
+
+TEST(AppRingTest, NonNetworkModeLeavesIpAndArpToTheNetworkLayer) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_NON_NETWORK, 8);
+    ASSERT_TRUE(client);
+    Netbuf* frames[2] = {ethernetFrame(bench.pool(), 0x0800), ethernetFrame(bench.pool(), 0x88b5)};
+    std::uint32_t before = client.value()->receivable();
+    bench.interface->inputBurst(bench.interface->driver(), 0, frames, 2);
+    EXPECT_EQ(bench.layer.frames, 1u);
+    EXPECT_EQ(client.value()->receivable(), before + 1);
+}
+
+TEST(AppRingTest, DroppedSlotGivesTheBufferBack) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    auto client = bench.connect(APP_RING_BYPASS);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    receiveAll(*client.value(), packets, 32);
+    for (auto& packet : packets) packet.flags = APP_RING_SLOT_DROP;
+    ASSERT_EQ(client.value()->send(packets.data(), 32), 32u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0")->statistics().returned == 32; }));
+    EXPECT_EQ(bench.interface->transmitStatistics().packets, 0u);
+    client.value().reset();
+    bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; });
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
+TEST(AppRingTest, WaitReceiveTimesOutWhenNothingArrives) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(client.value()->waitReceive(std::chrono::milliseconds(50)), ETIMEDOUT);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(45));
+}
+
+TEST(AppRingTest, WaitReceiveWakesWhenTheNetworkLayerInserts) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    auto waiter = std::async(std::launch::async, [&] { return client.value()->waitReceive(std::chrono::seconds(5)); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto start = std::chrono::steady_clock::now();
+    bench.interface->poll();
+    EXPECT_EQ(waiter.get(), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(AppRingTest, WaitSendWakesWhenTheNetworkLayerRemoves) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT, 0, 32);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    receiveAll(*client.value(), packets, 32);
+    ASSERT_EQ(client.value()->sendWithoutKick(packets.data(), 32), 32u);  // ring 2 now full
+    auto waiter = std::async(std::launch::async, [&] { return client.value()->waitSend(std::chrono::seconds(5)); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    client.value()->kick();
+    bench.pumpUntil([&] { return waiter.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready; });
+    EXPECT_EQ(waiter.get(), 0);
+}
+
+TEST(AppRingTest, ReceiveEventFdWorksWithPoll) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    client.value()->armReceive();
+    pollfd descriptor{client.value()->receiveEventFd(), POLLIN, 0};
+    EXPECT_EQ(poll(&descriptor, 1, 0), 0);
+    bench.interface->poll();
+    EXPECT_EQ(poll(&descriptor, 1, 1000), 1);
+}
+
+TEST(AppRingTest, GarbageInSharedMemoryIsCountedNeverFollowed) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    auto honest = bench.connect(APP_RING_RX_INTERCEPT);
+    auto hostile = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(honest && hostile);
+    std::mt19937 random(7);
+    auto* words = reinterpret_cast<std::uint32_t*>(hostile.value()->shared());
+    std::size_t count = bench.server->ring("null0")->regionSize() / 4;
+    app_ring_packet burst[32];
+    for (int round = 0; round < 300; ++round) {
+        for (int i = 0; i < 64; ++i) {
+            std::uint32_t value = random();
+            if (i % 3 == 0) value = hostile.value()->token();
+            if (i % 3 == 1) value %= 2 * bench.pool().capacity();
+            words[random() % count] = value;
+        }
+        app_ring_packet forged = hostile.value()->packet(random() % bench.pool().capacity(), random() % 3000);
+        hostile.value()->send(&forged, 1);
+        bench.interface->poll();
+        unsigned n = honest.value()->receive(burst, 32);
+        if (n > 0) honest.value()->send(burst, n);
+        bench.loop->runOnce(std::chrono::milliseconds(0));
+    }
+    const AppRing::Statistics& stats = bench.server->ring("null0")->statistics();
+    EXPECT_GT(stats.invalid + stats.refused, 0u);
+    honest.value().reset();
+    hostile.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);  // nothing stolen, nothing leaked
+}

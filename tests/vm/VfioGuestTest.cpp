@@ -1,0 +1,488 @@
+// VM tests: run inside the QEMU guest by tests/vm/run-guest.sh, with the NIC(s) bound to vfio-pci.
+// The same tests run for every NIC model: the driver is chosen by the PCI ID behind "vfio:BDF".
+// Suites: VfioNic (one NIC on QEMU's user network), VfioPair (two NICs joined by a QEMU hub),
+// VfioNicDma (provokes an IOMMU fault: must run last in its boot).
+
+#include "GuestFrames.h"
+#include "drivers/BuiltinDrivers.h"
+#include "drivers/vfio/VfioDriver.h"
+#include "framework/EventLoop.h"
+#include "framework/IOEthernet.h"
+#include "framework/pci/PciDevice.h"
+#include "netif/netif.h"
+
+#include <gtest/gtest.h>
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+using namespace nexnet;
+using namespace nexnet::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+std::string firstBdf() { return env("NEXNET_BDF"); }
+std::string secondBdf() {
+    std::string all = env("NEXNET_BDFS");
+    auto space = all.find(' ');
+    return space == std::string::npos ? "" : all.substr(space + 1);
+}
+bool isVirtio() { return env("NEXNET_NIC") == "virtio-net"; }
+
+std::unique_ptr<IOEthernet> openNic(const std::string& bdf, const std::string& options = "") {
+    auto driver = builtinDrivers().open("vfio:" + bdf + options);
+    EXPECT_TRUE(driver.ok()) << "vfio:" << bdf << ": " << VfioDriver::lastError();
+    if (!driver) return nullptr;
+    return std::unique_ptr<IOEthernet>(dynamic_cast<IOEthernet*>(driver->release()));
+}
+
+std::unique_ptr<IOEthernet> openRunningNic(const std::string& bdf) {
+    auto nic = openNic(bdf);
+    if (nic) {
+        EXPECT_EQ(nic->resetAndEnable(true), 0);
+    }
+    return nic;
+}
+
+void monitor(const std::string& command) {
+    std::printf("NEXNET-MONITOR: %s\n", command.c_str());
+    std::fflush(stdout);
+}
+
+bool waitForLink(IOEthernet& nic, LinkStatus wanted, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        nic.interruptOccurred(0);  // drains and lets the driver look at its link
+        if (nic.linkStatus() == wanted) return true;
+        nic.timeoutOccurred();
+        if (nic.linkStatus() == wanted) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+std::string kernelLog() {
+    std::string text;
+    FILE* p = popen("dmesg", "r");
+    if (p == nullptr) return text;
+    char line[512];
+    while (std::fgets(line, sizeof line, p) != nullptr) text += line;
+    pclose(p);
+    return text;
+}
+
+bool writeSysfs(const std::string& path, const std::string& value) {
+    std::ofstream out(path);
+    out << value;
+    out.flush();
+    return static_cast<bool>(out);
+}
+
+struct CollectingSink : IOInputSink {
+    std::function<bool(const std::uint8_t*, std::size_t)> wanted;
+    unsigned matches = 0;
+    void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override {
+        for (unsigned i = 0; i < count; ++i) {
+            if (wanted && wanted(netbufs[i]->data(), netbufs[i]->size())) matches++;
+            netbufs[i]->free();
+        }
+    }
+};
+
+}  // namespace
+
+// ---- one NIC on QEMU's user network ----------------------------------------------------------
+
+TEST(VfioNic, OpensByUriWithTheDriverOfItsPciIdAndReadsTheMac) {
+    auto nic = openNic(firstBdf());
+    ASSERT_TRUE(nic);
+    EXPECT_EQ(nic->hardwareAddress().toString(), "52:54:00:12:34:56");
+    EXPECT_EQ(nic->name(), firstBdf());
+}
+
+TEST(VfioNic, RunsBehindTheIommuAndSaysSo) {
+    auto container = VfioContainer::shared();
+    ASSERT_TRUE(container.ok());
+    EXPECT_EQ((*container)->mode(), VfioContainer::Mode::iommu);
+    EXPECT_NE((*container)->modeDescription().find("IOMMU"), std::string::npos);
+}
+
+TEST(VfioNic, ConfigSpaceWalkFindsMsixAndVirtioCapabilities) {
+    auto container = VfioContainer::shared();
+    ASSERT_TRUE(container.ok());
+    std::string message;
+    auto device = PciDevice::open(firstBdf(), *container, &message);
+    ASSERT_TRUE(device.ok()) << message;
+    EXPECT_NE((*device)->findCapability(0x11).offset, 0) << "MSI-X capability";
+    EXPECT_GE((*device)->msixVectorCount(), 1u);
+    unsigned vendorSpecific = 0;
+    for (const PciCapability& c : (*device)->capabilities()) vendorSpecific += c.id == 0x09;
+    if (isVirtio()) {
+        EXPECT_GE(vendorSpecific, 4u) << "virtio common/notify/isr/device capabilities";
+    }
+    EXPECT_EQ((*device)->enableBusMaster(), 0);
+    EXPECT_EQ((*device)->configRead16(4) & 0x6, 0x6);
+}
+
+TEST(VfioNic, ComesUpWithLink) {
+    auto nic = openRunningNic(firstBdf());
+    ASSERT_TRUE(nic);
+    EXPECT_TRUE(nic->isRunning());
+    EXPECT_EQ(nic->linkStatus(), LinkStatus::up);
+}
+
+TEST(VfioNic, ArpRequestIsAnsweredByTheUserNetwork) {
+    auto nic = openRunningNic(firstBdf());
+    ASSERT_TRUE(nic);
+    ASSERT_TRUE(sendFrame(*nic, arpRequest(nic->hardwareAddress())));
+    EXPECT_TRUE(receiveUntil(*nic, isArpReplyFromSlirp));
+}
+
+TEST(VfioNic, PingIsAnsweredByTheUserNetwork) {
+    auto nic = openRunningNic(firstBdf());
+    ASSERT_TRUE(nic);
+    for (std::uint16_t seq = 1; seq <= 3; ++seq) {
+        ASSERT_TRUE(sendFrame(*nic, echoRequest(nic->hardwareAddress(), 0x4242, seq)));
+        EXPECT_TRUE(receiveUntil(*nic, [seq](const std::uint8_t* f, std::size_t n) { return isEchoReply(f, n, seq); }))
+            << "echo reply " << seq;
+    }
+}
+
+TEST(VfioNic, InterruptWakesTheEventLoop) {
+    auto nic = openRunningNic(firstBdf());
+    ASSERT_TRUE(nic);
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop.ok());
+    CollectingSink sink;
+    sink.wanted = isArpReplyFromSlirp;
+    nic->setInputSink(&sink);
+    ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
+    ASSERT_EQ(nic->setInterruptsEnabled(0, true), 0);
+    int fd = nic->interruptEventFd(0);
+    ASSERT_GE(fd, 0);
+    unsigned wakeups = 0;
+    ASSERT_EQ((*loop)->watchReadable(fd, [&] {
+        wakeups++;
+        nic->interruptOccurred(0);
+    }), 0);
+    ASSERT_TRUE(sendFrame(*nic, arpRequest(nic->hardwareAddress())));
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (sink.matches == 0 && std::chrono::steady_clock::now() < deadline) (*loop)->runOnce(100ms);
+    EXPECT_GE(wakeups, 1u);
+    EXPECT_EQ(sink.matches, 1u);
+    (*loop)->unwatch(fd);
+    nic->setInterruptsEnabled(0, false);
+    nic->attachToEventLoop(nullptr);
+    nic->clearTimeout();
+    nic->setInputSink(nullptr);
+}
+
+TEST(VfioNic, PromiscuousAndMulticastCommandsAreAccepted) {
+    auto nic = openRunningNic(firstBdf());
+    ASSERT_TRUE(nic);
+    EXPECT_EQ(nic->performCommand(IFCONTROL_RCVPROMISCUOUS, nullptr), 0);
+    EXPECT_TRUE(nic->isPromiscuous());
+    EXPECT_EQ(nic->performCommand(IFCONTROL_RCVPROMISCOFF, nullptr), 0);
+    EXPECT_FALSE(nic->isPromiscuous());
+    std::uint8_t group[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+    EXPECT_EQ(nic->performCommand(IFCONTROL_ADDMULTICAST, group), 0);
+    EXPECT_EQ(nic->multicastAddresses().size(), 1u);
+    ifreq request{};
+    std::memcpy(request.ifr_hwaddr.sa_data, group, 6);
+    if_ioctl_t ioctlData{SIOCDELMULTI, &request};
+    EXPECT_EQ(nic->performCommand(IFCONTROL_UNIXIOCTL, &ioctlData), 0);
+    EXPECT_TRUE(nic->multicastAddresses().empty());
+    // Still receives what it should after the filter changes.
+    ASSERT_TRUE(sendFrame(*nic, arpRequest(nic->hardwareAddress())));
+    EXPECT_TRUE(receiveUntil(*nic, isArpReplyFromSlirp));
+}
+
+TEST(VfioNic, MissingDeviceIsExplained) {
+    auto driver = builtinDrivers().open("vfio:0000:00:1f.6");
+    ASSERT_FALSE(driver.ok());
+    EXPECT_EQ(driver.error(), ENODEV);
+    EXPECT_NE(VfioDriver::lastError().find("lspci"), std::string::npos) << VfioDriver::lastError();
+}
+
+TEST(VfioNic, PermissionProblemIsExplained) {
+    int pipeFds[2];
+    ASSERT_EQ(pipe(pipeFds), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        close(pipeFds[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        std::string message;
+        auto container = VfioContainer::open(&message);
+        int error = 0;
+        if (container) {
+            auto device = PciDevice::open(firstBdf(), *container, &message);
+            error = device ? 0 : device.error();
+        } else {
+            error = container.error();
+        }
+        message = std::to_string(error) + " " + message;
+        (void)!write(pipeFds[1], message.data(), message.size());
+        _exit(0);
+    }
+    close(pipeFds[1]);
+    char buffer[512] = {};
+    ssize_t n = read(pipeFds[0], buffer, sizeof buffer - 1);
+    close(pipeFds[0]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_GT(n, 0);
+    std::string text(buffer);
+    EXPECT_EQ(text.rfind(std::to_string(EACCES) + " ", 0), 0u) << text;
+    EXPECT_NE(text.find("run as root"), std::string::npos) << text;
+}
+
+TEST(VfioNic, DeviceBoundToAnotherDriverIsExplained) {
+    const std::string bdf = firstBdf(), kernelDriver = isVirtio() ? "virtio-pci" : "e1000e";
+    const std::string dev = "/sys/bus/pci/devices/" + bdf;
+    ASSERT_TRUE(writeSysfs("/sys/bus/pci/drivers/vfio-pci/unbind", bdf));
+    writeSysfs(dev + "/driver_override", "\n");
+    bool bound = writeSysfs("/sys/bus/pci/drivers/" + kernelDriver + "/bind", bdf);
+    auto driver = builtinDrivers().open("vfio:" + bdf);
+    std::string message = VfioDriver::lastError();
+    // Give the device back to vfio-pci whatever happened above.
+    if (bound) writeSysfs("/sys/bus/pci/drivers/" + kernelDriver + "/unbind", bdf);
+    writeSysfs(dev + "/driver_override", "vfio-pci");
+    ASSERT_TRUE(writeSysfs("/sys/bus/pci/drivers/vfio-pci/bind", bdf));
+    ASSERT_TRUE(bound) << "could not bind " << bdf << " to " << kernelDriver;
+    ASSERT_FALSE(driver.ok());
+    EXPECT_EQ(driver.error(), EBUSY);
+    EXPECT_NE(message.find("bound to " + kernelDriver), std::string::npos) << message;
+    EXPECT_NE(message.find("nexnetctl bind"), std::string::npos) << message;
+    // And the device works again once it is back with vfio-pci.
+    auto nic = openRunningNic(bdf);
+    ASSERT_TRUE(nic);
+    EXPECT_EQ(nic->linkStatus(), LinkStatus::up);
+}
+
+// ---- two NICs joined by a QEMU hub -----------------------------------------------------------
+
+TEST(VfioPair, BothNicsShareOneContainer) {
+    auto a = openNic(firstBdf());
+    auto b = openNic(secondBdf());
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(b->hardwareAddress().toString(), "52:54:00:12:34:57");
+}
+
+TEST(VfioPair, HundredThousandFramesArriveWithoutLossOrCorruption) {
+    auto a = openRunningNic(firstBdf());
+    auto b = openRunningNic(secondBdf());
+    ASSERT_TRUE(a && b);
+    constexpr std::uint32_t kFrames = 100000;
+    std::uint32_t sent = 0, received = 0, corrupt = 0, reordered = 0, duplicates = 0, next = 0;
+    std::vector<bool> seen(kFrames, false);
+    auto frameSize = [](std::uint32_t seq) { return 60u + (seq * 7u) % 1455u; };
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + 120s;
+    Netbuf* burst[32];
+    while (received < kFrames && std::chrono::steady_clock::now() < deadline) {
+        unsigned want = std::min<std::uint32_t>(32, kFrames - sent);
+        if (want > 0 && sent - received < 256 && a->pool()->allocateBulk(burst, want) == 0) {
+            for (unsigned i = 0; i < want; ++i) {
+                std::uint32_t seq = sent + i, size = frameSize(seq);
+                std::uint8_t* p = burst[i]->data();
+                burst[i]->setSize(size);
+                std::memcpy(p, b->hardwareAddress().bytes.data(), 6);
+                std::memcpy(p + 6, a->hardwareAddress().bytes.data(), 6);
+                p[12] = 0x88, p[13] = 0xb5;
+                std::memcpy(p + 14, &seq, 4);
+                for (std::uint32_t j = 18; j < size; ++j) p[j] = static_cast<std::uint8_t>(seq + j);
+            }
+            unsigned accepted = a->transmitBurst(0, burst, want);
+            if (accepted < want) a->pool()->freeBulk(burst + accepted, want - accepted);
+            sent += accepted;
+        }
+        unsigned n = b->receiveBurst(0, burst, 32);
+        for (unsigned i = 0; i < n; ++i) {
+            std::uint32_t seq = 0;
+            burst[i]->read(14, &seq, 4);
+            bool ok = seq < kFrames && burst[i]->size() == frameSize(seq);
+            for (std::uint32_t j = 18; ok && j < burst[i]->size(); ++j)
+                ok = burst[i]->data()[j] == static_cast<std::uint8_t>(seq + j);
+            if (!ok) {
+                corrupt++;
+                continue;
+            }
+            if (seen[seq]) duplicates++;
+            seen[seq] = true;
+            reordered += seq != next;
+            next = seq + 1;
+            received++;
+        }
+        if (n > 0) b->pool()->freeBulk(burst, n);
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("pair: sent %u received %u corrupt %u duplicates %u reordered %u in %.2f s (%.0f frames/s under TCG)\n",
+                sent, received, corrupt, duplicates, reordered, seconds, received / seconds);
+    EXPECT_EQ(received, kFrames);
+    EXPECT_EQ(corrupt, 0u);
+    EXPECT_EQ(duplicates, 0u);
+    EXPECT_EQ(a->transmitStatistics(0).packets, sent);
+    // QEMU's hub may deliver a frame ahead of ones it queued while the receiver's ring was full
+    // (virtio-net); the driver itself never reorders: e1000e, whose emulation does not, sees none.
+    if (!isVirtio()) {
+        EXPECT_EQ(reordered, 0u);
+    }
+}
+
+TEST(VfioPair, InterruptOnTheReceiverWakesTheEventLoop) {
+    auto a = openRunningNic(firstBdf());
+    auto b = openRunningNic(secondBdf());
+    ASSERT_TRUE(a && b);
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop.ok());
+    CollectingSink sink;
+    sink.wanted = [](const std::uint8_t* f, std::size_t n) { return n >= 14 && f[12] == 0x88 && f[13] == 0xb6; };
+    b->setInputSink(&sink);
+    ASSERT_EQ(b->attachToEventLoop(loop->get()), 0);
+    ASSERT_EQ(b->setInterruptsEnabled(0, true), 0);
+    int fd = b->interruptEventFd(0);
+    ASSERT_GE(fd, 0);
+    unsigned wakeups = 0;
+    ASSERT_EQ((*loop)->watchReadable(fd, [&] {
+        wakeups++;
+        b->interruptOccurred(0);
+    }), 0);
+    EXPECT_EQ((*loop)->runOnce(200ms), 0) << "no interrupt without traffic";
+    std::vector<std::uint8_t> frame(60, 0);
+    std::memcpy(frame.data(), b->hardwareAddress().bytes.data(), 6);
+    frame[12] = 0x88, frame[13] = 0xb6;
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(sendFrame(*a, frame));
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (sink.matches < 3 && std::chrono::steady_clock::now() < deadline) (*loop)->runOnce(100ms);
+    EXPECT_GE(wakeups, 1u);
+    EXPECT_EQ(sink.matches, 3u);
+    (*loop)->unwatch(fd);
+    b->setInterruptsEnabled(0, false);
+    b->attachToEventLoop(nullptr);
+    b->clearTimeout();
+    b->setInputSink(nullptr);
+}
+
+TEST(VfioPair, LinkDownAndUpAreSeen) {
+    auto a = openRunningNic(firstBdf());
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->linkStatus(), LinkStatus::up);
+    monitor("set_link nic0 off");
+    EXPECT_TRUE(waitForLink(*a, LinkStatus::down, 5000ms));
+    monitor("set_link nic0 on");
+    EXPECT_TRUE(waitForLink(*a, LinkStatus::up, 5000ms));
+}
+
+// ---- last in a boot: provokes an IOMMU fault -----------------------------------------------------
+
+TEST(VfioNicDma, DeviceAccessOutsideTheMappingsFaultsInTheIommu) {
+    auto nic = openRunningNic(firstBdf());
+    ASSERT_TRUE(nic);
+    std::printf("NEXNET-EXPECT-DMAR-FAULT\n");
+    std::fflush(stdout);
+    auto container = VfioContainer::shared();
+    ASSERT_TRUE(container.ok());
+    // A use-after-unmap bug: the pool is unmapped while the device still has its addresses.
+    ASSERT_EQ((*container)->unmapPool(*nic->pool()), 0);
+    ASSERT_TRUE(sendFrame(*nic, arpRequest(nic->hardwareAddress())));
+    bool faulted = false;
+    for (int i = 0; i < 30 && !faulted; ++i) {
+        std::this_thread::sleep_for(100ms);
+        faulted = kernelLog().find("DMAR: [DMA Read") != std::string::npos;
+    }
+    EXPECT_TRUE(faulted) << "no DMAR fault in the guest's kernel log";
+}
+
+// ---- four NICs: nexnet-fwd between A and B, traffic from C (A's hub) to D (B's hub) -------------
+
+namespace {
+std::vector<std::string> allBdfs() {
+    std::vector<std::string> list;
+    std::string all = env("NEXNET_BDFS");
+    for (std::size_t at = 0; at < all.size();) {
+        std::size_t space = all.find(' ', at);
+        if (space == std::string::npos) space = all.size();
+        if (space > at) list.push_back(all.substr(at, space - at));
+        at = space + 1;
+    }
+    return list;
+}
+}  // namespace
+
+TEST(VfioForward, NexnetFwdForwardsFramesBetweenTwoVfioNics) {
+    auto bdfs = allBdfs();
+    ASSERT_EQ(bdfs.size(), 4u) << "run with --nics 4";
+    ASSERT_EQ(access("/test/nexnet-fwd", X_OK), 0) << "run with --file nexnet-fwd";
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        std::string a = "vfio:" + bdfs[0], b = "vfio:" + bdfs[1];
+        execl("/test/nexnet-fwd", "nexnet-fwd", a.c_str(), b.c_str(), "--duration", "60", "--stats", nullptr);
+        _exit(127);
+    }
+    struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+            if (pid <= 0) return;
+            kill(pid, SIGINT);
+            waitpid(pid, nullptr, 0);
+        }
+    } reaper{child};
+    auto c = openRunningNic(bdfs[2]);
+    auto d = openRunningNic(bdfs[3]);
+    ASSERT_TRUE(c && d);
+    std::vector<std::uint8_t> frame(60, 0);
+    std::memset(frame.data(), 0xff, 6);  // broadcast: A's filter passes it without promiscuous mode
+    std::memcpy(frame.data() + 6, c->hardwareAddress().bytes.data(), 6);
+    frame[12] = 0x88, frame[13] = 0xb5;
+    auto isOurs = [](const std::uint8_t* f, std::size_t n) { return n >= 14 && f[12] == 0x88 && f[13] == 0xb5; };
+    // nexnet-fwd starts in its own time: probe until a frame makes it through.
+    bool through = false;
+    for (int i = 0; i < 100 && !through; ++i) {
+        ASSERT_TRUE(sendFrame(*c, frame));
+        through = receiveUntil(*d, isOurs, 100ms);
+    }
+    ASSERT_TRUE(through) << "nothing forwarded in 10 s";
+    receiveUntil(*d, [](const std::uint8_t*, std::size_t) { return false; }, 300ms);  // drain late probes
+    constexpr unsigned kFrames = 20000;
+    unsigned sent = 0, received = 0;
+    Netbuf* burst[32];
+    auto start = std::chrono::steady_clock::now();
+    while (received < kFrames && std::chrono::steady_clock::now() < start + 60s) {
+        unsigned want = std::min(32u, kFrames - sent);
+        if (want > 0 && sent - received < 128 && c->pool()->allocateBulk(burst, want) == 0) {
+            for (unsigned i = 0; i < want; ++i) burst[i]->append(frame.data(), 60);
+            unsigned accepted = c->transmitBurst(0, burst, want);
+            if (accepted < want) c->pool()->freeBulk(burst + accepted, want - accepted);
+            sent += accepted;
+        }
+        unsigned n = d->receiveBurst(0, burst, 32);
+        for (unsigned i = 0; i < n; ++i) received += isOurs(burst[i]->data(), burst[i]->size());
+        if (n > 0) d->pool()->freeBulk(burst, n);
+        if (want == 0 && n == 0 && std::chrono::steady_clock::now() > start + 60s) break;
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("forward: C sent %u, D received %u through nexnet-fwd in %.2f s (%.0f frames/s under TCG)\n", sent,
+                received, seconds, received / seconds);
+    EXPECT_EQ(received, kFrames);
+    kill(child, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    reaper.pid = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "nexnet-fwd status " << status;
+}

@@ -1,0 +1,228 @@
+#!/bin/bash
+# run-guest.sh: runs one nexnet test program inside a QEMU guest (TCG, emulated Intel VT-d IOMMU)
+# whose emulated NIC(s) are bound to vfio-pci, and exits with the program's exit code.
+#
+#   run-guest.sh [options] PROGRAM [ARGS...]
+#     --nic e1000e|virtio-net   NIC model (e1000e: 8086:10d3, virtio-net: modern 1af4:1041)  [e1000e]
+#     --nics 1|2|4              1: the NIC talks to QEMU's user network (slirp, restrict=on: it answers
+#                               ARP/ICMP for 10.0.2.2, nothing reaches the host); 2: two NICs joined by a
+#                               QEMU-internal hub; 4: a forwarding bench, NICs 1 and 3 on one hub, 2 and 4
+#                               on another                                                 [1]
+#     --file PATH               also copy PATH (and the libraries it needs) to /test/ in the guest
+#     --timeout SECONDS         wall-clock limit of the whole boot                          [120]
+#     --verbose                 print the whole guest console
+#   ARGS may contain @BDF@ and @BDF2@ (the NICs' PCI addresses); the program also gets
+#   NEXNET_BDF, NEXNET_BDFS and NEXNET_NIC in its environment.
+#
+# The guest is built on the fly from the host's Debian packages: the newest /boot/vmlinuz-* with its
+# modules (linux-image-amd64), busybox-static, and the program with the libraries ldd lists (so
+# dynamically linked and ASan builds run too). Nothing is downloaded.
+#
+# Guest -> host requests: a line "NEXNET-MONITOR: CMD" on the guest console makes this script send
+# CMD to the QEMU monitor (HMP), e.g. "set_link n0 off" to take NIC 1's link down.
+#
+# IOMMU faults: any "DMAR: [DMA" fault in the guest's kernel log fails the run (exit 120), except
+# faults logged after the program printed "NEXNET-EXPECT-DMAR-FAULT" (a test that provokes one).
+#
+# NEXNET_QEMU_ARGS in the environment adds QEMU arguments (debugging: -trace 'virtio_net*').
+#
+# Exit: the program's code; 77 skip (qemu or kernel missing, not under CI=true); 120 IOMMU fault;
+# 124 timeout or no result; 125 guest set-up failed; 126 host set-up failed.
+set -u
+NIC=e1000e NICS=1 TIMEOUT=120 VERBOSE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nic) NIC=$2; shift 2 ;;
+    --nics) NICS=$2; shift 2 ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --verbose) VERBOSE=1; shift ;;
+    --file) FILES="${FILES:-} $2"; shift 2 ;;
+    --) shift; break ;;
+    -*) echo "run-guest: unknown option $1" >&2; exit 126 ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || { sed -n '2,27p' "$0"; exit 126; }
+PROGRAM=$(readlink -f "$1"); shift
+
+# A missing tool is a skip on a developer machine and a failure under CI=true.
+unavailable() {
+  if [ "${CI:-}" = true ]; then echo "run-guest: CI=true, but cannot run: $*" >&2; exit 126; fi
+  echo "run-guest: SKIPPED: $*"; exit 77
+}
+KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+[ -x /usr/bin/qemu-system-x86_64 ] || unavailable "no qemu-system-x86_64 (apt-get install qemu-system-x86)"
+[ -n "$KERNEL" ] || unavailable "no /boot/vmlinuz-* (apt-get install linux-image-amd64)"
+KVER=${KERNEL#/boot/vmlinuz-}
+[ -d /lib/modules/$KVER ] || unavailable "no /lib/modules/$KVER (apt-get install linux-image-amd64)"
+[ -r "$KERNEL" ] || unavailable "$KERNEL not readable (run as root)"
+[ -x /bin/busybox ] || unavailable "no /bin/busybox (apt-get install busybox-static)"
+command -v cpio >/dev/null || unavailable "no cpio (apt-get install cpio)"
+command -v modprobe >/dev/null || unavailable "no modprobe (apt-get install kmod)"
+[ -x "$PROGRAM" ] || { echo "run-guest: $PROGRAM is not an executable" >&2; exit 126; }
+
+case "$NIC" in
+  e1000e)     QNIC=e1000e; PCIID=8086:10d3; KMOD=e1000e ;;
+  virtio-net) QNIC=virtio-net-pci,disable-legacy=on,disable-modern=off,iommu_platform=on,ats=on
+              PCIID=1af4:1041; KMOD="virtio_pci virtio_net" ;;
+  *) echo "run-guest: unknown NIC model $NIC" >&2; exit 126 ;;
+esac
+if [ "$NICS" = 4 ]; then
+  NETARGS=()
+  for i in 0 1 2 3; do
+    NETARGS+=(-netdev hubport,id=n$i,hubid=$((i % 2)) -device "$QNIC,id=nic$i,netdev=n$i,mac=52:54:00:12:34:5$((6 + i))")
+  done
+elif [ "$NICS" = 2 ]; then
+  NETARGS=(-netdev hubport,id=n0,hubid=0 -device "$QNIC,id=nic0,netdev=n0,mac=52:54:00:12:34:56"
+           -netdev hubport,id=n1,hubid=0 -device "$QNIC,id=nic1,netdev=n1,mac=52:54:00:12:34:57")
+else
+  NETARGS=(-netdev user,id=n0,restrict=on -device "$QNIC,id=nic0,netdev=n0,mac=52:54:00:12:34:56")
+fi
+
+WORK=$(mktemp -d /tmp/nexnet-vm.XXXXXX)
+QPID=""
+cleanup() {
+  [ -n "$QPID" ] && kill "$QPID" 2>/dev/null
+  [ -n "${WATCHER:-}" ] && kill "$WATCHER" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+R=$WORK/root
+mkdir -p $R/{bin,dev,proc,sys,tmp,test,lib/modules}
+cp /bin/busybox $R/bin/busybox
+for a in sh mount insmod mkdir cat echo ls readlink basename sleep poweroff sync dmesg grep chmod id; do
+  ln -s busybox $R/bin/$a
+done
+
+# Modules in load order, as the host's modprobe resolves them against the guest kernel.
+MODS=""
+for m in vfio_iommu_type1 vfio-pci $KMOD; do
+  for ko in $(modprobe -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}'); do
+    case " $MODS " in *" $ko "*) ;; *) MODS="$MODS $ko" ;; esac
+  done
+done
+: > $R/modules.list
+for ko in $MODS; do
+  b=$(basename "$ko")
+  case "$ko" in
+    *.xz)  xz -dc "$ko" > "$R/lib/modules/${b%.xz}"; b=${b%.xz} ;;
+    *.zst) zstd -qdc "$ko" > "$R/lib/modules/${b%.zst}"; b=${b%.zst} ;;
+    *)     cp "$ko" "$R/lib/modules/$b" ;;
+  esac
+  echo "$b" >> $R/modules.list
+done
+[ -s $R/modules.list ] || { echo "run-guest: cannot resolve modules for $KVER" >&2; exit 126; }
+
+cp "$PROGRAM" $R/test/prog
+for f in "$PROGRAM" ${FILES:-}; do
+  [ "$f" = "$PROGRAM" ] || cp "$f" $R/test/
+  if ldd "$f" >/dev/null 2>&1; then   # dynamic (and ASan) builds: the loader and libraries
+    for lib in $(ldd "$f" | grep -o '/[^ ]*'); do mkdir -p "$R$(dirname "$lib")"; cp -L "$lib" "$R$lib"; done
+  fi
+done
+: > $R/test/args
+for a in "$@"; do printf '%s\n' "$a" >> $R/test/args; done
+
+cat > $R/init <<EOF
+#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mkdir -p /dev/hugepages; mount -t tmpfs tmp /tmp
+echo 32 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs none /dev/hugepages
+fail() { echo "NEXNET-SETUP-FAILED: \$*"; echo "NEXNET-RESULT rc=125"; sync; poweroff -f; }
+while read m; do insmod /lib/modules/\$m || echo "insmod \$m failed"; done < /modules.list
+BDFS=""
+for d in /sys/bus/pci/devices/*; do
+  [ "\$(cat \$d/vendor):\$(cat \$d/device)" = "0x${PCIID%:*}:0x${PCIID#*:}" ] && BDFS="\$BDFS \$(basename \$d)"
+done
+[ -n "\$BDFS" ] || fail "no PCI device $PCIID"
+for BDF in \$BDFS; do
+  D=/sys/bus/pci/devices/\$BDF
+  [ -e \$D/iommu_group ] || fail "\$BDF has no IOMMU group"
+  [ -e \$D/driver ] && echo \$BDF > \$D/driver/unbind
+  echo vfio-pci > \$D/driver_override
+  echo \$BDF > /sys/bus/pci/drivers/vfio-pci/bind || fail "cannot bind \$BDF to vfio-pci"
+  G=\$(basename \$(readlink \$D/iommu_group))
+  [ -c /dev/vfio/\$G ] || fail "no /dev/vfio/\$G"
+  echo "NEXNET-INFO bdf=\$BDF group=\$G kernel=\$(cat /proc/sys/kernel/osrelease)"
+done
+set -- \$BDFS; BDF=\$1; BDF2=\${2:-}
+set --
+while IFS= read -r a; do
+  a=\${a//@BDF2@/\$BDF2}; a=\${a//@BDF@/\$BDF}
+  set -- "\$@" "\$a"
+done < /test/args
+export NEXNET_BDF=\$BDF NEXNET_BDFS="\${BDFS# }" NEXNET_NIC=$NIC HOME=/tmp
+cd /test
+echo "NEXNET-BEGIN"
+/test/prog "\$@"
+rc=\$?
+dmesg | grep 'DMAR: \[DMA' | sed 's/^/NEXNET-DMESG: /'
+echo "NEXNET-RESULT rc=\$rc"
+sync
+poweroff -f
+EOF
+chmod +x $R/init
+(cd $R && find . | cpio -o -H newc --quiet | gzip -1 > $WORK/initrd.gz) || { echo "run-guest: cpio failed" >&2; exit 126; }
+
+LOG=$WORK/serial.log
+: > $LOG
+T0=$(date +%s.%N)
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
+  -accel tcg -cpu max -m 512 -smp 1 -machine q35,kernel-irqchip=split \
+  -device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
+  "${NETARGS[@]}" ${NEXNET_QEMU_ARGS:-} \
+  -kernel "$KERNEL" -initrd $WORK/initrd.gz \
+  -append "console=ttyS0 intel_iommu=on panic=-1 loglevel=4 quiet no_timer_check" \
+  -display none -monitor unix:$WORK/monitor,server,nowait -serial file:$LOG \
+  -no-reboot -nodefaults -no-user-config > $WORK/qemu.out 2>&1 &
+QPID=$!
+
+# Forward "NEXNET-MONITOR: CMD" requests from the guest console to the QEMU monitor, each once.
+monitor_requests() {
+  local done=0 count
+  while kill -0 $QPID 2>/dev/null; do
+    count=$(grep -c '^NEXNET-MONITOR: ' $LOG)
+    while [ "$count" -gt "$done" ]; do
+      done=$((done + 1))
+      local cmd
+      cmd=$(grep '^NEXNET-MONITOR: ' $LOG | sed -n "${done}p" | sed 's/^NEXNET-MONITOR: //; s/\r$//')
+      python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(0.1)
+s.sendall((sys.argv[2]+"\n").encode()); time.sleep(0.2); s.close()' "$WORK/monitor" "$cmd" \
+        || echo "run-guest: monitor command failed: $cmd" >&2
+    done
+    sleep 0.2
+  done
+}
+monitor_requests &
+WATCHER=$!
+wait $QPID
+QRC=$?
+QPID=""
+T1=$(date +%s.%N)
+
+tr -d '\r' < $LOG > $LOG.clean
+if [ "$VERBOSE" = 1 ]; then cat $LOG.clean
+else sed -n '/NEXNET-SETUP-FAILED/p;/NEXNET-BEGIN/,/NEXNET-RESULT/p' $LOG.clean | grep -v '^NEXNET-DMESG'; fi
+printf 'run-guest: %s x%s, qemu rc=%s, %.1f s\n' "$NIC" "$NICS" "$QRC" "$(awk "BEGIN{print $T1 - $T0}")" >&2
+QSAID=$(grep -v 'is not connected to host network' $WORK/qemu.out | tail -60)
+[ -n "$QSAID" ] && { echo "run-guest: QEMU said:" >&2; printf '%s\n' "$QSAID" >&2; }
+RC=$(sed -n 's/^NEXNET-RESULT rc=\([0-9]*\).*/\1/p' $LOG.clean | tail -1)
+if [ -z "$RC" ]; then
+  echo "run-guest: no result (timeout or guest crash); last console lines:" >&2
+  tail -25 $LOG.clean >&2; cat $WORK/qemu.out >&2
+  exit 124
+fi
+# Faults before the program announced it would provoke one are bugs.
+UNEXPECTED=$(sed '/NEXNET-EXPECT-DMAR-FAULT/,$d' $LOG.clean | grep 'DMAR: \[DMA' | grep -v '^NEXNET-DMESG')
+if [ -z "$UNEXPECTED" ] && ! grep -q NEXNET-EXPECT-DMAR-FAULT $LOG.clean; then
+  UNEXPECTED=$(grep '^NEXNET-DMESG: ' $LOG.clean)
+fi
+if [ -n "$UNEXPECTED" ]; then
+  echo "run-guest: FAILED: IOMMU (DMAR) fault in the guest:" >&2
+  printf '%s\n' "$UNEXPECTED" | head -5 >&2
+  exit 120
+fi
+exit "$RC"
