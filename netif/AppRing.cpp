@@ -25,6 +25,7 @@ namespace {
 constexpr unsigned kBurst = 32;
 constexpr std::uint32_t kMaxSlots = 65536;
 constexpr std::uint32_t kDrainBursts = 8;  // ring-2 bursts per service() call
+constexpr std::uint32_t kRecorded = UINT32_MAX;  // shadow1_ entry whose claim recordClaim() took
 
 // Every access to shared memory goes through these: one read per field (no re-reads the other
 // side could race with), ordered where the protocol in app_ring.h needs it.
@@ -281,6 +282,10 @@ void AppRing::reap() {
     app_ring_slot* slots = slots1();
     while (reap1_ != tail) {
         std::uint32_t at = reap1_ & mask_;
+        if (shadow1_[at] == kRecorded) {  // recorded early by recordClaim()
+            ++reap1_;
+            continue;
+        }
         std::uint32_t token = load(slots[at].owner, std::memory_order_acquire);
         if (token == 0) break;  // removed, claim not written yet
         AppState* app = applicationWithToken(token);
@@ -292,6 +297,26 @@ void AppRing::reap() {
         }
         ++reap1_;
     }
+}
+
+// A ring-2 entry can arrive before reap() recorded the ring-1 claim of its buffer: the
+// application claims and re-inserts between our reap() and drainRing2(), or another
+// application's unfinished claim holds reap() back. Its claim is in ring 1 already (the
+// application writes it before it publishes the ring-2 slot), so look it up there.
+bool AppRing::recordClaim(Netbuf& netbuf, const AppState& app) {
+    reap();
+    if (netbuf.owner() != ringId_) return netbuf.owner() == app.ownerId;
+    std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
+    if (tail - reap1_ > head1_ - reap1_) return false;
+    for (std::uint32_t position = reap1_; position != tail; ++position) {
+        std::uint32_t at = position & mask_;
+        if (shadow1_[at] != netbuf.index()) continue;
+        if (load(slots1()[at].owner, std::memory_order_acquire) != app.token) return false;
+        shadow1_[at] = kRecorded;
+        netbuf.setOwner(app.ownerId);
+        return true;
+    }
+    return false;
 }
 
 void AppRing::claimUnmarked(std::uint32_t token) {
@@ -361,7 +386,7 @@ unsigned AppRing::drainRing2() {
                 stats_.invalid++;
                 continue;
             }
-            if (netbuf->owner() != app->ownerId) {  // claims 9, 16: not the inserter's buffer
+            if (netbuf->owner() != app->ownerId && !recordClaim(*netbuf, *app)) {  // claims 9, 16: not the inserter's
                 stats_.refused++;
                 continue;
             }

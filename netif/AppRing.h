@@ -157,6 +157,7 @@ private:
     void topUp();
     AppState* applicationWithToken(std::uint32_t token);
     void claimUnmarked(std::uint32_t token);
+    bool recordClaim(Netbuf& netbuf, const AppState& app);
     void skipUnfinished();
     void reclaimOwner(std::uint32_t ownerId);
     void wake(bool ring1);

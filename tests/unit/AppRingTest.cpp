@@ -148,6 +148,27 @@ TEST(AppRingTest, AnotherApplicationCannotSendABufferItDoesNotOwn) {
     EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
 }
 
+// An application may re-insert a buffer before the framework recorded its ring-1 claim: here
+// another application is still between taking slot 0 and writing its claim, which holds back
+// the in-order recording of every later slot.
+TEST(AppRingTest, BufferReinsertedBeforeItsClaimWasRecordedIsStillAccepted) {
+    AppRingBench bench;
+    auto slow = bench.connect(APP_RING_RX_INTERCEPT);
+    auto fast = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(slow && fast);
+    bench.interface->poll();
+    std::atomic_ref<std::uint32_t>(slow.value()->shared()->ring1.tail).fetch_add(1);  // took slot 0, no claim yet
+    std::vector<app_ring_packet> packets;
+    ASSERT_EQ(receiveAll(*fast.value(), packets, 31), 31u);
+    ASSERT_EQ(fast.value()->send(packets.data(), 31), 31u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 31; }));
+    EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 0u);
+    // The same buffers sent again are no longer the application's.
+    ASSERT_EQ(fast.value()->send(packets.data(), 1), 1u);
+    bench.pumpUntil([&] { return bench.server->ring("null0")->statistics().refused == 1; }, 2);
+    EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 1u);
+}
+
 TEST(AppRingTest, RingsLastUntilTheLastApplicationUnmaps) {
     AppRingBench bench;
     auto first = bench.connect(APP_RING_RX_INTERCEPT);
