@@ -11,7 +11,9 @@ using namespace virtio;
 
 namespace {
 
-constexpr std::uint32_t kHeaderSize = sizeof(NetHeader);
+// Not "kHeaderSize": inside the class that name is IOEthernet::kHeaderSize, the 14-byte Ethernet
+// header, which once shifted every frame by two bytes (unseen between two nexnet NICs).
+constexpr std::uint32_t kNetHeaderSize = sizeof(NetHeader);
 constexpr std::uint8_t HDR_F_NEEDS_CSUM = 1;
 constexpr std::uint8_t HDR_F_DATA_VALID = 2;
 constexpr std::uint64_t kWanted = F_VERSION_1 | F_ACCESS_PLATFORM | F_MAC | F_STATUS | F_MTU | F_CSUM | F_GUEST_CSUM |
@@ -44,7 +46,7 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
     unsigned size = options.queueSize;
     if (size < 8 || size > 32768 || (size & (size - 1)) != 0)
         return failure(EINVAL, "virtio-net: queue size must be a power of two from 8 to 32768");
-    if (pool->headroom() < kHeaderSize) return failure(EINVAL, "virtio-net: pool headroom under 12 bytes");
+    if (pool->headroom() < kNetHeaderSize) return failure(EINVAL, "virtio-net: pool headroom under 12 bytes");
     if (pool->bufferSize() - pool->headroom() < 1514) return failure(EINVAL, "virtio-net: pool data room under 1514");
     if (pool->capacity() < size + 64) return failure(EINVAL, "virtio-net: pool smaller than a queue plus 64 netbufs");
 
@@ -201,9 +203,9 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
     // Fill the receive queue: descriptor i always holds rx_.netbufs[i]; the header goes in the
     // 12 bytes in front of the netbuf's data.
     if (pool()->allocateBulk(rx_.netbufs.data(), queueSize_) != 0) return ENOBUFS;
-    std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kHeaderSize;
+    std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
     for (unsigned i = 0; i < queueSize_; ++i) {
-        rx_.descriptors[i].address = rx_.netbufs[i]->ioAddress() - kHeaderSize;
+        rx_.descriptors[i].address = rx_.netbufs[i]->ioAddress() - kNetHeaderSize;
         rx_.descriptors[i].length = room;
         rx_.descriptors[i].flags = DESC_F_WRITE;
         rx_.avail[2 + i] = static_cast<std::uint16_t>(i);
@@ -236,7 +238,7 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     const std::uint16_t usedIndex = rx_.usedHeader[1];
     std::atomic_thread_fence(std::memory_order_acquire);  // used elements after the index
     const unsigned mask = queueSize_ - 1;
-    std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kHeaderSize;
+    std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
     unsigned n = 0, refilled = 0;
     QueueStatistics& stats = receiveStatisticsFor(0);
     while (n < max && rx_.lastUsed != usedIndex) {
@@ -253,18 +255,18 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
             stats.drops++;
             fresh = received;
             fresh->reset(pool()->headroom());
-        } else if (length < kHeaderSize + 14 || received->setSize(length - kHeaderSize) != 0) {
+        } else if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0) {
             stats.errors++;
             incrementInputErrors();
             received->free();
         } else {
-            const auto* header = reinterpret_cast<const NetHeader*>(received->data() - kHeaderSize);
+            const auto* header = reinterpret_cast<const NetHeader*>(received->data() - kNetHeaderSize);
             received->offload() = NetbufOffload{};
             if ((features_ & F_GUEST_CSUM) != 0) received->offload().flags = header->flags & HDR_F_DATA_VALID;
             out[n++] = received;
         }
         rx_.netbufs[id] = fresh;
-        rx_.descriptors[id].address = fresh->ioAddress() - kHeaderSize;
+        rx_.descriptors[id].address = fresh->ioAddress() - kNetHeaderSize;
         rx_.descriptors[id].length = room;
         rx_.avail[2 + (rx_.availIndex & mask)] = static_cast<std::uint16_t>(id);
         rx_.availIndex++;
@@ -308,7 +310,7 @@ unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsign
     while (accepted < count && !tx_.freeIds.empty()) {
         Netbuf* nb = packets[accepted++];
         std::uint32_t frameBytes = nb->size();
-        if (!foreignPools_.reachable(nb, pool(), device_->container()) || frameBytes == 0 || nb->growTop(kHeaderSize) != 0) {
+        if (!foreignPools_.reachable(nb, pool(), device_->container()) || frameBytes == 0 || nb->growTop(kNetHeaderSize) != 0) {
             stats.errors++;
             incrementOutputErrors();
             nb->free();
