@@ -1,6 +1,6 @@
 // nexnet-appring-bench: app rings across processes, one "name value unit" line per figure.
 //
-//   nexnet-appring-bench [all|ring|reinject] [--seconds S] [--no-peer]
+//   nexnet-appring-bench [all|ring|reinject] [--seconds S] [--runs N] [--no-peer]
 //
 //   ring      ring 1 of app_ring.h between two processes pinned to CPUs 0 and 1, bulk 32, 1024
 //             slots: the producer does what AppRing::postBurst and AppRing::reap do (write 16-byte
@@ -8,6 +8,9 @@
 //             AppRingClient::receive does (read the slots, CAS the tail, write its token back).
 //             Same shape as DPDK's SP/SC rte_ring bulk 32 across cores (dpdk_peer_bench.c), which
 //             runs in the same invocation through ../shared/bench/dpdk-anchors.sh micro.
+//             The same ring is also run without the ownership records (no token write-back, no
+//             reap), which rte_ring has no counterpart of: the cost of claims 9-10. Each side
+//             runs --runs times, alternated; figures are medians with [min-max].
 //   reinject  the whole rx-intercept path on the null driver: this process runs the interface and
 //             AppRingServer (null driver burst -> ring 1); a child process maps the rings with
 //             AppRingClient, removes bursts of 32 and re-inserts them into ring 2; this process
@@ -25,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +36,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace nexnet;
 
@@ -58,10 +63,11 @@ struct RingMemory {
 };
 
 // The framework side of ring 1 (AppRing::postBurst + reap): private head and reap cursors.
-void produce(RingMemory& memory, std::uint64_t objects) {
+void produce(RingMemory& memory, std::uint64_t objects, bool claims) {
     std::uint32_t head = 0, reap = 0;
     for (std::uint64_t sent = 0; sent < objects;) {
         std::uint32_t tail = word(memory.ring1.tail).load(std::memory_order_acquire);
+        if (!claims) reap = tail;
         while (reap != tail && word(memory.slots[reap & kMask].owner).load(std::memory_order_acquire) != 0) ++reap;
         if (kSlots - (head - reap) < kBurst) continue;
         for (unsigned i = 0; i < kBurst; ++i) {
@@ -70,7 +76,7 @@ void produce(RingMemory& memory, std::uint64_t objects) {
             word(slot.length).store(64, std::memory_order_relaxed);
             slot.offset = 128;
             slot.flags = 0;
-            word(slot.owner).store(0, std::memory_order_relaxed);
+            if (claims) word(slot.owner).store(0, std::memory_order_relaxed);
         }
         head += kBurst;
         word(memory.ring1.head).store(head, std::memory_order_release);
@@ -79,7 +85,7 @@ void produce(RingMemory& memory, std::uint64_t objects) {
 }
 
 // The application side (AppRingClient::receive): read, CAS the tail, write the token back.
-std::uint64_t consume(RingMemory& memory, std::uint64_t objects) {
+std::uint64_t consume(RingMemory& memory, std::uint64_t objects, bool claims) {
     std::uint64_t checksum = 0;
     app_ring_packet packets[kBurst];
     for (std::uint64_t got = 0; got < objects;) {
@@ -92,7 +98,7 @@ std::uint64_t consume(RingMemory& memory, std::uint64_t objects) {
         }
         if (!word(memory.ring1.tail).compare_exchange_strong(tail, tail + kBurst, std::memory_order_acq_rel)) continue;
         for (unsigned i = 0; i < kBurst; ++i) {
-            word(memory.slots[(tail + i) & kMask].owner).store(7, std::memory_order_release);
+            if (claims) word(memory.slots[(tail + i) & kMask].owner).store(7, std::memory_order_release);
             checksum += packets[i].index;
         }
         got += kBurst;
@@ -100,7 +106,7 @@ std::uint64_t consume(RingMemory& memory, std::uint64_t objects) {
     return checksum;
 }
 
-double benchRing(double seconds) {
+double benchRing(double seconds, bool claims) {
     // Calibrate the object count to roughly the requested time at ~300 Mobj/s.
     std::uint64_t objects = static_cast<std::uint64_t>(seconds * 300e6) / kBurst * kBurst;
     void* shared = mmap(nullptr, sizeof(RingMemory), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -109,12 +115,12 @@ double benchRing(double seconds) {
     pid_t child = fork();
     if (child == 0) {
         pin(1);
-        produce(*memory, objects);
+        produce(*memory, objects, claims);
         _exit(0);
     }
     pin(0);
     double start = now();
-    std::uint64_t checksum = consume(*memory, objects);
+    std::uint64_t checksum = consume(*memory, objects, claims);
     double elapsed = now() - start;
     waitpid(child, nullptr, 0);
     munmap(shared, sizeof(RingMemory));
@@ -236,6 +242,20 @@ double benchReinjectOneThread(double seconds) {
     return frames / elapsed / 1e6;
 }
 
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+std::string spread(const std::vector<double>& values) {
+    if (values.empty()) return "no runs";
+    auto [low, high] = std::minmax_element(values.begin(), values.end());
+    char text[64];
+    std::snprintf(text, sizeof text, "[%.2f-%.2f]", *low, *high);
+    return text;
+}
+
 bool peerRing(double& value) {
     const char* script = "../shared/bench/dpdk-anchors.sh";
     if (access(script, X_OK) != 0) script = "/work/shared/bench/dpdk-anchors.sh";
@@ -258,17 +278,28 @@ int main(int argc, char** argv) {
     std::string what = argc > 1 && argv[1][0] != '-' ? argv[1] : "all";
     double seconds = 2;
     bool peer = true;
+    int runs = 3;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
         if (std::strcmp(argv[i], "--no-peer") == 0) peer = false;
+        if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
     }
     if (what == "all" || what == "ring") {
-        double ours = benchRing(seconds);
-        std::printf("nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s\n", ours);
-        double theirs = 0;
-        if (peer && peerRing(theirs)) {
-            std::printf("dpdk_ring_spsc_bulk32_cross_core %.2f Mobj/s\n", theirs);
-            std::printf("ratio_appring_vs_dpdk_ring %.2f\n", theirs > 0 ? ours / theirs : 0);
+        // Alternated runs, medians: on a shared 2-core machine one run of either side means little.
+        std::vector<double> ours, ceiling, theirs;
+        for (int run = 0; run < runs; ++run) {
+            ours.push_back(benchRing(seconds, true));
+            ceiling.push_back(benchRing(seconds, false));
+            double value = 0;
+            if (peer && peerRing(value)) theirs.push_back(value);
+        }
+        std::printf("nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s  # median of %d, %s\n", median(ours), runs, spread(ours).c_str());
+        std::printf("nexnet_ring1_layout_without_claims_bulk32 %.2f Mobj/s  # the same ring without ownership records, %s\n",
+                    median(ceiling), spread(ceiling).c_str());
+        if (!theirs.empty()) {
+            std::printf("dpdk_ring_spsc_bulk32_cross_core %.2f Mobj/s  # median of %zu, %s\n", median(theirs), theirs.size(), spread(theirs).c_str());
+            std::printf("ratio_appring_vs_dpdk_ring %.2f\n", median(ours) / median(theirs));
+            std::printf("ratio_without_claims_vs_dpdk_ring %.2f\n", median(ceiling) / median(theirs));
         } else {
             std::printf("DPDK peer not available\n");
         }
