@@ -1,8 +1,11 @@
 #include "framework/pci/VfioContainer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <vector>
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -12,6 +15,61 @@ namespace nexnet {
 namespace {
 constexpr std::uint64_t kIovaAlignment = 2u << 20;  // 2 MiB: lets the IOMMU use large pages
 std::string groupPath(int group) { return "/dev/vfio/" + std::to_string(group); }
+
+// The basename of the driver sysfs says PCI device @p bdf is bound to, "" for none.
+std::string driverOf(const std::string& bdf) {
+    char target[512];
+    std::string link = "/sys/bus/pci/devices/" + bdf + "/driver";
+    ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) return "";
+    target[n] = 0;
+    const char* slash = std::strrchr(target, '/');
+    return slash != nullptr ? slash + 1 : target;
+}
+
+// True when @p bdf is a bridge (config header type 1 or 2): VFIO accepts any driver on those.
+bool isBridge(const std::string& bdf) {
+    std::string path = "/sys/bus/pci/devices/" + bdf + "/config";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::uint8_t headerType = 0;
+    bool read = pread(fd, &headerType, 1, 0x0e) == 1;
+    ::close(fd);
+    return read && (headerType & 0x7f) != 0;
+}
+
+// Why group @p group is not viable, and what to do: every device of the group with its driver,
+// those that keep the group from VFIO named.
+std::string notViableMessage(int group) {
+    const std::string directory = "/sys/kernel/iommu_groups/" + std::to_string(group) + "/devices";
+    std::vector<std::string> devices;
+    if (DIR* d = opendir(directory.c_str())) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] != '.') devices.emplace_back(e->d_name);
+        }
+        closedir(d);
+    }
+    std::sort(devices.begin(), devices.end());
+    std::string listed, blockers, blockerBdf;
+    for (const std::string& bdf : devices) {
+        std::string driver = driverOf(bdf);
+        listed += (listed.empty() ? "" : ", ") + bdf + " (" + (driver.empty() ? "no driver" : driver) + ")";
+        if (!driver.empty() && driver != "vfio-pci" && driver != "pci-stub" && !isBridge(bdf)) {
+            blockers += (blockers.empty() ? "" : ", ") + bdf + " is bound to " + driver;
+            if (blockerBdf.empty()) blockerBdf = bdf;
+        }
+    }
+    std::string text = "IOMMU group " + std::to_string(group) +
+                       " is not viable: VFIO needs every device of the group bound to vfio-pci or to no driver";
+    if (!blockers.empty()) text += ", and " + blockers;
+    text += ". The group (" + directory + ") holds " + (listed.empty() ? std::string("no device sysfs shows") : listed) +
+            ". Bind each device that is on another driver to vfio-pci (nexnetctl bind " +
+            (blockerBdf.empty() ? std::string("BDF") : blockerBdf) + "), or unbind it (echo " +
+            (blockerBdf.empty() ? std::string("BDF") : blockerBdf) + " > /sys/bus/pci/devices/" +
+            (blockerBdf.empty() ? std::string("BDF") : blockerBdf) +
+            "/driver/unbind); devices that share a group cannot be split between the kernel and VFIO";
+    return text;
+}
 }  // namespace
 
 int VfioContainer::fail(int error, std::string message) const {
@@ -104,9 +162,7 @@ int VfioContainer::addGroup(int group) {
     }
     if ((status.flags & VFIO_GROUP_FLAGS_VIABLE) == 0) {
         ::close(fd);
-        return fail(EBUSY, "IOMMU group " + std::to_string(group) +
-                               " is not viable: every device in /sys/kernel/iommu_groups/" + std::to_string(group) +
-                               "/devices must be bound to vfio-pci or to no driver (nexnetctl bind BDF)");
+        return fail(EBUSY, notViableMessage(group));
     }
     if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &fd_) != 0) {
         int error = errno;
