@@ -23,7 +23,7 @@ Result<std::unique_ptr<IONetwork>> failure(int error, const std::string& text) {
 std::string VfioDriver::lastError() { return lastErrorText; }
 
 int VfioDriver::registerWith(DriverRegistry& registry) {
-    return registry.registerDriver("vfio", "vfio:DDDD:BB:DD.F[,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
+    return registry.registerDriver("vfio", "vfio:DDDD:BB:DD.F[,queues=N][,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
                                    "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)", open);
 }
 
@@ -33,7 +33,10 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     auto rxRing = uri.number("rxring", 512, 4096);
     auto txRing = uri.number("txring", 512, 4096);
     auto interrupts = uri.flag("interrupts", true);
-    if (!poolSize || !rxRing || !txRing || !interrupts) return failure(EINVAL, "bad option in " + uri.toString());
+    auto queues = uri.number("queues", 1, IONetwork::kMaxQueues);
+    if (!poolSize || !rxRing || !txRing || !interrupts || !queues || *queues == 0)
+        return failure(EINVAL, "bad option in " + uri.toString() + " (queues: 1 to " +
+                                   std::to_string(IONetwork::kMaxQueues) + ")");
     auto id = PciDevice::readSysfsId(uri.target);
     if (!id) {
         return failure(id.error(), id.error() == EINVAL ? "'" + uri.target + "' is not a PCI address (0000:00:03.0)"
@@ -41,6 +44,8 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     }
     constexpr std::uint32_t kE1000e = std::uint32_t{E1000eDriver::kVendorId} << 16 | E1000eDriver::kDeviceId;
     constexpr std::uint32_t kVirtioNet = std::uint32_t{VirtioNetDriver::kVendorId} << 16 | VirtioNetDriver::kDeviceId;
+    if (*id == kE1000e && *queues != 1)
+        return failure(EINVAL, uri.target + " is an e1000e: nexnet drives one queue pair on it (queues=1)");
     if (*id != kE1000e && *id != kVirtioNet) {
         char text[16];
         std::snprintf(text, sizeof text, "%04x:%04x", *id >> 16, *id & 0xffff);
@@ -65,12 +70,18 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
         VirtioNetDriver::Options options;
         options.queueSize = uri.option("rxring") ? static_cast<unsigned>(*rxRing) : 256;  // QEMU's default maximum
         options.interrupts = *interrupts;
+        options.queuePairs = static_cast<unsigned>(*queues);
         auto driver = VirtioNetDriver::create(std::move(*device), shared, options, &message);
         if (!driver) return failure(driver.error(), message);
-        std::fprintf(stderr, "nexnet vfio: %s: virtio-net (modern, features 0x%llx of 0x%llx) via %s, pool %u netbufs on %s, %s\n",
-                     uri.target.c_str(), static_cast<unsigned long long>((*driver)->negotiatedFeatures()),
-                     static_cast<unsigned long long>((*driver)->deviceFeatures()), mode.c_str(), shared->capacity(),
-                     pages, (*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only");
+        const VirtioNetDriver& d = **driver;
+        std::string interruptMode = !d.hasInterrupts()          ? "polling only"
+                                    : d.hasInterruptPerQueue() ? "MSI-X interrupts or polling"
+                                                               : "MSI-X interrupts on queue 0 or polling";
+        std::fprintf(stderr, "nexnet vfio: %s: virtio-net (modern, features 0x%llx of 0x%llx) via %s, %u of %u queue pairs, "
+                     "pool %u netbufs on %s, %s\n",
+                     uri.target.c_str(), static_cast<unsigned long long>(d.negotiatedFeatures()),
+                     static_cast<unsigned long long>(d.deviceFeatures()), mode.c_str(), d.queueCount(),
+                     d.offeredQueuePairs(), shared->capacity(), pages, interruptMode.c_str());
         return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
     }
     E1000eDriver::Options options;

@@ -10,8 +10,12 @@
 
 namespace nexnet {
 
-/// Opens `vfio:DDDD:BB:DD.F[,pool=N][,rxring=N][,txring=N][,interrupts=0|1]` with the driver for the
-/// device's PCI ID: E1000eDriver for 8086:10d3, VirtioNetDriver for 1af4:1041.
+/// Opens `vfio:DDDD:BB:DD.F[,queues=N][,pool=N][,rxring=N][,txring=N][,interrupts=0|1]` with the driver
+/// for the device's PCI ID: E1000eDriver for 8086:10d3, VirtioNetDriver for 1af4:1041.
+///
+/// queues: receive/transmit queue pairs, 1 (default) to 16; more than 1 needs a virtio-net device
+/// offering multiqueue (VIRTIO_NET_F_MQ) with at least N pairs (e1000e: 1 only). The device spreads
+/// received flows over the pairs; queue i of the IONetwork burst calls is pair i.
 ///
 /// Every device opened this way joins the process-wide VfioContainer::shared(), so netbufs received
 /// on one VFIO NIC can be transmitted on another without a copy. Each driver gets its own pool of

@@ -23,11 +23,23 @@ namespace nexnet {
 /// would DMA to guest-physical addresses, which a VFIO process cannot know), MAC and STATUS when
 /// offered, and the checksum and TSO features when offered (CSUM, GUEST_CSUM, HOST_TSO4/6): the
 /// netbuf's NetbufOffload travels in the 12-byte virtio-net header in front of each frame, in the
-/// netbuf's headroom. One receive and one transmit split virtqueue (spec 2.6) live in a DMA region
-/// of the driver; multiqueue is not used even when offered (queue pair 0 only).
+/// netbuf's headroom. The split virtqueues (spec 2.6) live in a DMA region of the driver.
 ///
-/// Interrupt mode: the receive queue raises MSI-X vector 0, configuration changes (link) vector
-/// 1; poll mode suppresses receive interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT).
+/// Queue pairs: one by default (receiveq1 and transmitq1, MQ not negotiated). With
+/// Options::queuePairs N > 1 the driver negotiates MQ and CTRL_VQ (5.1.3.1: MQ needs the control
+/// virtqueue), sets up receiveq1..N and transmitq1..N (queues 2i and 2i+1) and the control queue
+/// (queue 2 * max_virtqueue_pairs), and sends VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET N once the device
+/// is live (5.1.6.5.5); the device then spreads what it receives over the N receive queues (a
+/// QEMU tap backend by flow hash). Pair i is queue i of receiveBurst, transmitBurst,
+/// interruptEventFd and the statistics; queueCount() is N.
+///
+/// Interrupt mode: receive queue i raises MSI-X vector i and configuration changes (link) vector
+/// N when the device has N + 1 vectors; with fewer, receive queue 0 has vector 0, configuration
+/// changes vector 1 (when there are two), and the other receive queues work in poll mode only
+/// (interruptEventFd -1). Poll mode suppresses receive interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT).
+///
+/// Everything the device writes is checked before use: a used-ring id outside the queue or a
+/// length shorter than the header and an Ethernet header is counted as an error, never followed.
 ///
 /// Threading: one thread at a time (the event loop's), as every IONetwork.
 class VirtioNetDriver : public IOEthernet {
@@ -39,32 +51,42 @@ public:
     struct Options {
         unsigned queueSize = 256;  ///< Descriptors per virtqueue (power of two, at most the device's).
         bool interrupts = true;    ///< Set up MSI-X (interrupt mode available); false: poll only.
+        unsigned queuePairs = 1;   ///< Receive/transmit queue pairs, 1 to IONetwork::kMaxQueues.
     };
 
     /// Takes @p device, finds the virtio capabilities, maps their BARs and @p pool into the
     /// device's container, negotiates features and reads the MAC. The device is stopped until
     /// resetAndEnable(true). Errors: ENODEV (not modern virtio-net, capabilities missing),
-    /// ENOTSUP (VERSION_1 or ACCESS_PLATFORM not offered), EINVAL (options, pool headroom under
-    /// 12 bytes), or the mapping's errno; @p message explains.
+    /// ENOTSUP (VERSION_1 or ACCESS_PLATFORM not offered, or queuePairs > 1 without MQ and
+    /// CTRL_VQ offered), EINVAL (options, more queue pairs than the device offers, pool headroom
+    /// under 12 bytes), EIO (the device reports an invalid max_virtqueue_pairs or too few queues),
+    /// or the mapping's errno; @p message explains.
     static Result<std::unique_ptr<VirtioNetDriver>> create(std::unique_ptr<PciDevice> device,
                                                            std::shared_ptr<NetbufPool> pool, const Options& options,
                                                            std::string* message = nullptr);
     /// Resets the device and unmaps its memory.
     ~VirtioNetDriver() override;
 
-    /// Resets the device, negotiates, sets up both queues and fills the receive queue; with
-    /// @p enable false only resets it. @return 0, EIO (device refused features or queues),
+    /// Resets the device, negotiates, sets up the queues, fills the receive queues and, with
+    /// several pairs, sets the number of pairs through the control queue; with @p enable false
+    /// only resets it. @return 0, EIO (device refused features, queues or the pair count),
     /// ENOBUFS (pool too small).
     int resetAndEnable(bool enable) override;
-    /// Takes up to @p max received frames from the receive queue, refilling it.
+    /// Takes up to @p max received frames from receive queue @p queue, refilling it, and counts
+    /// them in receiveStatistics(queue). @return the number taken; 0 for an unknown queue.
     unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    /// Queues up to @p count frames, each behind a virtio-net header in its headroom; notifies once.
+    /// Queues up to @p count frames on transmit queue @p queue (modulo queueCount()), each behind a
+    /// virtio-net header in its headroom; notifies once. @return the number accepted (the
+    /// caller keeps the rest: the queue is full).
     unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
-    /// MSI-X vector 0's eventfd, -1 without MSI-X.
+    /// The queue pairs in use (Options::queuePairs).
+    unsigned queueCount() const override { return static_cast<unsigned>(rx_.size()); }
+    /// The eventfd of receive queue @p queue's MSI-X vector; -1 without one (poll mode only).
     int interruptEventFd(unsigned queue) const override;
-    /// Clears or sets VIRTQ_AVAIL_F_NO_INTERRUPT on the receive queue.
+    /// Clears or sets VIRTQ_AVAIL_F_NO_INTERRUPT on receive queue @p queue. EOPNOTSUPP when the
+    /// queue has no MSI-X vector.
     int setInterruptsEnabled(unsigned queue, bool enabled) override;
-    /// Reads the eventfd and the link, then receives (base).
+    /// Reads the queue's eventfd and the link, then receives (base).
     void interruptOccurred(unsigned queue) override;
     /// Reads the link status from the device configuration.
     void timeoutOccurred() override;
@@ -84,6 +106,8 @@ public:
     PciDevice& device() { return *device_; }
     /// True when MSI-X was set up.
     bool hasInterrupts() const { return device_->msixEventFd(0) >= 0; }
+    /// True when every receive queue has its own MSI-X vector.
+    bool hasInterruptPerQueue() const;
 
 private:
     struct Queue {
@@ -93,6 +117,9 @@ private:
         volatile virtio::UsedElement* used = nullptr;
         std::uint64_t iova = 0;    // of descriptors; avail and used follow
         volatile std::uint16_t* notify = nullptr;
+        std::uint16_t index = 0;   // virtqueue index, what a notification writes
+        std::uint16_t vector = virtio::NO_VECTOR;  // receive: its MSI-X vector
+        bool interrupts = false;   // receive: interrupts wanted (setInterruptsEnabled)
         std::uint16_t availIndex = 0;
         std::uint16_t lastUsed = 0;
         std::vector<Netbuf*> netbufs;  // by descriptor id
@@ -101,9 +128,13 @@ private:
     VirtioNetDriver(std::unique_ptr<PciDevice> device, const Options& options);
     int findCapabilities(std::string* message);
     int negotiate();
-    int setUpQueue(unsigned index, Queue& queue, std::uint16_t vector);
+    int checkQueuePairs(std::string* message);
+    int setUpQueue(unsigned index, Queue& queue, unsigned size, std::size_t base);
+    int setQueuePairs();
+    void fillReceiveQueue(Queue& queue);
     void releaseQueues();
-    void cleanTransmitQueue();
+    void cleanTransmitQueue(Queue& queue);
+    bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
     volatile std::uint8_t* common(unsigned offset) const { return common_ + offset; }
     void commonWrite16(unsigned offset, std::uint16_t v) { *reinterpret_cast<volatile std::uint16_t*>(common_ + offset) = v; }
     std::uint16_t commonRead16(unsigned offset) const { return *reinterpret_cast<volatile std::uint16_t*>(common_ + offset); }
@@ -125,9 +156,10 @@ private:
     unsigned queueSize_ = 0;
     DmaRegion ringMemory_;
     std::uint64_t ringIova_ = 0;
-    Queue rx_;
-    Queue tx_;
-    bool interruptsEnabled_ = false;
+    std::vector<Queue> rx_;  // one per pair
+    std::vector<Queue> tx_;
+    Queue control_;          // with MQ only
+    std::uint16_t configVector_ = virtio::NO_VECTOR;
     DevicePoolMappings foreignPools_;
 };
 

@@ -65,6 +65,15 @@ constexpr unsigned CONFIG_STATUS = 6;             ///< le16
 constexpr unsigned CONFIG_MAX_QUEUE_PAIRS = 8;    ///< le16
 constexpr std::uint16_t NET_S_LINK_UP = 1;        ///< CONFIG_STATUS bit.
 
+// ---- control virtqueue (5.1.6.5) ----------------------------------------------------------------
+// A command is one chain: the device reads {u8 class, u8 command, command data} and writes a u8 ack.
+constexpr std::uint8_t CTRL_MQ = 4;                      ///< Class: multiqueue (5.1.6.5.5).
+constexpr std::uint8_t CTRL_MQ_VQ_PAIRS_SET = 0;         ///< Command: le16 virtqueue_pairs follows.
+constexpr std::uint16_t CTRL_MQ_VQ_PAIRS_MIN = 1;        ///< Fewest pairs the command accepts.
+constexpr std::uint16_t CTRL_MQ_VQ_PAIRS_MAX = 0x8000;   ///< Most pairs (also max_virtqueue_pairs' range).
+constexpr std::uint8_t NET_OK = 0;                       ///< Ack: the device did it.
+constexpr std::uint8_t NET_ERR = 1;                      ///< Ack: the device refused.
+
 // ---- split virtqueue (2.6) ----------------------------------------------------------------------
 /// A descriptor of the descriptor table (2.6.5).
 struct Descriptor {
@@ -74,6 +83,7 @@ struct Descriptor {
     std::uint16_t next;     ///< Next descriptor with DESC_F_NEXT.
 };
 static_assert(sizeof(Descriptor) == 16, "virtq_desc is 16 bytes");
+constexpr std::uint16_t DESC_F_NEXT = 1;          ///< The chain continues at `next`.
 constexpr std::uint16_t DESC_F_WRITE = 2;         ///< Device writes the buffer (receive).
 constexpr std::uint16_t AVAIL_F_NO_INTERRUPT = 1; ///< Driver: no interrupt needed on use.
 constexpr std::uint16_t USED_F_NO_NOTIFY = 1;     ///< Device: no notification needed on avail.

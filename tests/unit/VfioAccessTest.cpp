@@ -46,6 +46,16 @@ TEST(VfioAccess, UnknownOptionValueIsRejected) {
     EXPECT_EQ(driver.error(), EINVAL);
 }
 
+TEST(VfioAccess, QueueCountOutOfRangeIsRejected) {
+    for (const char* uri : {"vfio:0000:00:03.0,queues=0", "vfio:0000:00:03.0,queues=17"}) {
+        auto driver = builtinDrivers().open(uri);
+        ASSERT_FALSE(driver.ok()) << uri;
+        EXPECT_EQ(driver.error(), EINVAL) << uri;
+        EXPECT_NE(VfioDriver::lastError().find("queues: 1 to 16"), std::string::npos) << VfioDriver::lastError();
+    }
+    EXPECT_NE(builtinDrivers().find("vfio")->usage.find("queues=N"), std::string::npos);
+}
+
 TEST(VfioAccess, VfioSchemeIsRegistered) {
     const auto* entry = builtinDrivers().find("vfio");
     ASSERT_NE(entry, nullptr);
