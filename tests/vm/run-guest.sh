@@ -8,6 +8,13 @@
 #                               ARP/ICMP for 10.0.2.2, nothing reaches the host); 2: two NICs joined by a
 #                               QEMU-internal hub; 4: a forwarding bench, NICs 1 and 3 on one hub, 2 and 4
 #                               on another                                                 [1]
+#                               mq: one virtio-net NIC with --queues queue pairs (mq=on) on a multi-queue
+#                               tap in a network namespace this script creates (and deletes on exit):
+#                               the kernel there has 10.77.0.1/24 and a static ARP entry for the guest,
+#                               10.77.0.2 at 52:54:00:12:34:56; nothing else is attached to it
+#                               bridged: two NICs behind one conventional PCI bridge (so one IOMMU group),
+#                               only the first bound to vfio-pci, the second left on its kernel driver
+#     --queues N                queue pairs of the NIC with --nics mq (2 to 8)               [4]
 #     --file PATH               also copy PATH (and the libraries it needs) to /test/ in the guest
 #     --timeout SECONDS         wall-clock limit of the whole boot                          [120]
 #     --verbose                 print the whole guest console
@@ -20,6 +27,10 @@
 #
 # Guest -> host requests: a line "NEXNET-MONITOR: CMD" on the guest console makes this script send
 # CMD to the QEMU monitor (HMP), e.g. "set_link n0 off" to take NIC 1's link down.
+# With --nics mq, a line "NEXNET-HOST: ACTION" runs one fixed host-side action in the namespace;
+# the only one is "udp-flows": 10.77.0.1 sends 8 UDP datagrams from each of the source ports
+# 40000-40015 to 10.77.0.2 port 9 (16 flows, for the tap to spread over the queues). Anything else
+# is refused. On exit the tap's host-side packet counters are printed.
 #
 # IOMMU faults: any "DMAR: [DMA" fault in the guest's kernel log fails the run (exit 120), except
 # faults logged after the program printed "NEXNET-EXPECT-DMAR-FAULT" (a test that provokes one).
@@ -29,11 +40,12 @@
 # Exit: the program's code; 77 skip (qemu or kernel missing, not under CI=true); 120 IOMMU fault;
 # 124 timeout or no result; 125 guest set-up failed; 126 host set-up failed.
 set -u
-NIC=e1000e NICS=1 TIMEOUT=120 VERBOSE=0
+NIC=e1000e NICS=1 TIMEOUT=120 VERBOSE=0 MQ_PAIRS=4
 while [ $# -gt 0 ]; do
   case "$1" in
     --nic) NIC=$2; shift 2 ;;
     --nics) NICS=$2; shift 2 ;;
+    --queues) MQ_PAIRS=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --file) FILES="${FILES:-} $2"; shift 2 ;;
@@ -42,7 +54,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '2,27p' "$0"; exit 126; }
+[ $# -ge 1 ] || { sed -n '2,40p' "$0"; exit 126; }
 PROGRAM=$(readlink -f "$1"); shift
 
 # A missing tool is a skip on a developer machine and a failure under CI=true.
@@ -67,7 +79,21 @@ case "$NIC" in
               PCIID=1af4:1041; KMOD="virtio_pci virtio_net" ;;
   *) echo "run-guest: unknown NIC model $NIC" >&2; exit 126 ;;
 esac
-if [ "$NICS" = 4 ]; then
+NETNS="" BIND_FIRST_ONLY=0
+if [ "$NICS" = mq ]; then
+  [ "$NIC" = virtio-net ] || { echo "run-guest: --nics mq needs --nic virtio-net" >&2; exit 126; }
+  case "$MQ_PAIRS" in [2-8]) ;; *) echo "run-guest: --queues must be 2 to 8" >&2; exit 126 ;; esac
+  command -v ip >/dev/null || unavailable "no ip (apt-get install iproute2)"
+  command -v python3 >/dev/null || unavailable "no python3"
+  MQ_TAP=nxmq0 MQ_HOST_IP=10.77.0.1 MQ_GUEST_IP=10.77.0.2 MQ_GUEST_MAC=52:54:00:12:34:56
+  NETARGS=(-netdev "tap,id=n0,ifname=$MQ_TAP,script=no,downscript=no,vhost=off,queues=$MQ_PAIRS"
+           -device "$QNIC,id=nic0,netdev=n0,mac=$MQ_GUEST_MAC,mq=on,vectors=$((2 * MQ_PAIRS + 2))")
+elif [ "$NICS" = bridged ]; then
+  BIND_FIRST_ONLY=1
+  NETARGS=(-device pci-bridge,id=br0,chassis_nr=1
+           -netdev hubport,id=n0,hubid=0 -device "$QNIC,id=nic0,netdev=n0,mac=52:54:00:12:34:56,bus=br0,addr=1"
+           -netdev hubport,id=n1,hubid=0 -device "$QNIC,id=nic1,netdev=n1,mac=52:54:00:12:34:57,bus=br0,addr=2")
+elif [ "$NICS" = 4 ]; then
   NETARGS=()
   for i in 0 1 2 3; do
     NETARGS+=(-netdev hubport,id=n$i,hubid=$((i % 2)) -device "$QNIC,id=nic$i,netdev=n$i,mac=52:54:00:12:34:5$((6 + i))")
@@ -84,10 +110,34 @@ QPID=""
 cleanup() {
   [ -n "$QPID" ] && kill "$QPID" 2>/dev/null
   [ -n "${WATCHER:-}" ] && kill "$WATCHER" 2>/dev/null
+  [ -n "${HOSTWATCHER:-}" ] && kill "$HOSTWATCHER" 2>/dev/null
   wait 2>/dev/null
+  if [ -n "$NETNS" ]; then
+    ip -n "$NETNS" link del "$MQ_TAP" 2>/dev/null
+    ip netns del "$NETNS" 2>/dev/null
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# --nics mq: a fresh namespace with a persistent multi-queue tap for QEMU to attach its queues to.
+# Namespaces left by a run that was killed outright (SIGKILL) go first.
+if [ "$NICS" = mq ]; then
+  for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^nexnet-vm-mq-[0-9]+$/ {print $1}'); do
+    kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+  done
+  NETNS=nexnet-vm-mq-$$
+  ip netns add "$NETNS" 2>/dev/null || { NETNS=""; unavailable "cannot create a network namespace (needs root)"; }
+  ip -n "$NETNS" tuntap add dev $MQ_TAP mode tap multi_queue 2>/dev/null \
+    || unavailable "cannot create a multi-queue tap (needs /dev/net/tun)"
+  ip netns exec "$NETNS" sysctl -qw net.ipv6.conf.$MQ_TAP.disable_ipv6=1 2>/dev/null
+  ip -n "$NETNS" link set lo up
+  ip -n "$NETNS" link set $MQ_TAP up
+  ip -n "$NETNS" addr add $MQ_HOST_IP/24 dev $MQ_TAP
+  ip -n "$NETNS" neigh replace $MQ_GUEST_IP lladdr $MQ_GUEST_MAC dev $MQ_TAP nud permanent \
+    || { echo "run-guest: cannot set up namespace $NETNS" >&2; exit 126; }
+fi
 R=$WORK/root
 mkdir -p $R/{bin,dev,proc,sys,tmp,test,lib/modules}
 cp /bin/busybox $R/bin/busybox
@@ -140,6 +190,11 @@ done
 for BDF in \$BDFS; do
   D=/sys/bus/pci/devices/\$BDF
   [ -e \$D/iommu_group ] || fail "\$BDF has no IOMMU group"
+  if [ $BIND_FIRST_ONLY = 1 ] && [ -n "\${BOUND:-}" ]; then  # --nics bridged: the rest stay with the kernel
+    echo "NEXNET-INFO bdf=\$BDF group=\$(basename \$(readlink \$D/iommu_group)) left on its kernel driver"
+    continue
+  fi
+  BOUND=\$BDF
   [ -e \$D/driver ] && echo \$BDF > \$D/driver/unbind
   echo vfio-pci > \$D/driver_override
   echo \$BDF > /sys/bus/pci/drivers/vfio-pci/bind || fail "cannot bind \$BDF to vfio-pci"
@@ -169,7 +224,9 @@ chmod +x $R/init
 LOG=$WORK/serial.log
 : > $LOG
 T0=$(date +%s.%N)
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
+INNS=()  # --nics mq: QEMU runs in the namespace, where its tap is
+[ -n "$NETNS" ] && INNS=(ip netns exec "$NETNS")
+timeout -k 5 "$TIMEOUT" "${INNS[@]}" qemu-system-x86_64 \
   -accel tcg -cpu max -m 512 -smp 1 -machine q35,kernel-irqchip=split \
   -device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
   "${NETARGS[@]}" ${NEXNET_QEMU_ARGS:-} \
@@ -196,8 +253,36 @@ s.sendall((sys.argv[2]+"\n").encode()); time.sleep(0.2); s.close()' "$WORK/monit
     sleep 0.2
   done
 }
+# --nics mq: "NEXNET-HOST: ACTION" runs a fixed, whitelisted action in the namespace, each once.
+host_action() {
+  case "$1" in
+    udp-flows)
+      ip netns exec "$NETNS" python3 -c 'import socket,sys
+for port in range(40000, 40016):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((sys.argv[1], port))
+    for i in range(8): s.sendto(b"nexnet-flow %d %d" % (port, i), (sys.argv[2], 9))
+    s.close()' "$MQ_HOST_IP" "$MQ_GUEST_IP" || echo "run-guest: host action failed: $1" >&2 ;;
+    *) echo "run-guest: refused host action: $1" >&2 ;;
+  esac
+}
+host_requests() {
+  local done=0 count
+  while kill -0 $QPID 2>/dev/null; do
+    count=$(grep -c '^NEXNET-HOST: ' $LOG)
+    while [ "$count" -gt "$done" ]; do
+      done=$((done + 1))
+      host_action "$(grep '^NEXNET-HOST: ' $LOG | sed -n "${done}p" | sed 's/^NEXNET-HOST: //; s/\r$//')"
+    done
+    sleep 0.2
+  done
+}
 monitor_requests &
 WATCHER=$!
+if [ -n "$NETNS" ]; then
+  host_requests &
+  HOSTWATCHER=$!
+fi
 wait $QPID
 QRC=$?
 QPID=""
@@ -207,6 +292,11 @@ tr -d '\r' < $LOG > $LOG.clean
 if [ "$VERBOSE" = 1 ]; then cat $LOG.clean
 else sed -n '/NEXNET-SETUP-FAILED/p;/NEXNET-BEGIN/,/NEXNET-RESULT/p' $LOG.clean | grep -v '^NEXNET-DMESG'; fi
 printf 'run-guest: %s x%s, qemu rc=%s, %.1f s\n' "$NIC" "$NICS" "$QRC" "$(awk "BEGIN{print $T1 - $T0}")" >&2
+if [ -n "$NETNS" ]; then
+  stat() { ip netns exec "$NETNS" cat /sys/class/net/$MQ_TAP/statistics/$1 2>/dev/null; }
+  echo "run-guest: host side $MQ_TAP: received $(stat rx_packets) frames from the guest, sent $(stat tx_packets)," \
+       "dropped $(stat tx_dropped) toward it" >&2
+fi
 QSAID=$(grep -v 'is not connected to host network' $WORK/qemu.out | tail -60)
 [ -n "$QSAID" ] && { echo "run-guest: QEMU said:" >&2; printf '%s\n' "$QSAID" >&2; }
 RC=$(sed -n 's/^NEXNET-RESULT rc=\([0-9]*\).*/\1/p' $LOG.clean | tail -1)
