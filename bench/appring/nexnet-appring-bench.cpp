@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -159,87 +160,91 @@ void reinjectChild(const std::string& path, double seconds) {
     _exit(0);
 }
 
-double benchReinject(double seconds) {
-    std::string path = "/tmp/nexnet-appring-bench-" + std::to_string(getpid()) + ".sock";
-    auto loop = std::move(EventLoop::create().value());
-    NullDriver::Options nullOptions;
-    auto driver = NullDriver::create(nullOptions, 8192);
-    if (!driver) return 0;
-    driver.value()->setName("null0");
-    NetworkInterface interface(std::move(driver.value()));
-    interface.setUp();
+// A null interface ("null0", 8192 netbufs) behind an AppRingServer, with a network layer that
+// frees what reaches it: what both re-inject figures run on.
+struct ReinjectBench {
+    explicit ReinjectBench(const char* name) : path("/tmp/nexnet-" + std::string(name) + "-" + std::to_string(getpid()) + ".sock") {
+        loop = std::move(EventLoop::create().value());
+        auto driver = NullDriver::create(NullDriver::Options{}, 8192);
+        if (!driver) return;
+        driver.value()->setName("null0");
+        interface = std::make_unique<NetworkInterface>(std::move(driver.value()));
+        interface->setUp();
+        interface->addInputConsumer(&layer, 100);
+        auto created = AppRingServer::create(*loop, path);
+        if (created) server = std::move(created.value());
+        if (server) server->addInterface(*interface);
+    }
+    ~ReinjectBench() {
+        if (loop) loop->runOnce(std::chrono::milliseconds(10));
+        server.reset();
+        if (interface) interface->removeInputConsumer(&layer);
+    }
+    bool ready() const { return server != nullptr; }
+    /// Frames per second (millions) that reached the network layer while @p body ran for @p seconds.
+    template <typename Body> double measure(double seconds, Body body) {
+        std::uint64_t before = layer.frames;
+        double start = now();
+        while (now() - start < seconds) body();
+        return (layer.frames - before) / (now() - start) / 1e6;
+    }
+
+    std::string path;
+    std::unique_ptr<EventLoop> loop;
+    std::unique_ptr<NetworkInterface> interface;
+    std::unique_ptr<AppRingServer> server;
     FreeingLayer layer;
-    interface.addInputConsumer(&layer, 100);
-    auto server = std::move(AppRingServer::create(*loop, path).value());
-    server->addInterface(interface);
+};
+
+double benchReinject(double seconds) {
+    ReinjectBench bench("appring-bench");
+    if (!bench.ready()) return 0;
     pid_t child = fork();
     if (child == 0) {
         usleep(200000);
-        reinjectChild(path, seconds);
+        reinjectChild(bench.path, seconds);
     }
     if (getenv("NEXNET_BENCH_PIN") != nullptr) pin(0);
     // Serve the child's request: it creates the rings (rx intercept).
     double wait = now() + 5;
-    while (server->applicationCount() == 0 && now() < wait) loop->runOnce(std::chrono::milliseconds(5));
-    std::uint64_t before = layer.frames;
-    double start = now();
-    while (now() - start < seconds) {
+    while (bench.server->applicationCount() == 0 && now() < wait) bench.loop->runOnce(std::chrono::milliseconds(5));
+    double mpps = bench.measure(seconds, [&] {
         for (int i = 0; i < 64; ++i) {
-            if (server->ring("null0") == nullptr || server->ring("null0")->ring1Pending() < 512) interface.poll();
-            if (AppRing* ring = server->ring("null0")) ring->service();
+            AppRing* ring = bench.server->ring("null0");
+            if (ring == nullptr || ring->ring1Pending() < 512) bench.interface->poll();
+            if (ring != nullptr) ring->service();
         }
-        loop->runOnce(std::chrono::milliseconds(0));
-    }
-    double elapsed = now() - start;
-    std::uint64_t frames = layer.frames - before;
+        bench.loop->runOnce(std::chrono::milliseconds(0));
+    });
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
-    loop->runOnce(std::chrono::milliseconds(10));
-    server.reset();
-    interface.removeInputConsumer(&layer);
-    return frames / elapsed / 1e6;
+    return mpps;
 }
 
 // The same path with the application's loop in this thread (connect on a helper thread while
 // the loop serves it): the CPU cost of intercept + re-inject without cross-process scheduling.
 double benchReinjectOneThread(double seconds) {
-    std::string path = "/tmp/nexnet-appring-bench1-" + std::to_string(getpid()) + ".sock";
-    auto loop = std::move(EventLoop::create().value());
-    auto driver = NullDriver::create(NullDriver::Options{}, 8192);
-    if (!driver) return 0;
-    driver.value()->setName("null0");
-    NetworkInterface interface(std::move(driver.value()));
-    interface.setUp();
-    FreeingLayer layer;
-    interface.addInputConsumer(&layer, 100);
-    auto server = std::move(AppRingServer::create(*loop, path).value());
-    server->addInterface(interface);
+    ReinjectBench bench("appring-bench1");
+    if (!bench.ready()) return 0;
     AppRingClient::Options options;
     options.mode = APP_RING_RX_INTERCEPT;
     Result<std::unique_ptr<AppRingClient>> client = Result<std::unique_ptr<AppRingClient>>::failure(EAGAIN);
-    std::thread connecting([&] { client = AppRingClient::connect(path, "null0", options); });
-    while (server->applicationCount() == 0) loop->runOnce(std::chrono::milliseconds(5));
+    std::thread connecting([&] { client = AppRingClient::connect(bench.path, "null0", options); });
+    while (bench.server->applicationCount() == 0) bench.loop->runOnce(std::chrono::milliseconds(5));
     connecting.join();
     if (!client) return 0;
-    AppRing& ring = *server->ring("null0");
+    AppRing& ring = *bench.server->ring("null0");
     app_ring_packet packets[kBurst];
-    double start = now();
-    std::uint64_t before = layer.frames;
-    while (now() - start < seconds) {
+    double mpps = bench.measure(seconds, [&] {
         for (int i = 0; i < 1024; ++i) {
-            interface.poll();
+            bench.interface->poll();
             unsigned n = client.value()->receive(packets, kBurst);
             client.value()->sendWithoutKick(packets, n);
             ring.service();
         }
-    }
-    double elapsed = now() - start;
-    std::uint64_t frames = layer.frames - before;
+    });
     client.value().reset();
-    loop->runOnce(std::chrono::milliseconds(10));
-    server.reset();
-    interface.removeInputConsumer(&layer);
-    return frames / elapsed / 1e6;
+    return mpps;
 }
 
 double median(std::vector<double> values) {
