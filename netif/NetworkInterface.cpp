@@ -51,6 +51,7 @@ int NetworkInterface::performProtocolIoctl(unsigned long request, ifreq* ifr, bo
     case SIOCGIFADDR:
     case SIOCGIFNETMASK: {
         if (ifr == nullptr) return EINVAL;
+        if (address_.s_addr == INADDR_ANY) return EADDRNOTAVAIL;  // as Linux: no address assigned
         auto* sin = reinterpret_cast<sockaddr_in*>(request == SIOCGIFADDR ? &ifr->ifr_addr : &ifr->ifr_netmask);
         std::memset(sin, 0, sizeof *sin);
         sin->sin_family = AF_INET;

@@ -34,7 +34,8 @@ struct InterfaceStatistics {
 /// its input consumers, queues and transmits output, keeps the interface's flags, protocol
 /// addresses and statistics, and answers IFCONTROL_* commands and Linux SIOC* ioctls: the
 /// hardware ones (flags, hardware address, MTU, multicast) through the driver's performCommand,
-/// the protocol ones (SIOCGIFADDR / SIOCSIFADDR, SIOCGIFNETMASK / SIOCSIFNETMASK) itself.
+/// the protocol ones (SIOCGIFADDR / SIOCSIFADDR, SIOCGIFNETMASK / SIOCSIFNETMASK) itself; with no
+/// address assigned the two gets fail with EADDRNOTAVAIL, as on Linux.
 ///
 /// Run it in interrupt mode (attach with Mode::interrupt: the event loop sleeps until a queue's
 /// eventfd fires) or poll mode (Mode::poll: the loop spins on receive bursts), or call poll()

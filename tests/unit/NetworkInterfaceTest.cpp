@@ -275,8 +275,16 @@ TEST_F(NetworkInterfaceTest, SiocsifaddrAndSiocgifaddr) {
     EXPECT_EQ(reinterpret_cast<sockaddr_in*>(&out.ifr_addr)->sin_addr.s_addr, ip("10.1.2.3").s_addr);
 }
 
+TEST_F(NetworkInterfaceTest, SiocgifaddrWithoutAnAddressIsEaddrnotavailAsOnLinux) {
+    ifreq out{};
+    EXPECT_EQ(ioctl(SIOCGIFADDR, &out), EADDRNOTAVAIL);
+    EXPECT_EQ(ioctl(SIOCGIFNETMASK, &out), EADDRNOTAVAIL);
+}
+
 TEST_F(NetworkInterfaceTest, SiocsifnetmaskAndSiocgifnetmask) {
     ifreq ifr{};
+    putInet(&ifr.ifr_addr, "10.1.2.3");
+    ASSERT_EQ(ioctl(SIOCSIFADDR, &ifr), 0);
     putInet(&ifr.ifr_netmask, "255.255.255.0");
     ASSERT_EQ(ioctl(SIOCSIFNETMASK, &ifr), 0);
     EXPECT_EQ(interface->netmask().s_addr, ip("255.255.255.0").s_addr);
