@@ -15,6 +15,7 @@
 #                               bridged: two NICs behind one conventional PCI bridge (so one IOMMU group),
 #                               only the first bound to vfio-pci, the second left on its kernel driver
 #     --queues N                queue pairs of the NIC with --nics mq (2 to 8)               [4]
+#     --vectors N               MSI-X vectors of the NIC with --nics mq (1 to 2N+2)        [2N+2]
 #     --file PATH               also copy PATH (and the libraries it needs) to /test/ in the guest
 #     --timeout SECONDS         wall-clock limit of the whole boot                          [120]
 #     --verbose                 print the whole guest console
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
     --nic) NIC=$2; shift 2 ;;
     --nics) NICS=$2; shift 2 ;;
     --queues) MQ_PAIRS=$2; shift 2 ;;
+    --vectors) MQ_VECTORS=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --file) FILES="${FILES:-} $2"; shift 2 ;;
@@ -85,9 +87,11 @@ if [ "$NICS" = mq ]; then
   case "$MQ_PAIRS" in [2-8]) ;; *) echo "run-guest: --queues must be 2 to 8" >&2; exit 126 ;; esac
   command -v ip >/dev/null || unavailable "no ip (apt-get install iproute2)"
   command -v python3 >/dev/null || unavailable "no python3"
+  MQ_VECTORS=${MQ_VECTORS:-$((2 * MQ_PAIRS + 2))}
+  case "$MQ_VECTORS" in [1-9]|1[0-8]) ;; *) echo "run-guest: --vectors must be 1 to 18" >&2; exit 126 ;; esac
   MQ_TAP=nxmq0 MQ_HOST_IP=10.77.0.1 MQ_GUEST_IP=10.77.0.2 MQ_GUEST_MAC=52:54:00:12:34:56
   NETARGS=(-netdev "tap,id=n0,ifname=$MQ_TAP,script=no,downscript=no,vhost=off,queues=$MQ_PAIRS"
-           -device "$QNIC,id=nic0,netdev=n0,mac=$MQ_GUEST_MAC,mq=on,vectors=$((2 * MQ_PAIRS + 2))")
+           -device "$QNIC,id=nic0,netdev=n0,mac=$MQ_GUEST_MAC,mq=on,vectors=$MQ_VECTORS")
 elif [ "$NICS" = bridged ]; then
   BIND_FIRST_ONLY=1
   NETARGS=(-device pci-bridge,id=br0,chassis_nr=1
