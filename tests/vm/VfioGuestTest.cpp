@@ -707,6 +707,19 @@ TEST(VfioMultiqueue, FlowsFromTheKernelAreSpreadOverTheReceiveQueues) {
     EXPECT_EQ(nic->inputPackets(), counted);
 }
 
+/// Counts the host's UDP flow datagrams (ports 40000 + flow) per receive queue, and frees every frame.
+struct FlowsPerQueueSink : IOInputSink {
+    std::vector<unsigned> flows;
+    unsigned total = 0;
+    void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override {
+        for (unsigned i = 0; i < count; ++i) {
+            unsigned port = udpFlowPort(netbufs[i]->data(), netbufs[i]->size());
+            if (port >= 40000 && port < 40000 + kMqFlows && queue < flows.size()) flows[queue]++, total++;
+            netbufs[i]->free();
+        }
+    }
+};
+
 TEST(VfioMultiqueue, EachReceiveQueueInterruptsOnItsOwnVector) {
     auto nic = openMultiqueueNic(4);
     ASSERT_TRUE(nic);
@@ -714,17 +727,7 @@ TEST(VfioMultiqueue, EachReceiveQueueInterruptsOnItsOwnVector) {
     ASSERT_TRUE(nic->hasInterruptPerQueue());
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop.ok());
-    struct PerQueueSink : IOInputSink {
-        std::vector<unsigned> flows;
-        unsigned total = 0;
-        void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override {
-            for (unsigned i = 0; i < count; ++i) {
-                unsigned port = udpFlowPort(netbufs[i]->data(), netbufs[i]->size());
-                if (port >= 40000 && port < 40000 + kMqFlows && queue < flows.size()) flows[queue]++, total++;
-                netbufs[i]->free();
-            }
-        }
-    } sink;
+    FlowsPerQueueSink sink;
     sink.flows.assign(pairs, 0);
     nic->setInputSink(&sink);
     ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
@@ -788,17 +791,7 @@ TEST(VfioMultiqueueFewVectors, QueueZeroKeepsItsInterruptAndTheOthersArePolled) 
     }
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop.ok());
-    struct PerQueueSink : IOInputSink {
-        std::vector<unsigned> flows;
-        unsigned total = 0;
-        void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override {
-            for (unsigned i = 0; i < count; ++i) {
-                unsigned port = udpFlowPort(netbufs[i]->data(), netbufs[i]->size());
-                if (port >= 40000 && port < 40000 + kMqFlows && queue < flows.size()) flows[queue]++, total++;
-                netbufs[i]->free();
-            }
-        }
-    } sink;
+    FlowsPerQueueSink sink;
     sink.flows.assign(pairs, 0);
     nic->setInputSink(&sink);
     ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
