@@ -18,6 +18,7 @@
 #     --vectors N               MSI-X vectors of the NIC with --nics mq (1 to 2N+2)        [2N+2]
 #     --file PATH               also copy PATH (and the libraries it needs) to /test/ in the guest
 #     --timeout SECONDS         wall-clock limit of the whole boot                          [120]
+#     --mem MB, --smp N         guest memory and vCPUs (benchmarks: bench/vm/)             [512, 1]
 #     --verbose                 print the whole guest console
 #   ARGS may contain @BDF@ and @BDF2@ (the NICs' PCI addresses); the program also gets
 #   NEXNET_BDF, NEXNET_BDFS and NEXNET_NIC in its environment.
@@ -41,7 +42,7 @@
 # Exit: the program's code; 77 skip (qemu or kernel missing, not under CI=true); 120 IOMMU fault;
 # 124 timeout or no result; 125 guest set-up failed; 126 host set-up failed.
 set -u
-NIC=e1000e NICS=1 TIMEOUT=120 VERBOSE=0 MQ_PAIRS=4
+NIC=e1000e NICS=1 TIMEOUT=120 VERBOSE=0 MQ_PAIRS=4 MEM=512 SMP=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --nic) NIC=$2; shift 2 ;;
@@ -49,6 +50,8 @@ while [ $# -gt 0 ]; do
     --queues) MQ_PAIRS=$2; shift 2 ;;
     --vectors) MQ_VECTORS=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
+    --mem) MEM=$2; shift 2 ;;
+    --smp) SMP=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --file) FILES="${FILES:-} $2"; shift 2 ;;
     --) shift; break ;;
@@ -56,7 +59,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '2,40p' "$0"; exit 126; }
+[ $# -ge 1 ] || { sed -n '2,41p' "$0"; exit 126; }
 PROGRAM=$(readlink -f "$1"); shift
 
 # A missing tool is a skip on a developer machine and a failure under CI=true.
@@ -231,7 +234,7 @@ T0=$(date +%s.%N)
 INNS=()  # --nics mq: QEMU runs in the namespace, where its tap is
 [ -n "$NETNS" ] && INNS=(ip netns exec "$NETNS")
 timeout -k 5 "$TIMEOUT" "${INNS[@]}" qemu-system-x86_64 \
-  -accel tcg -cpu max -m 512 -smp 1 -machine q35,kernel-irqchip=split \
+  -accel tcg -cpu max -m "$MEM" -smp "$SMP" -machine q35,kernel-irqchip=split \
   -device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
   "${NETARGS[@]}" ${NEXNET_QEMU_ARGS:-} \
   -kernel "$KERNEL" -initrd $WORK/initrd.gz \
