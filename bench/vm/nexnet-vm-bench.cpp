@@ -8,7 +8,7 @@
 //   3. nexnet-fwd under valgrind --tool=callgrind (/test/valgrind, when copied): instructions per
 //      forwarded frame inside the driver's receiveBurst and transmitBurst, inclusive
 //
-// Steps 1 and 2 alternate --rounds times (default 3). For each forwarder, three runs of --frames sequence-numbered 60-byte broadcast frames: C->D, D->C,
+// Steps 1 and 2 alternate --rounds times (default 3), in the order 1 2 2 1 1 2... For each forwarder, three runs of --frames sequence-numbered 60-byte broadcast frames: C->D, D->C,
 // and both at once. Each flow keeps at most --window frames in flight (a closed loop: it measures
 // what the forwarder sustains, and a frame the forwarder drops is counted, never retried). A flow
 // that receives nothing for 0.5 s with frames in flight counts them lost and goes on.
@@ -497,10 +497,17 @@ int main(int argc, char** argv) {
                 bdfs[0].c_str(), bdfs[1].c_str(), bdfs[2].c_str(), bdfs[3].c_str());
     figure("cpus", std::thread::hardware_concurrency(), "vCPUs");
     bool ok = true;
-    for (unsigned round = 1; round <= settings.rounds; ++round) {  // alternating: both see the same noise
+    // Alternating, in the order ABBA ABBA...: a host load that drifts during the run weighs on both.
+    for (unsigned round = 1; round <= settings.rounds; ++round) {
         std::printf("nexnet-vm-bench: round %u/%u\n", round, settings.rounds);
-        if (!settings.skipNexnet) ok = runNexnet(bdfs, *c, *d, settings) && ok;
-        if (!settings.skipTestpmd) ok = runTestpmd(bdfs, *c, *d, settings) && ok;
+        bool nexnetFirst = round % 2 == 1;
+        for (unsigned turn = 0; turn < 2; ++turn) {
+            if ((turn == 0) == nexnetFirst) {
+                if (!settings.skipNexnet) ok = runNexnet(bdfs, *c, *d, settings) && ok;
+            } else if (!settings.skipTestpmd) {
+                ok = runTestpmd(bdfs, *c, *d, settings) && ok;
+            }
+        }
     }
     if (!settings.skipCallgrind) ok = runCallgrind(bdfs, *c, *d, settings) && ok;
     std::printf("nexnet-vm-bench: %s\n", ok ? "done" : "FAILED");
