@@ -215,7 +215,7 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
         } else {
             Netbuf* received = rxNetbufs_[rxNext_];
             if ((status & RX_EOP) != 0 && d.errors == 0 && received->setSize(d.length) == 0) {
-                out[n++] = received;  // handleInputBurst counts packets and bytes
+                out[n++] = received;
             } else {  // a frame over several buffers or with errors: not for us (MTU 1500)
                 errors++;
                 received->free();
@@ -233,6 +233,7 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
     }
     stats.errors += errors;
     if (errors != 0) incrementInputErrors(errors);
+    countReceived(0, out, n);  // IONetwork's contract: receiveBurst counts what it returns
     return n;
 }
 
