@@ -42,7 +42,10 @@ namespace nexnet {
 ///
 /// Thread safety: every method may be called from any thread; the callbacks run on the thread
 /// whose call crossed the mark and must not allocate from or free to this pool.
-class NetbufPool {
+///
+/// Lifetime: a pool held by a std::shared_ptr (as drivers hold theirs) can be kept alive by
+/// whoever holds netbufs of it for a while, e.g. another driver's transmit ring (weak_from_this).
+class NetbufPool : public std::enable_shared_from_this<NetbufPool> {
 public:
     /// How a pool is made.
     struct Options {

@@ -7,6 +7,7 @@
 #include "netbuf/NetbufPool.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace nexnet {
@@ -14,19 +15,23 @@ namespace nexnet {
 /// The netbuf pools a VFIO device can DMA from besides its driver's own. A frame to transmit may
 /// live in another driver's pool (nexnet-fwd hands received netbufs straight to the other side);
 /// that pool is mapped into the device's IOMMU container the first time one of its netbufs is
-/// seen, and stays mapped until the driver closes. Used by every VFIO driver's transmit path.
+/// seen, and stays mapped until the driver closes. While mapped, a pool held by a shared_ptr is
+/// kept alive too: netbufs of it may sit in the transmit ring after its own driver is gone, and
+/// they return to it when this driver closes. Used by every VFIO driver's transmit path.
 class DevicePoolMappings {
 public:
     /// True when the device can reach @p packet's buffer: it is in @p own pool, in a pool already
     /// mapped, or in a pool this call maps into @p container now. False for a wrapped netbuf or a
     /// pool that cannot be mapped (the caller drops the packet).
     bool reachable(Netbuf* packet, NetbufPool* own, VfioContainer& container);
-    /// Drops every mapping reachable() made; the driver calls it when it closes.
+    /// Drops every mapping reachable() made and the pools it kept alive; the driver calls it when
+    /// it closes, after its rings gave their netbufs back.
     void unmapAll(VfioContainer& container);
 
 private:
     NetbufPool* last_ = nullptr;  // the last foreign pool seen: one compare on the fast path
     std::vector<std::uint64_t> mappings_;
+    std::vector<std::shared_ptr<NetbufPool>> pools_;  // foreign pools seen, kept alive until unmapAll
 };
 
 }  // namespace nexnet

@@ -353,6 +353,28 @@ TEST(VfioPair, HundredThousandFramesArriveWithoutLossOrCorruption) {
     }
 }
 
+// nexnet-fwd hands one driver's netbufs to the other's transmit ring; the netbufs may still be
+// there when their own driver is destroyed. Their pool must outlive it, until the ring is freed.
+TEST(VfioPair, ForeignNetbufsInATransmitRingKeepTheirPoolAlive) {
+    auto a = openRunningNic(firstBdf());
+    auto b = openRunningNic(secondBdf());
+    ASSERT_TRUE(a && b);
+    Netbuf* burst[32];
+    ASSERT_EQ(b->pool()->allocateBulk(burst, 32), 0);
+    for (Netbuf* nb : burst) {
+        nb->setSize(60);
+        std::memset(nb->data(), 0xff, 6);
+        std::memcpy(nb->data() + 6, a->hardwareAddress().bytes.data(), 6);
+        nb->data()[12] = 0x88, nb->data()[13] = 0xb5;
+    }
+    ASSERT_EQ(a->transmitBurst(0, burst, 32), 32u);
+    std::weak_ptr<NetbufPool> pool = b->sharedPool();
+    b.reset();
+    EXPECT_FALSE(pool.expired()) << "a's transmit ring still holds netbufs of b's pool";
+    a.reset();  // gives them back (ASan: no use after free), then lets the pool go
+    EXPECT_TRUE(pool.expired());
+}
+
 TEST(VfioPair, InterruptOnTheReceiverWakesTheEventLoop) {
     auto a = openRunningNic(firstBdf());
     auto b = openRunningNic(secondBdf());
