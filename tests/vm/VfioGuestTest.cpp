@@ -800,6 +800,53 @@ TEST(VfioMultiqueue, OnePairStillWorksOnAMultiqueueDevice) {
     }));
 }
 
+// On a tap backend the device offers checksum offload (VIRTIO_NET_F_CSUM): an echo request whose
+// ICMP checksum is left to the device (NEEDS_CSUM, csum_start/offset in the virtio header) is
+// answered by the kernel; the same frame without the offload request has a wrong checksum and is
+// dropped, so the answer proves the header reached the device as meant.
+TEST(VfioMultiqueue, ChecksumLeftToTheDeviceIsCompletedBeforeTheKernelSeesIt) {
+    auto nic = openMultiqueueNic(1);
+    ASSERT_TRUE(nic);
+    ASSERT_NE(nic->negotiatedFeatures() & virtio::F_CSUM, 0u) << "the tap backend offers VIRTIO_NET_F_CSUM";
+    // The host's MAC: from its answer to ARP.
+    std::uint8_t hostMac[6] = {};
+    ASSERT_TRUE(sendFrame(*nic, mqArpRequest(nic->hardwareAddress())));
+    ASSERT_TRUE(receiveUntil(*nic, [&](const std::uint8_t* f, std::size_t n) {
+        if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2 || std::memcmp(f + 28, kMqHostIp, 4) != 0) return false;
+        std::memcpy(hostMac, f + 22, 6);
+        return true;
+    }));
+    auto sendEcho = [&](std::uint16_t sequence, bool offload) {
+        std::vector<std::uint8_t> frame = mqEchoRequest(nic->hardwareAddress(), hostMac, 0x0ff1, sequence);
+        frame[14 + 20 + 2] = frame[14 + 20 + 3] = 0;  // ICMP checksum: 0, to be computed (no pseudo-header)
+        Netbuf* nb = nic->allocateNetbuf();
+        if (nb == nullptr) return false;
+        if (nb->append(frame.data(), static_cast<std::uint32_t>(frame.size())) != 0) {
+            nb->free();
+            return false;
+        }
+        if (offload) {
+            nb->offload().flags = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+            nb->offload().csumStart = 14 + 20;
+            nb->offload().csumOffset = 2;
+        }
+        if (nic->transmitBurst(0, &nb, 1) == 1) return true;
+        nb->free();
+        return false;
+    };
+    auto replyTo = [](std::uint16_t sequence) {
+        return [sequence](const std::uint8_t* f, std::size_t n) {
+            return isIpv4From(f, n, 1) && f[34] == 0 && ((f[40] << 8) | f[41]) == sequence;
+        };
+    };
+    ASSERT_TRUE(sendEcho(1, false));
+    EXPECT_FALSE(receiveUntil(*nic, replyTo(1), 1500ms)) << "a zero ICMP checksum must be dropped by the kernel";
+    for (std::uint16_t sequence = 2; sequence <= 4; ++sequence) {
+        ASSERT_TRUE(sendEcho(sequence, true));
+        EXPECT_TRUE(receiveUntil(*nic, replyTo(sequence))) << "offloaded checksum, echo " << sequence;
+    }
+}
+
 // With fewer MSI-X vectors than receive queues plus one (run-guest.sh --nics mq --vectors 3).
 TEST(VfioMultiqueueFewVectors, QueueZeroKeepsItsInterruptAndTheOthersArePolled) {
     auto nic = openMultiqueueNic(4);
