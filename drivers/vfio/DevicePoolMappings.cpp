@@ -2,9 +2,8 @@
 
 namespace nexnet {
 
-bool DevicePoolMappings::reachable(Netbuf* packet, NetbufPool* own, VfioContainer& container) {
-    NetbufPool* owner = packet->pool();
-    if (owner == own || (owner != nullptr && owner == last_)) return true;
+// The first netbuf of a pool other than the driver's own and the last one seen.
+bool DevicePoolMappings::mapForeign(NetbufPool* owner, VfioContainer& container) {
     if (owner == nullptr) return false;
     if (container.iovaOf(owner->dataRegion().data()) == 0) {
         if (container.mapPool(*owner) != 0) return false;
@@ -15,7 +14,7 @@ bool DevicePoolMappings::reachable(Netbuf* packet, NetbufPool* own, VfioContaine
         for (const auto& pool : pools_) known = known || pool == kept;
         if (!known) pools_.push_back(std::move(kept));
     }
-    last_ = owner;
+    lastId_ = owner->id();
     return true;
 }
 
@@ -23,7 +22,7 @@ void DevicePoolMappings::unmapAll(VfioContainer& container) {
     for (std::uint64_t iova : mappings_) container.unmapDma(iova);
     mappings_.clear();
     pools_.clear();
-    last_ = nullptr;
+    lastId_ = NetbufPool::kMaxPools;
 }
 
 }  // namespace nexnet

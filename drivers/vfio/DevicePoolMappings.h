@@ -23,13 +23,19 @@ public:
     /// True when the device can reach @p packet's buffer: it is in @p own pool, in a pool already
     /// mapped, or in a pool this call maps into @p container now. False for a wrapped netbuf or a
     /// pool that cannot be mapped (the caller drops the packet).
-    bool reachable(Netbuf* packet, NetbufPool* own, VfioContainer& container);
+    bool reachable(Netbuf* packet, NetbufPool* own, VfioContainer& container) {
+        const std::uint16_t id = packet->poolId();  // wrapped netbufs have none that matches
+        if (id == own->id() || id == lastId_) [[likely]] return true;
+        return mapForeign(packet->pool(), container);
+    }
     /// Drops every mapping reachable() made and the pools it kept alive; the driver calls it when
     /// it closes, after its rings gave their netbufs back.
     void unmapAll(VfioContainer& container);
 
 private:
-    NetbufPool* last_ = nullptr;  // the last foreign pool seen: one compare on the fast path
+    bool mapForeign(NetbufPool* owner, VfioContainer& container);
+
+    std::uint16_t lastId_ = NetbufPool::kMaxPools;  // the last foreign pool seen: one compare on the fast path
     std::vector<std::uint64_t> mappings_;
     std::vector<std::shared_ptr<NetbufPool>> pools_;  // foreign pools seen, kept alive until unmapAll
 };
