@@ -2,6 +2,7 @@
 
 #include "framework/EventLoop.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <thread>
@@ -12,6 +13,8 @@ namespace nexnet {
 using namespace e1000e;
 
 namespace {
+
+constexpr unsigned kRefillBurst = 64;  // most descriptors one receiveBurst takes and refills
 
 constexpr std::uint32_t kReceiveBufferSize = 2048;  // RCTL.BSIZE = 00b, BSEX = 0 (10.2.5.1)
 constexpr std::chrono::seconds kLinkWatchdog{1};
@@ -202,12 +205,18 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
     const unsigned size = options_.rxRingSize;
     unsigned n = 0, errors = 0, last = size;
     QueueStatistics& stats = receiveStatisticsFor(0);
-    while (n < max) {
+    // Count the descriptors done (DD) first, so their replacement buffers come in one bulk get
+    // (the pool's thread cache); one at a time only when the pool cannot give them all.
+    const unsigned limit = std::min(max, kRefillBurst);
+    unsigned ready = 0;
+    for (unsigned at = rxNext_; ready < limit && (rxRing_[at].status & RX_DD) != 0; at = at + 1 == size ? 0 : at + 1) ready++;
+    std::atomic_thread_fence(std::memory_order_acquire);  // read the descriptors after DD
+    Netbuf* refills[kRefillBurst];
+    const bool bulk = ready != 0 && pool()->allocateBulk(refills, ready) == 0;
+    for (unsigned i = 0; i < ready; ++i) {
         volatile RxDescriptor& d = rxRing_[rxNext_];
         std::uint8_t status = d.status;
-        if ((status & RX_DD) == 0) break;
-        std::atomic_thread_fence(std::memory_order_acquire);  // read the descriptor after DD
-        Netbuf* fresh = pool()->allocate();
+        Netbuf* fresh = bulk ? refills[i] : pool()->allocate();
         if (fresh == nullptr) {  // keep the old buffer in the ring: the frame is dropped
             stats.drops++;
             fresh = rxNetbufs_[rxNext_];
