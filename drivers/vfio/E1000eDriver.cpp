@@ -203,6 +203,7 @@ void E1000eDriver::writeMulticastTable() {
 unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (queue != 0 || !isRunning()) return 0;
     const unsigned size = options_.rxRingSize;
+    if ((rxRing_[rxNext_].status & RX_DD) == 0) return 0;  // nothing received: the cheapest poll
     unsigned n = 0, errors = 0, last = size;
     QueueStatistics& stats = receiveStatisticsFor(0);
     // Count the descriptors done (DD) first, so their replacement buffers come in one bulk get

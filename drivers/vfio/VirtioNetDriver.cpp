@@ -361,6 +361,7 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     if (queue >= rx_.size() || !isRunning()) return 0;
     Queue& rx = rx_[queue];
     const std::uint16_t usedIndex = rx.usedHeader[1];
+    if (usedIndex == rx.lastUsed) return 0;  // nothing received: the cheapest poll
     std::atomic_thread_fence(std::memory_order_acquire);  // used elements after the index
     const unsigned mask = queueSize_ - 1;
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
