@@ -34,7 +34,13 @@ public:
         }
     }
     ~NetworkNamespace() {
-        if (created_) runCommand("ip netns del " + name_);
+        // "ip netns del" can fail for a moment (EBUSY) while a process started with "ip netns
+        // exec" is still leaving; try again briefly rather than leave the namespace behind.
+        for (int attempt = 0; created_ && attempt < 20; ++attempt) {
+            if (runCommand("ip netns del " + name_).status == 0) break;
+            if (access(("/run/netns/" + name_).c_str(), F_OK) != 0) break;  // gone anyway
+            usleep(100000);
+        }
     }
     NetworkNamespace(const NetworkNamespace&) = delete;
     NetworkNamespace& operator=(const NetworkNamespace&) = delete;
