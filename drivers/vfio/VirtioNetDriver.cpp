@@ -392,10 +392,11 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
             stats.errors++;
             incrementInputErrors();
             received->free();
+        } else if (!takeOffload(*received)) {  // a partial checksum pointing outside the frame
+            stats.errors++;
+            incrementInputErrors();
+            received->free();
         } else {
-            const auto* header = reinterpret_cast<const NetHeader*>(received->data() - kNetHeaderSize);
-            received->offload() = NetbufOffload{};
-            if ((features_ & F_GUEST_CSUM) != 0) received->offload().flags = header->flags & HDR_F_DATA_VALID;
             bytes += received->size();
             out[n++] = received;
         }
@@ -417,6 +418,21 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     stats.bytes += bytes;
     incrementInputPackets(n);
     return n;
+}
+
+// With GUEST_CSUM the device may hand over a packet whose checksum is still partial (NEEDS_CSUM:
+// the layers above complete it from csumStart, as with a tap's vnet header) or already checked
+// (DATA_VALID). @return false when the partial checksum's place is outside the frame.
+bool VirtioNetDriver::takeOffload(Netbuf& received) const {
+    const auto* header = reinterpret_cast<const NetHeader*>(received.data() - kNetHeaderSize);
+    NetbufOffload& offload = received.offload();
+    offload = NetbufOffload{};
+    if ((features_ & F_GUEST_CSUM) == 0) return true;
+    offload.flags = header->flags & (HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID);
+    if ((offload.flags & HDR_F_NEEDS_CSUM) == 0) return true;
+    offload.csumStart = header->csumStart;
+    offload.csumOffset = header->csumOffset;
+    return std::uint32_t{offload.csumStart} + offload.csumOffset + 2 <= received.size();
 }
 
 void VirtioNetDriver::cleanTransmitQueue(Queue& tx) {

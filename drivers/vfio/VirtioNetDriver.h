@@ -133,6 +133,7 @@ private:
     int setQueuePairs();
     void fillReceiveQueue(Queue& queue);
     void releaseQueues();
+    bool takeOffload(Netbuf& received) const;
     void cleanTransmitQueue(Queue& queue);
     bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
     volatile std::uint8_t* common(unsigned offset) const { return common_ + offset; }

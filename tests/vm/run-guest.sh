@@ -11,7 +11,8 @@
 #                               mq: one virtio-net NIC with --queues queue pairs (mq=on) on a multi-queue
 #                               tap in a network namespace this script creates (and deletes on exit):
 #                               the kernel there has 10.77.0.1/24 and a static ARP entry for the guest,
-#                               10.77.0.2 at 52:54:00:12:34:56; nothing else is attached to it
+#                               10.77.0.2 at 52:54:00:12:34:56, and routes 10.77.1.0/24 back to the
+#                               guest (forwarding on); nothing else is attached to it
 #                               bridged: two NICs behind one conventional PCI bridge (so one IOMMU group),
 #                               only the first bound to vfio-pci, the second left on its kernel driver
 #     --queues N                queue pairs of the NIC with --nics mq (2 to 8)               [4]
@@ -144,6 +145,11 @@ if [ "$NICS" = mq ]; then
   ip -n "$NETNS" addr add $MQ_HOST_IP/24 dev $MQ_TAP
   ip -n "$NETNS" neigh replace $MQ_GUEST_IP lladdr $MQ_GUEST_MAC dev $MQ_TAP nud permanent \
     || { echo "run-guest: cannot set up namespace $NETNS" >&2; exit 126; }
+  # 10.77.1.0/24 is routed back to the guest: what the guest sends there, the kernel forwards to it
+  # (segmenting GSO frames on the way, since the guest takes no GSO).
+  ip netns exec "$NETNS" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+    net.ipv4.conf.$MQ_TAP.send_redirects=0
+  ip -n "$NETNS" route add 10.77.1.0/24 via $MQ_GUEST_IP dev $MQ_TAP
 fi
 R=$WORK/root
 mkdir -p $R/{bin,dev,proc,sys,tmp,test,lib/modules}
