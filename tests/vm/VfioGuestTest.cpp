@@ -800,6 +800,33 @@ TEST(VfioMultiqueue, OnePairStillWorksOnAMultiqueueDevice) {
     }));
 }
 
+namespace {
+
+// Asks 10.77.0.1 for its MAC with ARP; @return true with it in @p mac.
+bool askHostMac(IONetwork& nic, std::uint8_t (&mac)[6]) {
+    const auto* ethernet = dynamic_cast<IOEthernet*>(&nic);
+    if (ethernet == nullptr || !sendFrame(nic, mqArpRequest(ethernet->hardwareAddress()))) return false;
+    return receiveUntil(nic, [&](const std::uint8_t* f, std::size_t n) {
+        if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2 || std::memcmp(f + 28, kMqHostIp, 4) != 0) return false;
+        std::memcpy(mac, f + 22, 6);
+        return true;
+    });
+}
+
+// Sends @p frame on queue 0 of @p nic with @p offload asked of the device. @return true when accepted.
+bool sendWithOffload(IONetwork& nic, const std::vector<std::uint8_t>& frame, const NetbufOffload& offload) {
+    Netbuf* nb = nic.allocateNetbuf();
+    if (nb == nullptr) return false;
+    if (nb->append(frame.data(), static_cast<std::uint32_t>(frame.size())) == 0) {
+        nb->offload() = offload;
+        if (nic.transmitBurst(0, &nb, 1) == 1) return true;
+    }
+    nb->free();
+    return false;
+}
+
+}  // namespace
+
 // On a tap backend the device offers checksum offload (VIRTIO_NET_F_CSUM): an echo request whose
 // ICMP checksum is left to the device (NEEDS_CSUM, csum_start/offset in the virtio header) is
 // answered by the kernel; the same frame without the offload request has a wrong checksum and is
@@ -808,31 +835,18 @@ TEST(VfioMultiqueue, ChecksumLeftToTheDeviceIsCompletedBeforeTheKernelSeesIt) {
     auto nic = openMultiqueueNic(1);
     ASSERT_TRUE(nic);
     ASSERT_NE(nic->negotiatedFeatures() & virtio::F_CSUM, 0u) << "the tap backend offers VIRTIO_NET_F_CSUM";
-    // The host's MAC: from its answer to ARP.
     std::uint8_t hostMac[6] = {};
-    ASSERT_TRUE(sendFrame(*nic, mqArpRequest(nic->hardwareAddress())));
-    ASSERT_TRUE(receiveUntil(*nic, [&](const std::uint8_t* f, std::size_t n) {
-        if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2 || std::memcmp(f + 28, kMqHostIp, 4) != 0) return false;
-        std::memcpy(hostMac, f + 22, 6);
-        return true;
-    }));
+    ASSERT_TRUE(askHostMac(*nic, hostMac));
     auto sendEcho = [&](std::uint16_t sequence, bool offload) {
         std::vector<std::uint8_t> frame = mqEchoRequest(nic->hardwareAddress(), hostMac, 0x0ff1, sequence);
         frame[14 + 20 + 2] = frame[14 + 20 + 3] = 0;  // ICMP checksum: 0, to be computed (no pseudo-header)
-        Netbuf* nb = nic->allocateNetbuf();
-        if (nb == nullptr) return false;
-        if (nb->append(frame.data(), static_cast<std::uint32_t>(frame.size())) != 0) {
-            nb->free();
-            return false;
-        }
+        NetbufOffload request;
         if (offload) {
-            nb->offload().flags = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-            nb->offload().csumStart = 14 + 20;
-            nb->offload().csumOffset = 2;
+            request.flags = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+            request.csumStart = 14 + 20;
+            request.csumOffset = 2;
         }
-        if (nic->transmitBurst(0, &nb, 1) == 1) return true;
-        nb->free();
-        return false;
+        return sendWithOffload(*nic, frame, request);
     };
     auto replyTo = [](std::uint16_t sequence) {
         return [sequence](const std::uint8_t* f, std::size_t n) {
@@ -857,12 +871,7 @@ TEST(VfioMultiqueue, TcpSegmentLargerThanTheMtuIsCutByGso) {
     ASSERT_TRUE(nic);
     ASSERT_NE(nic->negotiatedFeatures() & virtio::F_HOST_TSO4, 0u) << "the tap backend offers VIRTIO_NET_F_HOST_TSO4";
     std::uint8_t hostMac[6] = {};
-    ASSERT_TRUE(sendFrame(*nic, mqArpRequest(nic->hardwareAddress())));
-    ASSERT_TRUE(receiveUntil(*nic, [&](const std::uint8_t* f, std::size_t n) {
-        if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2 || std::memcmp(f + 28, kMqHostIp, 4) != 0) return false;
-        std::memcpy(hostMac, f + 22, 6);
-        return true;
-    }));
+    ASSERT_TRUE(askHostMac(*nic, hostMac));
     constexpr unsigned kPayload = 1800, kTcp = 14 + 20;
     constexpr std::uint8_t kFarIp[4] = {10, 77, 1, 1};
     auto segment = [&](std::uint32_t sequence) {
@@ -890,23 +899,15 @@ TEST(VfioMultiqueue, TcpSegmentLargerThanTheMtuIsCutByGso) {
         return f;
     };
     auto send = [&](std::uint32_t sequence, bool gso) {
-        std::vector<std::uint8_t> f = segment(sequence);
-        Netbuf* nb = nic->allocateNetbuf();
-        if (nb == nullptr) return false;
-        if (nb->append(f.data(), static_cast<std::uint32_t>(f.size())) != 0) {  // buffers hold 2048 bytes
-            nb->free();
-            return false;
-        }
-        nb->offload().flags = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-        nb->offload().csumStart = kTcp;
-        nb->offload().csumOffset = 16;
+        NetbufOffload request;
+        request.flags = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+        request.csumStart = kTcp;
+        request.csumOffset = 16;
         if (gso) {
-            nb->offload().gsoType = 1;  // VIRTIO_NET_HDR_GSO_TCPV4
-            nb->offload().gsoSize = 1000;
+            request.gsoType = 1;  // VIRTIO_NET_HDR_GSO_TCPV4
+            request.gsoSize = 1000;
         }
-        if (nic->transmitBurst(0, &nb, 1) == 1) return true;
-        nb->free();
-        return false;
+        return sendWithOffload(*nic, segment(sequence), request);  // the pool's buffers hold 2048 bytes
     };
     // Without GSO: too big to forward, DF set: ICMP destination unreachable, fragmentation needed.
     ASSERT_TRUE(send(0x1000, false));
