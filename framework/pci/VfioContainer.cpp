@@ -1,5 +1,7 @@
 #include "framework/pci/VfioContainer.h"
 
+#include "framework/pci/PciDevice.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -15,17 +17,6 @@ namespace nexnet {
 namespace {
 constexpr std::uint64_t kIovaAlignment = 2u << 20;  // 2 MiB: lets the IOMMU use large pages
 std::string groupPath(int group) { return "/dev/vfio/" + std::to_string(group); }
-
-// The basename of the driver sysfs says PCI device @p bdf is bound to, "" for none.
-std::string driverOf(const std::string& bdf) {
-    char target[512];
-    std::string link = "/sys/bus/pci/devices/" + bdf + "/driver";
-    ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-    if (n <= 0) return "";
-    target[n] = 0;
-    const char* slash = std::strrchr(target, '/');
-    return slash != nullptr ? slash + 1 : target;
-}
 
 // True when @p bdf is a bridge (config header type 1 or 2): VFIO accepts any driver on those.
 bool isBridge(const std::string& bdf) {
@@ -52,7 +43,7 @@ std::string notViableMessage(int group) {
     std::sort(devices.begin(), devices.end());
     std::string listed, blockers, blockerBdf;
     for (const std::string& bdf : devices) {
-        std::string driver = driverOf(bdf);
+        std::string driver = PciDevice::boundDriver(bdf);
         listed += (listed.empty() ? "" : ", ") + bdf + " (" + (driver.empty() ? "no driver" : driver) + ")";
         if (!driver.empty() && driver != "vfio-pci" && driver != "pci-stub" && !isBridge(bdf)) {
             blockers += (blockers.empty() ? "" : ", ") + bdf + " is bound to " + driver;
@@ -62,11 +53,10 @@ std::string notViableMessage(int group) {
     std::string text = "IOMMU group " + std::to_string(group) +
                        " is not viable: VFIO needs every device of the group bound to vfio-pci or to no driver";
     if (!blockers.empty()) text += ", and " + blockers;
+    const std::string bdf = blockerBdf.empty() ? std::string("BDF") : blockerBdf;
     text += ". The group (" + directory + ") holds " + (listed.empty() ? std::string("no device sysfs shows") : listed) +
-            ". Bind each device that is on another driver to vfio-pci (nexnetctl bind " +
-            (blockerBdf.empty() ? std::string("BDF") : blockerBdf) + "), or unbind it (echo " +
-            (blockerBdf.empty() ? std::string("BDF") : blockerBdf) + " > /sys/bus/pci/devices/" +
-            (blockerBdf.empty() ? std::string("BDF") : blockerBdf) +
+            ". Bind each device that is on another driver to vfio-pci (nexnetctl bind " + bdf + "), or unbind it (echo " +
+            bdf + " > /sys/bus/pci/devices/" + bdf +
             "/driver/unbind); devices that share a group cannot be split between the kernel and VFIO";
     return text;
 }
