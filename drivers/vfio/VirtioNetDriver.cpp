@@ -367,7 +367,6 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
     unsigned n = 0, refilled = 0;
     QueueStatistics& stats = receiveStatisticsFor(queue);
-    std::uint64_t bytes = 0;
     // The replacement buffers in one bulk get (the pool's thread cache), one at a time only when
     // the pool cannot give them all.
     const unsigned ready = std::min({max, kRefillBurst, static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
@@ -388,16 +387,12 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
             stats.drops++;
             fresh = received;
             fresh->reset(pool()->headroom());
-        } else if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0) {
-            stats.errors++;
-            incrementInputErrors();
-            received->free();
-        } else if (!takeOffload(*received)) {  // a partial checksum pointing outside the frame
+        } else if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0 ||
+                   !takeOffload(*received)) {  // too short, too long, or a partial checksum outside the frame
             stats.errors++;
             incrementInputErrors();
             received->free();
         } else {
-            bytes += received->size();
             out[n++] = received;
         }
         rx.netbufs[id] = fresh;
@@ -414,9 +409,7 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
         std::atomic_thread_fence(std::memory_order_seq_cst);   // index before reading the flags
         if ((rx.usedHeader[0] & USED_F_NO_NOTIFY) == 0) *rx.notify = rx.index;
     }
-    stats.packets += n;
-    stats.bytes += bytes;
-    incrementInputPackets(n);
+    countReceived(queue, out, n);  // IONetwork's contract: receiveBurst counts what it returns
     return n;
 }
 
