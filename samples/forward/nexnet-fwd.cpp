@@ -229,11 +229,5 @@ int main(int argc, char** argv) {
         runPolling(directions, end);
     }
     printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings);
-    // Both down before either is destroyed: each transmit ring may still hold netbufs of the other
-    // driver's pool, which going down gives back while that pool exists.
-    for (auto& driver : drivers) {
-        ifreq ifr{};
-        driver->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru);
-    }
     return 0;
 }
