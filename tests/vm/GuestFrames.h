@@ -8,11 +8,23 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace nexnet::test {
+
+/// The PCI addresses of the NICs run-guest.sh bound to vfio-pci (NEXNET_BDFS), in order.
+inline std::vector<std::string> allBdfs() {
+    const char* all = std::getenv("NEXNET_BDFS");
+    std::istringstream list(all != nullptr ? all : "");
+    std::vector<std::string> bdfs;
+    for (std::string bdf; list >> bdf;) bdfs.push_back(bdf);
+    return bdfs;
+}
 
 /// The guest's address on QEMU's user network and the address slirp answers for.
 constexpr std::uint8_t kGuestIp[4] = {10, 0, 2, 15};

@@ -441,20 +441,6 @@ TEST(VfioNicDma, DeviceAccessOutsideTheMappingsFaultsInTheIommu) {
 
 // ---- four NICs: nexnet-fwd between A and B, traffic from C (A's hub) to D (B's hub) -------------
 
-namespace {
-std::vector<std::string> allBdfs() {
-    std::vector<std::string> list;
-    std::string all = env("NEXNET_BDFS");
-    for (std::size_t at = 0; at < all.size();) {
-        std::size_t space = all.find(' ', at);
-        if (space == std::string::npos) space = all.size();
-        if (space > at) list.push_back(all.substr(at, space - at));
-        at = space + 1;
-    }
-    return list;
-}
-}  // namespace
-
 TEST(VfioForward, NexnetFwdForwardsFramesBetweenTwoVfioNics) {
     auto bdfs = allBdfs();
     ASSERT_EQ(bdfs.size(), 4u) << "run with --nics 4";

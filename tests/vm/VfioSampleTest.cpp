@@ -14,10 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <sstream>
 #include <string>
 
 using namespace nexnet;
@@ -28,17 +26,6 @@ namespace {
 
 const FrameBuilder::Ip kSampleIp{10, 77, 0, 2};
 const FrameBuilder::Ip kPeerIp{10, 77, 0, 1};
-
-/// The PCI address of NIC @p which (0-based) that run-guest.sh bound to vfio-pci, or "".
-std::string bdf(unsigned which) {
-    const char* all = std::getenv("NEXNET_BDFS");
-    std::istringstream list(all != nullptr ? all : "");
-    std::string address;
-    for (unsigned i = 0; i <= which; ++i) {
-        if (!(list >> address)) return "";
-    }
-    return address;
-}
 
 FrameBuilder::Mac macOf(const EthernetAddress& address) {
     FrameBuilder::Mac mac;
@@ -78,10 +65,11 @@ private:
 
 TEST(VfioSample, SampleAnswersArpPingAndUdpFromTheOtherNic) {
     ASSERT_EQ(access("/test/nexnet-sample", X_OK), 0) << "run with --file nexnet-sample";
-    ASSERT_FALSE(bdf(1).empty()) << "run with --nics 2";
-    SampleProcess sample("vfio:" + bdf(0));
+    const std::vector<std::string> bdfs = allBdfs();
+    ASSERT_GE(bdfs.size(), 2u) << "run with --nics 2";
+    SampleProcess sample("vfio:" + bdfs[0]);
     ASSERT_TRUE(sample.started());
-    auto opened = builtinDrivers().open("vfio:" + bdf(1));
+    auto opened = builtinDrivers().open("vfio:" + bdfs[1]);
     ASSERT_TRUE(opened.ok()) << VfioDriver::lastError();
     std::unique_ptr<IOEthernet> peer(dynamic_cast<IOEthernet*>(opened->release()));
     ASSERT_TRUE(peer);
@@ -101,7 +89,7 @@ TEST(VfioSample, SampleAnswersArpPingAndUdpFromTheOtherNic) {
         ASSERT_TRUE(sendFrame(*peer, FrameBuilder::arpRequest(self, kPeerIp, kSampleIp)));
         answered = receiveUntil(*peer, isArpReply, 200ms);
     }
-    ASSERT_TRUE(answered) << "no ARP reply from nexnet-sample on vfio:" << bdf(0);
+    ASSERT_TRUE(answered) << "no ARP reply from nexnet-sample on vfio:" << bdfs[0];
 
     // Ping: every echo request answered with its sequence number and payload.
     const FrameBuilder::Frame data(56, 0x5a);
