@@ -14,9 +14,10 @@
 namespace nexnet {
 
 // The layout drawn in app_ring.h, checked at compile time (C and C++ must agree on it).
-static_assert(sizeof(app_ring_slot) == 16, "a slot is 16 bytes: four per cache line");
+static_assert(sizeof(app_ring_entry) == 8, "a ring-1 entry is 8 bytes: eight per cache line");
+static_assert(sizeof(app_ring_slot) == 16, "a ring-2 slot is 16 bytes: four per cache line");
 static_assert(sizeof(app_ring_header) == 64, "the header is one cache line");
-static_assert(sizeof(app_ring_control) == 128, "head and tail each on their own cache line");
+static_assert(sizeof(app_ring_control) == 128 && sizeof(app_ring_ring1_control) == 128, "head and tail each on their own cache line");
 static_assert(sizeof(app_ring_app_entry) == 64, "one cache line per application");
 static_assert(offsetof(app_ring_shared, ring1) == 64 && offsetof(app_ring_shared, apps) == 320, "as drawn in app_ring.h");
 
@@ -25,7 +26,6 @@ namespace {
 constexpr unsigned kBurst = 32;
 constexpr std::uint32_t kMaxSlots = 65536;
 constexpr std::uint32_t kDrainBursts = 8;  // ring-2 bursts per service() call
-constexpr std::uint32_t kRecorded = UINT32_MAX;  // shadow1_ entry whose claim recordClaim() took
 
 // Every access to shared memory goes through these: one read per field (no re-reads the other
 // side could race with), ordered where the protocol in app_ring.h needs it.
@@ -80,9 +80,9 @@ int AppRing::setUp() {
         if (!pool) return pool.error();
         pool_ = std::move(pool.value());
     }
+    ring1Offset_ = roundUp(sizeof(app_ring_shared), 128);  // bursts of 4 lines never share a 128-byte prefetch pair with the next
+    ring2Offset_ = ring1Offset_ + options_.slotCount * static_cast<std::uint32_t>(sizeof(app_ring_entry));
     std::uint32_t slotBytes = options_.slotCount * static_cast<std::uint32_t>(sizeof(app_ring_slot));
-    ring1Offset_ = roundUp(sizeof(app_ring_shared), 64);
-    ring2Offset_ = ring1Offset_ + slotBytes;
     DmaRegion::Options regionOptions;
     regionOptions.name = "nexnet-appring-" + interface_.name();
     regionOptions.hugepages = false;
@@ -92,7 +92,7 @@ int AppRing::setUp() {
     kickFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (kickFd_ < 0) return errno;
     mask_ = options_.slotCount - 1;
-    shadow1_.assign(options_.slotCount, 0);
+    shadow1_.assign(options_.slotCount, AppRingEntry{});
     ringId_ = nextOwnerId();
 
     app_ring_header& header = shared().header;
@@ -144,6 +144,9 @@ Result<AppRing::Application> AppRing::attach(pid_t pid) {
             app.ring1Fd = app.ring2Fd = -1;
             return R::failure(error);
         }
+        bool alone = applicationCount() == 0 && consumers_ == Consumers::single;
+        if (!alone && consumers_ == Consumers::single) beginSharing();
+        if (alone) soleApp_ = slot;
         app.used = true;
         app.token = randomToken();
         app.ownerId = nextOwnerId();
@@ -151,6 +154,8 @@ Result<AppRing::Application> AppRing::attach(pid_t pid) {
         store(entry.wait_ring1, 0);
         store(entry.wait_ring2, 0);
         store(entry.pid, static_cast<std::uint32_t>(pid));
+        store(entry.consumers_seen, alone ? APP_RING_CONSUMERS_SINGLE : APP_RING_CONSUMERS_SHARED);
+        store(entry.switch_tail, 0);
         return Application{slot, app.token, app.ownerId, app.ring1Fd, app.ring2Fd};
     }
     return R::failure(EMFILE);
@@ -160,8 +165,15 @@ int AppRing::detach(std::uint32_t slot) {
     if (slot >= APP_RING_MAX_APPS || !apps_[slot].used) return ENOENT;
     AppState& app = apps_[slot];
     drainRing2();                // what it inserted is passed on, as if it had stayed
-    claimUnmarked(app.token);    // removed from ring 1 but died before writing its token
     reap();
+    if (slot == soleApp_ && consumers_ == Consumers::toShared) {  // ended before answering: all it removed is its own
+        std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
+        if (tail - reap1_ <= head1_ - reap1_) recordRange(tail, app);
+        becomeShared();
+    }
+    if (consumers_ == Consumers::shared) claimUnmarked(app.token);  // removed but ended before claiming
+    reap();
+    if (slot == soleApp_) soleApp_ = APP_RING_MAX_APPS;
     skipUnfinished();            // ring-2 slots it reserved and never published
     drainRing2();
     reclaimOwner(app.ownerId);
@@ -217,11 +229,11 @@ void AppRing::consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsign
         if (netbuf == nullptr) continue;
         burst[n++] = netbuf;
         if (n == kBurst) {
-            postBurst(burst, n, 0);
+            postBurst(burst, n);
             n = 0;
         }
     }
-    postBurst(burst, n, 0);
+    postBurst(burst, n);
     publishRing1();
 }
 
@@ -238,30 +250,28 @@ void AppRing::interceptOutput(NetworkInterface&, Netbuf** packets, unsigned coun
     consumeInput(interface_, 0, packets, count);
 }
 
-unsigned AppRing::postBurst(Netbuf** packets, unsigned count, std::uint16_t flags) {
+unsigned AppRing::postBurst(Netbuf** packets, unsigned count) {
     if (count == 0) return 0;
-    reap();
+    if (options_.slotCount - (head1_ - reap1_) < count) reap();  // reads the applications' tail only when short of room
     std::uint32_t room = options_.slotCount - (head1_ - reap1_);
-    unsigned posted = count < room ? count : room;
-    app_ring_slot* slots = slots1();
-    for (unsigned i = 0; i < posted; ++i) {
+    std::uint64_t* entries = entries1();
+    unsigned posted = 0;
+    for (unsigned i = 0; i < count; ++i) {
         Netbuf* netbuf = packets[i];
+        bool fits = AppRingEntry::fits(netbuf->headroom(), netbuf->size());
+        if (posted == room || !fits) {
+            (fits ? stats_.ring1Full : stats_.unpostable)++;
+            netbuf->free();
+            continue;
+        }
         std::uint32_t at = head1_ & mask_;
-        app_ring_slot& slot = slots[at];
-        store(slot.index, netbuf->index());
-        store(slot.length, netbuf->size());
-        std::atomic_ref<std::uint16_t>(slot.offset).store(static_cast<std::uint16_t>(netbuf->headroom()), std::memory_order_relaxed);
-        std::atomic_ref<std::uint16_t>(slot.flags).store(flags, std::memory_order_relaxed);
-        store(slot.owner, 0);
-        shadow1_[at] = netbuf->index();
+        AppRingEntry entry = AppRingEntry::packet(netbuf->index(), netbuf->headroom(), netbuf->size());
+        entry.store(entries[at]);
+        shadow1_[at] = entry;
         netbuf->setOwner(ringId_);
         ++head1_;
+        ++posted;
     }
-    for (unsigned i = posted; i < count; ++i) {
-        packets[i]->setOwner(0);
-        packets[i]->free();
-    }
-    stats_.ring1Full += count - posted;
     stats_.inserted += posted;
     return posted;
 }
@@ -272,24 +282,47 @@ void AppRing::publishRing1() {
     wake(true);
 }
 
-// Records who removed each ring-1 entry: the token an application wrote after its CAS on tail.
+// Records who removed each ring-1 entry, as far as it is known (app_ring.h).
 void AppRing::reap() {
     std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
     if (tail - reap1_ > head1_ - reap1_) {  // a tail outside [reap, head]: corrupt
         stats_.invalid++;
         return;
     }
-    app_ring_slot* slots = slots1();
+    switch (consumers_) {
+    case Consumers::single:
+        if (soleApp_ < APP_RING_MAX_APPS) recordRange(tail, apps_[soleApp_]);
+        return;
+    case Consumers::toShared:
+        if (!settleSharing(tail)) return;
+        [[fallthrough]];
+    case Consumers::shared:
+        reapClaims(tail);
+        return;
+    }
+}
+
+// Everything from reap1_ to @p end was removed by @p app.
+void AppRing::recordRange(std::uint32_t end, const AppState& app) {
+    for (; reap1_ != end; ++reap1_) {
+        AppRingEntry& posted = shadow1_[reap1_ & mask_];
+        if (!posted.claimed()) pool_->netbuf(posted.index)->setOwner(app.ownerId);  // claimed: recorded early
+    }
+}
+
+// Shared consumers: each removed entry carries its remover's claim, written after the CAS.
+void AppRing::reapClaims(std::uint32_t tail) {
+    std::uint64_t* entries = entries1();
     while (reap1_ != tail) {
         std::uint32_t at = reap1_ & mask_;
-        if (shadow1_[at] == kRecorded) {  // recorded early by recordClaim()
+        if (shadow1_[at].claimed()) {  // recorded early by recordClaim()
             ++reap1_;
             continue;
         }
-        std::uint32_t token = load(slots[at].owner, std::memory_order_acquire);
-        if (token == 0) break;  // removed, claim not written yet
-        AppState* app = applicationWithToken(token);
-        Netbuf* netbuf = pool_->netbuf(shadow1_[at]);  // our own record, never the slot's index
+        AppRingEntry entry = AppRingEntry::load(entries[at], std::memory_order_acquire);
+        if (!entry.claimed()) break;  // removed, claim not written yet
+        AppState* app = applicationWithToken(entry.index);
+        Netbuf* netbuf = pool_->netbuf(shadow1_[at].index);  // our own record, never the slot's index
         if (app != nullptr) {
             netbuf->setOwner(app->ownerId);
         } else {
@@ -297,6 +330,38 @@ void AppRing::reap() {
         }
         ++reap1_;
     }
+}
+
+// The single consumer answers a change to shared consumers with the tail it had reached; what it
+// removed before that is its own, what anyone removes after carries a claim.
+bool AppRing::settleSharing(std::uint32_t tail) {
+    if (soleApp_ >= APP_RING_MAX_APPS) {
+        becomeShared();
+        return true;
+    }
+    app_ring_app_entry& entry = shared().apps[soleApp_];
+    if (load(entry.consumers_seen, std::memory_order_acquire) != APP_RING_CONSUMERS_SHARED) return false;
+    std::uint32_t end = load(entry.switch_tail);
+    if (end - reap1_ > tail - reap1_) {  // not a tail it can have reached
+        stats_.invalid++;
+        end = reap1_;
+    }
+    recordRange(end, apps_[soleApp_]);
+    becomeShared();
+    return true;
+}
+
+void AppRing::beginSharing() {
+    consumers_ = Consumers::toShared;
+    store(shared().ring1.shared_ready, 0);
+    store(shared().ring1.consumers, APP_RING_CONSUMERS_SHARED, std::memory_order_seq_cst);
+    if (soleApp_ < APP_RING_MAX_APPS) signal(apps_[soleApp_].ring1Fd);  // so that a sleeping one answers
+}
+
+void AppRing::becomeShared() {
+    consumers_ = Consumers::shared;
+    store(shared().ring1.shared_ready, 1, std::memory_order_release);
+    wake(true);  // applications that joined wait for this
 }
 
 // A ring-2 entry can arrive before reap() recorded the ring-1 claim of its buffer: the
@@ -308,11 +373,15 @@ bool AppRing::recordClaim(Netbuf& netbuf, const AppState& app) {
     if (netbuf.owner() != ringId_) return netbuf.owner() == app.ownerId;
     std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
     if (tail - reap1_ > head1_ - reap1_) return false;
+    // Unclaimed removals are the single consumer's until every application claims.
+    bool sole = soleApp_ < APP_RING_MAX_APPS && &app == &apps_[soleApp_];
+    bool unclaimedAreTheirs = sole && consumers_ != Consumers::shared;
     for (std::uint32_t position = reap1_; position != tail; ++position) {
-        std::uint32_t at = position & mask_;
-        if (shadow1_[at] != netbuf.index()) continue;
-        if (load(slots1()[at].owner, std::memory_order_acquire) != app.token) return false;
-        shadow1_[at] = kRecorded;
+        AppRingEntry& posted = shadow1_[position & mask_];
+        if (posted.claimed() || posted.index != netbuf.index()) continue;
+        AppRingEntry entry = AppRingEntry::load(entries1()[position & mask_], std::memory_order_acquire);
+        if (entry.claimed() ? entry.index != app.token : !unclaimedAreTheirs) return false;
+        posted.place = APP_RING_CLAIMED;  // recorded: reap() passes over it
         netbuf.setOwner(app.ownerId);
         return true;
     }
@@ -322,9 +391,10 @@ bool AppRing::recordClaim(Netbuf& netbuf, const AppState& app) {
 void AppRing::claimUnmarked(std::uint32_t token) {
     std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
     if (tail - reap1_ > head1_ - reap1_) return;
-    for (std::uint32_t at = reap1_; at != tail; ++at) {
-        std::uint32_t expected = 0;
-        std::atomic_ref<std::uint32_t>(slots1()[at & mask_].owner).compare_exchange_strong(expected, token);
+    AppRingEntry claim = AppRingEntry::claim(token);
+    for (std::uint32_t position = reap1_; position != tail; ++position) {
+        const AppRingEntry& posted = shadow1_[position & mask_];
+        if (!posted.claimed()) claim.replace(entries1()[position & mask_], posted);
     }
 }
 
@@ -337,7 +407,7 @@ void AppRing::topUp() {
     while (missing > 0) {
         unsigned want = missing < kBurst ? missing : kBurst;
         if (pool_->allocateBulk(burst, want) != 0) break;
-        if (postBurst(burst, want, APP_RING_SLOT_EMPTY) < want) break;
+        if (postBurst(burst, want) < want) break;
         missing -= want;
     }
     publishRing1();

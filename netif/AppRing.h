@@ -6,6 +6,7 @@
 #include "netbuf/NetbufPool.h"
 #include "netbuf/Result.h"
 #include "netif/InputConsumer.h"
+#include "netif/AppRingEntry.h"
 #include "netif/OutputInterceptor.h"
 #include "netif/app_ring.h"
 
@@ -35,6 +36,11 @@ class NetworkInterface;
 ///   ring 1, which also always holds at least minPosted empty buffers for the application to
 ///   fill; ring 2 is transmitted.
 ///
+/// Ring 1 has a single consumer while one application maps the rings: it removes with plain
+/// stores and everything it removed is known to be its own, the cheapest form of the ring.
+/// When a second application maps them, the rings become shared for good: applications remove
+/// with CAS and write a claim over each entry they took (app_ring.h draws the hand-over).
+///
 /// Netbufs are shared by index with the interface's driver pool (zero copy); a frame from another
 /// pool is copied into it (counted). Each buffer records its holder with Netbuf::setOwner: the
 /// ring's own id while posted in ring 1, the application's owner id once it removed it (claims
@@ -62,6 +68,7 @@ public:
         std::uint64_t removed = 0;     ///< Entries removed from ring 2 and passed on.
         std::uint64_t returned = 0;    ///< Ring-2 entries flagged APP_RING_SLOT_DROP: buffers given back.
         std::uint64_t ring1Full = 0;   ///< Frames dropped because ring 1 had no room.
+        std::uint64_t unpostable = 0;  ///< Frames dropped because a ring-1 entry cannot describe them (offset from 32 KiB, length from 128 KiB).
         std::uint64_t copied = 0;      ///< Frames copied in from another pool.
         std::uint64_t bypassDrops = 0; ///< Network-layer output dropped in bypass mode.
         std::uint64_t invalid = 0;     ///< Corrupt entries or cursors read from shared memory.
@@ -124,6 +131,8 @@ public:
     std::uint32_t ringOwnerId() const { return ringId_; }
     /// Entries in ring 1 not yet removed by any application.
     std::uint32_t ring1Pending() const;
+    /// Whether ring 1 is (or is becoming) shared by several applications.
+    bool sharedConsumers() const { return consumers_ != Consumers::single; }
 
     /// A fresh owner id, unique in this process (for rings and applications).
     static std::uint32_t nextOwnerId();
@@ -134,6 +143,11 @@ public:
     void interceptOutput(NetworkInterface& interface, Netbuf** packets, unsigned count) override;
 
 private:
+    enum class Consumers {
+        single,    // one application removes with plain stores; everything before tail is its own
+        toShared,  // a second one mapped the rings: waiting for the single one's answer
+        shared,    // applications remove with CAS and claim what they took
+    };
     struct AppState {
         bool used = false;
         std::uint32_t token = 0;
@@ -145,13 +159,18 @@ private:
     AppRing(NetworkInterface& interface, const Options& options);
     int setUp();
     app_ring_shared& shared() const { return *reinterpret_cast<app_ring_shared*>(region_.data()); }
-    app_ring_slot* slots1() const { return reinterpret_cast<app_ring_slot*>(region_.data() + ring1Offset_); }
+    std::uint64_t* entries1() const { return reinterpret_cast<std::uint64_t*>(region_.data() + ring1Offset_); }
     app_ring_slot* slots2() const { return reinterpret_cast<app_ring_slot*>(region_.data() + ring2Offset_); }
     bool wantsInput(const Netbuf* netbuf) const;
     Netbuf* intoPool(Netbuf* netbuf);
-    unsigned postBurst(Netbuf** packets, unsigned count, std::uint16_t flags);
+    unsigned postBurst(Netbuf** packets, unsigned count);
     void publishRing1();
     void reap();
+    void recordRange(std::uint32_t end, const AppState& app);
+    void reapClaims(std::uint32_t tail);
+    bool settleSharing(std::uint32_t tail);
+    void beginSharing();
+    void becomeShared();
     unsigned drainRing2();
     void dispatch(Netbuf** packets, unsigned count);
     void topUp();
@@ -177,7 +196,9 @@ private:
     std::uint32_t head1_ = 0;   // next ring-1 slot to fill
     std::uint32_t reap1_ = 0;   // first ring-1 slot whose claim is not yet recorded
     std::uint32_t tail2_ = 0;   // next ring-2 slot to remove
-    std::vector<std::uint32_t> shadow1_;  // netbuf index the framework put in each ring-1 slot
+    std::vector<AppRingEntry> shadow1_;  // the entry the framework put in each ring-1 slot
+    Consumers consumers_ = Consumers::single;
+    std::uint32_t soleApp_ = APP_RING_MAX_APPS;  // the single consumer's app slot (none: MAX)
     AppState apps_[APP_RING_MAX_APPS];
     Statistics stats_;
 };

@@ -1,5 +1,7 @@
 #include "netif/AppRingClient.h"
 
+#include "netif/AppRingEntry.h"
+
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -13,6 +15,8 @@
 namespace nexnet {
 
 namespace {
+
+constexpr unsigned kChunk = 32;  // ring-1 entries read ahead of their checks
 
 std::uint32_t load(std::uint32_t& word, std::memory_order order = std::memory_order_relaxed) {
     return std::atomic_ref<std::uint32_t>(word).load(order);
@@ -104,13 +108,16 @@ int AppRingClient::setUp(const app_ring_reply& reply, const int* fds) {
     std::uint32_t n = header_.slot_count;
     std::uint64_t ringEnd = std::uint64_t{header_.ring2_offset} + std::uint64_t{n} * sizeof(app_ring_slot);
     bool sane = header_.magic == APP_RING_MAGIC && n >= 1 && (n & (n - 1)) == 0 && header_.buffer_size > 0 &&
-                header_.ring1_offset >= sizeof(app_ring_shared) &&
-                header_.ring1_offset + std::uint64_t{n} * sizeof(app_ring_slot) <= header_.ring2_offset &&
+                header_.ring1_offset >= sizeof(app_ring_shared) && header_.ring1_offset % sizeof(std::uint64_t) == 0 &&
+                header_.ring1_offset + std::uint64_t{n} * sizeof(app_ring_entry) <= header_.ring2_offset &&
                 ringEnd <= regionSize_ && std::uint64_t{header_.buffer_count} * header_.buffer_size <= dataSize_;
     if (!sane) return EPROTO;
     mask_ = n - 1;
     slot_ = reply.app_slot;
     token_ = reply.token;
+    shared_ = load(shared()->apps[slot_].consumers_seen, std::memory_order_acquire) != APP_RING_CONSUMERS_SINGLE;
+    wasSingle_ = !shared_;
+    cachedHead_ = load(shared()->ring1.tail);
     return 0;
 }
 
@@ -137,50 +144,148 @@ app_ring_packet AppRingClient::packet(std::uint32_t index, std::uint32_t length)
 }
 
 std::uint32_t AppRingClient::receivable() const {
-    app_ring_control& ring1 = shared()->ring1;
+    if (!mayRemove()) return 0;
+    app_ring_ring1_control& ring1 = shared()->ring1;
     std::uint32_t pending = load(ring1.head, std::memory_order_acquire) - load(ring1.tail, std::memory_order_acquire);
     return pending <= header_.slot_count ? pending : 0;
 }
 
-// Ring 1 removal: read the entries, then CAS the tail past them (another application may have
-// taken them meanwhile: then read again), then write our token into each (app_ring.h).
+// Switches to shared removal when the framework asks for it (a second application mapped the
+// rings): answers with the tail reached as single consumer, then kicks the framework so that it
+// records what was removed so far. Shared is for good, whatever the word says later.
+bool AppRingClient::followConsumers() {
+    if (shared_) return true;
+    app_ring_ring1_control& ring1 = shared()->ring1;
+    if (load(ring1.consumers, std::memory_order_acquire) == APP_RING_CONSUMERS_SINGLE) return false;
+    app_ring_app_entry& entry = shared()->apps[slot_];
+    store(entry.switch_tail, load(ring1.tail));
+    store(entry.consumers_seen, APP_RING_CONSUMERS_SHARED, std::memory_order_release);
+    shared_ = true;
+    kick();
+    return true;
+}
+
+// A client that joined shared rings waits until the single consumer has handed over.
+bool AppRingClient::mayRemove() const {
+    return !shared_ || wasSingle_ || load(shared()->ring1.shared_ready, std::memory_order_acquire) != 0;
+}
+
+// The packet an entry describes, or 0 for one naming memory outside the pool (or a claim).
+[[gnu::always_inline]] inline unsigned AppRingClient::take(AppRingEntry entry, app_ring_packet& packet) const {
+    std::uint32_t offset = entry.offset(), length = entry.length();
+    if (entry.index >= header_.buffer_count || entry.claimed() || offset + length > header_.buffer_size) return 0;
+    packet.index = entry.index;
+    packet.length = length;
+    packet.offset = static_cast<std::uint16_t>(offset);
+    packet.flags = header_.mode == APP_RING_NON_NETWORK && length == 0 ? APP_RING_SLOT_EMPTY : 0;
+    packet.data = data_ + std::uint64_t{entry.index} * header_.buffer_size + offset;
+    return 1;
+}
+
 unsigned AppRingClient::receive(app_ring_packet* packets, unsigned max) {
-    app_ring_control& ring1 = shared()->ring1;
-    app_ring_slot* ring = slots(header_.ring1_offset);
+    // All loads of a chunk first, then the checks: the cache misses of the loads overlap.
+    auto copy = [this, packets](std::uint32_t tail, unsigned n) {
+        std::uint64_t* ring = entries();
+        unsigned kept = 0;
+        for (unsigned done = 0; done < n;) {
+            std::uint64_t words[kChunk];
+            unsigned chunk = n - done < kChunk ? n - done : kChunk;
+            for (unsigned i = 0; i < chunk; ++i) words[i] = std::atomic_ref<std::uint64_t>(ring[(tail + done + i) & mask_]).load(std::memory_order_relaxed);
+            for (unsigned i = 0; i < chunk; ++i) kept += take(AppRingEntry::fromWord(words[i]), packets[kept]);
+            done += chunk;
+        }
+        return kept;
+    };
+    return remove(max, copy);
+}
+
+unsigned AppRingClient::receiveEntries(app_ring_entry* out, unsigned max) {
+    // A plain copy (vectorised, as rte_ring copies pointers) while this client is the single
+    // consumer: nobody writes entries between tail and head then. Shared, another application may
+    // write its claims over entries we read before our CAS fails: one atomic load each.
+    auto copy = [this, out](std::uint32_t tail, unsigned n) {
+        std::uint64_t* ring = entries();
+        std::uint32_t first = tail & mask_;
+        unsigned before = header_.slot_count - first < n ? header_.slot_count - first : n;  // up to the end of the ring
+        if (!shared_) {
+            std::memcpy(out, ring + first, before * sizeof(app_ring_entry));
+            std::memcpy(out + before, ring, (n - before) * sizeof(app_ring_entry));
+            return n;
+        }
+        auto* words = reinterpret_cast<std::uint64_t*>(out);
+        for (unsigned i = 0; i < before; ++i) words[i] = std::atomic_ref<std::uint64_t>(ring[first + i]).load(std::memory_order_relaxed);
+        for (unsigned i = before; i < n; ++i) words[i] = std::atomic_ref<std::uint64_t>(ring[i - before]).load(std::memory_order_relaxed);
+        return n;
+    };
+    return remove(max, copy);
+}
+
+app_ring_packet AppRingClient::packet(const app_ring_entry& entry) const {
+    app_ring_packet packet{};
+    if (take(AppRingEntry{entry.index, entry.place}, packet) == 0) packet = app_ring_packet{};
+    return packet;
+}
+
+template <typename Copy> unsigned AppRingClient::remove(unsigned max, Copy copy) {
+    if (!shared_ && load(shared()->ring1.consumers, std::memory_order_acquire) == APP_RING_CONSUMERS_SINGLE) {
+        return removeAlone(max, copy);
+    }
+    if (!followConsumers()) return removeAlone(max, copy);
+    if (!mayRemove()) return 0;
+    return removeShared(max, copy);
+}
+
+// Ring 1 with one consumer: copy the entries out, then store the tail past them. The head is
+// read again only when the entries known to be published run short.
+template <typename Copy> unsigned AppRingClient::removeAlone(unsigned max, Copy copy) {
+    app_ring_ring1_control& ring1 = shared()->ring1;
+    std::uint32_t tail = load(ring1.tail);
+    std::uint32_t pending = cachedHead_ - tail;
+    if (pending < max || pending > header_.slot_count) {
+        cachedHead_ = load(ring1.head, std::memory_order_acquire);
+        pending = cachedHead_ - tail;
+        if (pending > header_.slot_count) {  // scribbled cursors: nothing safe to take
+            cachedHead_ = tail;
+            return 0;
+        }
+    }
+    unsigned n = pending < max ? pending : max;
+    if (n == 0) return 0;
+    unsigned kept = copy(tail, n);
+    store(ring1.tail, tail + n, std::memory_order_release);
+    return delivered(kept, n);
+}
+
+// Ring 1 shared: copy the entries out, then CAS the tail past them (another application may
+// have taken them meanwhile: then copy again), then write our claim over each (app_ring.h).
+template <typename Copy> unsigned AppRingClient::removeShared(unsigned max, Copy copy) {
+    app_ring_ring1_control& ring1 = shared()->ring1;
     std::atomic_ref<std::uint32_t> tailRef(ring1.tail);
     std::uint32_t tail = tailRef.load(std::memory_order_acquire);
-    unsigned n = 0;
+    unsigned n = 0, kept = 0;
     for (;;) {
         std::uint32_t pending = load(ring1.head, std::memory_order_acquire) - tail;
         if (pending > header_.slot_count) return 0;  // scribbled cursors: nothing safe to take
         n = pending < max ? pending : max;
         if (n == 0) return 0;
-        for (unsigned i = 0; i < n; ++i) {
-            app_ring_slot& slot = ring[(tail + i) & mask_];
-            packets[i].index = load(slot.index);
-            packets[i].length = load(slot.length);
-            packets[i].offset = std::atomic_ref<std::uint16_t>(slot.offset).load(std::memory_order_relaxed);
-            packets[i].flags = std::atomic_ref<std::uint16_t>(slot.flags).load(std::memory_order_relaxed);
-        }
+        kept = copy(tail, n);
         if (tailRef.compare_exchange_weak(tail, tail + n, std::memory_order_acq_rel, std::memory_order_acquire)) break;
     }
-    unsigned kept = 0;
-    for (unsigned i = 0; i < n; ++i) {
-        store(ring[(tail + i) & mask_].owner, token_, std::memory_order_release);  // claim 10
-        app_ring_packet packet = packets[i];
-        std::uint8_t* start = buffer(packet.index);
-        if (start == nullptr || std::uint64_t{packet.offset} + packet.length > header_.buffer_size) {
-            invalid_++;
-            continue;
-        }
-        packet.data = start + packet.offset;
-        packets[kept++] = packet;
-    }
-    if (header_.mode == APP_RING_NON_NETWORK) kick();  // the framework tops ring 1 up again
+    std::uint64_t* ring = entries();
+    AppRingEntry claim = AppRingEntry::claim(token_);
+    for (unsigned i = 0; i < n; ++i) claim.store(ring[(tail + i) & mask_], std::memory_order_release);  // claim 10
+    return delivered(kept, n);
+}
+
+// Counts what take() refused; in non-network mode asks the framework to top ring 1 up again.
+unsigned AppRingClient::delivered(unsigned kept, unsigned removed) {
+    invalid_ += removed - kept;
+    if (header_.mode == APP_RING_NON_NETWORK) kick();
     return kept;
 }
 
 unsigned AppRingClient::sendWithoutKick(const app_ring_packet* packets, unsigned count) {
+    followConsumers();
     if (count == 0 || count > header_.slot_count) return 0;
     app_ring_control& ring2 = shared()->ring2;
     std::atomic_ref<std::uint32_t> headRef(ring2.head);
@@ -215,11 +320,13 @@ unsigned AppRingClient::send(const app_ring_packet* packets, unsigned count) {
 }
 
 void AppRingClient::armReceive() {
+    followConsumers();
     store(shared()->apps[slot_].wait_ring1, 1);
     std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 void AppRingClient::armSend() {
+    followConsumers();
     store(shared()->apps[slot_].wait_ring2, 1);
     std::atomic_thread_fence(std::memory_order_seq_cst);
 }
@@ -252,10 +359,12 @@ int AppRingClient::wait(int fd, std::uint32_t& flag, bool (AppRingClient::*ready
 }
 
 int AppRingClient::waitReceive(std::chrono::milliseconds timeout) {
+    followConsumers();
     return wait(ring1Fd_, shared()->apps[slot_].wait_ring1, &AppRingClient::ring1Ready, 1, timeout);
 }
 
 int AppRingClient::waitSend(std::chrono::milliseconds timeout, unsigned count) {
+    followConsumers();
     return wait(ring2Fd_, shared()->apps[slot_].wait_ring2, &AppRingClient::ring2Ready, count, timeout);
 }
 

@@ -36,6 +36,15 @@ unsigned app_ring_receive(app_ring* ring, struct app_ring_packet* packets, unsig
     return ring->client->receive(packets, max);
 }
 
+unsigned app_ring_receive_entries(app_ring* ring, struct app_ring_entry* entries, unsigned max) {
+    return ring->client->receiveEntries(entries, max);
+}
+
+int app_ring_entry_packet(const app_ring* ring, const struct app_ring_entry* entry, struct app_ring_packet* packet) {
+    *packet = ring->client->packet(*entry);
+    return packet->data != nullptr ? 0 : EINVAL;
+}
+
 unsigned app_ring_send(app_ring* ring, const struct app_ring_packet* packets, unsigned count) {
     return ring->client->send(packets, count);
 }

@@ -56,6 +56,36 @@ TEST(AppRingProcessTest, RingsLastUntilTheLastApplicationProcessEnds) {
     EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
 }
 
+// The rings go from one consumer to two while frames flow: nothing is lost or refused.
+TEST(AppRingProcessTest, SecondReinjectingProcessJoinsWithoutLosingFrames) {
+    AppRingBench bench;
+    AppProcess first(appArguments(bench, "rx", "reinject"));
+    ASSERT_TRUE(bench.pumpUntil([&] { return first.printed("ready"); }));
+    AppRing& ring = *bench.server->ring("null0");
+    auto feed = [&](unsigned bursts) {
+        auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        for (unsigned fed = 0; fed < bursts && std::chrono::steady_clock::now() < end;) {
+            if (ring.ring1Pending() < 512) {
+                bench.interface->poll();
+                ++fed;
+            }
+            bench.loop->runOnce(std::chrono::milliseconds(1));
+        }
+    };
+    feed(16);
+    AppProcess second(appArguments(bench, "join", "reinject"));
+    ASSERT_TRUE(bench.pumpUntil([&] { return second.printed("ready"); }));
+    feed(48);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 64 * 32; }, 20));
+    EXPECT_TRUE(ring.sharedConsumers());
+    EXPECT_EQ(ring.statistics().ring1Full, 0u);
+    EXPECT_EQ(ring.statistics().refused, 0u);
+    EXPECT_EQ(ring.statistics().invalid, 0u);
+    EXPECT_EQ(first.stop(SIGTERM), 0);
+    EXPECT_EQ(second.stop(SIGTERM), 0);
+    EXPECT_EQ(first.value("sent") + second.value("sent"), 64 * 32);
+}
+
 TEST(AppRingProcessTest, GarbageWritingProcessCannotCrashStealOrLeak) {
     AppRingBench bench;
     std::uint32_t available = bench.pool().available();

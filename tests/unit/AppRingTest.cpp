@@ -4,10 +4,18 @@
 
 #include <poll.h>
 
+#include <cstring>
+#include <future>
 #include <random>
 
 using namespace nexnet;
 using namespace nexnet::test;
+
+extern "C" {
+int app_ring_c_open(const char* path, app_ring** ring);
+int app_ring_c_receive_entries_and_send_back(app_ring* ring, unsigned expected);
+void app_ring_c_close(app_ring* ring);
+}
 
 namespace {
 
@@ -156,7 +164,9 @@ TEST(AppRingTest, BufferReinsertedBeforeItsClaimWasRecordedIsStillAccepted) {
     auto slow = bench.connect(APP_RING_RX_INTERCEPT);
     auto fast = bench.connect(APP_RING_JOIN);
     ASSERT_TRUE(slow && fast);
+    slow.value()->receive(nullptr, 0);  // the single consumer hands over: ring 1 is shared from now on
     bench.interface->poll();
+    ASSERT_TRUE(bench.pumpUntil([&] { return fast.value()->receivable() == 32; }));
     std::atomic_ref<std::uint32_t>(slow.value()->shared()->ring1.tail).fetch_add(1);  // took slot 0, no claim yet
     std::vector<app_ring_packet> packets;
     ASSERT_EQ(receiveAll(*fast.value(), packets, 31), 31u);
@@ -167,6 +177,118 @@ TEST(AppRingTest, BufferReinsertedBeforeItsClaimWasRecordedIsStillAccepted) {
     ASSERT_EQ(fast.value()->send(packets.data(), 1), 1u);
     bench.pumpUntil([&] { return bench.server->ring("null0")->statistics().refused == 1; }, 2);
     EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 1u);
+}
+
+// Ring-1 entries as the framework wrote them (a claim, once an application wrote one over it).
+AppRingEntry ring1Entry(AppRingClient& client, std::uint32_t position) {
+    auto* entries = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(client.shared()) + client.header().ring1_offset);
+    return AppRingEntry::load(entries[position & (client.header().slot_count - 1)]);
+}
+
+TEST(AppRingTest, SingleApplicationRemovesWithoutWritingClaims) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    ASSERT_EQ(receiveAll(*client.value(), packets, 32), 32u);
+    EXPECT_FALSE(bench.server->ring("null0")->sharedConsumers());
+    for (std::uint32_t position = 0; position < 32; ++position) {
+        EXPECT_FALSE(ring1Entry(*client.value(), position).claimed());
+        EXPECT_EQ(ring1Entry(*client.value(), position).index, packets[position].index);
+    }
+    ASSERT_EQ(client.value()->send(packets.data(), 32), 32u);  // its own, known from the tail alone
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
+    EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 0u);
+}
+
+TEST(AppRingTest, SecondApplicationReceivesOnceTheSingleConsumerHandsOver) {
+    AppRingBench bench;
+    auto first = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(first);
+    bench.interface->poll();
+    app_ring_packet burst[32];
+    ASSERT_EQ(first.value()->receive(burst, 16), 16u);  // as the single consumer, unclaimed
+    std::vector<app_ring_packet> mine(burst, burst + 16);
+    auto second = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(second);
+    AppRing& ring = *bench.server->ring("null0");
+    EXPECT_TRUE(ring.sharedConsumers());
+    EXPECT_EQ(second.value()->receive(burst, 32), 0u);  // not before the hand-over
+    EXPECT_EQ(second.value()->receivable(), 0u);
+    ASSERT_EQ(first.value()->receive(burst, 8), 8u);  // answers, then removes with a claim
+    mine.insert(mine.end(), burst, burst + 8);
+    EXPECT_TRUE(ring1Entry(*first.value(), 16).claimed());
+    EXPECT_EQ(ring1Entry(*first.value(), 16).index, first.value()->token());
+    ASSERT_TRUE(bench.pumpUntil([&] { return second.value()->receivable() == 8; }));
+    app_ring_entry entries[32];
+    ASSERT_EQ(second.value()->receiveEntries(entries, 32), 8u);  // raw entries: claimed the same way
+    EXPECT_EQ(ring1Entry(*first.value(), 24).index, second.value()->token());
+    std::vector<app_ring_packet> theirs;
+    for (unsigned i = 0; i < 8; ++i) theirs.push_back(second.value()->packet(entries[i]));
+    // Who holds what survived the hand-over: neither may send the other's buffers.
+    ASSERT_EQ(second.value()->send(&mine[0], 1), 1u);   // removed by the first as single consumer
+    ASSERT_EQ(second.value()->send(&mine[20], 1), 1u);  // removed by the first with a claim
+    ASSERT_EQ(first.value()->send(&theirs[0], 1), 1u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return ring.statistics().refused == 3; }));
+    ASSERT_EQ(first.value()->send(mine.data(), 24), 24u);
+    ASSERT_EQ(second.value()->send(theirs.data(), 8), 8u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
+    EXPECT_EQ(ring.statistics().refused, 3u);
+}
+
+TEST(AppRingTest, SingleConsumerEndingBeforeTheHandOverLeavesNothingBehind) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    auto first = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(first);
+    bench.interface->poll();
+    app_ring_packet held[16];
+    ASSERT_EQ(first.value()->receive(held, 16), 16u);
+    auto second = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(second);
+    first.value().reset();  // never answered
+    ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
+    bench.interface->poll();
+    ASSERT_TRUE(bench.pumpUntil([&] { return second.value()->receivable() == 48; }));
+    std::vector<app_ring_packet> packets;
+    ASSERT_EQ(receiveAll(*second.value(), packets, 48), 48u);
+    ASSERT_EQ(second.value()->send(packets.data(), 48), 48u);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 48; }));
+    second.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);  // the first one's 16 came back
+}
+
+TEST(AppRingTest, Ring1EntryIsNeverMistakenForAClaim) {
+    EXPECT_TRUE(AppRingEntry::fits(128, 65549));  // the largest frame a tap with GSO delivers
+    EXPECT_TRUE(AppRingEntry::fits(0x7ffe, 0x1ffff));
+    EXPECT_FALSE(AppRingEntry::packet(7, 0x7ffe, 0x1ffff).claimed());
+    EXPECT_FALSE(AppRingEntry::fits(0x7fff, 0x1ffff));
+    EXPECT_FALSE(AppRingEntry::fits(0, 0x20000));
+    AppRingEntry entry = AppRingEntry::packet(4095, 128, 1514);
+    EXPECT_EQ(AppRingEntry::fromWord(entry.toWord()).offset(), 128u);
+    EXPECT_EQ(AppRingEntry::fromWord(entry.toWord()).length(), 1514u);
+    app_ring_entry c{};
+    std::uint64_t word = entry.toWord();
+    std::memcpy(&c, &word, sizeof c);  // the C layout: index first
+    EXPECT_EQ(c.index, 4095u);
+    EXPECT_EQ(APP_RING_PLACE_LENGTH(c.place), 1514u);
+}
+
+// The C API (AppRingTestFromC.c, compiled as C): the return value is the failing line, 0 when all held.
+TEST(AppRingTest, CApplicationTakesRawEntriesAndSendsThemBack) {
+    AppRingBench bench;
+    app_ring* ring = nullptr;
+    auto opening = std::async(std::launch::async, [&] { return app_ring_c_open(bench.path.c_str(), &ring); });
+    while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    ASSERT_EQ(opening.get(), 0);
+    bench.interface->poll();
+    EXPECT_EQ(app_ring_c_receive_entries_and_send_back(ring, 32), 0);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
+    EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 0u);
+    app_ring_c_close(ring);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
 }
 
 TEST(AppRingTest, RingsLastUntilTheLastApplicationUnmaps) {
