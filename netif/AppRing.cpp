@@ -294,8 +294,9 @@ void AppRing::reap() {
         if (soleApp_ < APP_RING_MAX_APPS) recordRange(tail, apps_[soleApp_]);
         return;
     case Consumers::toShared:
-        if (!settleSharing(tail)) return;
-        [[fallthrough]];
+        if (!settleSharing()) return;
+        reapClaims(load(shared().ring1.tail, std::memory_order_acquire));
+        return;
     case Consumers::shared:
         reapClaims(tail);
         return;
@@ -334,13 +335,19 @@ void AppRing::reapClaims(std::uint32_t tail) {
 
 // The single consumer answers a change to shared consumers with the tail it had reached; what it
 // removed before that is its own, what anyone removes after carries a claim.
-bool AppRing::settleSharing(std::uint32_t tail) {
+bool AppRing::settleSharing() {
     if (soleApp_ >= APP_RING_MAX_APPS) {
         becomeShared();
         return true;
     }
     app_ring_app_entry& entry = shared().apps[soleApp_];
     if (load(entry.consumers_seen, std::memory_order_acquire) != APP_RING_CONSUMERS_SHARED) return false;
+    // Read after the answer: a tail at least as far as the one it answered with.
+    std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
+    if (tail - reap1_ > head1_ - reap1_) {
+        stats_.invalid++;
+        return false;
+    }
     std::uint32_t end = load(entry.switch_tail);
     if (end - reap1_ > tail - reap1_) {  // not a tail it can have reached
         stats_.invalid++;

@@ -168,7 +168,7 @@ private:
     void reap();
     void recordRange(std::uint32_t end, const AppState& app);
     void reapClaims(std::uint32_t tail);
-    bool settleSharing(std::uint32_t tail);
+    bool settleSharing();
     void beginSharing();
     void becomeShared();
     unsigned drainRing2();

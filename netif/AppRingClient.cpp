@@ -343,6 +343,7 @@ int AppRingClient::wait(int fd, std::uint32_t& flag, bool (AppRingClient::*ready
                         std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
+        followConsumers();  // woken to hand ring 1 over to shared removal: answer now
         if ((this->*ready)(count)) return 0;
         store(flag, 1);
         std::atomic_thread_fence(std::memory_order_seq_cst);  // flag before re-check (see AppRing::wake)
@@ -359,12 +360,10 @@ int AppRingClient::wait(int fd, std::uint32_t& flag, bool (AppRingClient::*ready
 }
 
 int AppRingClient::waitReceive(std::chrono::milliseconds timeout) {
-    followConsumers();
     return wait(ring1Fd_, shared()->apps[slot_].wait_ring1, &AppRingClient::ring1Ready, 1, timeout);
 }
 
 int AppRingClient::waitSend(std::chrono::milliseconds timeout, unsigned count) {
-    followConsumers();
     return wait(ring2Fd_, shared()->apps[slot_].wait_ring2, &AppRingClient::ring2Ready, count, timeout);
 }
 

@@ -237,6 +237,20 @@ TEST(AppRingTest, SecondApplicationReceivesOnceTheSingleConsumerHandsOver) {
     EXPECT_EQ(ring.statistics().refused, 3u);
 }
 
+TEST(AppRingTest, SleepingSingleConsumerHandsOverWhenASecondApplicationMaps) {
+    AppRingBench bench;
+    auto first = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(first);
+    auto waiting = std::async(std::launch::async, [&] { return first.value()->waitReceive(std::chrono::seconds(5)); });
+    auto second = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(second);
+    bench.interface->poll();
+    EXPECT_TRUE(bench.pumpUntil([&] { return second.value()->receivable() == 32; }));
+    EXPECT_EQ(waiting.get(), 0);  // woken by the entries, never called receive
+    app_ring_entry entries[32];
+    EXPECT_EQ(second.value()->receiveEntries(entries, 32), 32u);
+}
+
 TEST(AppRingTest, SingleConsumerEndingBeforeTheHandOverLeavesNothingBehind) {
     AppRingBench bench;
     std::uint32_t available = bench.pool().available();
