@@ -170,27 +170,43 @@ bool AppRingClient::mayRemove() const {
     return !shared_ || wasSingle_ || load(shared()->ring1.shared_ready, std::memory_order_acquire) != 0;
 }
 
-// The packet an entry describes, or 0 for one naming memory outside the pool (or a claim).
-[[gnu::always_inline]] inline unsigned AppRingClient::take(AppRingEntry entry, app_ring_packet& packet) const {
-    std::uint32_t offset = entry.offset(), length = entry.length();
-    if (entry.index >= header_.buffer_count || entry.claimed() || offset + length > header_.buffer_size) return 0;
-    packet.index = entry.index;
-    packet.length = length;
-    packet.offset = static_cast<std::uint16_t>(offset);
-    packet.flags = header_.mode == APP_RING_NON_NETWORK && length == 0 ? APP_RING_SLOT_EMPTY : 0;
-    packet.data = data_ + std::uint64_t{entry.index} * header_.buffer_size + offset;
-    return 1;
+// Turns entries into packets, dropping those naming memory outside the pool (or claims). The
+// pool's geometry is copied into locals: stores into packets cannot alias it.
+struct AppRingClient::Unpacker {
+    std::uint8_t* data;
+    std::uint32_t count;
+    std::uint32_t size;
+    std::uint16_t emptyFlag;  // APP_RING_SLOT_EMPTY in non-network mode, else 0
+
+    /// @return 1 when @p packet was filled, 0 for an entry that names no packet.
+    unsigned operator()(AppRingEntry entry, app_ring_packet& packet) const {
+        std::uint32_t offset = entry.offset(), length = entry.length();
+        if (entry.index >= count || entry.claimed() || offset + length > size) return 0;
+        packet.index = entry.index;
+        packet.length = length;
+        packet.offset = static_cast<std::uint16_t>(offset);
+        packet.flags = length == 0 ? emptyFlag : 0;
+        packet.data = data + std::uint64_t{entry.index} * size + offset;
+        return 1;
+    }
+};
+
+AppRingClient::Unpacker AppRingClient::unpacker() const {
+    return Unpacker{data_, header_.buffer_count, header_.buffer_size,
+                    static_cast<std::uint16_t>(header_.mode == APP_RING_NON_NETWORK ? APP_RING_SLOT_EMPTY : 0)};
 }
 
 unsigned AppRingClient::receive(app_ring_packet* packets, unsigned max) {
     // All loads of a chunk first, then the checks: the cache misses of the loads overlap.
     auto copy = [this, packets](std::uint32_t tail, unsigned n) {
         std::uint64_t* ring = entries();
+        std::uint32_t mask = mask_;
+        Unpacker take = unpacker();
         unsigned kept = 0;
         for (unsigned done = 0; done < n;) {
             std::uint64_t words[kChunk];
             unsigned chunk = n - done < kChunk ? n - done : kChunk;
-            for (unsigned i = 0; i < chunk; ++i) words[i] = std::atomic_ref<std::uint64_t>(ring[(tail + done + i) & mask_]).load(std::memory_order_relaxed);
+            for (unsigned i = 0; i < chunk; ++i) words[i] = std::atomic_ref<std::uint64_t>(ring[(tail + done + i) & mask]).load(std::memory_order_relaxed);
             for (unsigned i = 0; i < chunk; ++i) kept += take(AppRingEntry::fromWord(words[i]), packets[kept]);
             done += chunk;
         }
@@ -222,7 +238,7 @@ unsigned AppRingClient::receiveEntries(app_ring_entry* out, unsigned max) {
 
 app_ring_packet AppRingClient::packet(const app_ring_entry& entry) const {
     app_ring_packet packet{};
-    if (take(AppRingEntry{entry.index, entry.place}, packet) == 0) packet = app_ring_packet{};
+    if (unpacker()(AppRingEntry{entry.index, entry.place}, packet) == 0) packet = app_ring_packet{};
     return packet;
 }
 

@@ -118,7 +118,8 @@ private:
     template <typename Copy> unsigned remove(unsigned max, Copy copy);
     template <typename Copy> unsigned removeAlone(unsigned max, Copy copy);
     template <typename Copy> unsigned removeShared(unsigned max, Copy copy);
-    unsigned take(AppRingEntry entry, app_ring_packet& packet) const;
+    struct Unpacker;
+    Unpacker unpacker() const;
     unsigned delivered(unsigned kept, unsigned removed);
 
     int socket_ = -1;
