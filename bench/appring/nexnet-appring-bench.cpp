@@ -3,23 +3,27 @@
 //   nexnet-appring-bench [all|ring|reinject] [--seconds S] [--runs N] [--no-peer]
 //
 //   ring      ring 1 of app_ring.h between two processes pinned to CPUs 0 and 1, bulk 32, 1024
-//             slots: the producer does what AppRing::postBurst and AppRing::reap do (write 16-byte
-//             slots, publish head, record the consumer's token), the consumer what
-//             AppRingClient::receive does (read the slots, CAS the tail, write its token back).
-//             Same shape as DPDK's SP/SC rte_ring bulk 32 across cores (dpdk_peer_bench.c), which
-//             runs in the same invocation through ../shared/bench/dpdk-anchors.sh micro.
-//             The same ring is also run without the ownership records (no token write-back, no
-//             reap), which rte_ring has no counterpart of: the cost of claims 9-10. Each side
-//             runs --runs times, alternated; figures are medians with [min-max].
+//             entries. The application process is a real AppRingClient mapped through a real
+//             AppRingServer; this process writes the ring as AppRing::postBurst and reap do
+//             (8-byte entries, publish head, read the tail only when short of room) straight
+//             into the ring region (the null interface is not polled meanwhile). Three ways to
+//             remove: receiveEntries as the single consumer (raw entries: the counterpart of
+//             rte_ring's pointers), receive (checked packets with data pointers), and
+//             receiveEntries with a second client mapped (shared: CAS, a claim per entry).
+//             DPDK's SP/SC rte_ring bulk 32 across two cores (dpdk_peer_bench.c) runs in the
+//             same invocation through ../shared/bench/dpdk-anchors.sh micro. Each runs --runs
+//             times, alternated; figures are medians with [min-max].
 //   reinject  the whole rx-intercept path on the null driver: this process runs the interface and
 //             AppRingServer (null driver burst -> ring 1); a child process maps the rings with
 //             AppRingClient, removes bursts of 32 and re-inserts them into ring 2; this process
 //             removes them and hands them to the network layer (a consumer that frees them).
 //             Figure: frames re-injected per second (Mpps); then the same path with the
 //             application's loop in the framework's thread (its CPU cost, no cross-process waits).
+//             Medians of --runs.
 #include "drivers/null/NullDriver.h"
 #include "framework/EventLoop.h"
 #include "netif/AppRingClient.h"
+#include "netif/AppRingEntry.h"
 #include "netif/AppRingServer.h"
 #include "netif/NetworkInterface.h"
 
@@ -66,77 +70,6 @@ bool pinning() {
 
 std::atomic_ref<std::uint32_t> word(std::uint32_t& value) { return std::atomic_ref<std::uint32_t>(value); }
 
-struct RingMemory {
-    app_ring_control ring1;
-    app_ring_slot slots[kSlots];
-};
-
-// The framework side of ring 1 (AppRing::postBurst + reap): private head and reap cursors.
-void produce(RingMemory& memory, std::uint64_t objects, bool claims) {
-    std::uint32_t head = 0, reap = 0;
-    for (std::uint64_t sent = 0; sent < objects;) {
-        std::uint32_t tail = word(memory.ring1.tail).load(std::memory_order_acquire);
-        if (!claims) reap = tail;
-        while (reap != tail && word(memory.slots[reap & kMask].owner).load(std::memory_order_acquire) != 0) ++reap;
-        if (kSlots - (head - reap) < kBurst) continue;
-        for (unsigned i = 0; i < kBurst; ++i) {
-            app_ring_slot& slot = memory.slots[(head + i) & kMask];
-            word(slot.index).store(static_cast<std::uint32_t>(sent + i), std::memory_order_relaxed);
-            word(slot.length).store(64, std::memory_order_relaxed);
-            slot.offset = 128;
-            slot.flags = 0;
-            if (claims) word(slot.owner).store(0, std::memory_order_relaxed);
-        }
-        head += kBurst;
-        word(memory.ring1.head).store(head, std::memory_order_release);
-        sent += kBurst;
-    }
-}
-
-// The application side (AppRingClient::receive): read, CAS the tail, write the token back.
-std::uint64_t consume(RingMemory& memory, std::uint64_t objects, bool claims) {
-    std::uint64_t checksum = 0;
-    app_ring_packet packets[kBurst];
-    for (std::uint64_t got = 0; got < objects;) {
-        std::uint32_t tail = word(memory.ring1.tail).load(std::memory_order_acquire);
-        if (word(memory.ring1.head).load(std::memory_order_acquire) - tail < kBurst) continue;
-        for (unsigned i = 0; i < kBurst; ++i) {
-            app_ring_slot& slot = memory.slots[(tail + i) & kMask];
-            packets[i].index = word(slot.index).load(std::memory_order_relaxed);
-            packets[i].length = word(slot.length).load(std::memory_order_relaxed);
-        }
-        if (!word(memory.ring1.tail).compare_exchange_strong(tail, tail + kBurst, std::memory_order_acq_rel)) continue;
-        for (unsigned i = 0; i < kBurst; ++i) {
-            if (claims) word(memory.slots[(tail + i) & kMask].owner).store(7, std::memory_order_release);
-            checksum += packets[i].index;
-        }
-        got += kBurst;
-    }
-    return checksum;
-}
-
-double benchRing(double seconds, bool claims) {
-    // Calibrate the object count to roughly the requested time at ~300 Mobj/s.
-    std::uint64_t objects = static_cast<std::uint64_t>(seconds * 300e6) / kBurst * kBurst;
-    void* shared = mmap(nullptr, sizeof(RingMemory), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) return 0;
-    auto* memory = new (shared) RingMemory{};
-    pid_t child = fork();
-    if (child == 0) {
-        pin(1);
-        produce(*memory, objects, claims);
-        _exit(0);
-    }
-    pin(0);
-    double start = now();
-    std::uint64_t checksum = consume(*memory, objects, claims);
-    double elapsed = now() - start;
-    waitpid(child, nullptr, 0);
-    munmap(shared, sizeof(RingMemory));
-    if (checksum == 0) std::printf("# checksum 0\n");
-    return objects / elapsed / 1e6;
-}
-
 class FreeingLayer : public InputConsumer {
 public:
     void consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) override {
@@ -150,23 +83,6 @@ public:
     }
     std::uint64_t frames = 0;
 };
-
-void reinjectChild(const std::string& path, double seconds) {
-    if (pinning()) pin(1);
-    AppRingClient::Options options;
-    options.mode = APP_RING_RX_INTERCEPT;
-    auto client = AppRingClient::connect(path, "null0", options);
-    if (!client) _exit(1);
-    app_ring_packet packets[kBurst];
-    double end = now() + seconds + 1;
-    while (now() < end) {
-        unsigned n = client.value()->receive(packets, kBurst);
-        if (n == 0) continue;
-        while (client.value()->sendWithoutKick(packets, n) == 0) {
-        }  // no kick: the framework side polls ring 2 (poll mode)
-    }
-    _exit(0);
-}
 
 // A null interface ("null0", 8192 netbufs) behind an AppRingServer, with a network layer that
 // frees what reaches it: what both re-inject figures run on.
@@ -203,6 +119,122 @@ struct ReinjectBench {
     std::unique_ptr<AppRingServer> server;
     FreeingLayer layer;
 };
+
+// The framework side of ring 1, as AppRing::postBurst and reap (or reapClaims) write and read it,
+// straight into the real ring region: the interface is not polled, so the AppRing itself posts
+// nothing meanwhile.
+void produce(std::uint8_t* region, std::uint64_t objects, bool shared) {
+    app_ring_ring1_control& ring1 = reinterpret_cast<app_ring_shared*>(region)->ring1;
+    const app_ring_header& header = reinterpret_cast<app_ring_shared*>(region)->header;
+    auto* entries = reinterpret_cast<std::uint64_t*>(region + header.ring1_offset);
+    std::uint32_t slots = header.slot_count, mask = slots - 1;
+    std::uint32_t head = word(ring1.head).load(), reap = head;
+    for (std::uint64_t sent = 0; sent < objects;) {
+        if (slots - (head - reap) < kBurst) {  // reads the tail only when short of room
+            std::uint32_t tail = word(ring1.tail).load(std::memory_order_acquire);
+            if (!shared) reap = tail;  // single consumer: everything before tail is its own
+            while (shared && reap != tail && AppRingEntry::load(entries[reap & mask], std::memory_order_acquire).claimed()) ++reap;
+            if (slots - (head - reap) < kBurst) continue;
+        }
+        for (unsigned i = 0; i < kBurst; ++i) {
+            AppRingEntry::packet(static_cast<std::uint32_t>(sent + i) & 4095, 128, 64).store(entries[(head + i) & mask]);
+        }
+        head += kBurst;
+        word(ring1.head).store(head, std::memory_order_release);
+        sent += kBurst;
+    }
+}
+
+// How the application removes: receiveEntries (raw 8-byte entries, as rte_ring moves pointers)
+// or receive (checked packets with data pointers); alone, or with a second client mapped (shared:
+// CAS and claims).
+struct RingVariant {
+    bool shared = false;
+    bool packets = false;
+};
+
+// The application: a real AppRingClient removing bursts of 32; with variant.shared a second,
+// idle client has mapped the rings too, so removal takes the CAS-and-claim path.
+void consumeChild(const std::string& path, std::uint64_t objects, RingVariant variant) {
+    pin(0);
+    AppRingClient::Options options;
+    options.mode = APP_RING_RX_INTERCEPT;
+    auto client = AppRingClient::connect(path, "null0", options);
+    if (!client) _exit(1);
+    std::unique_ptr<AppRingClient> idle;
+    if (variant.shared) {
+        auto joined = AppRingClient::connect(path, "null0", AppRingClient::Options{});
+        if (!joined) _exit(1);
+        idle = std::move(joined.value());
+        client.value()->receive(nullptr, 0);  // hands over: shared removal from now on
+    }
+    app_ring_packet packets[kBurst];
+    app_ring_entry entries[kBurst];
+    std::uint64_t wrong = 0;
+    for (std::uint64_t got = 0; got < objects;) {
+        // Like DPDK's loop, which never looks at the objects it dequeues: only the last of each
+        // burst is checked against the producer's sequence.
+        unsigned n = 0;
+        std::uint32_t last = 0;
+        if (variant.packets) {
+            n = client.value()->receive(packets, kBurst);
+            if (n > 0) last = packets[n - 1].index;
+        } else {
+            n = client.value()->receiveEntries(entries, kBurst);
+            if (n > 0) last = entries[n - 1].index;
+        }
+        got += n;
+        if (n > 0 && last != ((got - 1) & 4095)) ++wrong;
+    }
+    _exit(wrong == 0 ? 0 : 2);
+}
+
+double benchRing(double seconds, RingVariant variant) {
+    // Calibrate the object count to roughly the requested time at ~500 Mobj/s.
+    std::uint64_t objects = static_cast<std::uint64_t>(seconds * 500e6) / kBurst * kBurst;
+    ReinjectBench bench("appring-ring");
+    if (!bench.ready()) return 0;
+    pid_t child = fork();
+    if (child == 0) consumeChild(bench.path, objects, variant);
+    pin(1);
+    double wait = now() + 5;
+    while (bench.server->applicationCount() < (variant.shared ? 2u : 1u) && now() < wait) bench.loop->runOnce(std::chrono::milliseconds(5));
+    AppRing* ring = bench.server->ring("null0");
+    void* region = ring != nullptr ? mmap(nullptr, ring->regionSize(), PROT_READ | PROT_WRITE, MAP_SHARED, ring->regionFd(), 0) : MAP_FAILED;
+    if (region == MAP_FAILED) {
+        kill(child, SIGKILL);
+        waitpid(child, nullptr, 0);
+        return 0;
+    }
+    double start = now();
+    produce(static_cast<std::uint8_t*>(region), objects, variant.shared);
+    int status = 0;
+    waitpid(child, &status, 0);
+    double elapsed = now() - start;
+    munmap(region, ring->regionSize());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::printf("# the application process failed or saw entries out of sequence\n");
+        return 0;
+    }
+    return objects / elapsed / 1e6;
+}
+
+void reinjectChild(const std::string& path, double seconds) {
+    if (pinning()) pin(1);
+    AppRingClient::Options options;
+    options.mode = APP_RING_RX_INTERCEPT;
+    auto client = AppRingClient::connect(path, "null0", options);
+    if (!client) _exit(1);
+    app_ring_packet packets[kBurst];
+    double end = now() + seconds + 1;
+    while (now() < end) {
+        unsigned n = client.value()->receive(packets, kBurst);
+        if (n == 0) continue;
+        while (client.value()->sendWithoutKick(packets, n) == 0) {
+        }  // no kick: the framework side polls ring 2 (poll mode)
+    }
+    _exit(0);
+}
 
 double benchReinject(double seconds) {
     ReinjectBench bench("appring-bench");
@@ -299,27 +331,37 @@ int main(int argc, char** argv) {
     }
     if (what == "all" || what == "ring") {
         // Alternated runs, medians: on a shared 2-core machine one run of either side means little.
-        std::vector<double> ours, ceiling, theirs;
+        std::vector<double> entries, packets, shared, theirs;
         for (int run = 0; run < runs; ++run) {
-            ours.push_back(benchRing(seconds, true));
-            ceiling.push_back(benchRing(seconds, false));
+            entries.push_back(benchRing(seconds, RingVariant{false, false}));
+            packets.push_back(benchRing(seconds, RingVariant{false, true}));
+            shared.push_back(benchRing(seconds, RingVariant{true, false}));
             double value = 0;
             if (peer && peerRing(value)) theirs.push_back(value);
         }
-        std::printf("nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s  # median of %d, %s\n", median(ours), runs, spread(ours).c_str());
-        std::printf("nexnet_ring1_layout_without_claims_bulk32 %.2f Mobj/s  # the same ring without ownership records, %s\n",
-                    median(ceiling), spread(ceiling).c_str());
+        std::printf("nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s  # receiveEntries, one application, median of %d, %s\n",
+                    median(entries), runs, spread(entries).c_str());
+        std::printf("nexnet_appring_ring1_packets_bulk32_cross_process %.2f Mobj/s  # receive (checked packets), %s\n",
+                    median(packets), spread(packets).c_str());
+        std::printf("nexnet_appring_ring1_shared_bulk32_cross_process %.2f Mobj/s  # receiveEntries, two applications mapped (CAS + claims), %s\n",
+                    median(shared), spread(shared).c_str());
         if (!theirs.empty()) {
             std::printf("dpdk_ring_spsc_bulk32_cross_core %.2f Mobj/s  # median of %zu, %s\n", median(theirs), theirs.size(), spread(theirs).c_str());
-            std::printf("ratio_appring_vs_dpdk_ring %.2f\n", median(ours) / median(theirs));
-            std::printf("ratio_without_claims_vs_dpdk_ring %.2f\n", median(ceiling) / median(theirs));
+            std::printf("ratio_appring_vs_dpdk_ring %.2f\n", median(entries) / median(theirs));
+            std::printf("ratio_appring_packets_vs_dpdk_ring %.2f\n", median(packets) / median(theirs));
+            std::printf("ratio_appring_shared_vs_dpdk_ring %.2f\n", median(shared) / median(theirs));
         } else {
             std::printf("DPDK peer not available\n");
         }
     }
     if (what == "all" || what == "reinject") {
-        std::printf("nexnet_appring_rx_intercept_reinject_null %.2f Mpps\n", benchReinject(seconds));
-        std::printf("nexnet_appring_rx_intercept_reinject_null_one_thread %.2f Mpps\n", benchReinjectOneThread(seconds));
+        std::vector<double> across, alone;
+        for (int run = 0; run < runs; ++run) {
+            across.push_back(benchReinject(seconds));
+            alone.push_back(benchReinjectOneThread(seconds));
+        }
+        std::printf("nexnet_appring_rx_intercept_reinject_null %.2f Mpps  # median of %d, %s\n", median(across), runs, spread(across).c_str());
+        std::printf("nexnet_appring_rx_intercept_reinject_null_one_thread %.2f Mpps  # %s\n", median(alone), spread(alone).c_str());
     }
     return 0;
 }
