@@ -76,7 +76,7 @@ extern "C" {
 /// Most applications mapping one interface's rings at once.
 #define APP_RING_MAX_APPS 16u
 /// Place of a ring-1 entry an application claimed (shared consumers): its index field then holds
-/// the application's token. Never a real place (buffers are smaller than 128 KiB).
+/// the application's token. Never a real place: the framework posts offsets below 0x7fff.
 #define APP_RING_CLAIMED 0xffffffffu
 /// A ring-1 entry's place: where the packet starts in its buffer (below 32 KiB) and its length
 /// (below 128 KiB; 0 for an empty buffer).
