@@ -80,7 +80,7 @@ public:
     /// What an application receives when it maps the rings.
     struct Application {
         std::uint32_t slot = 0;     ///< Its entry in the app table.
-        std::uint32_t token = 0;    ///< Its secret owner token (written into slots).
+        std::uint32_t token = 0;    ///< Its secret owner token (written into ring-2 slots and shared ring-1 claims).
         std::uint32_t ownerId = 0;  ///< The id stored in the buffers it holds (Netbuf::owner).
         int ring1EventFd = -1;      ///< Signalled when ring 1 gets entries (owned by the AppRing).
         int ring2EventFd = -1;      ///< Signalled when ring 2 gets room (owned by the AppRing).
@@ -194,7 +194,7 @@ private:
     bool hookedOutput_ = false;
     // Private cursors: the truth the shared ones are checked against.
     std::uint32_t head1_ = 0;   // next ring-1 slot to fill
-    std::uint32_t reap1_ = 0;   // first ring-1 slot whose claim is not yet recorded
+    std::uint32_t reap1_ = 0;   // first ring-1 slot whose remover is not yet recorded
     std::uint32_t tail2_ = 0;   // next ring-2 slot to remove
     std::vector<AppRingEntry> shadow1_;  // the entry the framework put in each ring-1 slot
     Consumers consumers_ = Consumers::single;
