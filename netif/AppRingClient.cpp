@@ -237,15 +237,12 @@ unsigned AppRingClient::receiveEntries(app_ring_entry* out, unsigned max) {
 }
 
 app_ring_packet AppRingClient::packet(const app_ring_entry& entry) const {
-    app_ring_packet packet{};
-    if (unpacker()(AppRingEntry{entry.index, entry.place}, packet) == 0) packet = app_ring_packet{};
+    app_ring_packet packet{};  // left empty (data nullptr) when the entry names no packet
+    unpacker()(AppRingEntry{entry.index, entry.place}, packet);
     return packet;
 }
 
 template <typename Copy> unsigned AppRingClient::remove(unsigned max, Copy copy) {
-    if (!shared_ && load(shared()->ring1.consumers, std::memory_order_acquire) == APP_RING_CONSUMERS_SINGLE) {
-        return removeAlone(max, copy);
-    }
     if (!followConsumers()) return removeAlone(max, copy);
     if (!mayRemove()) return 0;
     return removeShared(max, copy);
@@ -293,7 +290,7 @@ template <typename Copy> unsigned AppRingClient::removeShared(unsigned max, Copy
     return delivered(kept, n);
 }
 
-// Counts what take() refused; in non-network mode asks the framework to top ring 1 up again.
+// Counts the entries the Unpacker refused; in non-network mode asks the framework to top ring 1 up again.
 unsigned AppRingClient::delivered(unsigned kept, unsigned removed) {
     invalid_ += removed - kept;
     if (header_.mode == APP_RING_NON_NETWORK) kick();

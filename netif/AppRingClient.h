@@ -3,7 +3,6 @@
 /// @brief AppRingClient: an application's side of an interface's rings (C++; app_ring.h is the C API).
 
 #include "netbuf/Result.h"
-#include "netif/AppRingEntry.h"
 #include "netif/app_ring.h"
 
 #include <chrono>
