@@ -167,8 +167,8 @@ int AppRing::detach(std::uint32_t slot) {
     drainRing2();                // what it inserted is passed on, as if it had stayed
     reap();
     if (slot == soleApp_ && consumers_ == Consumers::toShared) {  // ended before answering: all it removed is its own
-        std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
-        if (tail - reap1_ <= head1_ - reap1_) recordRange(tail, app);
+        std::uint32_t tail;
+        if (ring1Tail(tail)) recordRange(tail, app);
         becomeShared();
     }
     if (consumers_ == Consumers::shared) claimUnmarked(app.token);  // removed but ended before claiming
@@ -282,10 +282,16 @@ void AppRing::publishRing1() {
     wake(true);
 }
 
+// The applications' ring-1 tail, when it lies in [reap1_, head1_]: anything else is a scribble.
+bool AppRing::ring1Tail(std::uint32_t& tail) const {
+    tail = load(shared().ring1.tail, std::memory_order_acquire);
+    return tail - reap1_ <= head1_ - reap1_;
+}
+
 // Records who removed each ring-1 entry, as far as it is known (app_ring.h).
 void AppRing::reap() {
-    std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
-    if (tail - reap1_ > head1_ - reap1_) {  // a tail outside [reap, head]: corrupt
+    std::uint32_t tail;
+    if (!ring1Tail(tail)) {
         stats_.invalid++;
         return;
     }
@@ -294,8 +300,8 @@ void AppRing::reap() {
         if (soleApp_ < APP_RING_MAX_APPS) recordRange(tail, apps_[soleApp_]);
         return;
     case Consumers::toShared:
-        if (!settleSharing()) return;
-        reapClaims(load(shared().ring1.tail, std::memory_order_acquire));
+        if (!settleSharing(tail)) return;
+        reapClaims(tail);
         return;
     case Consumers::shared:
         reapClaims(tail);
@@ -334,17 +340,16 @@ void AppRing::reapClaims(std::uint32_t tail) {
 }
 
 // The single consumer answers a change to shared consumers with the tail it had reached; what it
-// removed before that is its own, what anyone removes after carries a claim.
-bool AppRing::settleSharing() {
+// removed before that is its own, what anyone removes after carries a claim. @p tail is read
+// again after the answer (at least as far as the one it answered with).
+bool AppRing::settleSharing(std::uint32_t& tail) {
     if (soleApp_ >= APP_RING_MAX_APPS) {
         becomeShared();
         return true;
     }
     app_ring_app_entry& entry = shared().apps[soleApp_];
     if (load(entry.consumers_seen, std::memory_order_acquire) != APP_RING_CONSUMERS_SHARED) return false;
-    // Read after the answer: a tail at least as far as the one it answered with.
-    std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
-    if (tail - reap1_ > head1_ - reap1_) {
+    if (!ring1Tail(tail)) {
         stats_.invalid++;
         return false;
     }
@@ -378,8 +383,8 @@ void AppRing::becomeShared() {
 bool AppRing::recordClaim(Netbuf& netbuf, const AppState& app) {
     reap();
     if (netbuf.owner() != ringId_) return netbuf.owner() == app.ownerId;
-    std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
-    if (tail - reap1_ > head1_ - reap1_) return false;
+    std::uint32_t tail;
+    if (!ring1Tail(tail)) return false;
     // Unclaimed removals are the single consumer's until every application claims.
     bool sole = soleApp_ < APP_RING_MAX_APPS && &app == &apps_[soleApp_];
     bool unclaimedAreTheirs = sole && consumers_ != Consumers::shared;
@@ -396,8 +401,8 @@ bool AppRing::recordClaim(Netbuf& netbuf, const AppState& app) {
 }
 
 void AppRing::claimUnmarked(std::uint32_t token) {
-    std::uint32_t tail = load(shared().ring1.tail, std::memory_order_acquire);
-    if (tail - reap1_ > head1_ - reap1_) return;
+    std::uint32_t tail;
+    if (!ring1Tail(tail)) return;
     AppRingEntry claim = AppRingEntry::claim(token);
     for (std::uint32_t position = reap1_; position != tail; ++position) {
         const AppRingEntry& posted = shadow1_[position & mask_];

@@ -168,7 +168,8 @@ private:
     void reap();
     void recordRange(std::uint32_t end, const AppState& app);
     void reapClaims(std::uint32_t tail);
-    bool settleSharing();
+    bool ring1Tail(std::uint32_t& tail) const;
+    bool settleSharing(std::uint32_t& tail);
     void beginSharing();
     void becomeShared();
     unsigned drainRing2();
