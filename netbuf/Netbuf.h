@@ -15,11 +15,40 @@ class NetbufPool;
 /// Offload information a packet carries between a driver and the layers above, in the terms
 /// of the virtio-net header (TUN/TAP IFF_VNET_HDR, virtio-net devices).
 struct NetbufOffload {
+    /// flags: the checksum from csumStart to the end of the frame is partial (the pseudo-header
+    /// sum only) and must be finished, by the device on transmit or by software
+    /// (VIRTIO_NET_HDR_F_NEEDS_CSUM, virtio 1.2 section 5.1.6.2).
+    static constexpr std::uint8_t kNeedsChecksum = 1;
+    /// flags: the device verified the packet's checksums; they need not be checked again
+    /// (VIRTIO_NET_HDR_F_DATA_VALID, virtio 1.2 section 5.1.6.4.3).
+    static constexpr std::uint8_t kDataValid = 2;
+    /// gsoType: not a GSO super-packet (VIRTIO_NET_HDR_GSO_NONE).
+    static constexpr std::uint8_t kGsoNone = 0;
+    /// gsoType: a TCP/IPv4 super-packet to be cut into gsoSize segments (VIRTIO_NET_HDR_GSO_TCPV4).
+    static constexpr std::uint8_t kGsoTcpV4 = 1;
+    /// gsoType: a UDP super-packet (VIRTIO_NET_HDR_GSO_UDP, fragmentation offload).
+    static constexpr std::uint8_t kGsoUdp = 3;
+    /// gsoType: a TCP/IPv6 super-packet (VIRTIO_NET_HDR_GSO_TCPV6).
+    static constexpr std::uint8_t kGsoTcpV6 = 4;
+
     std::uint16_t gsoSize = 0;     ///< Segment size of a GSO super-packet, 0 when not GSO.
     std::uint16_t csumStart = 0;   ///< Where checksumming starts (partial checksum), from the frame start.
     std::uint16_t csumOffset = 0;  ///< Where to store the checksum, from csumStart.
-    std::uint8_t gsoType = 0;      ///< VIRTIO_NET_HDR_GSO_* (0: none).
-    std::uint8_t flags = 0;        ///< VIRTIO_NET_HDR_F_* (NEEDS_CSUM, DATA_VALID).
+    std::uint8_t gsoType = 0;      ///< VIRTIO_NET_HDR_GSO_* (kGsoNone, kGsoTcpV4, ...).
+    std::uint8_t flags = 0;        ///< VIRTIO_NET_HDR_F_* (kNeedsChecksum, kDataValid).
+
+    /// True when the packet's checksum is partial and left to finish (kNeedsChecksum).
+    bool needsChecksum() const { return (flags & kNeedsChecksum) != 0; }
+    /// True when the device already verified the packet's checksums (kDataValid).
+    bool checksumVerified() const { return (flags & kDataValid) != 0; }
+    /// True when the offload fields can be trusted for a frame of @p frameSize bytes: a partial
+    /// checksum's 16-bit field (csumStart + csumOffset) lies inside the frame, as virtio-net
+    /// requires of a device (virtio 1.2 section 5.1.6.4). A driver refuses a frame for which this
+    /// is false rather than let a layer above write outside it.
+    bool isConsistentWith(std::uint32_t frameSize) const {
+        if (!needsChecksum()) return true;
+        return std::uint32_t{csumStart} + csumOffset + 2 <= frameSize;
+    }
 };
 
 /// One packet buffer: NeXT's netbuf, living in a NetbufPool's shared memory.
@@ -106,12 +135,28 @@ public:
         length_ = bytes;
         return 0;
     }
-    /// Empties the netbuf and puts data() @p headroom bytes into the buffer.
+    /// Empties the netbuf and puts data() @p headroom bytes into the buffer. Only offset and size
+    /// change: flags, owner, timestamp and offload keep what they held (see resetForReceive).
     /// @return 0, or ERANGE when @p headroom exceeds the capacity.
     int reset(std::uint32_t headroom) {
         if (headroom > capacity_) return kOutOfRange;
         offset_ = headroom;
         length_ = 0;
+        return 0;
+    }
+    /// Makes the netbuf as a fresh one from NetbufPool::allocate: empty, data() @p headroom bytes
+    /// in, and every piece of metadata from an earlier use cleared (flags but kWrapped, owner,
+    /// timestamp, offload). What a driver calls on netbufs taken with NetbufPool::getBulk before
+    /// it receives into them, so nothing of a previous packet leaks into the next.
+    /// @return 0, or ERANGE when @p headroom exceeds the capacity (nothing changed).
+    int resetForReceive(std::uint32_t headroom) {
+        if (headroom > capacity_) return kOutOfRange;
+        offset_ = headroom;
+        length_ = 0;
+        owner_ = 0;
+        flags_ &= kWrapped;
+        timestamp_ = 0;
+        offload_ = {};
         return 0;
     }
 
