@@ -116,9 +116,20 @@ int EventLoop::removePoller(Token poller) {
     return ENOENT;
 }
 
+void EventLoop::post(std::function<void()> handler) { posted_.push_back(std::move(handler)); }
+
 int EventLoop::runOnce(std::chrono::milliseconds timeout) {
     int ran = 0;
     bool busy = false;
+    if (!posted_.empty()) {
+        // Swap out first: a posted call may post again, for the turn after this one.
+        runningPosted_.swap(posted_);
+        for (auto& handler : runningPosted_) {
+            handler();
+            ++ran;
+        }
+        runningPosted_.clear();
+    }
     // The snapshot keeps every poller alive while it runs, even one that removes itself.
     std::shared_ptr<const Pollers> pollers = pollers_;
     for (const auto& [token, handler] : *pollers) {
@@ -128,7 +139,7 @@ int EventLoop::runOnce(std::chrono::milliseconds timeout) {
     // A busy poll-mode loop looks at its descriptors only every 64th turn: no syscall per burst.
     if (busy && (++busyTurns_ & 63) != 0) return ran;
     epoll_event events[64];
-    int wait = busy || !pollers->empty() ? 0 : static_cast<int>(timeout.count());
+    int wait = busy || !pollers->empty() || !posted_.empty() ? 0 : static_cast<int>(timeout.count());
     int n = epoll_wait(epoll_, events, 64, wait);
     if (n < 0) return errno == EINTR ? ran : -errno;
     for (int i = 0; i < n; ++i) {

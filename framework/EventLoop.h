@@ -53,7 +53,12 @@ public:
     /// Removes a poller; @return 0 or ENOENT.
     int removePoller(Token poller);
 
-    /// Runs one turn: pollers, then ready descriptors, waiting at most @p timeout for them
+    /// Calls @p handler once, on the loop's next turn, before the pollers; the loop does not sleep
+    /// while calls are posted. For work that must yield to other handlers and then continue (the
+    /// base IONetwork::interruptOccurred past its budget). Loop thread only.
+    void post(std::function<void()> handler);
+
+    /// Runs one turn: posted calls, pollers, then ready descriptors, waiting at most @p timeout for them
     /// (never when a poller did work). @return the number of handlers that ran, or -errno.
     int runOnce(std::chrono::milliseconds timeout);
     /// Runs turns until stop() is called, then clears the request so the loop can run again.
@@ -74,6 +79,8 @@ private:
     std::atomic<bool> stopRequested_{false};  // lock-free: stop() may run in a signal handler
     std::atomic<bool> running_{false};
     Token nextToken_ = 1;
+    std::vector<std::function<void()>> posted_;
+    std::vector<std::function<void()>> runningPosted_;
     unsigned busyTurns_ = 0;
     std::unordered_map<int, std::shared_ptr<std::function<void()>>> readers_;
     std::unordered_map<Token, std::unique_ptr<Timer>> timers_;

@@ -1,7 +1,5 @@
 #include "framework/IOEthernet.h"
 
-#include "framework/EventLoop.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -12,51 +10,11 @@
 
 namespace nexnet {
 
-IOEthernet::~IOEthernet() { clearTimeout(); }
+IOEthernet::~IOEthernet() = default;
 
 int IOEthernet::resetAndEnable(bool enable) {
     setRunning(enable);
     return 0;
-}
-
-int IOEthernet::transmit(Netbuf* packet) {
-    // Only reached when the driver does not override transmit: hand the packet to its
-    // transmitBurst, which counts what it accepts.
-    inDefaultTransmit_ = true;
-    noTransmitPath_ = false;
-    unsigned accepted = transmitBurst(0, &packet, 1);
-    inDefaultTransmit_ = false;
-    transmitCounted_ = true;
-    if (accepted == 1) return 0;
-    packet->free();
-    return noTransmitPath_ ? EOPNOTSUPP : ENOBUFS;
-}
-
-unsigned IOEthernet::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
-    if (inDefaultTransmit_) {
-        // Called by the base transmit: neither transmit nor transmitBurst is overridden.
-        noTransmitPath_ = true;
-        return 0;
-    }
-    for (unsigned i = 0; i < count; ++i) {
-        std::uint32_t bytes = packets[i]->size();
-        transmitCounted_ = false;
-        int error = transmit(packets[i]);
-        if (!transmitCounted_ || error != 0) countTransmitResult(queue, bytes, error);
-    }
-    return count;
-}
-
-void IOEthernet::countTransmitResult(unsigned queue, std::uint32_t bytes, int error) {
-    QueueStatistics& stats = transmitStatisticsFor(queue);
-    if (error == 0) {
-        stats.packets++;
-        stats.bytes += bytes;
-        incrementOutputPackets();
-    } else {
-        stats.errors++;
-        incrementOutputErrors();
-    }
 }
 
 int IOEthernet::setHardwareAddress(const EthernetAddress& address) {
@@ -65,23 +23,13 @@ int IOEthernet::setHardwareAddress(const EthernetAddress& address) {
     return 0;
 }
 
-int IOEthernet::enablePromiscuousMode() {
-    promiscuous_ = true;
+int IOEthernet::setPromiscuousMode(bool enabled) {
+    promiscuous_ = enabled;
     return 0;
 }
 
-int IOEthernet::disablePromiscuousMode() {
-    promiscuous_ = false;
-    return 0;
-}
-
-int IOEthernet::enableMulticastMode() {
-    allMulticast_ = true;
-    return 0;
-}
-
-int IOEthernet::disableMulticastMode() {
-    allMulticast_ = false;
+int IOEthernet::setMulticastMode(bool enabled) {
+    allMulticast_ = enabled;
     return 0;
 }
 
@@ -99,8 +47,6 @@ int IOEthernet::removeMulticastAddress(const EthernetAddress& address) {
     multicast_.erase(it);
     return 0;
 }
-
-void IOEthernet::timeoutOccurred() {}
 
 int IOEthernet::attachToNetworkWithAddress(const EthernetAddress& address) {
     if (address.isMulticast()) return EINVAL;
@@ -122,17 +68,15 @@ int IOEthernet::outputPacket(Netbuf* packet, const void* address) {
     }
     if (error != 0) {
         packet->free();
-        incrementOutputErrors();
+        report(error == ENETDOWN ? QueueEvent::transmitDrop : QueueEvent::transmitError, 0);
         return error;
     }
     if (address != nullptr) std::memcpy(packet->data(), address, 6);
     std::memcpy(packet->data() + 6, address_.bytes.data(), 6);
-    std::uint32_t bytes = packet->size();
-    transmitCounted_ = false;
-    error = transmit(packet);
-    // An overridden transmit counts nothing; a transmitBurst counted what it accepted.
-    if (!transmitCounted_ || error != 0) countTransmitResult(0, bytes, error);
-    return error;
+    if (send(0, &packet, 1) == 1) return 0;
+    packet->free();  // the ring is full: NeXT's outputPacket drops rather than waits
+    report(QueueEvent::transmitDrop, 0);
+    return ENOBUFS;
 }
 
 unsigned IOEthernet::interfaceFlags() const {
@@ -148,10 +92,10 @@ int IOEthernet::setFlags(unsigned flags) {
     int error = 0;
     bool up = (flags & IFF_UP) != 0;
     if (up != isRunning()) error = resetAndEnable(up);
-    if (error == 0 && ((flags & IFF_PROMISC) != 0) != promiscuous_)
-        error = (flags & IFF_PROMISC) != 0 ? enablePromiscuousMode() : disablePromiscuousMode();
-    if (error == 0 && ((flags & IFF_ALLMULTI) != 0) != allMulticast_)
-        error = (flags & IFF_ALLMULTI) != 0 ? enableMulticastMode() : disableMulticastMode();
+    bool promiscuous = (flags & IFF_PROMISC) != 0;
+    bool allMulticast = (flags & IFF_ALLMULTI) != 0;
+    if (error == 0 && promiscuous != promiscuous_) error = setPromiscuousMode(promiscuous);
+    if (error == 0 && allMulticast != allMulticast_) error = setMulticastMode(allMulticast);
     return error;
 }
 
@@ -174,8 +118,8 @@ int IOEthernet::performCommand(std::string_view command, void* data) {
         if (error == 0 && data != nullptr) std::memcpy(data, address_.bytes.data(), 6);
         return error;
     }
-    if (command == IFCONTROL_RCVPROMISCUOUS) return enablePromiscuousMode();
-    if (command == IFCONTROL_RCVPROMISCOFF) return disablePromiscuousMode();
+    if (command == IFCONTROL_RCVPROMISCUOUS) return setPromiscuousMode(true);
+    if (command == IFCONTROL_RCVPROMISCOFF) return setPromiscuousMode(false);
     if (command == IFCONTROL_ADDMULTICAST) return addMulticastAddress(address());
     if (command == IFCONTROL_RMVMULTICAST) return removeMulticastAddress(address());
     if (command == IFCONTROL_UNIXIOCTL) {
@@ -223,43 +167,6 @@ bool IOEthernet::isUnwantedMulticastPacket(const std::uint8_t* frame) const {
     EthernetAddress destination = EthernetAddress::fromBytes(frame);
     if (destination.isBroadcast()) return false;
     return std::find(multicast_.begin(), multicast_.end(), destination) == multicast_.end();
-}
-
-bool IOEthernet::performLoopback(const Netbuf* packet) {
-    if (packet->size() < kHeaderSize) return false;
-    EthernetAddress destination = EthernetAddress::fromBytes(packet->data());
-    if (!(destination == address_ || destination.isMulticast())) return false;
-    if (destination.isMulticast() && isUnwantedMulticastPacket(packet->data())) return false;
-    Netbuf* copy = allocateNetbuf();
-    if (copy == nullptr) {
-        incrementInputDrops();
-        return false;
-    }
-    if (copy->append(packet->data(), packet->size()) != 0) {
-        copy->free();
-        incrementInputErrors();
-        return false;
-    }
-    countReceived(0, &copy, 1);
-    handleInputPacket(copy, nullptr);
-    return true;
-}
-
-int IOEthernet::setRelativeTimeout(std::chrono::milliseconds delay) {
-    if (eventLoop() == nullptr) return ENXIO;
-    clearTimeout();
-    auto timer = eventLoop()->addTimer(delay, [this] {
-        timeout_ = 0;
-        timeoutOccurred();
-    });
-    if (!timer) return timer.error();
-    timeout_ = timer.value();
-    return 0;
-}
-
-void IOEthernet::clearTimeout() {
-    if (timeout_ != 0 && eventLoop() != nullptr) eventLoop()->cancelTimer(timeout_);
-    timeout_ = 0;
 }
 
 }  // namespace nexnet

@@ -1,135 +1,212 @@
 #pragma once
 /// @file IONetwork.h
-/// @brief IONetwork: the driver protocol of NeXT's IONetwork, with burst receive and transmit.
+/// @brief IONetwork: the driver protocol of NeXT's IONetwork, with burst receive and transmit and
+/// the counting done once, by the framework.
 
 #include "framework/IOCommands.h"
 #include "framework/IODevice.h"
-#include "framework/IOInputSink.h"
+#include "framework/IONetworkClient.h"
+#include "framework/QueueCounters.h"
 #include "netbuf/Netbuf.h"
 #include "netbuf/NetbufPool.h"
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace nexnet {
 
-/// Packet and byte counters of one receive or transmit queue.
-struct QueueStatistics {
-    std::uint64_t packets = 0;  ///< Packets received or transmitted.
-    std::uint64_t bytes = 0;    ///< Their bytes, Ethernet header included.
-    std::uint64_t errors = 0;   ///< Packets lost to an error (bad frame, device error).
-    std::uint64_t drops = 0;    ///< Packets dropped for lack of room (no netbuf, ring full).
-};
-
 /// Link state reported by a driver.
 enum class LinkStatus { unknown, down, up };
+
+/// What a driver reports that the framework cannot see for itself (IONetwork::report).
+enum class QueueEvent {
+    receiveError,   ///< A frame lost to an error: bad descriptor, truncated or malformed frame.
+    receiveDrop,    ///< A frame lost for lack of room: no netbuf to refill the ring with.
+    transmitError,  ///< A frame the hardware refused or failed to send.
+    transmitDrop,   ///< A frame dropped for lack of room (a queue above the driver was full).
+    collision,      ///< A collision on a half-duplex link (NeXT's collisions counter).
+};
 
 /// The object between a network driver and the rest of nexnet, as NeXT's IONetwork protocol.
 ///
 /// A driver subclasses IOEthernet (which implements most of this for Ethernet) or, for another
 /// link type, IONetwork itself. The protocol has NeXT's four methods with their meaning kept:
 /// allocateNetbuf, finishInitialization, outputPacket and performCommand. Beyond NeXT, for
-/// speed, packets move in bursts: receiveBurst and transmitBurst are called once per burst of
-/// up to 32-256 netbufs, so there is one virtual call per burst, never one per packet.
+/// speed, packets move in bursts through two entry points that the framework owns:
 ///
-/// Received packets go up through an IOInputSink (handleInputPacket / handleInputBurst); the
-/// framework never depends on what is above it.
+/// | caller calls (non-virtual) | which calls (the driver's override) | and counts          |
+/// |----------------------------|-------------------------------------|---------------------|
+/// | receive(queue, out, max)   | receiveBurst(queue, out, max)       | packets, bytes in   |
+/// | send(queue, packets, n)    | transmitBurst(queue, packets, n)    | packets, bytes out  |
 ///
-/// Threading: a driver instance is used from one thread at a time, its event loop's thread,
-/// unless the driver documents otherwise for its queues. Nothing here blocks.
+/// There is one virtual call per burst of up to 32-256 netbufs, never one per packet, and every
+/// packet is counted once, here, on the counters of its queue. A driver counts nothing it
+/// returns or accepts: it reports only what the framework cannot see (a ring it could not
+/// refill, a bad descriptor, a frame the hardware refused) with report(). Those counters are
+/// the one set an application reads (NetworkInterface::receiveStatistics sums them, with the
+/// drops of the layers above, which report here too).
+///
+/// Received packets a driver pushes itself (from a callback, not through receiveBurst) go up
+/// with handleInputPacket or handleInputBurst, which count them. Packets go up to the
+/// IONetworkClient set with setClient (a NetworkInterface); the framework never depends on what
+/// is above it.
+///
+/// Threading: queue q's receive, send and interruptOccurred run on one thread at a time, the
+/// queue's (with one queue, the event loop's); its counters are written only there and may be
+/// read from any thread. Control calls (performCommand, setMtu, resetAndEnable) run on the
+/// control thread while no burst runs. Data-path calls never block; control calls say how long
+/// they may (a hardware reset waits for the device).
 class IONetwork : public IODevice {
 public:
     /// Most queues a driver may have in each direction.
     static constexpr unsigned kMaxQueues = 16;
+    /// Packets per receive in the base interruptOccurred and NetworkInterface::poll.
+    static constexpr unsigned kBurst = 32;
+    /// Most packets receiveAndDeliver takes in one call.
+    static constexpr unsigned kMaxBurst = 256;
+    /// Bursts the base interruptOccurred takes before letting other work run (then it asks the
+    /// event loop to call it again): NAPI's budget, 64 x 32 = 2048 frames.
+    static constexpr unsigned kInterruptBudget = 64;
 
     ~IONetwork() override;
 
     // ---- NeXT's protocol -------------------------------------------------------------------
 
     /// A netbuf for an impending output, or nullptr when the driver's cap on buffers is reached
-    /// (NeXT: numBufs == maxNumBufs). Callers must handle nullptr.
-    /// Base: an empty netbuf from pool(), nullptr when the pool is exhausted or absent.
+    /// (NeXT: numBufs == maxNumBufs). Callers must handle nullptr. Any thread; never blocks.
+    /// The caller owns the netbuf. Base: an empty netbuf from pool(), nullptr when the pool is
+    /// exhausted or absent. An override returns netbufs the driver can transmit.
     virtual Netbuf* allocateNetbuf();
 
     /// Finishes bringing the hardware up, called by NetworkInterface once the interface went up
-    /// (after IFCONTROL_SETFLAGS with IFF_UP made resetAndEnable enable it): what remains to do
-    /// once running, such as waiting for the link. An override must check isRunning() and touch
-    /// the hardware only when it is true. @return 0 or an errno. Base: returns 0 (the reset and
-    /// enable already happened; doing them again here would reset the hardware twice).
+    /// (after IFCONTROL_SETFLAGS with IFF_UP made resetAndEnable enable it), on the control
+    /// thread: what remains to do once running. An override must check isRunning() and touch the
+    /// hardware only when it is true; it may block as long as its header says.
+    /// @return 0 or an errno. Base: returns 0.
     virtual int finishInitialization();
 
-    /// Sends @p packet to the link-level @p address (6 bytes for Ethernet; nullptr keeps the
-    /// destination already in the frame). The driver owns @p packet from the call on, whatever
-    /// the result. An override must check isRunning() (ENETDOWN when not) and insert the
-    /// hardware addresses and pad to the minimum frame size.
-    /// @return 0 or an errno. Base: frees the packet and returns EOPNOTSUPP.
+    /// Sends one packet to the link-level @p address (6 bytes for Ethernet; nullptr keeps the
+    /// destination already in the frame): NeXT's single-packet path, on transmit queue 0, on that
+    /// queue's thread; never blocks. The driver owns @p packet from the call on, whatever the
+    /// result. Counted like send().
+    /// @return 0 or an errno (ENOBUFS when the transmit ring is full: the packet was dropped).
+    /// Base: sends the frame as it is (no link header to fill). IOEthernet fills the Ethernet
+    /// addresses and pads; an override must do the same for its link and then call send().
     virtual int outputPacket(Netbuf* packet, const void* address);
 
-    /// Performs a control command (IFCONTROL_* from netif/netif.h, or one the driver defines).
-    /// @p data is the command's argument, as documented with the command.
+    /// Performs a control command (IFCONTROL_* from netif/netif.h, or one the driver defines),
+    /// on the control thread. @p data is the command's argument, as documented with the command.
+    /// May block as long as the method it leads to says (resetAndEnable).
     /// @return 0 or an errno; EINVAL for an unknown command or bad data. Base: EINVAL for all.
+    /// An override handles its own commands and calls the base for the rest.
     virtual int performCommand(std::string_view command, void* data);
 
-    // ---- bursts ----------------------------------------------------------------------------
+    // ---- the data path (the framework's entry points) -------------------------------------
 
-    /// Receives up to @p max packets from receive queue @p queue into @p out, without blocking.
-    /// The caller owns the returned netbufs. An override counts what it returns (countReceived),
-    /// as a NIC counts what comes off the wire: the callers (NetworkInterface::poll,
-    /// interruptOccurred, a forwarding loop) count nothing more.
-    /// @return the number received (0 when none).
-    /// Base: returns 0 (a driver that only calls handleInputPacket needs no override).
-    virtual unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max);
+    /// Receives up to @p max packets from receive queue @p queue into @p out, without blocking,
+    /// and counts them (packets, bytes) on the queue. Called on the queue's thread by
+    /// NetworkInterface::poll, interruptOccurred, a forwarding loop. The caller owns the netbufs.
+    /// @return the number received (0 when none, when stopped, or for a queue out of range).
+    unsigned receive(unsigned queue, Netbuf** out, unsigned max) {
+        if (queue >= kMaxQueues) [[unlikely]] return 0;
+        unsigned n = receiveBurst(queue, out, max);
+        if (n != 0) counters_[queue].countReceived(out, n);
+        return n;
+    }
 
-    /// Queues up to @p count packets (complete frames) on transmit queue @p queue, without
-    /// blocking. The driver owns and will free the accepted ones (the first n); the caller keeps
-    /// the rest, to retry or free. Packets are sent as they are: no address insertion or padding.
-    /// @return n, the number accepted. Base: returns 0.
-    virtual unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count);
+    /// Receives one burst of up to @p max packets (at most kMaxBurst) from receive queue @p queue,
+    /// as receive() does (counted), and hands it to the client, as an interrupt would: what a
+    /// poll-mode loop calls (NetworkInterface::poll). On the queue's thread; never blocks.
+    /// @return the number received and handed up.
+    unsigned receiveAndDeliver(unsigned queue, unsigned max = kBurst);
 
-    /// Receive (and transmit) queues the driver has. Base: 1.
+    /// Queues up to @p count complete frames on transmit queue @p queue, without blocking, and
+    /// counts what the driver accepted (less what it reported failed). Called on the queue's
+    /// thread. The driver owns the accepted ones (the first n); the caller keeps the rest, to
+    /// retry or free. Frames go out as they are: no address insertion or padding.
+    /// @return n, the number accepted.
+    unsigned send(unsigned queue, Netbuf** packets, unsigned count) {
+        if (queue >= kMaxQueues || count == 0) [[unlikely]] return 0;
+        QueueCounters& counters = counters_[queue];
+        std::uint64_t bytes = QueueCounters::bytesOf(packets, count);
+        unsigned n = transmitBurst(queue, packets, count);
+        if (n != count) bytes -= QueueCounters::bytesOf(packets + n, count - n);
+        counters.countTransmitted(n, bytes);
+        return n;
+    }
+
+    /// Counts @p count events the framework cannot see on @p queue, for the driver's data path
+    /// (a receive ring it could not refill, a bad descriptor, a collision) and for the layers
+    /// above (frames nobody took, an output queue that overflowed). Call it on the queue's thread.
+    void report(QueueEvent event, unsigned queue, std::uint64_t count = 1);
+    /// Counts @p packet, which transmitBurst (or an earlier call of it) accepted, as failed
+    /// (@p event transmitError or transmitDrop): it is then not counted as sent. Call it before
+    /// freeing the packet, on the queue's thread.
+    void report(QueueEvent event, unsigned queue, const Netbuf& packet);
+
+    // ---- queues and interrupts ---------------------------------------------------------------
+
+    /// Receive (and transmit) queues the driver has; constant from creation on. Any thread.
+    /// Base: 1.
     virtual unsigned queueCount() const;
 
-    /// An eventfd that becomes readable when receive queue @p queue has packets, for interrupt
-    /// mode, or -1 when the driver has none (poll only). Base: -1.
+    /// A descriptor that is readable while receive queue @p queue has packets (or other work for
+    /// interruptOccurred), or -1 when the driver has none (poll mode only). The event loop
+    /// watches it level-triggered. It stays the same from creation to destruction (NetworkInterface
+    /// watches it once, when attached). Any thread. Base: -1.
     virtual int interruptEventFd(unsigned queue) const;
-    /// Turns interrupts of receive queue @p queue on or off (off: poll mode).
-    /// @return 0, or EOPNOTSUPP when the driver has no interrupts. Base: EOPNOTSUPP.
+    /// Turns interrupts of receive queue @p queue on (interrupt mode) or off (poll mode), on the
+    /// control thread. @return 0, EINVAL for an unknown queue, EOPNOTSUPP when the driver has no
+    /// interrupts. Base: 0 when interruptEventFd(queue) is a descriptor (one that always signals,
+    /// as a socket, needs nothing armed), EOPNOTSUPP otherwise.
     virtual int setInterruptsEnabled(unsigned queue, bool enabled);
-    /// Called by the event loop when interruptEventFd(queue) is readable. Base: receives bursts of
-    /// 32 from @p queue until it is empty and hands them to handleInputBurst.
+    /// Called on the queue's thread by the event loop when interruptEventFd(queue) is readable.
+    /// Base: receives and hands up bursts until receive() returns 0, at most kInterruptBudget
+    /// bursts; past the budget it asks the event loop to call it again on its next turn, so an
+    /// edge-triggered source never stalls and other queues get their turn.
+    /// An override must leave the descriptor not readable once the queue is empty (read its
+    /// eventfd, acknowledge the device's cause register) and then call the base (or receive and
+    /// hand up itself). A driver whose transmit completions free room calls transmitRoomAvailable.
     virtual void interruptOccurred(unsigned queue);
+    /// For a driver: transmit queue @p queue has room again (descriptors completed). The client
+    /// retries the output it queued. Call it on the queue's thread, not from inside transmitBurst.
+    void transmitRoomAvailable(unsigned queue);
 
     // ---- link ------------------------------------------------------------------------------
 
     /// Link state. Base: what the driver last set with setLinkStatus.
     LinkStatus linkStatus() const { return link_; }
-    /// Records the link state and tells the input sink when it changes.
+    /// Records the link state and tells the client when it changes. Control or queue thread.
     void setLinkStatus(LinkStatus status);
     /// Maximum transmission unit: payload bytes after the link header.
     unsigned mtu() const { return mtu_; }
     /// Largest MTU the hardware accepts. Base: 1500.
     virtual unsigned maxMtu() const;
-    /// Changes the MTU. An override programs the hardware and calls the base on success.
-    /// @return 0, or EINVAL outside [68, maxMtu()].
+    /// Changes the MTU, on the control thread. An override programs the hardware and calls the
+    /// base on success. @return 0, or EINVAL outside [68, maxMtu()].
     virtual int setMtu(unsigned mtu);
+
+    /// A line saying how the driver runs, for a person ("io_uring writes", "IOMMU type1 mapping,
+    /// 2 MiB pages", "native XDP, zero-copy"): nexnet never hides a slower mode. "" when the
+    /// driver has nothing to say. The library does not print it; programs do.
+    const std::string& modeDescription() const { return mode_; }
 
     // ---- input -----------------------------------------------------------------------------
 
-    /// Where received packets go; without a sink they are freed and counted as drops.
-    void setInputSink(IOInputSink* sink) { sink_ = sink; }
-    /// The sink set with setInputSink, or nullptr.
-    IOInputSink* inputSink() const { return sink_; }
-    /// Hands one received packet up (NeXT's handleInputPacket:extra:), as handleInputBurst on
-    /// queue 0. @p extra is driver data passed through (unused by nexnet's sinks). The sink owns
-    /// the netbuf afterwards. Counts nothing: a driver that pushes packets it did not get from
-    /// receiveBurst counts them with countReceived first.
+    /// Where received packets, link changes and transmit room go; without a client, received
+    /// packets are freed and counted as drops. Set on the control thread while no burst runs.
+    void setClient(IONetworkClient* client) { client_ = client; }
+    /// The client set with setClient, or nullptr.
+    IONetworkClient* client() const { return client_; }
+    /// Hands one packet the driver received by itself (not through receiveBurst) up, as NeXT's
+    /// handleInputPacket:extra:, on queue 0; counts it. @p extra is driver data passed through
+    /// (unused by nexnet's clients). The client owns the netbuf afterwards.
     void handleInputPacket(Netbuf* packet, void* extra);
-    /// Hands a burst received on @p queue up to the input sink, which owns the netbufs
-    /// afterwards. Without a sink the packets are freed and counted as drops (inputDrops and the
-    /// queue's drops). Counts nothing else: receiveBurst already counted the packets.
+    /// Hands a burst the driver received by itself (a library callback) up from @p queue, and
+    /// counts it. The client owns the netbufs afterwards.
     void handleInputBurst(unsigned queue, Netbuf** packets, unsigned count);
 
     // ---- buffers ---------------------------------------------------------------------------
@@ -141,58 +218,58 @@ public:
     /// The pool as a shared pointer, to share it with another driver (forwarding without copies).
     const std::shared_ptr<NetbufPool>& sharedPool() const { return pool_; }
 
-    // ---- statistics (NeXT's counters) ------------------------------------------------------
+    // ---- statistics ------------------------------------------------------------------------
 
-    std::uint64_t inputPackets() const { return inputPackets_; }    ///< Packets received.
-    std::uint64_t inputErrors() const { return inputErrors_; }      ///< Receive errors.
-    std::uint64_t outputPackets() const { return outputPackets_; }  ///< Packets sent.
-    std::uint64_t outputErrors() const { return outputErrors_; }    ///< Transmit errors.
-    std::uint64_t collisions() const { return collisions_; }        ///< Collisions (half duplex).
-    std::uint64_t inputDrops() const { return inputDrops_; }        ///< Received packets nobody took.
-    /// Adds @p count to inputPackets().
-    void incrementInputPackets(std::uint64_t count = 1) { inputPackets_ += count; }
-    /// Adds @p count to inputErrors().
-    void incrementInputErrors(std::uint64_t count = 1) { inputErrors_ += count; }
-    /// Adds @p count to outputPackets().
-    void incrementOutputPackets(std::uint64_t count = 1) { outputPackets_ += count; }
-    /// Adds @p count to outputErrors().
-    void incrementOutputErrors(std::uint64_t count = 1) { outputErrors_ += count; }
-    /// Adds @p count to collisions().
-    void incrementCollisions(std::uint64_t count = 1) { collisions_ += count; }
-    /// Adds @p count to inputDrops().
-    void incrementInputDrops(std::uint64_t count = 1) { inputDrops_ += count; }
+    /// Counters of receive queue @p queue (zeros for a queue out of range). Any thread.
+    QueueStatistics receiveStatistics(unsigned queue) const;
+    /// Counters of transmit queue @p queue (zeros for a queue out of range). Any thread.
+    QueueStatistics transmitStatistics(unsigned queue) const;
+    /// Receive counters summed over every queue. Any thread.
+    QueueStatistics receiveTotals() const;
+    /// Transmit counters summed over every queue. Any thread.
+    QueueStatistics transmitTotals() const;
 
-    /// Counters of receive queue @p queue (zeros for a queue out of range).
-    const QueueStatistics& receiveStatistics(unsigned queue) const;
-    /// Counters of transmit queue @p queue (zeros for a queue out of range).
-    const QueueStatistics& transmitStatistics(unsigned queue) const;
-    /// Mutable receive counters of @p queue, for the driver's own data path.
-    QueueStatistics& receiveStatisticsFor(unsigned queue) { return rxStats_[queue % kMaxQueues]; }
-    /// Mutable transmit counters of @p queue, for the driver's own data path.
-    QueueStatistics& transmitStatisticsFor(unsigned queue) { return txStats_[queue % kMaxQueues]; }
-    /// Adds a transmitted burst (the accepted packets) to the counters of @p queue and to
-    /// outputPackets(); a driver's transmitBurst calls it before freeing what it sent.
-    void countTransmitted(unsigned queue, Netbuf* const* packets, unsigned count);
-    /// Adds a received burst to the counters of @p queue and to inputPackets(); a driver's
-    /// receiveBurst calls it for what it returns.
-    void countReceived(unsigned queue, Netbuf* const* packets, unsigned count);
+    std::uint64_t inputPackets() const { return receiveTotals().packets; }    ///< NeXT: packets received.
+    std::uint64_t inputErrors() const { return receiveTotals().errors; }      ///< NeXT: receive errors.
+    std::uint64_t inputDrops() const { return receiveTotals().drops; }        ///< Received packets lost for lack of room or taker.
+    std::uint64_t outputPackets() const { return transmitTotals().packets; }  ///< NeXT: packets sent.
+    std::uint64_t outputErrors() const { return transmitTotals().errors; }    ///< NeXT: transmit errors.
+    std::uint64_t outputDrops() const { return transmitTotals().drops; }      ///< Packets dropped before the driver took them.
+    std::uint64_t collisions() const;                                         ///< NeXT: collisions.
 
 protected:
     IONetwork() = default;
 
+    /// The driver's receive: takes up to @p max packets from receive queue @p queue into @p out,
+    /// without blocking, on the queue's thread (called by receive() only). The caller owns the
+    /// returned netbufs; each must hold a complete frame with its offload state (Netbuf::offload)
+    /// and nothing left from an earlier use (see Netbuf::resetForReceive). Counts nothing: the
+    /// framework counts what is returned; a frame lost on the way is report()ed.
+    /// @return the number received (0 when none wait, when stopped, or for an unknown queue).
+    /// Base: returns 0 (a driver that pushes with handleInputPacket needs no override).
+    virtual unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max);
+
+    /// The driver's transmit: takes up to @p count complete frames for transmit queue @p queue,
+    /// without blocking, on the queue's thread (called by send() only). The driver owns the
+    /// accepted ones (the first n) and frees each (to its own pool: NetbufPool::freeToOwners)
+    /// once sent; the caller keeps the rest, to retry or free. A frame the driver takes but cannot
+    /// send (too long for the hardware, link gone) it reports with report(transmitError, queue,
+    /// packet), frees, and counts as accepted, so that one bad frame never blocks those behind it.
+    /// Counts nothing else. @return n, the number accepted. Base: returns 0 (sends nothing).
+    virtual unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count);
+
+    /// Sets modeDescription(); drivers call it once they know how they run.
+    void setModeDescription(std::string description) { mode_ = std::move(description); }
+
 private:
+    void deliverInput(unsigned queue, Netbuf** packets, unsigned count);
+
     std::shared_ptr<NetbufPool> pool_;
-    IOInputSink* sink_ = nullptr;
+    IONetworkClient* client_ = nullptr;
     LinkStatus link_ = LinkStatus::unknown;
     unsigned mtu_ = 1500;
-    std::uint64_t inputPackets_ = 0;
-    std::uint64_t inputErrors_ = 0;
-    std::uint64_t outputPackets_ = 0;
-    std::uint64_t outputErrors_ = 0;
-    std::uint64_t collisions_ = 0;
-    std::uint64_t inputDrops_ = 0;
-    std::array<QueueStatistics, kMaxQueues> rxStats_{};
-    std::array<QueueStatistics, kMaxQueues> txStats_{};
+    std::string mode_;
+    std::array<QueueCounters, kMaxQueues> counters_{};
 };
 
 }  // namespace nexnet

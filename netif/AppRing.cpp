@@ -500,7 +500,7 @@ void AppRing::dispatch(Netbuf** packets, unsigned count) {
     if (options_.mode == APP_RING_RX_INTERCEPT) {
         interface_.injectInput(0, packets, count, 0);  // claim 1: processed as received
     } else {
-        interface_.sendBurst(packets, count);  // claims 17, 19, 6: sent by the interface
+        interface_.outputInterceptedBurst(packets, count);  // claims 17, 19, 6: sent by the interface
     }
 }
 

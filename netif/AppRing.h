@@ -29,7 +29,7 @@ class NetworkInterface;
 ///   into ring 1 before any protocol sees it; what applications insert into ring 2 is offered to
 ///   the consumers above priority 0 as received (NetworkInterface::injectInput).
 /// - APP_RING_TX_INTERCEPT (claim 17): the interface's OutputInterceptor takes everything the
-///   network layer outputs into ring 1; ring 2 is transmitted (NetworkInterface::sendBurst).
+///   network layer outputs into ring 1; ring 2 is transmitted (NetworkInterface::outputInterceptedBurst).
 /// - APP_RING_BYPASS (claim 19): every received frame goes to ring 1, the network layer's own
 ///   output is dropped (counted), ring 2 is transmitted: the network layer processes nothing.
 /// - APP_RING_NON_NETWORK (claims 6-8): received frames that are not IPv4, IPv6 or ARP go to

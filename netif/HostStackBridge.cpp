@@ -5,6 +5,7 @@
 #include "netif/NetworkInterface.h"
 
 #include <net/if_arp.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 
 #include <cstring>
@@ -26,7 +27,7 @@ private:
     HostStackBridge& bridge_;
 };
 
-HostStackBridge::HostStackBridge(NetworkInterface& wire) : wire_(wire) {}
+HostStackBridge::HostStackBridge(NetworkInterface& wire, const Options& options) : wire_(wire), options_(options) {}
 
 Result<std::unique_ptr<HostStackBridge>> HostStackBridge::create(NetworkInterface& wire, const Options& options) {
     using R = Result<std::unique_ptr<HostStackBridge>>;
@@ -34,7 +35,7 @@ Result<std::unique_ptr<HostStackBridge>> HostStackBridge::create(NetworkInterfac
     tapOptions.name = options.hostName;
     auto tap = TapDriver::create(tapOptions);
     if (!tap) return R::failure(tap.error());
-    std::unique_ptr<HostStackBridge> bridge(new HostStackBridge(wire));
+    std::unique_ptr<HostStackBridge> bridge(new HostStackBridge(wire, options));
     bridge->host_ = std::make_unique<NetworkInterface>(std::move(tap.value()));
     bridge->hostInput_ = std::make_unique<HostInput>(*bridge);
     bridge->host_->addInputConsumer(bridge->hostInput_.get(), 100);
@@ -61,6 +62,21 @@ void HostStackBridge::mirror() {
 
 int HostStackBridge::attach(EventLoop& loop) {
     if (int error = host_->setUp(); error != 0) return error;
+    auto* tap = static_cast<TapDriver*>(&host_->driver());
+    if (options_.kernelAddress.s_addr != INADDR_ANY) {
+        ifreq ifr{};
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+        sin->sin_family = AF_INET;
+        sin->sin_addr = options_.kernelAddress;
+        if (int error = tap->kernelEnd().control(SIOCSIFADDR, ifr)) return error;
+        sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
+        sin->sin_family = AF_INET;
+        sin->sin_addr = options_.kernelNetmask;
+        if (int error = tap->kernelEnd().control(SIOCSIFNETMASK, ifr)) return error;
+    }
+    if (options_.kernelUp) {
+        if (int error = tap->kernelEnd().setUp(true)) return error;
+    }
     auto mode = host_->attach(loop, NetworkInterface::Mode::interrupt);
     return mode ? 0 : mode.error();
 }
@@ -74,7 +90,7 @@ std::string HostStackBridge::hostName() const {
 void HostStackBridge::consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) {
     InputConsumer::takeRemaining(packets, count, [this](Netbuf** burst, unsigned n) {
         stats_.toHost += n;
-        host_->sendBurst(burst, n);
+        host_->outputBurst(burst, n);
     });
 }
 

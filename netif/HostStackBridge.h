@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <netinet/in.h>
 #include <string>
 
 namespace nexnet {
@@ -40,6 +41,13 @@ public:
     struct Options {
         std::string hostName;        ///< Name of the kernel-facing tap (empty: the kernel picks).
         bool mirrorAddress = true;   ///< Give the host tap the wire's Ethernet address and MTU.
+        /// Bring the kernel's interface up in attach (`ip link set NAME up`). Off, its
+        /// administrative state is left to whoever administers its namespace.
+        bool kernelUp = false;
+        /// An IPv4 address (network order) attach gives the kernel's interface, with
+        /// kernelNetmask; INADDR_ANY (the default) leaves addresses to the administrator.
+        in_addr kernelAddress{};
+        in_addr kernelNetmask{};     ///< Netmask of kernelAddress (network order).
     };
 
     /// Counters of both directions.
@@ -56,7 +64,11 @@ public:
     HostStackBridge(const HostStackBridge&) = delete;
     HostStackBridge& operator=(const HostStackBridge&) = delete;
 
-    /// Brings the host tap up and runs it on @p loop (interrupt mode). @return 0 or an errno.
+    /// Brings the driver's end of the host tap up (its carrier on) and runs it on @p loop
+    /// (interrupt mode). The kernel's end is configured only as Options say (kernelUp,
+    /// kernelAddress): otherwise its state and addresses stay the administrator's (`ip link set
+    /// NAME up`, `ip addr add`), as a NIC never configures its link partner. Control thread;
+    /// does not block. @return 0 or an errno (of the tap, or of the kernel end's ioctls).
     int attach(EventLoop& loop);
     /// The kernel-facing interface (its name: host().name()).
     NetworkInterface& host() { return *host_; }
@@ -70,10 +82,11 @@ public:
 
 private:
     class HostInput;
-    HostStackBridge(NetworkInterface& wire);
+    HostStackBridge(NetworkInterface& wire, const Options& options);
     void mirror();
 
     NetworkInterface& wire_;
+    Options options_;
     std::unique_ptr<NetworkInterface> host_;
     std::unique_ptr<HostInput> hostInput_;
     Statistics stats_;

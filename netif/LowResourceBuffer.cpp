@@ -48,8 +48,8 @@ LowResourceBuffer::~LowResourceBuffer() {
 
 int LowResourceBuffer::insert(IONetwork& driver) {
     if (inserted_) return EBUSY;
-    setDownstream(driver.inputSink());
-    driver.setInputSink(this);
+    setDownstream(driver.client());
+    driver.setClient(this);
     driver_ = &driver;
     inserted_ = true;
     return 0;
@@ -58,7 +58,7 @@ int LowResourceBuffer::insert(IONetwork& driver) {
 void LowResourceBuffer::remove() {
     if (!inserted_) return;
     flush();
-    driver_->setInputSink(downstream_);
+    driver_->setClient(downstream_);
     inserted_ = false;
     driver_ = nullptr;
 }
@@ -102,7 +102,7 @@ void LowResourceBuffer::updateShortcut() {
     slow_ = low_ || held_ != 0 || client_ != nullptr || downstream_ == nullptr;
 }
 
-void LowResourceBuffer::setDownstream(IOInputSink* downstream) {
+void LowResourceBuffer::setDownstream(IONetworkClient* downstream) {
     downstream_ = downstream;
     updateShortcut();
 }

@@ -2,7 +2,7 @@
 /// @file LowResourceBuffer.h
 /// @brief LowResourceBuffer: receive buffering when the shared pool runs low (low-resource seed).
 
-#include "framework/IOInputSink.h"
+#include "framework/IONetworkClient.h"
 #include "framework/IONetwork.h"
 #include "netbuf/NetbufPool.h"
 #include "netbuf/NetbufQueue.h"
@@ -56,7 +56,7 @@ namespace nexnet {
 ///
 /// Threading: one receive thread (the driver's event-loop thread) calls inputBurst, drain and
 /// flush; other threads may free netbufs of either pool at any time.
-class LowResourceBuffer : public IOInputSink {
+class LowResourceBuffer : public IONetworkClient {
 public:
     /// When buffered packets go up.
     enum class Release {
@@ -112,9 +112,9 @@ public:
 
     /// Where the layer hands packets up (set by insert(), or directly when the layer is fed by
     /// hand). Without one, packets are freed and counted as drops.
-    void setDownstream(IOInputSink* downstream);
+    void setDownstream(IONetworkClient* downstream);
     /// The sink above the layer, or nullptr.
-    IOInputSink* downstream() const { return downstream_; }
+    IONetworkClient* downstream() const { return downstream_; }
     /// Receives descriptors and array reports (claims 3 and 5); nullptr for none (the default,
     /// and the cheapest). The layer does not own it.
     void setClient(LowResourceClient* client);
@@ -167,7 +167,7 @@ private:
     const NetbufPool* sharedFree_;  // pool_.get(): one load less on the normal path
     std::unique_ptr<NetbufPool> reserve_;
     Config config_;
-    IOInputSink* downstream_ = nullptr;
+    IONetworkClient* downstream_ = nullptr;
     LowResourceClient* client_ = nullptr;
     IONetwork* driver_ = nullptr;     // set by insert()
     IONetwork* lastDriver_ = nullptr; // the driver of the held packets

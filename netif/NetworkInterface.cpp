@@ -12,18 +12,18 @@ namespace nexnet {
 
 namespace {
 constexpr unsigned kMinFrame = 14;  // an Ethernet header
-
+constexpr auto kOutputRetry = std::chrono::milliseconds(1);
 }  // namespace
 
 NetworkInterface::NetworkInterface(std::unique_ptr<IONetwork> driver, unsigned outputQueueLimit)
-    : driver_(std::move(driver)), outputQueueLimit_(outputQueueLimit) {
-    driver_->setInputSink(this);
+    : driver_(std::move(driver)), outputQueue_(outputQueueLimit) {
+    driver_->setClient(this);
 }
 
 NetworkInterface::~NetworkInterface() {
     detach();
     outputQueue_.freeAll();
-    driver_->setInputSink(nullptr);
+    driver_->setClient(nullptr);
 }
 
 int NetworkInterface::performCommand(std::string_view command, void* data) {
@@ -36,7 +36,13 @@ int NetworkInterface::performCommand(std::string_view command, void* data) {
     }
     bool wasUp = (flags() & IFF_UP) != 0;
     int error = driver_->performCommand(command, data);
-    if (error == 0 && !wasUp && (flags() & IFF_UP) != 0) error = driver_->finishInitialization();
+    bool up = (flags() & IFF_UP) != 0;
+    if (error == 0 && !wasUp && up) error = driver_->finishInitialization();
+    if (wasUp && !up && !outputQueue_.empty()) {
+        // Down: what waited for the ring will not go out; as a NIC reset empties its rings.
+        driver_->report(QueueEvent::transmitDrop, 0, outputQueue_.count());
+        outputQueue_.freeAll();
+    }
     return error;
 }
 
@@ -108,28 +114,25 @@ int NetworkInterface::removeInputConsumer(InputConsumer* consumer) {
 }
 
 void NetworkInterface::inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) {
-    std::uint64_t bytes = 0;
-    unsigned kept = 0;
+    unsigned kept = 0, runts = 0;
     for (unsigned i = 0; i < count; ++i) {
         Netbuf* nb = netbufs[i];
-        if (nb->size() < kMinFrame) {  // a runt cannot even be classified
+        if (nb->size() < kMinFrame) [[unlikely]] {  // a runt cannot even be classified
             nb->free();
-            rx_.errors++;
+            ++runts;
             continue;
         }
-        bytes += nb->size();
         netbufs[kept++] = nb;
     }
-    rx_.packets += kept;
-    rx_.bytes += bytes;
+    if (runts != 0) driver_->report(QueueEvent::receiveError, queue, runts);
     for (auto& [priority, consumer] : consumers_) consumer->consumeInput(*this, queue, netbufs, kept);
-    dropUntaken(netbufs, kept);
+    dropUntaken(queue, netbufs, kept);
 }
 
-void NetworkInterface::dropUntaken(Netbuf** packets, unsigned count) {
-    InputConsumer::takeRemaining(packets, count, [this](Netbuf** burst, unsigned n) {
+void NetworkInterface::dropUntaken(unsigned queue, Netbuf** packets, unsigned count) {
+    InputConsumer::takeRemaining(packets, count, [this, queue](Netbuf** burst, unsigned n) {
         NetbufPool::freeToOwners(burst, n);
-        rx_.drops += n;
+        driver_->report(QueueEvent::receiveDrop, queue, n);
     });
 }
 
@@ -137,26 +140,28 @@ void NetworkInterface::injectInput(unsigned queue, Netbuf** packets, unsigned co
     for (auto& [priority, consumer] : consumers_) {
         if (priority > afterPriority) consumer->consumeInput(*this, queue, packets, count);
     }
-    dropUntaken(packets, count);
+    dropUntaken(queue, packets, count);
 }
 
-void NetworkInterface::linkChanged(IONetwork&, bool) {}
+void NetworkInterface::linkChanged(IONetwork&, bool up) {
+    if (linkHandler_) linkHandler_(up);
+    if (up) flushOutput();
+}
+
+void NetworkInterface::outputRoomAvailable(IONetwork&, unsigned) { flushOutput(); }
 
 unsigned NetworkInterface::poll() {
     unsigned received = 0;
-    Netbuf* burst[kBurst];
-    for (unsigned q = 0; q < driver_->queueCount(); ++q) {
-        unsigned n = driver_->receiveBurst(q, burst, kBurst);
-        if (n > 0) driver_->handleInputBurst(q, burst, n);
-        received += n;
-    }
+    // Through the driver's client, which is this interface unless a layer sits between them
+    // (LowResourceBuffer::insert).
+    for (unsigned q = 0; q < driver_->queueCount(); ++q) received += driver_->receiveAndDeliver(q, kBurst);
     flushOutput();
     return received;
 }
 
 Result<NetworkInterface::Mode> NetworkInterface::attach(EventLoop& loop, Mode mode) {
     using R = Result<Mode>;
-    if (loop_ != nullptr) return R::failure(EBUSY);
+    if (loop_ != nullptr) return R::failure(EBUSY, "the interface already runs on an event loop");
     loop_ = &loop;
     driver_->attachToEventLoop(&loop);
     if (mode == Mode::interrupt) {
@@ -173,11 +178,11 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(EventLoop& loop, Mode mo
             int fd = driver_->interruptEventFd(q);
             int error = loop.watchReadable(fd, [this, q] {
                 driver_->interruptOccurred(q);
-                flushOutput();
+                afterInterrupt();
             });
             if (error != 0) {
                 detach();
-                return R::failure(error);
+                return R::failure(error, "cannot watch the interrupt descriptor of queue " + std::to_string(q));
             }
             watchedFds_.push_back(fd);
         }
@@ -187,22 +192,27 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(EventLoop& loop, Mode mo
     return mode;
 }
 
+void NetworkInterface::afterInterrupt() {
+    flushOutput();
+    // Output still waits and the driver may never say it has room: look again shortly.
+    if (outputQueue_.empty() || retryTimer_ != 0 || loop_ == nullptr) return;
+    auto timer = loop_->addTimer(kOutputRetry, [this] {
+        retryTimer_ = 0;
+        afterInterrupt();
+    });
+    if (timer) retryTimer_ = timer.value();
+}
+
 void NetworkInterface::detach() {
     if (loop_ == nullptr) return;
     for (int fd : watchedFds_) loop_->unwatch(fd);
     watchedFds_.clear();
     if (poller_ != 0) loop_->removePoller(poller_);
     poller_ = 0;
+    if (retryTimer_ != 0) loop_->cancelTimer(retryTimer_);
+    retryTimer_ = 0;
     driver_->attachToEventLoop(nullptr);
     loop_ = nullptr;
-}
-
-int NetworkInterface::output(Netbuf* packet) {
-    if (!driver_->isRunning()) {
-        outputBurst(&packet, 1);  // frees it and counts the drop
-        return ENETDOWN;
-    }
-    return outputBurst(&packet, 1) == 1 ? 0 : ENOBUFS;
 }
 
 unsigned NetworkInterface::outputBurst(Netbuf** packets, unsigned count) {
@@ -213,9 +223,9 @@ unsigned NetworkInterface::outputBurst(Netbuf** packets, unsigned count) {
             if (packets[i] != nullptr) packets[left++] = packets[i];
         }
         unsigned taken = count - left;
-        return sendBurst(packets, left) + taken;
+        return outputInterceptedBurst(packets, left) + taken;
     }
-    return sendBurst(packets, count);
+    return outputInterceptedBurst(packets, count);
 }
 
 int NetworkInterface::setOutputInterceptor(OutputInterceptor* interceptor) {
@@ -224,38 +234,26 @@ int NetworkInterface::setOutputInterceptor(OutputInterceptor* interceptor) {
     return 0;
 }
 
-unsigned NetworkInterface::sendBurst(Netbuf** packets, unsigned count) {
+unsigned NetworkInterface::outputInterceptedBurst(Netbuf** packets, unsigned count) {
     if (count == 0) return 0;
     if (!driver_->isRunning()) {
         NetbufPool::freeToOwners(packets, count);
-        tx_.drops += count;
+        driver_->report(QueueEvent::transmitDrop, 0, count);
         return 0;
     }
     for (OutputObserver* observer : outputObservers_) observer->observeOutput(*this, packets, count);
-    unsigned sent = 0;
-    if (outputQueue_.empty()) {
-        std::uint64_t bytes = 0;
-        for (unsigned i = 0; i < count; ++i) bytes += packets[i]->size();
-        sent = driver_->transmitBurst(0, packets, count);
-        if (sent == count) {
-            tx_.packets += sent;
-            tx_.bytes += bytes;
-            return sent;
-        }
-        for (unsigned i = sent; i < count; ++i) bytes -= packets[i]->size();
-        tx_.packets += sent;
-        tx_.bytes += bytes;
-    }
-    unsigned accepted = sent;
+    // Behind queued output, in order; otherwise straight to the driver.
+    unsigned sent = outputQueue_.empty() ? driver_->send(0, packets, count) : 0;
+    unsigned accepted = sent, dropped = 0;
     for (unsigned i = sent; i < count; ++i) {
-        if (outputQueue_.count() < outputQueueLimit_) {
-            outputQueue_.enqueue(packets[i]);
+        if (outputQueue_.enqueue(packets[i]) == 0) {
             ++accepted;
         } else {
             packets[i]->free();
-            tx_.drops++;
+            ++dropped;
         }
     }
+    if (dropped != 0) driver_->report(QueueEvent::transmitDrop, 0, dropped);
     return accepted;
 }
 
@@ -269,35 +267,24 @@ int NetworkInterface::removeOutputObserver(OutputObserver* observer) {
 }
 
 int NetworkInterface::outputPacket(Netbuf* packet, const void* address) {
-    std::uint32_t bytes = packet != nullptr ? packet->size() : 0;
-    int error = driver_->outputPacket(packet, address);
-    if (error == 0) {
-        tx_.packets++;
-        tx_.bytes += std::max<std::uint32_t>(bytes, 60);
-    } else {
-        tx_.errors++;
-    }
-    return error;
+    return driver_->outputPacket(packet, address);  // counted by the driver's send
 }
 
 unsigned NetworkInterface::flushOutput() {
+    if (flushing_ || outputQueue_.empty()) return 0;
+    flushing_ = true;  // a driver reporting room from inside its send must not re-enter
     unsigned total = 0;
     Netbuf* burst[kBurst];
-    while (!outputQueue_.empty()) {
+    while (!outputQueue_.empty() && driver_->isRunning()) {
         unsigned n = outputQueue_.dequeueBurst(burst, kBurst);
-        std::uint64_t bytes = 0;
-        for (unsigned i = 0; i < n; ++i) bytes += burst[i]->size();
-        unsigned sent = driver_->transmitBurst(0, burst, n);
-        for (unsigned i = sent; i < n; ++i) bytes -= burst[i]->size();
-        tx_.packets += sent;
-        tx_.bytes += bytes;
+        unsigned sent = driver_->send(0, burst, n);
         total += sent;
         if (sent < n) {
-            // What the driver refused goes back to the head, in order.
-            for (unsigned i = n; i > sent; --i) outputQueue_.pushFront(burst[i - 1]);
+            outputQueue_.requeue(burst + sent, n - sent);  // refused: back to the head, in order
             break;
         }
     }
+    flushing_ = false;
     return total;
 }
 

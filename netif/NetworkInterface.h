@@ -2,8 +2,8 @@
 /// @file NetworkInterface.h
 /// @brief NetworkInterface: a driver seen as an interface (flags, addresses, MTU, statistics, ioctls).
 
+#include "framework/IONetbufQueue.h"
 #include "framework/IONetwork.h"
-#include "netbuf/NetbufQueue.h"
 #include "netbuf/Result.h"
 #include "netif/InputConsumer.h"
 #include "netif/OutputInterceptor.h"
@@ -11,6 +11,7 @@
 #include "netif/netif.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <netinet/in.h>
 #include <string_view>
@@ -20,17 +21,14 @@ namespace nexnet {
 
 class EventLoop;
 
-/// Counters of one direction of an interface, as `ip -s link` shows them.
-struct InterfaceStatistics {
-    std::uint64_t packets = 0;  ///< Packets that went through.
-    std::uint64_t bytes = 0;    ///< Their bytes, link header included.
-    std::uint64_t errors = 0;   ///< Malformed packets, or errors from the driver.
-    std::uint64_t drops = 0;    ///< Packets dropped: no consumer took them, or no room to queue.
-};
+/// Counters of one direction of an interface, as `ip -s link` shows them: the driver's queue
+/// counters summed, with the drops and errors of the interface's own layers (frames nobody took,
+/// runts, output the queue could not hold), which report to the same counters.
+using InterfaceStatistics = QueueStatistics;
 
 /// A network interface over a driver: what struct ifnet is to a BSD driver.
 ///
-/// It owns the driver, receives its bursts (it is the driver's IOInputSink) and offers them to
+/// It owns the driver, receives its bursts (it is the driver's IONetworkClient) and offers them to
 /// its input consumers, queues and transmits output, keeps the interface's flags, protocol
 /// addresses and statistics, and answers IFCONTROL_* commands and Linux SIOC* ioctls: the
 /// hardware ones (flags, hardware address, MTU, multicast) through the driver's performCommand,
@@ -40,7 +38,7 @@ struct InterfaceStatistics {
 /// Run it in interrupt mode (attach with Mode::interrupt: the event loop sleeps until a queue's
 /// eventfd fires) or poll mode (Mode::poll: the loop spins on receive bursts), or call poll()
 /// from your own loop.
-class NetworkInterface : public IOInputSink {
+class NetworkInterface : public IONetworkClient {
 public:
     /// How the event loop drives the interface.
     enum class Mode { interrupt, poll };
@@ -112,64 +110,79 @@ public:
 
     // ---- output ----------------------------------------------------------------------------
 
-    /// Sends @p packet (a complete frame). Transmits at once when the driver has room, queues it
-    /// otherwise. @return 0, or ENOBUFS when the queue is full (packet freed, drop counted),
-    /// ENETDOWN when the interface is down (packet freed).
-    int output(Netbuf* packet);
-    /// Sends a burst of complete frames, in order; what the driver cannot take now is queued,
-    /// what the queue cannot hold is freed and counted. @return the number accepted or queued.
+    /// Sends a burst of complete frames, in order: what protocols and applications call. The
+    /// output interceptor (a tx-intercept app ring) sees it first and may take frames; observers
+    /// see the rest, then the driver; what its ring cannot take now is queued, what the queue
+    /// cannot hold is freed and counted as a transmit drop (as is everything while the interface
+    /// is down). The interface owns the netbufs from the call on. @return the number the
+    /// interceptor took, the driver accepted or the queue holds.
     unsigned outputBurst(Netbuf** packets, unsigned count);
-    /// As outputBurst, but the output interceptor does not see the frames: what an app ring sends
-    /// from its ring 2 (tx intercept, bypass). @return the number accepted or queued.
-    unsigned sendBurst(Netbuf** packets, unsigned count);
-    /// Makes @p interceptor see (and take what it wants of) every burst given to output and
-    /// outputBurst; nullptr removes it. The interface does not own it.
+    /// As outputBurst, but the interceptor does not see the frames: what the interceptor itself
+    /// hands on (an app ring's ring 2 in tx-intercept or bypass mode), which must not be
+    /// intercepted twice. @return the number accepted or queued.
+    unsigned outputInterceptedBurst(Netbuf** packets, unsigned count);
+    /// NeXT's single-packet path: the driver fills in the link addresses (@p address, or the
+    /// frame's destination when nullptr) and pads (IONetwork::outputPacket). Not intercepted,
+    /// observed or queued: a full ring drops the packet. @return 0 or the driver's errno.
+    int outputPacket(Netbuf* packet, const void* address);
+    /// Sends queued output until the driver refuses or the queue is empty. poll() and the
+    /// interrupt handlers call it; a program running its own loop may too.
+    /// @return the number the driver accepted.
+    unsigned flushOutput();
+    /// Makes @p interceptor see (and take what it wants of) every burst given to outputBurst;
+    /// nullptr removes it. The interface does not own it.
     /// @return 0, or EBUSY when another interceptor is set.
     int setOutputInterceptor(OutputInterceptor* interceptor);
-    /// NeXT's path: the driver inserts the addresses and pads (IONetwork::outputPacket).
-    int outputPacket(Netbuf* packet, const void* address);
-    /// Transmits queued output until the driver refuses or the queue is empty.
-    /// @return the number transmitted.
-    unsigned flushOutput();
-    /// Adds @p observer, called with every burst sent (output, outputBurst, sendBurst) while the
-    /// interface is up, before the driver takes it (see OutputObserver). The interface does not
-    /// own it; remove it before destroying it.
+    /// Adds @p observer, called with every burst sent through outputBurst or
+    /// outputInterceptedBurst while the interface is up, before the driver takes it (see
+    /// OutputObserver). The interface does not own it; remove it before destroying it.
     void addOutputObserver(OutputObserver* observer);
     /// Removes @p observer. @return 0 or ENOENT.
     int removeOutputObserver(OutputObserver* observer);
     /// Packets waiting in the output queue.
-    unsigned outputQueued() const { return static_cast<unsigned>(outputQueue_.count()); }
+    unsigned outputQueued() const { return outputQueue_.count(); }
 
-    // ---- statistics ------------------------------------------------------------------------
+    // ---- link and statistics ---------------------------------------------------------------
 
-    /// Receive counters.
-    const InterfaceStatistics& receiveStatistics() const { return rx_; }
-    /// Transmit counters.
-    const InterfaceStatistics& transmitStatistics() const { return tx_; }
+    /// Calls @p handler(up) on the thread that noticed whenever the driver's link goes up or down
+    /// (an empty function removes it). Queued output is retried when the link comes up.
+    void setLinkHandler(std::function<void(bool up)> handler) { linkHandler_ = std::move(handler); }
+    /// Receive counters: the driver's, summed over its queues, with the interface's own drops
+    /// (frames no consumer took) and errors (runts). Any thread.
+    InterfaceStatistics receiveStatistics() const { return driver_->receiveTotals(); }
+    /// Transmit counters: the driver's, summed over its queues, with the interface's own drops
+    /// (output while down, output the queue could not hold). Any thread.
+    InterfaceStatistics transmitStatistics() const { return driver_->transmitTotals(); }
 
-    // IOInputSink
+    // IONetworkClient
+    /// Offers a received burst to the input consumers (the driver counted it); frees and counts
+    /// what nobody took, and counts runts (shorter than an Ethernet header) as receive errors.
     void inputBurst(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count) override;
+    /// Calls the link handler; on link up, retries queued output.
     void linkChanged(IONetwork& driver, bool up) override;
+    /// Retries queued output.
+    void outputRoomAvailable(IONetwork& driver, unsigned queue) override;
 
 private:
-    /// Frees the packets no consumer took and counts them as receive drops.
-    void dropUntaken(Netbuf** packets, unsigned count);
+    /// Frees the packets no consumer took and counts them as receive drops on @p queue.
+    void dropUntaken(unsigned queue, Netbuf** packets, unsigned count);
     int performProtocolIoctl(unsigned long request, ifreq* ifr, bool& handled);
+    void afterInterrupt();
 
     std::unique_ptr<IONetwork> driver_;
     std::vector<std::pair<int, InputConsumer*>> consumers_;
     std::vector<OutputObserver*> outputObservers_;
     OutputInterceptor* interceptor_ = nullptr;
-    NetbufQueue outputQueue_;
-    unsigned outputQueueLimit_;
-    InterfaceStatistics rx_;
-    InterfaceStatistics tx_;
+    IONetbufQueue outputQueue_;
+    std::function<void(bool)> linkHandler_;
     in_addr address_{};
     in_addr netmask_{};
     unsigned softFlags_ = 0;
     EventLoop* loop_ = nullptr;
     std::vector<int> watchedFds_;
     std::uint64_t poller_ = 0;
+    std::uint64_t retryTimer_ = 0;  // interrupt mode: retries queued output while it waits
+    bool flushing_ = false;         // flushOutput is running: room reports from the driver wait
 };
 
 }  // namespace nexnet

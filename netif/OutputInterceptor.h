@@ -15,7 +15,7 @@ class Netbuf;
 /// every burst while the interface is up, before observers and the driver see it. The
 /// interceptor takes a frame by setting its slot to nullptr: it then owns the netbuf and must
 /// free or pass it on. Frames it leaves are sent as usual. What the interceptor itself wants sent
-/// goes through NetworkInterface::sendBurst, which is not intercepted. Called on the interface's
+/// goes through NetworkInterface::outputInterceptedBurst, which is not intercepted. Called on the interface's
 /// thread; must not block.
 class OutputInterceptor {
 public:

@@ -11,7 +11,7 @@ class Netbuf;
 /// capture tap, a monitor. The receive side's counterpart is InputConsumer.
 ///
 /// NetworkInterface calls every observer with each burst it sends (output, outputBurst, and
-/// sendBurst, which also carries what an app ring or an output interceptor hands on), once,
+/// outputInterceptedBurst, which also carries what an app ring or an output interceptor hands on), once,
 /// before the driver or the output queue takes it: the frames are complete and
 /// still owned by the caller, so an observer may read them but must not keep, change or free
 /// them. Frames sent through NeXT's outputPacket path are not observed (the driver inserts their

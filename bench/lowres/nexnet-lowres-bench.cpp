@@ -24,7 +24,7 @@ namespace {
 constexpr unsigned kBurst = 32;
 
 // The layers above at their cheapest: free what arrives, in bulk.
-class FreeingSink : public IOInputSink {
+class FreeingSink : public IONetworkClient {
 public:
     std::uint64_t packets = 0;
     void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override {
@@ -55,7 +55,7 @@ double run(Case which, std::uint64_t packets, std::uint32_t frameBytes) {
     FreeingSink sink;
     std::unique_ptr<LowResourceBuffer> layer;
     if (which == Case::direct) {
-        nd.setInputSink(&sink);
+        nd.setClient(&sink);
     } else {
         LowResourceBuffer::Config config;
         config.lowWater = which == Case::buffering ? nd.pool()->capacity() + 1 : 256;
@@ -66,16 +66,13 @@ double run(Case which, std::uint64_t packets, std::uint32_t frameBytes) {
             std::exit(1);
         }
         layer = std::move(made.value());
-        nd.setInputSink(&sink);
+        nd.setClient(&sink);
         layer->insert(nd);
     }
-    Netbuf* burst[kBurst];
     // Thread CPU time, not wall time: the machine is shared, and a descheduled run is not slower.
     double start = cpuSeconds();
     for (std::uint64_t done = 0; done < packets;) {
-        unsigned n = nd.receiveBurst(0, burst, kBurst);
-        nd.handleInputBurst(0, burst, n);
-        done += n;
+        done += nd.receiveAndDeliver(0, kBurst);
     }
     double seconds = cpuSeconds() - start;
     if (layer) {

@@ -106,10 +106,10 @@ std::uint64_t forwardFor(IONetwork* const* ports, double seconds) {
     for (unsigned turn = 0;; ++turn) {
         for (unsigned p = 0; p < 2; ++p) {
             Netbuf* burst[kBurst];
-            unsigned n = ports[p]->receiveBurst(0, burst, kBurst);
+            unsigned n = ports[p]->receive(0, burst, kBurst);
             if (n == 0) continue;
             received += n;
-            unsigned sent = ports[1 - p]->transmitBurst(0, burst, n);
+            unsigned sent = ports[1 - p]->send(0, burst, n);
             if (sent < n) [[unlikely]] NetbufPool::freeToOwners(burst + sent, n - sent);
         }
         if (turn % 1024 == 0 && now() >= end) return received;

@@ -52,7 +52,7 @@ int read(const std::string& path) {
     Netbuf* burst[32];
     std::uint64_t frames = 0;
     auto start = std::chrono::steady_clock::now();
-    for (unsigned n; (n = driver.receiveBurst(0, burst, 32)) > 0;) {
+    for (unsigned n; (n = driver.receive(0, burst, 32)) > 0;) {
         frames += n;
         driver.pool()->freeBulk(burst, n);
     }

@@ -136,7 +136,7 @@ struct Flow {
             burst[i]->append(frame, sizeof frame);
             std::memcpy(burst[i]->data() + 19, &sequence, 4);
         }
-        unsigned accepted = tx->transmitBurst(0, burst, want);
+        unsigned accepted = tx->send(0, burst, want);
         if (accepted < want) tx->pool()->freeBulk(burst + accepted, want - accepted);
         sent += accepted;
         return accepted;
@@ -164,7 +164,7 @@ struct Flow {
 /// Receives a burst on @p nic and hands each frame to the flow it belongs to.
 void receive(IOEthernet& nic, Flow* flows, unsigned count, Clock::time_point now) {
     Netbuf* burst[kBurst];
-    unsigned n = nic.receiveBurst(0, burst, kBurst);
+    unsigned n = nic.receive(0, burst, kBurst);
     for (unsigned i = 0; i < n; ++i) {
         for (unsigned f = 0; f < count; ++f) {
             if (flows[f].rx == &nic && flows[f].take(burst[i]->data(), burst[i]->size(), now)) break;

@@ -33,15 +33,22 @@ public:
     /// Registers "null:" with @p registry.
     static int registerWith(DriverRegistry& registry);
 
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+    /// Stopped or started; nothing to reset.
     int resetAndEnable(bool enable) override;
+    /// What fits in a netbuf.
     unsigned maxMtu() const override;
 
     /// The frame template written when fill is on.
     const std::vector<std::uint8_t>& frameTemplate() const { return template_; }
     /// Frames produced so far.
     std::uint64_t produced() const { return produced_; }
+
+protected:
+    /// Takes min(@p max, frames left before the limit) netbufs from the pool, sized (and filled)
+    /// as the options say. A pool that cannot give them all gives none: reported as receive drops.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+    /// Accepts everything and frees it at once.
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
 
 private:
     explicit NullDriver(const Options& options);

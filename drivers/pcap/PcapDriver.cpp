@@ -153,8 +153,7 @@ void PcapDriver::finish(const char* error) {
     finished_ = true;
     if (error != nullptr) {
         readError_ = options_.path + ": " + error;
-        incrementInputErrors();
-        receiveStatisticsFor(0).errors++;
+        report(QueueEvent::receiveError, 0);
     }
     setLinkStatus(LinkStatus::down);
 }
@@ -204,28 +203,25 @@ bool PcapDriver::due(std::uint64_t offset) {
 }
 
 bool PcapDriver::fill(Netbuf* netbuf, const std::uint8_t* data, std::uint32_t captured, std::uint32_t length,
-                      std::uint64_t stamp, QueueStatistics& stats) {
+                      std::uint64_t stamp) {
     if (captured < length && !options_.partial) {  // only part of the frame is in the file
         ++partialDrops_;
-        ++stats.drops;
-        incrementInputDrops();
+        report(QueueEvent::receiveDrop, 0);
         return false;
     }
     if (captured > dataRoom_ || netbuf->setSize(captured) != 0) {  // never cut a frame silently
         ++oversizeDrops_;
-        ++stats.drops;
-        incrementInputDrops();
+        report(QueueEvent::receiveDrop, 0);
         return false;
     }
     std::memcpy(netbuf->data(), data, captured);
     netbuf->setTimestamp(stamp);
-    stats.bytes += captured;
     return true;
 }
 
 unsigned PcapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
+    (void)queue;  // one queue
     if (!isRunning() || max == 0 || (finished_ && pending_ == nullptr)) return 0;
-    QueueStatistics& stats = receiveStatisticsFor(queue);
     unsigned n = 0;
     if (pending_ != nullptr) {
         if (!due(pendingOffset_)) return 0;
@@ -248,7 +244,7 @@ unsigned PcapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
         std::uint32_t length = 0;
         std::uint64_t stamp = 0;
         if (!nextRecord(data, captured, length, stamp)) break;
-        if (!fill(out[filled], data, captured, length, stamp, stats)) continue;  // the buffer is reused
+        if (!fill(out[filled], data, captured, length, stamp)) continue;  // the buffer is reused
         if (timed) {
             std::uint64_t offset = replayOffset(stamp);
             if (!due(offset)) {  // too early: keep it for a later call
@@ -262,8 +258,6 @@ unsigned PcapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     }
     if (unused == end) unused = filled;
     if (unused < end) pool()->freeBulk(out + unused, end - unused);
-    stats.packets += filled;
-    incrementInputPackets(filled);
     return filled;
 }
 
@@ -279,11 +273,11 @@ std::uint64_t PcapDriver::replayOffset(std::uint64_t stamp) {
 }
 
 unsigned PcapDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
+    (void)queue;
     if (tx_ != nullptr) {
         std::uint64_t stamp = PcapDumpFile::now();  // one clock read per burst
         for (unsigned i = 0; i < count; ++i) tx_->write(packets[i]->data(), packets[i]->size(), stamp);
     }
-    countTransmitted(queue, packets, count);
     NetbufPool::freeToOwners(packets, count);
     return count;
 }

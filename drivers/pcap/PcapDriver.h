@@ -67,9 +67,10 @@ public:
     static int registerWith(DriverRegistry& registry);
     ~PcapDriver() override;
 
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+    /// Up: the replay (re)starts where it stopped and the link is up until the file ends. Down:
+    /// the transmit file is flushed.
     int resetAndEnable(bool enable) override;
+    /// The pool's data room less the Ethernet header.
     unsigned maxMtu() const override;
 
     /// True once every loop has been played (or a read error stopped the replay).
@@ -85,6 +86,14 @@ public:
     /// The transmit file, or nullptr when transmitted frames are only counted.
     PcapDumpFile* transmitFile() const { return tx_.get(); }
 
+protected:
+    /// The next records of the file, each in a netbuf with its capture time (Netbuf::timestamp).
+    /// Records cut in the file (without partial=1) or too long for a netbuf are dropped and
+    /// reported as receive drops; a read error ends the replay and is reported as a receive error.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+    /// Appends every frame to the transmit file (when there is one), then frees them all.
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+
 private:
     explicit PcapDriver(const Options& options);
     int openCapture(std::string* message);
@@ -92,7 +101,7 @@ private:
     bool due(std::uint64_t offset);
     std::uint64_t replayOffset(std::uint64_t stamp);
     bool fill(Netbuf* netbuf, const std::uint8_t* data, std::uint32_t captured, std::uint32_t length,
-              std::uint64_t stamp, QueueStatistics& stats);
+              std::uint64_t stamp);
     void finish(const char* error);
 
     static constexpr std::size_t kReadBuffer = 1u << 20;

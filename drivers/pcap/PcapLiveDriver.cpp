@@ -128,24 +128,20 @@ int PcapLiveDriver::setInterruptsEnabled(unsigned, bool) { return 0; }
 
 void PcapLiveDriver::onFrame(unsigned char* context, const pcap_pkthdr* header, const unsigned char* bytes) {
     auto* self = reinterpret_cast<PcapLiveDriver*>(context);
-    QueueStatistics& stats = self->receiveStatisticsFor(self->queue_);
     if (header->caplen > self->dataRoom_) {  // never cut a frame silently
         ++self->oversizeDrops_;
-        ++stats.drops;
-        self->incrementInputDrops();
+        self->report(QueueEvent::receiveDrop, self->queue_);
         return;
     }
     Netbuf* netbuf = self->pool()->allocate();
     if (netbuf == nullptr) {
-        ++stats.drops;
-        self->incrementInputDrops();
+        self->report(QueueEvent::receiveDrop, self->queue_);
         return;
     }
     netbuf->setSize(header->caplen);
     std::memcpy(netbuf->data(), bytes, header->caplen);
     netbuf->setTimestamp(static_cast<std::uint64_t>(header->ts.tv_sec) * 1000000000u +
                          static_cast<std::uint64_t>(header->ts.tv_usec));
-    stats.bytes += header->caplen;
     self->burst_[self->burstCount_++] = netbuf;
 }
 
@@ -157,34 +153,22 @@ unsigned PcapLiveDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max
     // One call per burst; in non-blocking mode it returns at once when nothing waits.
     int result = pcap_dispatch(live_, static_cast<int>(max), &PcapLiveDriver::onFrame,
                                reinterpret_cast<unsigned char*>(this));
-    if (result < 0 && result != PCAP_ERROR_BREAK) {
-        receiveStatisticsFor(queue).errors++;
-        incrementInputErrors();
-    }
+    if (result < 0 && result != PCAP_ERROR_BREAK) report(QueueEvent::receiveError, queue);
     unsigned received = burstCount_;
     burst_ = nullptr;
-    receiveStatisticsFor(queue).packets += received;
-    incrementInputPackets(received);
     return received;
 }
 
 unsigned PcapLiveDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
     if (!isRunning()) return 0;
     unsigned accepted = 0;
-    unsigned sent = 0;  // the sent ones move to the front, to be counted and freed in bulk
     for (; accepted < count; ++accepted) {
         Netbuf* packet = packets[accepted];
-        if (pcap_inject(live_, packet->data(), packet->size()) >= 0) {
-            packets[sent++] = packet;
-            continue;
-        }
+        if (pcap_inject(live_, packet->data(), packet->size()) >= 0) continue;
         if (errno == EAGAIN || errno == ENOBUFS || errno == EWOULDBLOCK) break;  // full: retry later
-        transmitStatisticsFor(queue).errors++;
-        incrementOutputErrors();
-        packet->free();
+        report(QueueEvent::transmitError, queue, *packet);  // refused (too long, link gone)
     }
-    countTransmitted(queue, packets, sent);
-    NetbufPool::freeToOwners(packets, sent);
+    NetbufPool::freeToOwners(packets, accepted);  // the kernel copied what it took
     return accepted;
 }
 

@@ -46,10 +46,7 @@ public:
     static int registerWith(DriverRegistry& registry);
     ~PcapLiveDriver() override;
 
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    /// Sends each frame with pcap_inject; stops at the first the kernel refuses for lack of room
-    /// (the caller keeps it); a frame refused for another reason is freed and counted as an error.
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+    /// Starts or stops the capture.
     int resetAndEnable(bool enable) override;
     unsigned maxMtu() const override;
     /// pcap_get_selectable_fd(): readable when frames wait.
@@ -59,6 +56,15 @@ public:
 
     /// Frames dropped because they did not fit the pool's data room.
     std::uint64_t oversizeDrops() const { return oversizeDrops_; }
+
+protected:
+    /// The frames libpcap has (one pcap_dispatch), each copied into a netbuf with its capture
+    /// time. Frames too long for a netbuf, or with the pool empty, are reported as receive drops.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+    /// Sends each frame with pcap_inject; stops at the first the kernel refuses for lack of room
+    /// (the caller keeps it); a frame refused for another reason is reported as a transmit error
+    /// and freed.
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
 
 private:
     explicit PcapLiveDriver(const Options& options);

@@ -47,6 +47,7 @@ int TapDriver::open(const Options& options) {
     offloads_ = options.vnet;
     queues_.resize(options.queues);
     std::string name = options.name.empty() ? "nxtap%d" : options.name;
+    int uringError = 0;
     for (Queue& queue : queues_) {
         // Every queue after the first attaches to the interface the first one made or found.
         int fd = openQueue(name, options.queues > 1, name);
@@ -54,9 +55,15 @@ int TapDriver::open(const Options& options) {
         queue.fd = fd;
         if (options.uring) {
             queue.uring = std::make_unique<TapUring>();
-            if (queue.uring->setUp() != 0) queue.uring.reset();  // io_uring disabled: plain calls
+            if ((uringError = queue.uring->setUp()) != 0) queue.uring.reset();  // io_uring disabled: plain calls
         }
     }
+    // Never a silent slower path: say how transmit bursts run.
+    if (!options.uring) setModeDescription("transmit: one writev per frame (uring=0)");
+    else if (uringError != 0)
+        setModeDescription(std::string("transmit: one writev per frame (io_uring unavailable: ") +
+                           std::strerror(uringError) + ")");
+    else setModeDescription("transmit: io_uring, one system call per burst");
     name_ = name;
     setName(name);
     kernelEnd_.setTapFd(queues_[0].fd);
@@ -183,10 +190,9 @@ LinkStatus TapDriver::refreshLinkStatus() {
     return linkStatus();
 }
 
-int TapDriver::attachToEventLoop(EventLoop* loop) {
-    if (loop == nullptr) clearTimeout();
-    if (int error = IOEthernet::attachToEventLoop(loop)) return error;
-    return loop != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
+int TapDriver::eventLoopChanged() {
+    // The framework cancelled the old loop's watchdog; start one on the new loop, if any.
+    return eventLoop() != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
 }
 
 void TapDriver::timeoutOccurred() {
@@ -262,11 +268,16 @@ void TapDriver::fillSpares(Queue& queue) {
 
 bool TapDriver::acceptFrame(const VnetHeader& header, std::uint32_t length, std::uint32_t room) {
     std::uint64_t* reason = nullptr;
+    NetbufOffload offload{header.gsoSize, header.csumStart, header.csumOffset, header.gsoType, header.flags};
     // tun copies what fits and reports at most the room it was given: a frame that fills the
     // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
     if (length >= room) reason = &truncated_;
     else if (length < kHeaderSize) reason = &runts_;
     else if (header.gsoType == 0 && length > kHeaderSize + mtu() + kVlanTag) reason = &oversize_;
+    // The kernel's header is checked as virtio-net's device side is (virtio 1.2 section
+    // 5.1.6.4): a partial checksum whose field lies outside the frame would make a layer above
+    // write past it.
+    else if (!offload.isConsistentWith(length)) reason = &badOffloads_;
     if (reason == nullptr) return true;
     ++*reason;
     return false;
@@ -301,7 +312,7 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     // cheaply (EAGAIN); when it brought a frame, the rest go in one io_uring batch.
     auto prepare = [&](unsigned i) {
         Netbuf* netbuf = rq.spare[rq.spareCount - 1 - i];
-        netbuf->reset(headroom);
+        netbuf->resetForReceive(headroom);  // spares come from getBulk: nothing of a past use stays
         vectors[i][0] = {&headers[i], kVnetHeaderSize};
         vectors[i][1] = {netbuf->data(), netbuf->tailroom()};
     };
@@ -322,9 +333,7 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
             results[attempted] = static_cast<int>(r);
         }
     }
-    QueueStatistics& stats = receiveStatisticsFor(queue);
-    unsigned got = 0, kept = rq.spareCount - attempted;
-    std::uint64_t bytes = 0;
+    unsigned got = 0, kept = rq.spareCount - attempted, malformed = 0;
     bool died = false;
     Netbuf* used[kBurst];  // copied out first: unused ones go back into the same spare slots
     for (unsigned i = 0; i < attempted; ++i) used[i] = rq.spare[rq.spareCount - 1 - i];
@@ -332,22 +341,16 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
         Netbuf* netbuf = used[i];
         if (results[i] >= 0 && takeFrame(netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
             out[got++] = netbuf;
-            bytes += netbuf->size();
             continue;
         }
-        if (results[i] >= 0) {  // malformed: counted by takeFrame
-            stats.errors++;
-            incrementInputErrors();
-        }
+        if (results[i] >= 0) ++malformed;  // its reason counted by acceptFrame
         died = died || results[i] == -EBADFD || results[i] == -ENXIO;
         rq.spare[kept++] = netbuf;  // not used: stays a spare
     }
     rq.spareCount = kept;
     if (died) queueDied(rq);
+    if (malformed != 0) report(QueueEvent::receiveError, queue, malformed);
     if (got != 0 && linkStatus() != LinkStatus::up) setLinkStatus(LinkStatus::up);
-    stats.packets += got;
-    stats.bytes += bytes;
-    incrementInputPackets(got);
     return got;
 }
 
@@ -369,8 +372,7 @@ TapDriver::VnetHeader TapDriver::headerFor(const Netbuf& packet) {
 }
 
 unsigned TapDriver::dropBurst(unsigned queue, Netbuf** packets, unsigned count) {
-    transmitStatisticsFor(queue).errors += count;
-    incrementOutputErrors(count);
+    for (unsigned i = 0; i < count; ++i) report(QueueEvent::transmitError, queue, *packets[i]);
     NetbufPool::freeToOwners(packets, count);
     return count;
 }
@@ -401,7 +403,7 @@ void TapDriver::transmitChunk(unsigned index, Queue& tq, Netbuf** packets, unsig
         vectors[i][0] = {&headers[i], kVnetHeaderSize};
         vectors[i][1] = {packets[i]->data(), packets[i]->size()};
     }
-    if (!tq.uring || tq.uring->run(tq.fd, vectors, n, true, results) != 0) {
+    if (!tq.uring || tq.uring->writeBurst(tq.fd, vectors, n, results) != 0) {
         for (unsigned i = 0; i < n; ++i) {
             ssize_t r = writev(tq.fd, vectors[i], 2);
             results[i] = r >= 0 ? static_cast<int>(r) : -errno;
@@ -411,28 +413,20 @@ void TapDriver::transmitChunk(unsigned index, Queue& tq, Netbuf** packets, unsig
             }
         }
     }
-    std::uint64_t sent = 0, bytes = 0, errors = 0;
-    bool down = false, gone = false;
+    bool sent = false, down = false, gone = false;
     for (unsigned i = 0; i < n; ++i) {
         if (results[i] >= 0) {
-            ++sent;
-            bytes += packets[i]->size();
+            sent = true;
             continue;
         }
-        ++errors;
+        report(QueueEvent::transmitError, index, *packets[i]);
         down = down || results[i] == -EIO;  // the interface is down (also after a move to another netns)
         gone = gone || results[i] == -EBADFD || results[i] == -ENXIO;
     }
     NetbufPool::freeToOwners(packets, n);
-    QueueStatistics& stats = transmitStatisticsFor(index);
-    stats.packets += sent;
-    stats.bytes += bytes;
-    stats.errors += errors;
-    incrementOutputPackets(sent);
-    incrementOutputErrors(errors);
     if (gone) queueDied(tq);
     else if (down) setLinkStatus(LinkStatus::down);
-    else if (sent != 0 && linkStatus() != LinkStatus::up) setLinkStatus(LinkStatus::up);
+    else if (sent && linkStatus() != LinkStatus::up) setLinkStatus(LinkStatus::up);
 }
 
 }  // namespace nexnet

@@ -106,19 +106,6 @@ public:
     /// the interface may be gone; the link state says so).
     int resetAndEnable(bool enable) override;
 
-    /// Receives up to min(@p max, kBurst) frames from queue @p queue into netbufs the caller then
-    /// owns, with Netbuf::offload() from the virtio-net header (zero with vnet=0).
-    /// @return the number received; 0 when none wait, when stopped, or for an unknown queue.
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-
-    /// Writes the @p count frames on queue @p queue (modulo queueCount()), each with a
-    /// virtio-net header built from its Netbuf::offload(). All are accepted and freed to their
-    /// own pools before the call returns (the kernel copies them). A frame the kernel refuses
-    /// (malformed offload request, too long, interface down or gone) is counted as an output
-    /// error; tun never pushes back, it drops and counts when its backlog is full.
-    /// @return @p count, or 0 when the driver is stopped (the caller keeps them).
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
-
     /// The number of queue pairs.
     unsigned queueCount() const override;
     /// The queue's tap descriptor (readable when frames wait), or -1 for an unknown queue.
@@ -132,8 +119,6 @@ public:
     /// errno of SIOCSIFMTU.
     int setMtu(unsigned mtu) override;
 
-    /// Also starts the one-second link watchdog on @p loop (nullptr stops it).
-    int attachToEventLoop(EventLoop* loop) override;
     /// The link watchdog: refreshes the link state and re-arms.
     void timeoutOccurred() override;
 
@@ -155,6 +140,27 @@ public:
     std::uint64_t oversizeFrames() const { return oversize_; }
     /// Received frames longer than a netbuf (the kernel's end has a larger MTU), dropped.
     std::uint64_t truncatedFrames() const { return truncated_; }
+    /// Received frames whose virtio-net header asked for a checksum outside the frame, dropped.
+    std::uint64_t badOffloadFrames() const { return badOffloads_; }
+
+protected:
+    /// Receives up to min(@p max, kBurst) frames from queue @p queue into netbufs the caller then
+    /// owns, with Netbuf::offload() from the virtio-net header (zero with vnet=0). Malformed
+    /// frames (runts, oversize, truncated, a partial checksum outside the frame) are dropped and
+    /// reported as receive errors; runtFrames() and the others say which.
+    /// @return the number received; 0 when none wait, when stopped, or for an unknown queue.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+
+    /// Writes the @p count frames on queue @p queue (modulo queueCount()), each with a
+    /// virtio-net header built from its Netbuf::offload(). All are accepted and freed to their
+    /// own pools before the call returns (the kernel copies them). A frame the kernel refuses
+    /// (malformed offload request, too long, interface down or gone) is reported as a transmit
+    /// error; tun never pushes back, it drops and counts when its backlog is full.
+    /// @return @p count, or 0 when the driver is stopped (the caller keeps them).
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+
+    /// Starts the one-second link watchdog on the new event loop, if any.
+    int eventLoopChanged() override;
 
 private:
     // struct virtio_net_hdr in the host's byte order (a legacy header: TUNSETVNETLE is not set).
@@ -200,6 +206,7 @@ private:
     std::uint64_t runts_ = 0;
     std::uint64_t oversize_ = 0;
     std::uint64_t truncated_ = 0;
+    std::uint64_t badOffloads_ = 0;
 };
 
 }  // namespace nexnet

@@ -54,7 +54,7 @@ TapUring::~TapUring() {
     if (ring_ >= 0) close(ring_);
 }
 
-int TapUring::run(int fd, const iovec (*vectors)[2], unsigned count, bool write, int* results) {
+int TapUring::writeBurst(int fd, const iovec (*vectors)[2], unsigned count, int* results) {
     if (count == 0) return 0;
     if (count > kDepth) return EINVAL;
     // We are the only producer of submissions: the tail is ours to read plainly.
@@ -63,7 +63,7 @@ int TapUring::run(int fd, const iovec (*vectors)[2], unsigned count, bool write,
         unsigned slot = (tail + i) & *sqMask_;
         io_uring_sqe& sqe = sqes_[slot];
         std::memset(&sqe, 0, sizeof sqe);
-        sqe.opcode = write ? IORING_OP_WRITEV : IORING_OP_READV;
+        sqe.opcode = IORING_OP_WRITEV;
         sqe.fd = fd;
         sqe.addr = reinterpret_cast<std::uint64_t>(vectors[i]);
         sqe.len = 2;

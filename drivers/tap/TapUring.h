@@ -1,7 +1,7 @@
 #pragma once
 /// @file TapUring.h
-/// @brief TapUring: a minimal io_uring (raw system calls, no liburing) that runs a burst of readv
-/// or writev calls on a tap descriptor with one system call.
+/// @brief TapUring: a minimal io_uring (raw system calls, no liburing) that runs a burst of writev
+/// calls on a tap descriptor with one system call.
 
 #include <cstdint>
 #include <sys/uio.h>
@@ -11,9 +11,12 @@ struct io_uring_cqe;
 
 namespace nexnet {
 
-/// One io_uring instance used synchronously: a burst of up to kDepth readv/writev requests is
-/// submitted and waited for with a single io_uring_enter. A tap descriptor is non-blocking and
-/// never sleeps in read or write, so every request completes inside that call.
+/// One io_uring instance used synchronously: a burst of up to kDepth writev requests is submitted
+/// and waited for with a single io_uring_enter. A tap write never sleeps (tun drops and counts
+/// when its backlog is full), so every request completes inside that call.
+///
+/// Only writes: io_uring does not honour O_NONBLOCK for a tun read and would wait for a frame
+/// instead of returning EAGAIN on an empty queue, so the receive path stays a readv loop.
 ///
 /// Why: a tap moves one frame per read or write and Linux has no batched call for it; measured
 /// here (bench/tap/README.md), 32 tap writes through one io_uring_enter run 1.3-1.6x faster than
@@ -40,11 +43,11 @@ public:
     /// True once setUp succeeded.
     bool ok() const { return ready_; }
 
-    /// Runs @p count (at most kDepth) readv (@p write false) or writev calls on @p fd, request i
-    /// with the two-piece vector @p vectors[i], in order, and waits for all of them.
-    /// @p results[i] receives request i's result: bytes moved, or -errno.
+    /// Runs @p count (at most kDepth) writev calls on @p fd, request i with the two-piece vector
+    /// @p vectors[i], in order, and waits for all of them.
+    /// @p results[i] receives request i's result: bytes written, or -errno.
     /// @return 0, or the errno of io_uring_enter (then no result is valid).
-    int run(int fd, const iovec (*vectors)[2], unsigned count, bool write, int* results);
+    int writeBurst(int fd, const iovec (*vectors)[2], unsigned count, int* results);
 
 private:
     int ring_ = -1;

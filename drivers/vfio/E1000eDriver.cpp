@@ -204,8 +204,7 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
     if (queue != 0 || !isRunning()) return 0;
     const unsigned size = options_.rxRingSize;
     if ((rxRing_[rxNext_].status & RX_DD) == 0) return 0;  // nothing received: the cheapest poll
-    unsigned n = 0, errors = 0, last = size;
-    QueueStatistics& stats = receiveStatisticsFor(0);
+    unsigned n = 0, errors = 0, drops = 0, last = size;
     // Count the descriptors done (DD) first, so their replacement buffers come in one bulk get
     // (the pool's thread cache); one at a time only when the pool cannot give them all.
     const unsigned limit = std::min(max, kRefillBurst);
@@ -219,7 +218,7 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
         std::uint8_t status = d.status;
         Netbuf* fresh = bulk ? refills[i] : pool()->allocate();
         if (fresh == nullptr) {  // keep the old buffer in the ring: the frame is dropped
-            stats.drops++;
+            drops++;
             fresh = rxNetbufs_[rxNext_];
             fresh->reset(pool()->headroom());
         } else {
@@ -241,9 +240,8 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
         std::atomic_thread_fence(std::memory_order_release);  // new buffer addresses before the tail
         write(RDT, last);
     }
-    stats.errors += errors;
-    if (errors != 0) incrementInputErrors(errors);
-    countReceived(0, out, n);  // IONetwork's contract: receiveBurst counts what it returns
+    if (errors != 0) report(QueueEvent::receiveError, 0, errors);
+    if (drops != 0) report(QueueEvent::receiveDrop, 0, drops);
     return n;
 }
 
@@ -273,13 +271,11 @@ unsigned E1000eDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned 
     cleanTransmitRing();
     const unsigned size = options_.txRingSize;
     unsigned accepted = 0;
-    QueueStatistics& stats = transmitStatisticsFor(0);
     // One descriptor stays empty: head == tail means an empty ring to the device (7.2.10).
     while (accepted < count && txInFlight_ < size - 1) {
         Netbuf* nb = packets[accepted];
         if (!foreignPools_.reachable(nb, pool(), device_->container()) || nb->size() == 0 || nb->size() > 16288) {
-            incrementOutputErrors();
-            transmitStatisticsFor(0).errors++;
+            report(QueueEvent::transmitError, 0, *nb);  // the device cannot reach or send it
             nb->free();
             accepted++;
             continue;
@@ -293,11 +289,8 @@ unsigned E1000eDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned 
         txTail_ = txTail_ + 1 == size ? 0 : txTail_ + 1;
         txInFlight_++;
         accepted++;
-        stats.packets++;
-        stats.bytes += nb->size();
     }
     if (accepted != 0) {
-        incrementOutputPackets(accepted);
         std::atomic_thread_fence(std::memory_order_release);  // descriptors before the tail write
         write(TDT, txTail_);
     }
@@ -329,14 +322,16 @@ void E1000eDriver::interruptOccurred(unsigned queue) {
     IOEthernet::interruptOccurred(queue);
 }
 
-int E1000eDriver::attachToEventLoop(EventLoop* loop) {
-    int error = IOEthernet::attachToEventLoop(loop);
-    if (error == 0 && loop != nullptr) setRelativeTimeout(kLinkWatchdog);
-    return error;
+int E1000eDriver::eventLoopChanged() {
+    // The framework cancelled the watchdog of the previous loop; start it on the new one.
+    return eventLoop() != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
 }
 
 void E1000eDriver::timeoutOccurred() {
-    if (isRunning()) updateLinkStatus();
+    if (isRunning()) {
+        updateLinkStatus();
+        collectHardwareStatistics();
+    }
     if (eventLoop() != nullptr) setRelativeTimeout(kLinkWatchdog);
 }
 
@@ -354,26 +349,14 @@ int E1000eDriver::setHardwareAddress(const EthernetAddress& address) {
     return IOEthernet::setHardwareAddress(address);
 }
 
-int E1000eDriver::enablePromiscuousMode() {
-    int error = IOEthernet::enablePromiscuousMode();
+int E1000eDriver::setPromiscuousMode(bool enabled) {
+    int error = IOEthernet::setPromiscuousMode(enabled);
     if (error == 0 && isRunning()) writeReceiveControl();
     return error;
 }
 
-int E1000eDriver::disablePromiscuousMode() {
-    int error = IOEthernet::disablePromiscuousMode();
-    if (error == 0 && isRunning()) writeReceiveControl();
-    return error;
-}
-
-int E1000eDriver::enableMulticastMode() {
-    int error = IOEthernet::enableMulticastMode();
-    if (error == 0 && isRunning()) writeReceiveControl();
-    return error;
-}
-
-int E1000eDriver::disableMulticastMode() {
-    int error = IOEthernet::disableMulticastMode();
+int E1000eDriver::setMulticastMode(bool enabled) {
+    int error = IOEthernet::setMulticastMode(enabled);
     if (error == 0 && isRunning()) writeReceiveControl();
     return error;
 }
@@ -391,7 +374,17 @@ int E1000eDriver::removeMulticastAddress(const EthernetAddress& address) {
 }
 
 const E1000eDriver::HardwareStatistics& E1000eDriver::hardwareStatistics() {
+    collectHardwareStatistics();
+    return hardware_;
+}
+
+void E1000eDriver::collectHardwareStatistics() {
+    // The statistics registers clear on read (datasheet 10.2.7): read each once, add it up, and
+    // report what the framework cannot see itself: frames the device missed for want of a
+    // descriptor (MPC) and frames with a bad CRC (CRCERRS), which never reach the rings, and
+    // collisions (COLC).
     HardwareStatistics& h = hardware_;
+    std::uint32_t missed = read(MPC), crc = read(CRCERRS), collisions = read(COLC);
     h.goodPacketsReceived += read(GPRC);
     h.goodPacketsTransmitted += read(GPTC);
     h.goodOctetsReceived += read(GORCL);
@@ -400,11 +393,13 @@ const E1000eDriver::HardwareStatistics& E1000eDriver::hardwareStatistics() {
     h.goodOctetsTransmitted += static_cast<std::uint64_t>(read(GOTCH)) << 32;
     h.totalPacketsReceived += read(TPR);
     h.totalPacketsTransmitted += read(TPT);
-    h.missedPackets += read(MPC);
+    h.missedPackets += missed;
     h.receiveNoBuffers += read(RNBC);
-    h.crcErrors += read(CRCERRS);
-    h.collisions += read(COLC);
-    return h;
+    h.crcErrors += crc;
+    h.collisions += collisions;
+    if (missed != 0) report(QueueEvent::receiveDrop, 0, missed);
+    if (crc != 0) report(QueueEvent::receiveError, 0, crc);
+    if (collisions != 0) report(QueueEvent::collision, 0, collisions);
 }
 
 }  // namespace nexnet

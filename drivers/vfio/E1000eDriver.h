@@ -30,7 +30,10 @@ namespace nexnet {
 ///
 /// Filters: RAL/RAH entry 0 holds the unicast address; promiscuous and all-multicast set
 /// RCTL.UPE/MPE; joined groups are hashed into the multicast table (MTA).
-/// Statistics: hardwareStatistics() accumulates the device's clear-on-read counters.
+/// Statistics: the framework counts what the rings carry; the link watchdog (once a second, with
+/// an event loop) also reads the device's clear-on-read counters into hardwareStatistics() and
+/// reports the frames the rings never saw (missed for want of a descriptor, bad CRC) and
+/// collisions.
 ///
 /// Threading: one thread at a time (the event loop's), as every IONetwork.
 class E1000eDriver : public IOEthernet {
@@ -76,30 +79,21 @@ public:
     /// resets and stops it, freeing the netbufs in the rings. @return 0, ENOBUFS (pool too small
     /// for the receive ring), or ENOMEM.
     int resetAndEnable(bool enable) override;
-    /// Takes up to @p max received frames (queue 0), refilling the ring from the pool.
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    /// Queues up to @p count frames on queue 0; frees those the device finished. Writes TDT once.
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
     /// MSI-X vector 0's eventfd for queue 0, -1 without MSI-X.
     int interruptEventFd(unsigned queue) const override;
     /// Unmasks (IMS) or masks (IMC) the receive and link interrupts.
     int setInterruptsEnabled(unsigned queue, bool enabled) override;
     /// Reads the eventfd, clears ICR, updates the link on a link change, then receives (base).
     void interruptOccurred(unsigned queue) override;
-    /// Polls the link (STATUS.LU) every second while an event loop is attached.
+    /// The watchdog, every second while an event loop is attached: polls the link (STATUS.LU)
+    /// and collects the hardware counters.
     void timeoutOccurred() override;
-    /// Starts the link watchdog when given a loop.
-    int attachToEventLoop(EventLoop* loop) override;
     /// Writes RAL0/RAH0.
     int setHardwareAddress(const EthernetAddress& address) override;
-    /// Sets RCTL.UPE.
-    int enablePromiscuousMode() override;
-    /// Clears RCTL.UPE.
-    int disablePromiscuousMode() override;
-    /// Sets RCTL.MPE.
-    int enableMulticastMode() override;
-    /// Clears RCTL.MPE.
-    int disableMulticastMode() override;
+    /// Sets or clears RCTL.UPE (and MPE, which promiscuous mode implies).
+    int setPromiscuousMode(bool enabled) override;
+    /// Sets or clears RCTL.MPE.
+    int setMulticastMode(bool enabled) override;
     /// Adds the group to the list and its hash bit to the MTA.
     int addMulticastAddress(const EthernetAddress& address) override;
     /// Removes the group and rebuilds the MTA.
@@ -107,15 +101,26 @@ public:
 
     /// Reads STATUS.LU and records it with setLinkStatus. @return the link state.
     LinkStatus updateLinkStatus();
-    /// Reads and accumulates the hardware counters. @return the totals so far.
+    /// Reads and accumulates the hardware counters (reporting missed frames, CRC errors and
+    /// collisions to the framework's counters). @return the totals so far.
     const HardwareStatistics& hardwareStatistics();
     /// The PCI device.
     PciDevice& device() { return *device_; }
     /// True when MSI-X was set up (interrupt mode possible).
     bool hasInterrupts() const { return device_->msixEventFd(0) >= 0; }
 
+protected:
+    /// Takes up to @p max received frames (queue 0), refilling the ring from the pool; a frame
+    /// whose buffer cannot be replaced stays in the ring and is reported as a receive drop.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+    /// Queues up to @p count frames on queue 0; frees those the device finished. Writes TDT once.
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+    /// Starts the watchdog on the new event loop, if any.
+    int eventLoopChanged() override;
+
 private:
     E1000eDriver(std::unique_ptr<PciDevice> device, const Options& options);
+    void collectHardwareStatistics();
     int setUpRings();
     void releaseRings();
     void writeReceiveControl();

@@ -16,8 +16,9 @@ namespace {
 // header, which once shifted every frame by two bytes (unseen between two nexnet NICs).
 constexpr std::uint32_t kNetHeaderSize = sizeof(NetHeader);
 constexpr unsigned kRefillBurst = 64;  // most used buffers one receiveBurst takes and replaces
-constexpr std::uint8_t HDR_F_NEEDS_CSUM = 1;
-constexpr std::uint8_t HDR_F_DATA_VALID = 2;
+constexpr std::uint8_t HDR_F_NEEDS_CSUM = NetbufOffload::kNeedsChecksum;
+constexpr std::uint8_t HDR_F_DATA_VALID = NetbufOffload::kDataValid;
+constexpr std::chrono::seconds kLinkWatchdog{1};
 constexpr std::uint64_t kWanted = F_VERSION_1 | F_ACCESS_PLATFORM | F_MAC | F_STATUS | F_MTU | F_CSUM | F_GUEST_CSUM |
                                   F_HOST_TSO4 | F_HOST_TSO6;
 
@@ -365,8 +366,7 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     std::atomic_thread_fence(std::memory_order_acquire);  // used elements after the index
     const unsigned mask = queueSize_ - 1;
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
-    unsigned n = 0, refilled = 0;
-    QueueStatistics& stats = receiveStatisticsFor(queue);
+    unsigned n = 0, refilled = 0, errors = 0, drops = 0;
     // The replacement buffers in one bulk get (the pool's thread cache), one at a time only when
     // the pool cannot give them all.
     const unsigned ready = std::min({max, kRefillBurst, static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
@@ -378,19 +378,18 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
         std::uint32_t id = e.id, length = e.length;
         rx.lastUsed++;
         if (id >= queueSize_) {  // a device bug: never trust an index blindly
-            stats.errors++;
+            errors++;
             continue;
         }
         Netbuf* received = rx.netbufs[id];
         Netbuf* fresh = bulk ? refills[taken++] : pool()->allocate();
         if (fresh == nullptr) {
-            stats.drops++;
+            drops++;
             fresh = received;
             fresh->reset(pool()->headroom());
         } else if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0 ||
                    !takeOffload(*received)) {  // too short, too long, or a partial checksum outside the frame
-            stats.errors++;
-            incrementInputErrors();
+            errors++;
             received->free();
         } else {
             out[n++] = received;
@@ -409,7 +408,8 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
         std::atomic_thread_fence(std::memory_order_seq_cst);   // index before reading the flags
         if ((rx.usedHeader[0] & USED_F_NO_NOTIFY) == 0) *rx.notify = rx.index;
     }
-    countReceived(queue, out, n);  // IONetwork's contract: receiveBurst counts what it returns
+    if (errors != 0) report(QueueEvent::receiveError, queue, errors);
+    if (drops != 0) report(QueueEvent::receiveDrop, queue, drops);
     return n;
 }
 
@@ -455,13 +455,10 @@ unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsign
     cleanTransmitQueue(tx);
     const unsigned mask = queueSize_ - 1;
     unsigned accepted = 0;
-    QueueStatistics& stats = transmitStatisticsFor(index);
     while (accepted < count && !tx.freeIds.empty()) {
         Netbuf* nb = packets[accepted++];
-        std::uint32_t frameBytes = nb->size();
-        if (!foreignPools_.reachable(nb, pool(), device_->container()) || frameBytes == 0 || nb->growTop(kNetHeaderSize) != 0) {
-            stats.errors++;
-            incrementOutputErrors();
+        if (!foreignPools_.reachable(nb, pool(), device_->container()) || nb->size() == 0 || nb->growTop(kNetHeaderSize) != 0) {
+            report(QueueEvent::transmitError, index, *nb);  // the device cannot reach or send it
             nb->free();
             continue;
         }
@@ -486,11 +483,8 @@ unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsign
         tx.descriptors[id].flags = 0;
         tx.avail[2 + (tx.availIndex & mask)] = id;
         tx.availIndex++;
-        stats.packets++;
-        stats.bytes += frameBytes;
     }
     if (accepted != 0) {
-        incrementOutputPackets(accepted);
         std::atomic_thread_fence(std::memory_order_release);
         tx.avail[1] = tx.availIndex;
         std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -520,8 +514,14 @@ void VirtioNetDriver::interruptOccurred(unsigned queue) {
     IOEthernet::interruptOccurred(queue);
 }
 
+int VirtioNetDriver::eventLoopChanged() {
+    // Without a configuration-change vector (or in poll mode) nothing else reads the link.
+    return eventLoop() != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
+}
+
 void VirtioNetDriver::timeoutOccurred() {
     if (isRunning()) updateLinkStatus();
+    if (eventLoop() != nullptr) setRelativeTimeout(kLinkWatchdog);
 }
 
 LinkStatus VirtioNetDriver::updateLinkStatus() {

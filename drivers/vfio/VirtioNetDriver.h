@@ -72,13 +72,6 @@ public:
     /// only resets it. @return 0, EIO (device refused features, queues or the pair count),
     /// ENOBUFS (pool too small).
     int resetAndEnable(bool enable) override;
-    /// Takes up to @p max received frames from receive queue @p queue, refilling it, and counts
-    /// them in receiveStatistics(queue). @return the number taken; 0 for an unknown queue.
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    /// Queues up to @p count frames on transmit queue @p queue (modulo queueCount()), each behind a
-    /// virtio-net header in its headroom; notifies once. @return the number accepted (the
-    /// caller keeps the rest: the queue is full).
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
     /// The queue pairs in use (Options::queuePairs).
     unsigned queueCount() const override { return static_cast<unsigned>(rx_.size()); }
     /// The eventfd of receive queue @p queue's MSI-X vector; -1 without one (poll mode only).
@@ -88,7 +81,8 @@ public:
     int setInterruptsEnabled(unsigned queue, bool enabled) override;
     /// Reads the queue's eventfd and the link, then receives (base).
     void interruptOccurred(unsigned queue) override;
-    /// Reads the link status from the device configuration.
+    /// The link watchdog, every second while an event loop is attached: reads the link status
+    /// from the device configuration.
     void timeoutOccurred() override;
     /// virtio-net filters nothing without a control queue: promiscuous and multicast modes are
     /// recorded only (the device delivers everything). Base behaviour kept.
@@ -108,6 +102,18 @@ public:
     bool hasInterrupts() const { return device_->msixEventFd(0) >= 0; }
     /// True when every receive queue has its own MSI-X vector.
     bool hasInterruptPerQueue() const;
+
+protected:
+    /// Takes up to @p max received frames from receive queue @p queue, refilling it; a frame
+    /// whose buffer cannot be replaced is reported as a receive drop, a bad used element or frame
+    /// as a receive error. @return the number taken; 0 for an unknown queue.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+    /// Queues up to @p count frames on transmit queue @p queue (modulo queueCount()), each behind a
+    /// virtio-net header in its headroom; notifies once. @return the number accepted (the
+    /// caller keeps the rest: the queue is full).
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+    /// Starts the link watchdog on the new event loop, if any.
+    int eventLoopChanged() override;
 
 private:
     struct Queue {

@@ -23,7 +23,6 @@ namespace nexnet {
 namespace {
 constexpr unsigned kVlanTag = 4;                // a frame may carry an 802.1Q tag beyond the MTU
 constexpr int kReceiveBufferBytes = 4 << 20;    // the socket buffer is our receive ring: 4 MiB
-constexpr std::uint8_t kNeedsChecksum = 1;      // VIRTIO_NET_HDR_F_NEEDS_CSUM
 }  // namespace
 
 // ---- finding the hardware --------------------------------------------------------------------
@@ -163,39 +162,39 @@ unsigned SampleEthernet::receiveBurst(unsigned queue, Netbuf** out, unsigned max
         rxMessages_[i].msg_hdr.msg_iovlen = 2;
     }
     int received = recvmmsg(fd_, rxMessages_, n, MSG_DONTWAIT, nullptr);
-    QueueStatistics& stats = receiveStatisticsFor(0);
     if (received <= 0) {
         if (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            stats.errors++;  // ENETDOWN: the interface went down or away
-            incrementInputErrors();
-            if (errno == ENETDOWN || errno == ENXIO) setLinkStatus(LinkStatus::down);
+            int error = errno;
+            report(QueueEvent::receiveError, 0);  // ENETDOWN: the interface went down or away
+            if (error == ENETDOWN || error == ENXIO) setLinkStatus(LinkStatus::down);
         }
         return 0;
     }
 
     // Hand up the good frames; what we do not hand up goes back to the spares, in place.
-    unsigned got = 0;
+    unsigned got = 0, bad = 0;
     unsigned kept = base;
     for (unsigned i = 0; i < static_cast<unsigned>(received); ++i) {
         Netbuf* netbuf = spare_[base + i];
         unsigned length = rxMessages_[i].msg_len - static_cast<unsigned>(sizeof(VnetHeader));
         bool truncated = (rxMessages_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-        if (truncated || rxMessages_[i].msg_len < sizeof(VnetHeader) + kHeaderSize) {
-            stats.errors++;  // longer than a netbuf, or shorter than a header: a NIC drops both
-            incrementInputErrors();
+        const VnetHeader& header = rxHeaders_[i];
+        NetbufOffload offload{header.gsoSize, header.csumStart, header.csumOffset, header.gsoType, header.flags};
+        if (truncated || rxMessages_[i].msg_len < sizeof(VnetHeader) + kHeaderSize ||
+            !offload.isConsistentWith(length)) {
+            bad++;  // longer than a netbuf, shorter than a header, a checksum outside it: a NIC drops them
             spare_[kept++] = netbuf;
         } else if (!isWanted(netbuf->data())) {
             spare_[kept++] = netbuf;  // filtered: not an error, the frame was not for us
         } else {
-            const VnetHeader& header = rxHeaders_[i];
-            netbuf->offload() = {header.gsoSize, header.csumStart, header.csumOffset, header.gsoType, header.flags};
+            netbuf->offload() = offload;
             netbuf->setSize(length);
             out[got++] = netbuf;
         }
     }
     for (unsigned i = static_cast<unsigned>(received); i < n; ++i) spare_[kept++] = spare_[base + i];
     spareCount_ = kept;
-    countReceived(0, out, got);  // a NIC counts what comes off the wire; callers count nothing
+    if (bad != 0) report(QueueEvent::receiveError, 0, bad);  // the framework counts the rest
     return got;
 }
 
@@ -216,7 +215,7 @@ unsigned SampleEthernet::transmitBurst(unsigned queue, Netbuf** packets, unsigne
         // Ask the kernel to finish what the netbuf says is left to finish (a reply that kept the
         // partial checksum of the frame it answers, a GSO super-packet from a tap).
         const NetbufOffload& offload = packets[i]->offload();
-        txHeaders_[i] = {static_cast<std::uint8_t>(offload.flags & kNeedsChecksum), offload.gsoType, 0,
+        txHeaders_[i] = {static_cast<std::uint8_t>(offload.flags & NetbufOffload::kNeedsChecksum), offload.gsoType, 0,
                          offload.gsoSize, offload.csumStart, offload.csumOffset};
         txVectors_[i][0] = {&txHeaders_[i], sizeof(VnetHeader)};
         txVectors_[i][1] = {packets[i]->data(), packets[i]->size()};
@@ -231,14 +230,12 @@ unsigned SampleEthernet::transmitBurst(unsigned queue, Netbuf** packets, unsigne
         // ENXIO): drop the first frame so the ones behind it are not stuck forever.
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return 0;
         if (errno == ENETDOWN || errno == ENXIO) setLinkStatus(LinkStatus::down);
-        transmitStatisticsFor(queue).errors++;
-        incrementOutputErrors();
+        report(QueueEvent::transmitError, queue, *packets[0]);  // taken, not sent: not counted as sent
         NetbufPool::freeToOwners(packets, 1);
         return 1;
     }
     // The kernel copied the frames: free them now, each to its own pool (they may have been
-    // received by another driver, when forwarding).
-    countTransmitted(queue, packets, static_cast<unsigned>(sent));
+    // received by another driver, when forwarding). The framework counts them.
     NetbufPool::freeToOwners(packets, static_cast<unsigned>(sent));
     return static_cast<unsigned>(sent);
 }
@@ -282,28 +279,16 @@ int SampleEthernet::setHardwareAddress(const EthernetAddress& address) {
     return IOEthernet::setHardwareAddress(address);
 }
 
-int SampleEthernet::enablePromiscuousMode() {
-    if (isPromiscuous()) return 0;
-    if (int error = setMembership(PACKET_MR_PROMISC, true)) return error;
-    return IOEthernet::enablePromiscuousMode();
+int SampleEthernet::setPromiscuousMode(bool enabled) {
+    if (enabled == isPromiscuous()) return 0;
+    if (int error = setMembership(PACKET_MR_PROMISC, enabled)) return error;
+    return IOEthernet::setPromiscuousMode(enabled);
 }
 
-int SampleEthernet::disablePromiscuousMode() {
-    if (!isPromiscuous()) return 0;
-    if (int error = setMembership(PACKET_MR_PROMISC, false)) return error;
-    return IOEthernet::disablePromiscuousMode();
-}
-
-int SampleEthernet::enableMulticastMode() {
-    if (isAllMulticast()) return 0;
-    if (int error = setMembership(PACKET_MR_ALLMULTI, true)) return error;
-    return IOEthernet::enableMulticastMode();
-}
-
-int SampleEthernet::disableMulticastMode() {
-    if (!isAllMulticast()) return 0;
-    if (int error = setMembership(PACKET_MR_ALLMULTI, false)) return error;
-    return IOEthernet::disableMulticastMode();
+int SampleEthernet::setMulticastMode(bool enabled) {
+    if (enabled == isAllMulticast()) return 0;
+    if (int error = setMembership(PACKET_MR_ALLMULTI, enabled)) return error;
+    return IOEthernet::setMulticastMode(enabled);
 }
 
 int SampleEthernet::addMulticastAddress(const EthernetAddress& address) {

@@ -35,8 +35,15 @@ namespace nexnet {
 /// | address filters                     | promiscuous and multicast modes: PACKET_ADD_MEMBERSHIP |
 /// | checksum offload                    | a virtio-net header with each frame (PACKET_VNET_HDR) <-> Netbuf::offload() |
 ///
-/// What it leaves to IOEthernet: performCommand (flags, addresses, ioctls), outputPacket (header
-/// insertion and padding), transmit of one packet (it calls transmitBurst), statistics.
+/// What it leaves to IOEthernet and IONetwork: performCommand (flags, addresses, ioctls),
+/// outputPacket (header insertion and padding, then its transmitBurst), and every counter: the
+/// framework counts what receiveBurst returns and transmitBurst accepts; the driver reports only
+/// the frames it drops itself.
+///
+/// Which overrides are optional: receiveBurst and transmitBurst are the driver; interruptEventFd
+/// gives interrupt mode; resetAndEnable makes "down" stop the receiver (without it, down only
+/// stops the framework calling the data path); the filter methods make promiscuous and multicast
+/// modes real on the wire; maxMtu and setHardwareAddress follow the Linux interface.
 ///
 /// URI: `packet:IFNAME[,pool=N]`; the interface must exist. Needs CAP_NET_RAW (root).
 ///
@@ -78,20 +85,6 @@ public:
     /// IOEthernet::performCommand on IFF_UP changes. @return 0 or the errno of setsockopt.
     int resetAndEnable(bool enable) override;
 
-    /// Receives up to min(@p max, kBurst) frames with one recvmmsg, into netbufs the caller then
-    /// owns, with their checksum state in Netbuf::offload(). Frames longer than a netbuf are counted as errors, unwanted multicast and unicast
-    /// for another address (outside promiscuous mode) are filtered out, as a NIC's filter would.
-    /// @return the number received; 0 when none wait, when stopped, or for a queue other than 0.
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-
-    /// Sends up to min(@p count, kBurst) complete frames with one sendmmsg, with the offload
-    /// requests of Netbuf::offload() (checksum to finish, segmentation). The kernel copies them, so the accepted netbufs are freed (to their own pools) before the call returns.
-    /// When the socket is full the rest stay with the caller; a frame the kernel refuses
-    /// (too long, interface gone) is freed, counted as an output error and reported accepted,
-    /// so that one bad frame cannot block the queue behind it.
-    /// @return the number accepted (first n).
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
-
     /// The socket: readable when frames are waiting (interrupt mode). -1 for queues other than 0.
     int interruptEventFd(unsigned queue) const override;
     /// Always 0 for queue 0: the socket always signals; poll mode just does not watch it.
@@ -104,14 +97,12 @@ public:
     /// interface's own needs its frames let in: the interface is put in promiscuous mode.
     /// @return 0, EINVAL for a multicast or zero address, or the errno of setsockopt.
     int setHardwareAddress(const EthernetAddress& address) override;
-    /// The interface receives every frame (PACKET_MR_PROMISC). @return 0 or an errno.
-    int enablePromiscuousMode() override;
-    /// Back to this address only. @return 0 or an errno.
-    int disablePromiscuousMode() override;
-    /// The interface receives every multicast frame (PACKET_MR_ALLMULTI). @return 0 or an errno.
-    int enableMulticastMode() override;
-    /// Back to the joined groups only. @return 0 or an errno.
-    int disableMulticastMode() override;
+    /// The interface receives every frame (PACKET_MR_PROMISC) or, @p enabled false, this
+    /// address only. @return 0 or the errno of setsockopt.
+    int setPromiscuousMode(bool enabled) override;
+    /// The interface receives every multicast frame (PACKET_MR_ALLMULTI) or, @p enabled false,
+    /// the joined groups only. @return 0 or the errno of setsockopt.
+    int setMulticastMode(bool enabled) override;
     /// Joins @p address on the interface (PACKET_MR_MULTICAST) and in IOEthernet's list.
     /// @return 0, EINVAL for a unicast address, ENOSPC when the list is full, or an errno.
     int addMulticastAddress(const EthernetAddress& address) override;
@@ -120,6 +111,23 @@ public:
 
     /// Index of the Linux interface.
     int interfaceIndex() const { return ifindex_; }
+
+protected:
+    /// Receives up to min(@p max, kBurst) frames with one recvmmsg, into netbufs the caller then
+    /// owns, with their checksum state in Netbuf::offload(). Frames longer than a netbuf, shorter
+    /// than a header or with a checksum request outside the frame are reported as receive errors;
+    /// unwanted multicast and unicast for another address (outside promiscuous mode) are filtered
+    /// out, as a NIC's filter would. The framework counts the rest.
+    /// @return the number received; 0 when none wait, when stopped, or for a queue other than 0.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+
+    /// Sends up to min(@p count, kBurst) complete frames with one sendmmsg, with the offload
+    /// requests of Netbuf::offload() (checksum to finish, segmentation). The kernel copies them,
+    /// so the accepted netbufs are freed (to their own pools) before the call returns. When the
+    /// socket is full the rest stay with the caller; a frame the kernel refuses (too long,
+    /// interface gone) is reported as a transmit error, freed and counted accepted, so that one
+    /// bad frame cannot block the queue behind it. @return the number accepted (first n).
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
 
 private:
     SampleEthernet() = default;

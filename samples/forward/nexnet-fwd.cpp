@@ -3,7 +3,7 @@
 //
 //   nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt]
 //
-// Poll mode (default) spins on receiveBurst of both drivers. --interrupt sleeps in an EventLoop
+// Poll mode (default) spins on the receive bursts of both drivers. --interrupt sleeps in an EventLoop
 // on each driver's interruptEventFd when idle (a driver without one is polled, and said so).
 // Every second it prints the forwarded Mpps of each direction; at exit the totals (--stats adds
 // the drivers' own counters). SIGINT and SIGTERM stop it.
@@ -37,7 +37,7 @@ void onSignal(int signal) {
 
 /// One direction: what `from` receives goes out through `to`. Also the input sink of `from` in
 /// interrupt mode, where the driver's interruptOccurred hands its bursts here.
-struct Direction final : IOInputSink {
+struct Direction final : IONetworkClient {
     IONetwork* from = nullptr;
     IONetwork* to = nullptr;
     std::string name;
@@ -46,9 +46,10 @@ struct Direction final : IOInputSink {
     std::uint64_t lastForwarded = 0;
 
     void forward(Netbuf** burst, unsigned n) {
-        unsigned sent = to->transmitBurst(0, burst, n);
-        if (sent < n) [[unlikely]] {
+        unsigned sent = to->send(0, burst, n);
+        if (sent < n) [[unlikely]] {  // the ring is full: drop, as a forwarder does, and count it
             NetbufPool::freeToOwners(burst + sent, n - sent);
+            to->report(QueueEvent::transmitDrop, 0, n - sent);
             dropped += n - sent;
         }
         forwarded += sent;
@@ -56,7 +57,7 @@ struct Direction final : IOInputSink {
     // Poll mode: one burst. @return true when it moved something.
     bool poll() {
         Netbuf* burst[kBurst];
-        unsigned n = from->receiveBurst(0, burst, kBurst);
+        unsigned n = from->receive(0, burst, kBurst);
         if (n != 0) forward(burst, n);
         return n != 0;
     }
@@ -166,7 +167,7 @@ int runInterrupts(Direction* directions, Clock::time_point end) {
             loop.addPoller([dir] { return dir->poll(); });
             continue;
         }
-        dir->from->setInputSink(dir);
+        dir->from->setClient(dir);
         if (int error = loop.watchReadable(fd, [dir] { dir->from->interruptOccurred(0); })) return error;
     }
     Clock::time_point last = Clock::now();
@@ -185,7 +186,7 @@ int runInterrupts(Direction* directions, Clock::time_point end) {
     signalLoop = &loop;
     if (stopSignal == 0) loop.run();
     signalLoop = nullptr;
-    for (unsigned d = 0; d < 2; ++d) directions[d].from->setInputSink(nullptr);
+    for (unsigned d = 0; d < 2; ++d) directions[d].from->setClient(nullptr);
     return 0;
 }
 

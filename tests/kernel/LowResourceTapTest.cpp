@@ -23,7 +23,7 @@ constexpr std::uint32_t kPool = 256;  // the tap keeps 32 of them ready for read
 
 // The layers above as a slow application: keeps what it is handed and gives it all back only
 // once it holds `batch` packets. Reads the sequence number at the start of each UDP payload.
-class BatchingConsumer : public IOInputSink {
+class BatchingConsumer : public IONetworkClient {
 public:
     explicit BatchingConsumer(std::size_t batch) : batch_(batch) {}
     ~BatchingConsumer() override { releaseAll(); }
@@ -114,7 +114,7 @@ protected:
         auto made = LowResourceBuffer::create(driver_->sharedPool(), config);
         ASSERT_TRUE(made) << made.error();
         layer_ = std::move(made.value());
-        driver_->setInputSink(&consumer);
+        driver_->setClient(&consumer);
         ASSERT_EQ(layer_->insert(*driver_), 0);
         layer_->setClient(&witness_);
     }
@@ -143,12 +143,9 @@ protected:
         });
         auto idleSince = std::chrono::steady_clock::now();
         auto deadline = idleSince + std::chrono::seconds(20);
-        Netbuf* burst[TapDriver::kBurst];
         while (std::chrono::steady_clock::now() < deadline) {
             if (tick) tick();
-            unsigned n = driver_->receiveBurst(0, burst, TapDriver::kBurst);
-            if (n > 0) {
-                driver_->handleInputBurst(0, burst, n);
+            if (driver_->receiveAndDeliver(0, TapDriver::kBurst) > 0) {
                 idleSince = std::chrono::steady_clock::now();
                 continue;
             }

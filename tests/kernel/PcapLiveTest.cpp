@@ -92,7 +92,7 @@ TEST_F(PcapLiveTest, ReceivesWhatTheKernelSendsWithNanosecondTimestamps) {
     Netbuf* burst[32];
     unsigned n = 0;
     for (int i = 0; i < 100 && n == 0; ++i) {
-        n = driver().receiveBurst(0, burst, 32);
+        n = driver().receive(0, burst, 32);
         if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ASSERT_GT(n, 0u);
@@ -131,7 +131,7 @@ TEST_F(PcapLiveTest, SendsFramesTheKernelReceivesUnchanged) {
     }
     std::vector<std::vector<std::uint8_t>> sent;
     for (auto* nb : burst) sent.emplace_back(nb->data(), nb->data() + nb->size());
-    ASSERT_EQ(driver().transmitBurst(0, burst, 8), 8u);
+    ASSERT_EQ(driver().send(0, burst, 8), 8u);
     for (unsigned i = 0; i < 8; ++i) {
         std::uint8_t got[2048];
         ssize_t n = recv(peer, got, sizeof got, 0);

@@ -96,7 +96,7 @@ protected:
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (frames.size() < count && std::chrono::steady_clock::now() < deadline) {
             Netbuf* burst[SampleEthernet::kBurst];
-            unsigned n = driver_->receiveBurst(0, burst, SampleEthernet::kBurst);
+            unsigned n = driver_->receive(0, burst, SampleEthernet::kBurst);
             for (unsigned i = 0; i < n; ++i) {
                 frames.emplace_back(burst[i]->data(), burst[i]->data() + burst[i]->size());
                 burst[i]->free();
@@ -183,7 +183,7 @@ TEST_F(SampleEthernetTest, TransmitsABurstThePeerReceivesAndFreesTheNetbufs) {
         sent.push_back(FrameBuilder::ethernet(peerMac_, driverMac(), kTestEtherType, Frame(100, i)));
         ASSERT_EQ(burst[i]->append(sent.back().data(), static_cast<std::uint32_t>(sent.back().size())), 0);
     }
-    EXPECT_EQ(driver_->transmitBurst(0, burst, 8), 8u);
+    EXPECT_EQ(driver_->send(0, burst, 8), 8u);
     EXPECT_EQ(driver_->outputPackets(), 8u);
     std::vector<Frame> received;
     Frame buffer(2048);
@@ -205,10 +205,10 @@ TEST_F(SampleEthernetTest, AFrameTheKernelRefusesIsCountedAndDoesNotBlockTheOnes
     Frame fine = FrameBuilder::ethernet(peerMac_, driverMac(), kTestEtherType, Frame(100, 2));
     ASSERT_EQ(burst[0]->append(tooLong.data(), static_cast<std::uint32_t>(tooLong.size())), 0);
     ASSERT_EQ(burst[1]->append(fine.data(), static_cast<std::uint32_t>(fine.size())), 0);
-    unsigned accepted = driver_->transmitBurst(0, burst, 2);
+    unsigned accepted = driver_->send(0, burst, 2);
     ASSERT_EQ(accepted, 1u);  // the refused frame, consumed
     EXPECT_EQ(driver_->outputErrors(), 1u);
-    EXPECT_EQ(driver_->transmitBurst(0, burst + 1, 1), 1u);
+    EXPECT_EQ(driver_->send(0, burst + 1, 1), 1u);
     EXPECT_EQ(driver_->outputPackets(), 1u);
     EXPECT_EQ(driver_->pool()->inUse(), 0u);
 }
@@ -266,7 +266,7 @@ TEST_F(SampleEthernetTest, ReportsPartialChecksumsOfTheHostsUdpInTheNetbufOffloa
     Netbuf* burst[SampleEthernet::kBurst];
     unsigned n = 0;
     for (int tries = 0; tries < 1000 && n == 0; ++tries) {
-        n = driver_->receiveBurst(0, burst, SampleEthernet::kBurst);
+        n = driver_->receive(0, burst, SampleEthernet::kBurst);
         if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ASSERT_EQ(n, 1u);

@@ -89,7 +89,7 @@ protected:
     void respondUntil(const std::function<bool()>& done) {
         pollUntil([&] {
             Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver_->receiveBurst(0, burst, TapDriver::kBurst);
+            unsigned n = driver_->receive(0, burst, TapDriver::kBurst);
             unsigned replies = 0;
             for (unsigned i = 0; i < n; ++i) {
                 Netbuf* frame = burst[i];
@@ -105,7 +105,7 @@ protected:
                 }
             }
             if (replies != 0) {
-                EXPECT_EQ(driver_->transmitBurst(0, burst, replies), replies);
+                EXPECT_EQ(driver_->send(0, burst, replies), replies);
             }
             return done();
         }, std::chrono::seconds(20));
@@ -184,7 +184,7 @@ TEST_F(TapDriverTest, InterruptFdBecomesReadableWhenTheKernelSends) {
     ping.join();
     EXPECT_EQ(ready, 1);
     Netbuf* burst[TapDriver::kBurst];
-    unsigned n = driver_->receiveBurst(0, burst, TapDriver::kBurst);
+    unsigned n = driver_->receive(0, burst, TapDriver::kBurst);
     EXPECT_GE(n, 1u);
     NetbufPool::freeToOwners(burst, n);
 }
@@ -210,17 +210,17 @@ TEST_F(TapDriverTest, UpAndDownAreTheCarrierTheKernelSees) {
     EXPECT_NE(kernelLink().find("NO-CARRIER"), std::string::npos) << kernelLink();
     EXPECT_EQ(driver_->linkStatus(), LinkStatus::down);
     Netbuf* burst[TapDriver::kBurst];
-    EXPECT_EQ(driver_->receiveBurst(0, burst, TapDriver::kBurst), 0u);
+    EXPECT_EQ(driver_->receive(0, burst, TapDriver::kBurst), 0u);
 }
 
 TEST_F(TapDriverTest, DeletedInterfaceGivesLinkDownAndErrorsNotACrash) {
     openInNamespace();
     ASSERT_EQ(ns_->run("ip link del " + name_).status, 0);
     Netbuf* burst[TapDriver::kBurst];
-    EXPECT_EQ(driver_->receiveBurst(0, burst, TapDriver::kBurst), 0u);
+    EXPECT_EQ(driver_->receive(0, burst, TapDriver::kBurst), 0u);
     Netbuf* frame = frameFrom(*driver_, std::vector<std::uint8_t>(60, 0xff));
     ASSERT_NE(frame, nullptr);
-    EXPECT_EQ(driver_->transmitBurst(0, &frame, 1), 1u);
+    EXPECT_EQ(driver_->send(0, &frame, 1), 1u);
     EXPECT_EQ(driver_->outputErrors(), 1u);
     EXPECT_EQ(driver_->linkStatus(), LinkStatus::down);
     EXPECT_EQ(driver_->refreshLinkStatus(), LinkStatus::down);
@@ -237,7 +237,7 @@ TEST_F(TapDriverTest, MovedToAnotherNamespaceGivesLinkDownThenWorksThere) {
     ASSERT_EQ(ns_->run("ip link set " + name_ + " netns " + other.name()).status, 0);
     Netbuf* frame = frameFrom(*driver_, std::vector<std::uint8_t>(60, 0xff));
     ASSERT_NE(frame, nullptr);
-    EXPECT_EQ(driver_->transmitBurst(0, &frame, 1), 1u);
+    EXPECT_EQ(driver_->send(0, &frame, 1), 1u);
     EXPECT_EQ(driver_->outputErrors(), 1u) << "the move takes the interface down";
     EXPECT_EQ(driver_->linkStatus(), LinkStatus::down);
 
@@ -248,7 +248,7 @@ TEST_F(TapDriverTest, MovedToAnotherNamespaceGivesLinkDownThenWorksThere) {
         << "configuration follows the interface into its new namespace";
     frame = frameFrom(*driver_, std::vector<std::uint8_t>(60, 0xff));
     ASSERT_NE(frame, nullptr);
-    EXPECT_EQ(driver_->transmitBurst(0, &frame, 1), 1u);
+    EXPECT_EQ(driver_->send(0, &frame, 1), 1u);
     EXPECT_EQ(driver_->outputErrors(), 1u);
     EXPECT_EQ(driver_->outputPackets(), 1u);
     driver_.reset();  // before `other` goes
@@ -271,7 +271,7 @@ TEST_F(TapDriverTest, MultiQueueTapHasOneDescriptorPerQueue) {
     pollUntil([&] {
         for (unsigned q = 0; q < driver_->queueCount(); ++q) {
             Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver_->receiveBurst(q, burst, TapDriver::kBurst);
+            unsigned n = driver_->receive(q, burst, TapDriver::kBurst);
             unsigned replies = 0;
             for (unsigned i = 0; i < n; ++i) {
                 Netbuf* f = burst[i];
@@ -283,7 +283,7 @@ TEST_F(TapDriverTest, MultiQueueTapHasOneDescriptorPerQueue) {
                 }
                 burst[replies++] = f;
             }
-            if (replies != 0) driver_->transmitBurst(q, burst, replies);
+            if (replies != 0) driver_->send(q, burst, replies);
         }
         return finished.load();
     }, std::chrono::seconds(20));

@@ -73,7 +73,7 @@ inline bool receiveUntil(TapDriver& driver, const std::function<bool(Netbuf*)>& 
     return pollUntil([&] {
         for (unsigned q = 0; q < driver.queueCount(); ++q) {
             Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver.receiveBurst(q, burst, TapDriver::kBurst);
+            unsigned n = driver.receive(q, burst, TapDriver::kBurst);
             bool found = false;
             for (unsigned i = 0; i < n; ++i) {
                 if (!found && wanted(burst[i])) {

@@ -138,7 +138,7 @@ TEST_P(TapMalformedFrameTest, AMalformedOffloadRequestOnTransmitIsDroppedAloneAn
     burst[1]->offload().flags = 1;
     burst[1]->offload().csumStart = 4000;
     burst[1]->offload().csumOffset = 16;
-    EXPECT_EQ(driver_->transmitBurst(0, burst, 3), 3u);
+    EXPECT_EQ(driver_->send(0, burst, 3), 3u);
     EXPECT_EQ(driver_->outputErrors(), 1u);
     EXPECT_EQ(driver_->outputPackets(), 2u);
     EXPECT_EQ(driver_->pool()->inUse(), inUse) << "every netbuf went back to the pool";

@@ -56,7 +56,7 @@ protected:
     void forward(TapDriver& from, TapDriver& to, bool inspect) {
         for (int turn = 0; turn < 64; ++turn) {
             Netbuf* burst[TapDriver::kBurst];
-            unsigned n = from.receiveBurst(0, burst, TapDriver::kBurst);
+            unsigned n = from.receive(0, burst, TapDriver::kBurst);
             if (n == 0) return;
             for (unsigned i = 0; inspect && i < n; ++i) {
                 const NetbufOffload& offload = burst[i]->offload();
@@ -65,7 +65,7 @@ protected:
                     (offload.flags & kNeedsChecksum) != 0 && offload.gsoSize > 0 && offload.gsoSize <= 1500)
                     ++superPackets_;
             }
-            unsigned sent = to.transmitBurst(0, burst, n);
+            unsigned sent = to.send(0, burst, n);
             NetbufPool::freeToOwners(burst + sent, n - sent);
         }
     }

@@ -6,6 +6,8 @@
 #include "drivers/null/NullDriver.h"
 #include "netif/LowResourceBuffer.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -31,7 +33,7 @@ struct SeenPacket {
 
 /// The layers above: records each packet, then frees it or keeps it (hold = true) until
 /// releaseOldest/releaseAll. onDelivery runs after each burst was recorded.
-class RecordingSink : public IOInputSink {
+class RecordingSink : public IONetworkClient {
 public:
     bool hold = false;
     std::vector<SeenPacket> seen;
@@ -129,10 +131,7 @@ inline std::unique_ptr<NullDriver> makeNullDriver(std::uint32_t poolSize, std::u
 
 /// Receives one array of up to @p count packets from @p driver and hands it up (to the layer).
 inline unsigned receiveArray(IONetwork& driver, unsigned count, unsigned queue = 0) {
-    Netbuf* burst[LowResourceBuffer::kMaxArray];
-    unsigned n = driver.receiveBurst(queue, burst, count);
-    if (n > 0) driver.handleInputBurst(queue, burst, n);
-    return n;
+    return driver.receiveAndDeliver(queue, std::min(count, LowResourceBuffer::kMaxArray));
 }
 
 }  // namespace nexnet::test

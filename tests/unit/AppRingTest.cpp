@@ -336,7 +336,8 @@ TEST(AppRingTest, TxInterceptTakesOutputBeforeTheDriverSendsIt) {
     AppRingBench bench;
     auto client = bench.connect(APP_RING_TX_INTERCEPT);
     ASSERT_TRUE(client);
-    bench.interface->output(ethernetFrame(bench.pool(), 0x0800));
+    Netbuf* frame = ethernetFrame(bench.pool(), 0x0800);
+    bench.interface->outputBurst(&frame, 1);
     EXPECT_EQ(bench.interface->transmitStatistics().packets, 0u);
     std::vector<app_ring_packet> packets;
     ASSERT_EQ(receiveAll(*client.value(), packets, 1), 1u);
@@ -351,7 +352,8 @@ TEST(AppRingTest, BypassHidesEverythingFromTheNetworkLayer) {
     auto client = bench.connect(APP_RING_BYPASS);
     ASSERT_TRUE(client) << std::strerror(client.error());
     bench.interface->poll();
-    bench.interface->output(ethernetFrame(bench.pool(), 0x0800));
+    Netbuf* frame = ethernetFrame(bench.pool(), 0x0800);
+    bench.interface->outputBurst(&frame, 1);
     EXPECT_EQ(bench.layer.frames, 0u);
     EXPECT_EQ(bench.interface->transmitStatistics().packets, 0u);
     EXPECT_EQ(bench.server->ring("null0")->statistics().bypassDrops, 1u);

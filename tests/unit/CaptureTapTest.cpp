@@ -38,7 +38,7 @@ struct ReplayInterface {
             Netbuf* netbuf = interface->driver().pool()->allocate();
             ASSERT_NE(netbuf, nullptr);
             ASSERT_EQ(netbuf->append(frame.data(), static_cast<std::uint32_t>(frame.size())), 0);
-            ASSERT_EQ(interface->output(netbuf), 0);
+            ASSERT_EQ(interface->outputBurst(&netbuf, 1), 1u);
         }
     }
 };

@@ -81,8 +81,8 @@ std::uint64_t forward(IONetwork& rx, IONetwork& tx, std::uint64_t packets) {
     Netbuf* burst[kBurst];
     std::uint64_t forwarded = 0;
     while (forwarded < packets) {
-        unsigned n = rx.receiveBurst(0, burst, kBurst);
-        unsigned sent = tx.transmitBurst(0, burst, n);
+        unsigned n = rx.receive(0, burst, kBurst);
+        unsigned sent = tx.send(0, burst, n);
         if (sent < n) NetbufPool::freeToOwners(burst + sent, n - sent);
         forwarded += sent;
         if (n == 0) break;  // the source stopped: the test fails on the count, not by hanging

@@ -19,37 +19,31 @@ const EthernetAddress kOwn{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
 const EthernetAddress kPeer{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
 const EthernetAddress kGroup{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
 
-// Overrides transmit and resetAndEnable, as the smallest driver does; records what it sends.
+// Overrides transmitBurst and resetAndEnable, as a small driver does; records what it sends.
+// `room` frames fit its ring; `refuse` makes it take frames but fail them (a frame the hardware
+// refuses), as a driver reports with report(transmitError, queue, packet).
 class TestEthernet : public IOEthernet {
 public:
     TestEthernet() { attachToNetworkWithAddress(kOwn); }
     std::vector<std::vector<std::uint8_t>> sent;
-    int transmitError = 0;
+    unsigned room = 1000;
+    bool refuse = false;
     int resets = 0;
     int timeouts = 0;
     int resetAndEnable(bool enable) override {
         ++resets;
         return IOEthernet::resetAndEnable(enable);
     }
-    int transmit(Netbuf* packet) override {
-        if (transmitError == 0) sent.emplace_back(packet->data(), packet->data() + packet->size());
-        packet->free();
-        return transmitError;
-    }
     void timeoutOccurred() override { ++timeouts; }
-};
 
-// Overrides transmitBurst only, with a ring of `room` free slots; counts what it accepts.
-class BurstEthernet : public IOEthernet {
-public:
-    BurstEthernet() { attachToNetworkWithAddress(kOwn); }
-    unsigned room = 1000;
-    unsigned accepted = 0;
+protected:
     unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override {
         unsigned n = std::min(count, room);
         room -= n;
-        accepted += n;
-        countTransmitted(queue, packets, n);
+        for (unsigned i = 0; i < n; ++i) {
+            if (refuse) report(QueueEvent::transmitError, queue, *packets[i]);
+            else sent.emplace_back(packets[i]->data(), packets[i]->data() + packets[i]->size());
+        }
         NetbufPool::freeToOwners(packets, n);
         return n;
     }
@@ -61,7 +55,7 @@ public:
     PlainEthernet() { attachToNetworkWithAddress(kOwn); }
 };
 
-class RecordingSink : public IOInputSink {
+class RecordingSink : public IONetworkClient {
 public:
     std::vector<std::vector<std::uint8_t>> frames;
     void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override {
@@ -82,7 +76,6 @@ protected:
         ASSERT_TRUE(made.ok());
         pool = std::shared_ptr<NetbufPool>(std::move(made.value()));
         driver.setPool(pool);
-        burst.setPool(pool);
         plain.setPool(pool);
     }
     void TearDown() override { EXPECT_EQ(pool->inUse(), 0u); }
@@ -105,7 +98,6 @@ protected:
 
     std::shared_ptr<NetbufPool> pool;
     TestEthernet driver;
-    BurstEthernet burst;
     PlainEthernet plain;
 };
 
@@ -164,7 +156,7 @@ TEST_F(IOEthernetTest, OutputPacketOnAStoppedDriverIsEnetdownAndFreesThePacket) 
     EXPECT_EQ(driver.outputPacket(frame(100), kPeer.bytes.data()), ENETDOWN);
     EXPECT_EQ(pool->inUse(), 0u);
     EXPECT_TRUE(driver.sent.empty());
-    EXPECT_EQ(driver.outputErrors(), 1u);
+    EXPECT_EQ(driver.outputDrops(), 1u);
 }
 
 TEST_F(IOEthernetTest, OutputPacketInsertsDestinationAndSource) {
@@ -248,15 +240,16 @@ TEST_F(IOEthernetTest, OutputPacketThatCannotBePaddedIsEmsgsizeAndFreed) {
     EXPECT_EQ(frees, 1);
 }
 
-TEST_F(IOEthernetTest, OutputPacketReturnsTransmitsErrorAndCountsIt) {
+TEST_F(IOEthernetTest, OutputPacketOfAFrameTheDriverFailsCountsAnErrorNotASentPacket) {
     driver.setRunning(true);
-    driver.transmitError = EIO;
-    EXPECT_EQ(driver.outputPacket(frame(60), kPeer.bytes.data()), EIO);
+    driver.refuse = true;
+    EXPECT_EQ(driver.outputPacket(frame(60), kPeer.bytes.data()), 0);  // taken: the driver owns it
     EXPECT_EQ(driver.outputErrors(), 1u);
     EXPECT_EQ(driver.outputPackets(), 0u);
+    EXPECT_EQ(driver.transmitStatistics(0).bytes, 0u);
 }
 
-TEST_F(IOEthernetTest, OutputPacketCountsWhatATransmitOverrideSent) {
+TEST_F(IOEthernetTest, OutputPacketIsCountedOnceByTheFramework) {
     driver.setRunning(true);
     ASSERT_EQ(driver.outputPacket(frame(100), kPeer.bytes.data()), 0);
     EXPECT_EQ(driver.outputPackets(), 1u);
@@ -264,73 +257,73 @@ TEST_F(IOEthernetTest, OutputPacketCountsWhatATransmitOverrideSent) {
     EXPECT_EQ(driver.transmitStatistics(0).bytes, 100u);
 }
 
-TEST_F(IOEthernetTest, OutputPacketThroughATransmitBurstOverrideCountsOnce) {
-    burst.setRunning(true);
-    ASSERT_EQ(burst.outputPacket(frame(100), kPeer.bytes.data()), 0);
-    EXPECT_EQ(burst.accepted, 1u);
-    EXPECT_EQ(burst.outputPackets(), 1u);
-    EXPECT_EQ(burst.transmitStatistics(0).packets, 1u);
+TEST_F(IOEthernetTest, OutputPacketWhenTheRingIsFullIsEnobufsAndCountedAsADrop) {
+    driver.setRunning(true);
+    driver.room = 0;
+    EXPECT_EQ(driver.outputPacket(frame(100), kPeer.bytes.data()), ENOBUFS);
+    EXPECT_EQ(driver.outputDrops(), 1u);
+    EXPECT_EQ(driver.outputPackets(), 0u);
 }
 
-TEST_F(IOEthernetTest, OutputPacketWhenTheRingIsFullIsEnobufsAndFreed) {
-    burst.setRunning(true);
-    burst.room = 0;
-    EXPECT_EQ(burst.outputPacket(frame(100), kPeer.bytes.data()), ENOBUFS);
-    EXPECT_EQ(burst.outputErrors(), 1u);
-}
-
-TEST_F(IOEthernetTest, OutputPacketWithNoTransmitPathIsEopnotsuppAndFreed) {
+TEST_F(IOEthernetTest, OutputPacketWithNoTransmitPathIsEnobufsAndFreed) {
     plain.setRunning(true);
-    EXPECT_EQ(plain.outputPacket(frame(100), kPeer.bytes.data()), EOPNOTSUPP);
-    EXPECT_EQ(plain.outputErrors(), 1u);
+    EXPECT_EQ(plain.outputPacket(frame(100), kPeer.bytes.data()), ENOBUFS);
+    EXPECT_EQ(plain.outputDrops(), 1u);
     EXPECT_EQ(plain.outputPackets(), 0u);
 }
 
-// ---- transmit and transmitBurst defaults -------------------------------------------------------
+// ---- send: the framework's transmit entry point ------------------------------------------------
 
-TEST_F(IOEthernetTest, BaseTransmitBurstSendsEachThroughTransmitAndCounts) {
+TEST_F(IOEthernetTest, SendCountsWhatTheDriverAcceptedOnItsQueue) {
     driver.setRunning(true);
     Netbuf* packets[3] = {frame(60), frame(70), frame(80)};
-    EXPECT_EQ(driver.transmitBurst(0, packets, 3), 3u);
+    EXPECT_EQ(driver.send(1, packets, 3), 3u);
     EXPECT_EQ(driver.sent.size(), 3u);
     EXPECT_EQ(driver.outputPackets(), 3u);
-    EXPECT_EQ(driver.transmitStatistics(0).bytes, 210u);
+    EXPECT_EQ(driver.transmitStatistics(1).packets, 3u);
+    EXPECT_EQ(driver.transmitStatistics(1).bytes, 210u);
+    EXPECT_EQ(driver.transmitStatistics(0).packets, 0u);
 }
 
-TEST_F(IOEthernetTest, BaseTransmitBurstAcceptsAndCountsFailures) {
+TEST_F(IOEthernetTest, SendCountsOnlyTheFramesTheRingTookAndLeavesTheRest) {
     driver.setRunning(true);
-    driver.transmitError = EIO;
+    driver.room = 2;
+    Netbuf* packets[3] = {frame(60), frame(70), frame(80)};
+    EXPECT_EQ(driver.send(0, packets, 3), 2u);
+    EXPECT_EQ(driver.transmitStatistics(0).packets, 2u);
+    EXPECT_EQ(driver.transmitStatistics(0).bytes, 130u);
+    packets[2]->free();  // the caller kept it
+}
+
+TEST_F(IOEthernetTest, SendCountsFramesTheDriverTookButFailedAsErrorsNotPackets) {
+    driver.setRunning(true);
+    driver.refuse = true;
     Netbuf* packets[2] = {frame(60), frame(60)};
-    EXPECT_EQ(driver.transmitBurst(1, packets, 2), 2u);  // failed ones are freed, not returned
+    EXPECT_EQ(driver.send(1, packets, 2), 2u);  // taken and freed, not returned
     EXPECT_EQ(driver.outputErrors(), 2u);
     EXPECT_EQ(driver.transmitStatistics(1).errors, 2u);
+    EXPECT_EQ(driver.transmitStatistics(1).packets, 0u);
+    EXPECT_EQ(driver.transmitStatistics(1).bytes, 0u);
 }
 
-TEST_F(IOEthernetTest, BaseTransmitHandsThePacketToTransmitBurst) {
-    EXPECT_EQ(burst.transmit(frame(60)), 0);
-    EXPECT_EQ(burst.accepted, 1u);
-    burst.room = 0;
-    EXPECT_EQ(burst.transmit(frame(60)), ENOBUFS);  // refused: freed
-}
-
-TEST_F(IOEthernetTest, WithNeitherTransmitNorTransmitBurstNothingIsSentOrLeaked) {
-    EXPECT_EQ(plain.transmit(frame(60)), EOPNOTSUPP);
+TEST_F(IOEthernetTest, WithoutATransmitBurstNothingIsTakenSentOrLeaked) {
+    plain.setRunning(true);
     Netbuf* packets[2] = {frame(60), frame(60)};
-    EXPECT_EQ(plain.transmitBurst(0, packets, 2), 2u);
-    EXPECT_EQ(plain.outputErrors(), 2u);
+    EXPECT_EQ(plain.send(0, packets, 2), 0u);
     EXPECT_EQ(plain.outputPackets(), 0u);
+    NetbufPool::freeToOwners(packets, 2);
 }
 
 // ---- filters -----------------------------------------------------------------------------------
 
 TEST_F(IOEthernetTest, PromiscuousAndAllMulticastModesAreRecorded) {
-    EXPECT_EQ(driver.enablePromiscuousMode(), 0);
+    EXPECT_EQ(driver.setPromiscuousMode(true), 0);
     EXPECT_TRUE(driver.isPromiscuous());
-    EXPECT_EQ(driver.disablePromiscuousMode(), 0);
+    EXPECT_EQ(driver.setPromiscuousMode(false), 0);
     EXPECT_FALSE(driver.isPromiscuous());
-    EXPECT_EQ(driver.enableMulticastMode(), 0);
+    EXPECT_EQ(driver.setMulticastMode(true), 0);
     EXPECT_TRUE(driver.isAllMulticast());
-    EXPECT_EQ(driver.disableMulticastMode(), 0);
+    EXPECT_EQ(driver.setMulticastMode(false), 0);
     EXPECT_FALSE(driver.isAllMulticast());
 }
 
@@ -369,10 +362,10 @@ TEST_F(IOEthernetTest, UnwantedMulticastIsAGroupNotJoinedWithoutPromiscuousOrAll
     driver.addMulticastAddress(kGroup);
     EXPECT_FALSE(driver.isUnwantedMulticastPacket(frame));
     driver.removeMulticastAddress(kGroup);
-    driver.enableMulticastMode();
+    driver.setMulticastMode(true);
     EXPECT_FALSE(driver.isUnwantedMulticastPacket(frame));
-    driver.disableMulticastMode();
-    driver.enablePromiscuousMode();
+    driver.setMulticastMode(false);
+    driver.setPromiscuousMode(true);
     EXPECT_FALSE(driver.isUnwantedMulticastPacket(frame));
 }
 
@@ -382,34 +375,6 @@ TEST_F(IOEthernetTest, BroadcastAndUnicastAreNeverUnwantedMulticast) {
     EXPECT_FALSE(driver.isUnwantedMulticastPacket(frame));
     std::memcpy(frame, kPeer.bytes.data(), 6);
     EXPECT_FALSE(driver.isUnwantedMulticastPacket(frame));
-}
-
-// ---- loopback ----------------------------------------------------------------------------------
-
-TEST_F(IOEthernetTest, PerformLoopbackCopiesFramesForThisInterfaceToTheInput) {
-    RecordingSink sink;
-    driver.setInputSink(&sink);
-    Netbuf* nb = frame(60);
-    std::memcpy(nb->data(), kOwn.bytes.data(), 6);
-    EXPECT_TRUE(driver.performLoopback(nb));
-    std::memcpy(nb->data(), EthernetAddress::broadcast().bytes.data(), 6);
-    EXPECT_TRUE(driver.performLoopback(nb));
-    ASSERT_EQ(sink.frames.size(), 2u);
-    EXPECT_EQ(sink.frames[0].size(), 60u);
-    EXPECT_EQ(driver.inputPackets(), 2u);
-    nb->free();
-}
-
-TEST_F(IOEthernetTest, PerformLoopbackIgnoresOtherStationsAndUnwantedGroups) {
-    RecordingSink sink;
-    driver.setInputSink(&sink);
-    Netbuf* nb = frame(60);
-    std::memcpy(nb->data(), kPeer.bytes.data(), 6);
-    EXPECT_FALSE(driver.performLoopback(nb));
-    std::memcpy(nb->data(), kGroup.bytes.data(), 6);
-    EXPECT_FALSE(driver.performLoopback(nb));
-    EXPECT_TRUE(sink.frames.empty());
-    nb->free();
 }
 
 // ---- performCommand: the NeXT commands ---------------------------------------------------------
@@ -508,7 +473,7 @@ TEST_F(IOEthernetTest, SiocgifflagsReportsUpRunningAndModes) {
     EXPECT_NE(ifr.ifr_flags & IFF_BROADCAST, 0);
     EXPECT_NE(ifr.ifr_flags & IFF_MULTICAST, 0);
     driver.resetAndEnable(true);
-    driver.enablePromiscuousMode();
+    driver.setPromiscuousMode(true);
     ASSERT_EQ(ioctl(SIOCGIFFLAGS, &ifr), 0);
     EXPECT_NE(ifr.ifr_flags & IFF_UP, 0);
     EXPECT_NE(ifr.ifr_flags & IFF_RUNNING, 0);

@@ -26,7 +26,7 @@ protected:
         layer = std::move(made.value());
         layer->setDownstream(&sink);
         layer->setClient(&client);
-        driver->setInputSink(layer.get());
+        driver->setClient(layer.get());
         pressure = std::make_unique<PoolPressure>(*driver->pool());
     }
     NetbufPool& pool() { return *driver->pool(); }
@@ -238,7 +238,7 @@ TEST_F(LowResourceBufferTest, ReserveCopiesKeepDataOffloadAndTimestamp) {
     sink.hold = true;
     pressure->take(100);
     Netbuf* burst[1];
-    ASSERT_EQ(driver->receiveBurst(0, burst, 1), 1u);
+    ASSERT_EQ(driver->receive(0, burst, 1), 1u);
     burst[0]->setTimestamp(1234);
     burst[0]->offload().gsoSize = 1400;
     std::vector<std::uint8_t> bytes(burst[0]->data(), burst[0]->data() + burst[0]->size());
@@ -294,13 +294,13 @@ TEST(LowResourceBufferInsert, SitsBetweenADriverAndItsInterfaceAndLeavesCleanly)
     auto& layer = *made.value();
     ASSERT_EQ(layer.insert(*raw), 0);
     EXPECT_EQ(layer.insert(*raw), EBUSY);
-    EXPECT_EQ(raw->inputSink(), &layer);
+    EXPECT_EQ(raw->client(), &layer);
     EXPECT_EQ(layer.downstream(), &interface);
     receiveArray(*raw, 32);
     EXPECT_EQ(interface.receiveStatistics().packets, 32u);
     EXPECT_EQ(layer.statistics().packets, 32u);
     layer.remove();
-    EXPECT_EQ(raw->inputSink(), &interface);
+    EXPECT_EQ(raw->client(), &interface);
 }
 
 }  // namespace

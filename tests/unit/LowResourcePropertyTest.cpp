@@ -51,7 +51,7 @@ Outcome runSeed(std::uint64_t seed, RecordingSink& sink, RecordingClient& client
     LowResourceBuffer& layer = *made.value();
     layer.setDownstream(&sink);
     layer.setClient(&client);
-    driver->setInputSink(&layer);
+    driver->setClient(&layer);
     client.onArray = [&](const LowResourceClient::ArrayReport& report) {
         if (report.dropped > 0 && report.reserveFree != 0) outcome.dropsWhileReserveNotFull++;
     };

@@ -40,7 +40,7 @@ TEST(NullDriver, OpensStoppedWithTheLinkUpAndALocalAddress) {
 TEST(NullDriver, ReceivesNothingWhileStopped) {
     auto driver = openNull("null:,pool=64");
     Netbuf* burst[32];
-    EXPECT_EQ(driver->receiveBurst(0, burst, 32), 0u);
+    EXPECT_EQ(driver->receive(0, burst, 32), 0u);
     EXPECT_EQ(driver->produced(), 0u);
 }
 
@@ -48,7 +48,7 @@ TEST(NullDriver, ReceivesFullBurstsOfTheConfiguredSize) {
     auto driver = openNull("null:,size=128,pool=256");
     ASSERT_EQ(bringUp(*driver), 0);
     Netbuf* burst[32];
-    ASSERT_EQ(driver->receiveBurst(0, burst, 32), 32u);
+    ASSERT_EQ(driver->receive(0, burst, 32), 32u);
     for (Netbuf* nb : burst) EXPECT_EQ(nb->size(), 128u);
     EXPECT_EQ(driver->produced(), 32u);
     EXPECT_EQ(driver->inputPackets(), 32u);
@@ -60,7 +60,7 @@ TEST(NullDriver, DefaultFramesAre64Bytes) {
     auto driver = openNull("null:,pool=64");
     ASSERT_EQ(bringUp(*driver), 0);
     Netbuf* nb = nullptr;
-    ASSERT_EQ(driver->receiveBurst(0, &nb, 1), 1u);
+    ASSERT_EQ(driver->receive(0, &nb, 1), 1u);
     EXPECT_EQ(nb->size(), 64u);
     nb->free();
 }
@@ -69,7 +69,7 @@ TEST(NullDriver, FillWritesATestFrameWithASequenceNumber) {
     auto driver = openNull("null:,fill=1,size=60,pool=64");
     ASSERT_EQ(bringUp(*driver), 0);
     Netbuf* burst[2];
-    ASSERT_EQ(driver->receiveBurst(0, burst, 2), 2u);
+    ASSERT_EQ(driver->receive(0, burst, 2), 2u);
     for (std::uint64_t i = 0; i < 2; ++i) {
         const std::uint8_t* frame = burst[i]->data();
         EXPECT_TRUE(EthernetAddress::fromBytes(frame).isBroadcast());
@@ -88,11 +88,11 @@ TEST(NullDriver, LimitStopsTheSource) {
     auto driver = openNull("null:,limit=40,pool=64");
     ASSERT_EQ(bringUp(*driver), 0);
     Netbuf* burst[32];
-    ASSERT_EQ(driver->receiveBurst(0, burst, 32), 32u);
+    ASSERT_EQ(driver->receive(0, burst, 32), 32u);
     driver->pool()->freeBulk(burst, 32);
-    ASSERT_EQ(driver->receiveBurst(0, burst, 32), 8u);
+    ASSERT_EQ(driver->receive(0, burst, 32), 8u);
     driver->pool()->freeBulk(burst, 8);
-    EXPECT_EQ(driver->receiveBurst(0, burst, 32), 0u);
+    EXPECT_EQ(driver->receive(0, burst, 32), 0u);
     EXPECT_EQ(driver->produced(), 40u);
 }
 
@@ -100,9 +100,9 @@ TEST(NullDriver, AnExhaustedPoolReceivesNothingAndCountsDrops) {
     auto driver = openNull("null:,pool=40");
     ASSERT_EQ(bringUp(*driver), 0);
     Netbuf* held[32];
-    ASSERT_EQ(driver->receiveBurst(0, held, 32), 32u);
+    ASSERT_EQ(driver->receive(0, held, 32), 32u);
     Netbuf* more[32];
-    EXPECT_EQ(driver->receiveBurst(0, more, 32), 0u);
+    EXPECT_EQ(driver->receive(0, more, 32), 0u);
     EXPECT_EQ(driver->receiveStatistics(0).drops, 32u);
     driver->pool()->freeBulk(held, 32);
 }
@@ -111,8 +111,8 @@ TEST(NullDriver, TransmitBurstAcceptsFreesAndCountsEverything) {
     auto driver = openNull("null:,pool=64");
     ASSERT_EQ(bringUp(*driver), 0);
     Netbuf* burst[32];
-    ASSERT_EQ(driver->receiveBurst(0, burst, 32), 32u);
-    EXPECT_EQ(driver->transmitBurst(0, burst, 32), 32u);
+    ASSERT_EQ(driver->receive(0, burst, 32), 32u);
+    EXPECT_EQ(driver->send(0, burst, 32), 32u);
     EXPECT_EQ(driver->pool()->inUse(), 0u);
     EXPECT_EQ(driver->outputPackets(), 32u);
     EXPECT_EQ(driver->transmitStatistics(0).bytes, 32u * 64);
@@ -124,8 +124,8 @@ TEST(NullDriver, TransmitBurstReturnsForeignNetbufsToTheirOwnPool) {
     ASSERT_EQ(bringUp(*source), 0);
     ASSERT_EQ(bringUp(*sink), 0);
     Netbuf* burst[16];
-    ASSERT_EQ(source->receiveBurst(0, burst, 16), 16u);
-    EXPECT_EQ(sink->transmitBurst(0, burst, 16), 16u);
+    ASSERT_EQ(source->receive(0, burst, 16), 16u);
+    EXPECT_EQ(sink->send(0, burst, 16), 16u);
     EXPECT_EQ(source->pool()->inUse(), 0u);
     EXPECT_EQ(sink->pool()->inUse(), 0u);
 }

@@ -46,7 +46,7 @@ OpenAttempt attemptOpen(const std::string& path) {
 unsigned drainCount(PcapDriver& driver) {
     unsigned total = 0;
     Netbuf* burst[32];
-    for (unsigned n, turns = 0; turns < 100000 && (n = driver.receiveBurst(0, burst, 32)) > 0; ++turns) {
+    for (unsigned n, turns = 0; turns < 100000 && (n = driver.receive(0, burst, 32)) > 0; ++turns) {
         total += n;
         NetbufPool::freeToOwners(burst, n);
     }
@@ -156,7 +156,7 @@ TEST(PcapCorruptFile, RecordLargerThanSnaplenIsNeverHandedUpCut) {
     auto attempt = attemptOpen(dir.file("big.pcap"));
     ASSERT_EQ(attempt.error, 0) << attempt.message;
     Netbuf* burst[32];
-    unsigned n = attempt.driver->receiveBurst(0, burst, 32);
+    unsigned n = attempt.driver->receive(0, burst, 32);
     ASSERT_GE(n, 1u);
     for (unsigned i = 0; i < n; ++i) EXPECT_LE(burst[i]->size(), 128u);
     NetbufPool::freeToOwners(burst, n);

@@ -26,7 +26,7 @@ std::unique_ptr<PcapDriver> openPcap(const std::string& uri) {
 std::vector<CaptureRecord> drain(PcapDriver& driver, std::size_t limit = 10'000'000) {
     std::vector<CaptureRecord> records;
     Netbuf* burst[32];
-    for (unsigned n; records.size() < limit && (n = driver.receiveBurst(0, burst, 32)) > 0;) {
+    for (unsigned n; records.size() < limit && (n = driver.receive(0, burst, 32)) > 0;) {
         for (unsigned i = 0; i < n; ++i) {
             records.push_back({{burst[i]->data(), burst[i]->data() + burst[i]->size()}, burst[i]->timestamp(), 0});
         }
@@ -125,7 +125,7 @@ TEST(PcapDriver, OriginalTimingKeepsTheGapsBetweenFrames) {
     std::vector<Clock::duration> arrivals;
     Netbuf* burst[32];
     while (arrivals.size() < 3 && Clock::now() - start < std::chrono::seconds(5)) {
-        unsigned n = driver->receiveBurst(0, burst, 32);
+        unsigned n = driver->receive(0, burst, 32);
         for (unsigned i = 0; i < n; ++i) arrivals.push_back(Clock::now() - start);
         NetbufPool::freeToOwners(burst, n);
     }
@@ -143,7 +143,7 @@ TEST(PcapDriver, TransmittedFramesAreWrittenToTheTxFile) {
         auto driver = openPcap("pcap:" + dir.file("in.pcap") + ",tx=" + dir.file("out.pcap"));
         ASSERT_NE(driver, nullptr);
         Netbuf* burst[32];
-        for (unsigned n; (n = driver->receiveBurst(0, burst, 32)) > 0;) ASSERT_EQ(driver->transmitBurst(0, burst, n), n);
+        for (unsigned n; (n = driver->receive(0, burst, 32)) > 0;) ASSERT_EQ(driver->send(0, burst, n), n);
         EXPECT_EQ(driver->outputPackets(), 100u);
     }
     expectSameFrames(readCapture(dir.file("out.pcap")), records, false);
@@ -155,8 +155,8 @@ TEST(PcapDriver, WithoutTxFileTransmittedFramesAreCountedAndFreed) {
     auto driver = openPcap("pcap:" + dir.file("in.pcap"));
     ASSERT_NE(driver, nullptr);
     Netbuf* burst[32];
-    unsigned n = driver->receiveBurst(0, burst, 32);
-    ASSERT_EQ(driver->transmitBurst(0, burst, n), n);
+    unsigned n = driver->receive(0, burst, 32);
+    ASSERT_EQ(driver->send(0, burst, n), n);
     EXPECT_EQ(driver->outputPackets(), 10u);
     EXPECT_EQ(driver->pool()->inUse(), 0u);
 }

@@ -44,8 +44,8 @@ TEST(PcapRoundTrip, HundredThousandFramesKeepBytesAndOrderInProcess) {
         static_cast<IOEthernet&>(*from.value()).resetAndEnable(true);
         static_cast<IOEthernet&>(*to.value()).resetAndEnable(true);
         Netbuf* burst[32];
-        for (unsigned n; (n = from.value()->receiveBurst(0, burst, 32)) > 0;) {
-            unsigned sent = to.value()->transmitBurst(0, burst, n);
+        for (unsigned n; (n = from.value()->receive(0, burst, 32)) > 0;) {
+            unsigned sent = to.value()->send(0, burst, n);
             ASSERT_EQ(sent, n);
         }
         EXPECT_EQ(to.value()->outputPackets(), kFrames);

@@ -55,7 +55,7 @@ TEST(PcapTshark, ReadsThePcapDriversTxFileWithTheFieldsSent) {
         auto driver = builtinDrivers().open("pcap:" + dir.file("empty.pcap") + ",tx=" + dir.file("tx.pcap"));
         ASSERT_TRUE(driver);
         auto netbufs = netbufsOf(*driver.value()->pool(), frames);
-        ASSERT_EQ(driver.value()->transmitBurst(0, netbufs.data(), static_cast<unsigned>(netbufs.size())), netbufs.size());
+        ASSERT_EQ(driver.value()->send(0, netbufs.data(), static_cast<unsigned>(netbufs.size())), netbufs.size());
     }
     expectTsharkSees(dir.file("tx.pcap"), frames);
 }

@@ -93,7 +93,7 @@ inline bool sendFrame(IONetwork& driver, const std::vector<std::uint8_t>& frame)
         if (nb != nullptr) nb->free();
         return false;
     }
-    if (driver.transmitBurst(0, &nb, 1) == 1) return true;
+    if (driver.send(0, &nb, 1) == 1) return true;
     nb->free();
     return false;
 }
@@ -106,13 +106,13 @@ inline bool receiveUntil(IONetwork& driver, const std::function<bool(const std::
     Netbuf* burst[32];
     bool found = false;
     while (!found && std::chrono::steady_clock::now() < deadline) {
-        unsigned n = driver.receiveBurst(0, burst, 32);
+        unsigned n = driver.receive(0, burst, 32);
         for (unsigned i = 0; i < n; ++i) {
             if (!found && wanted(burst[i]->data(), burst[i]->size())) found = true;
             burst[i]->free();
         }
         // Flush completed transmits too (their netbufs return to the pool).
-        driver.transmitBurst(0, nullptr, 0);
+        driver.send(0, nullptr, 0);
     }
     return found;
 }

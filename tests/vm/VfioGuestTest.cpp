@@ -98,7 +98,7 @@ bool writeSysfs(const std::string& path, const std::string& value) {
     return static_cast<bool>(out);
 }
 
-struct CollectingSink : IOInputSink {
+struct CollectingSink : IONetworkClient {
     std::function<bool(const std::uint8_t*, std::size_t)> wanted;
     unsigned matches = 0;
     void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override {
@@ -175,7 +175,7 @@ TEST(VfioNic, InterruptWakesTheEventLoop) {
     ASSERT_TRUE(loop.ok());
     CollectingSink sink;
     sink.wanted = isArpReplyFromSlirp;
-    nic->setInputSink(&sink);
+    nic->setClient(&sink);
     ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
     ASSERT_EQ(nic->setInterruptsEnabled(0, true), 0);
     int fd = nic->interruptEventFd(0);
@@ -194,7 +194,7 @@ TEST(VfioNic, InterruptWakesTheEventLoop) {
     nic->setInterruptsEnabled(0, false);
     nic->attachToEventLoop(nullptr);
     nic->clearTimeout();
-    nic->setInputSink(nullptr);
+    nic->setClient(nullptr);
 }
 
 TEST(VfioNic, PromiscuousAndMulticastCommandsAreAccepted) {
@@ -313,11 +313,11 @@ TEST(VfioPair, HundredThousandFramesArriveWithoutLossOrCorruption) {
                 std::memcpy(p + 14, &seq, 4);
                 for (std::uint32_t j = 18; j < size; ++j) p[j] = static_cast<std::uint8_t>(seq + j);
             }
-            unsigned accepted = a->transmitBurst(0, burst, want);
+            unsigned accepted = a->send(0, burst, want);
             if (accepted < want) a->pool()->freeBulk(burst + accepted, want - accepted);
             sent += accepted;
         }
-        unsigned n = b->receiveBurst(0, burst, 32);
+        unsigned n = b->receive(0, burst, 32);
         for (unsigned i = 0; i < n; ++i) {
             std::uint32_t seq = 0;
             burst[i]->read(14, &seq, 4);
@@ -367,7 +367,7 @@ TEST(VfioPair, ForeignNetbufsInATransmitRingKeepTheirPoolAlive) {
         std::memcpy(nb->data() + 6, a->hardwareAddress().bytes.data(), 6);
         nb->data()[12] = 0x88, nb->data()[13] = 0xb5;
     }
-    ASSERT_EQ(a->transmitBurst(0, burst, 32), 32u);
+    ASSERT_EQ(a->send(0, burst, 32), 32u);
     std::weak_ptr<NetbufPool> pool = b->sharedPool();
     b.reset();
     EXPECT_FALSE(pool.expired()) << "a's transmit ring still holds netbufs of b's pool";
@@ -383,7 +383,7 @@ TEST(VfioPair, InterruptOnTheReceiverWakesTheEventLoop) {
     ASSERT_TRUE(loop.ok());
     CollectingSink sink;
     sink.wanted = [](const std::uint8_t* f, std::size_t n) { return n >= 14 && f[12] == 0x88 && f[13] == 0xb6; };
-    b->setInputSink(&sink);
+    b->setClient(&sink);
     ASSERT_EQ(b->attachToEventLoop(loop->get()), 0);
     ASSERT_EQ(b->setInterruptsEnabled(0, true), 0);
     int fd = b->interruptEventFd(0);
@@ -406,7 +406,7 @@ TEST(VfioPair, InterruptOnTheReceiverWakesTheEventLoop) {
     b->setInterruptsEnabled(0, false);
     b->attachToEventLoop(nullptr);
     b->clearTimeout();
-    b->setInputSink(nullptr);
+    b->setClient(nullptr);
 }
 
 TEST(VfioPair, LinkDownAndUpAreSeen) {
@@ -484,11 +484,11 @@ TEST(VfioForward, NexnetFwdForwardsFramesBetweenTwoVfioNics) {
         unsigned want = std::min(32u, kFrames - sent);
         if (want > 0 && sent - received < 128 && c->pool()->allocateBulk(burst, want) == 0) {
             for (unsigned i = 0; i < want; ++i) burst[i]->append(frame.data(), 60);
-            unsigned accepted = c->transmitBurst(0, burst, want);
+            unsigned accepted = c->send(0, burst, want);
             if (accepted < want) c->pool()->freeBulk(burst + accepted, want - accepted);
             sent += accepted;
         }
-        unsigned n = d->receiveBurst(0, burst, 32);
+        unsigned n = d->receive(0, burst, 32);
         for (unsigned i = 0; i < n; ++i) received += isOurs(burst[i]->data(), burst[i]->size());
         if (n > 0) d->pool()->freeBulk(burst, n);
         if (want == 0 && n == 0 && std::chrono::steady_clock::now() > start + 60s) break;
@@ -561,7 +561,7 @@ bool sendOnQueue(IONetwork& nic, unsigned queue, const std::vector<std::uint8_t>
         if (nb != nullptr) nb->free();
         return false;
     }
-    if (nic.transmitBurst(queue, &nb, 1) == 1) return true;
+    if (nic.send(queue, &nb, 1) == 1) return true;
     nb->free();
     return false;
 }
@@ -575,12 +575,12 @@ void receiveOnAllQueues(IONetwork& nic, std::chrono::milliseconds timeout,
     Netbuf* burst[32];
     while (!done() && std::chrono::steady_clock::now() < deadline) {
         for (unsigned q = 0; q < nic.queueCount(); ++q) {
-            unsigned n = nic.receiveBurst(q, burst, 32);
+            unsigned n = nic.receive(q, burst, 32);
             for (unsigned i = 0; i < n; ++i) {
                 seen(q, burst[i]->data(), burst[i]->size());
                 burst[i]->free();
             }
-            nic.transmitBurst(q, nullptr, 0);  // completes transmits
+            nic.send(q, nullptr, 0);  // completes transmits
         }
     }
 }
@@ -719,7 +719,7 @@ TEST(VfioMultiqueue, FlowsFromTheKernelAreSpreadOverTheReceiveQueues) {
 }
 
 /// Counts the host's UDP flow datagrams (ports 40000 + flow) per receive queue, and frees every frame.
-struct FlowsPerQueueSink : IOInputSink {
+struct FlowsPerQueueSink : IONetworkClient {
     std::vector<unsigned> flows;
     unsigned total = 0;
     void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override {
@@ -740,7 +740,7 @@ TEST(VfioMultiqueue, EachReceiveQueueInterruptsOnItsOwnVector) {
     ASSERT_TRUE(loop.ok());
     FlowsPerQueueSink sink;
     sink.flows.assign(pairs, 0);
-    nic->setInputSink(&sink);
+    nic->setClient(&sink);
     ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
     std::vector<unsigned> wakeups(pairs, 0);
     for (unsigned q = 0; q < pairs; ++q) {
@@ -773,7 +773,7 @@ TEST(VfioMultiqueue, EachReceiveQueueInterruptsOnItsOwnVector) {
     }
     nic->attachToEventLoop(nullptr);
     nic->clearTimeout();
-    nic->setInputSink(nullptr);
+    nic->setClient(nullptr);
 }
 
 TEST(VfioMultiqueue, OnePairStillWorksOnAMultiqueueDevice) {
@@ -805,7 +805,7 @@ bool sendWithOffload(IONetwork& nic, const std::vector<std::uint8_t>& frame, con
     if (nb == nullptr) return false;
     if (nb->append(frame.data(), static_cast<std::uint32_t>(frame.size())) == 0) {
         nb->offload() = offload;
-        if (nic.transmitBurst(0, &nb, 1) == 1) return true;
+        if (nic.send(0, &nb, 1) == 1) return true;
     }
     nb->free();
     return false;
@@ -907,7 +907,7 @@ TEST(VfioMultiqueue, TcpSegmentLargerThanTheMtuIsCutByGso) {
     auto deadline = std::chrono::steady_clock::now() + 3s;
     Netbuf* burst[32];
     while (segments.size() < 2 && std::chrono::steady_clock::now() < deadline) {
-        unsigned got = nic->receiveBurst(0, burst, 32);
+        unsigned got = nic->receive(0, burst, 32);
         for (unsigned i = 0; i < got; ++i) {
             Netbuf* nb = burst[i];
             std::uint8_t* r = nb->data();
@@ -936,7 +936,7 @@ TEST(VfioMultiqueue, TcpSegmentLargerThanTheMtuIsCutByGso) {
             }
             nb->free();
         }
-        nic->transmitBurst(0, nullptr, 0);
+        nic->send(0, nullptr, 0);
     }
     std::printf("gso: %zu segments back, %u with a partial checksum completed here\n", segments.size(), partial);
     EXPECT_EQ(badChecksums, 0u);
@@ -963,7 +963,7 @@ TEST(VfioMultiqueueFewVectors, QueueZeroKeepsItsInterruptAndTheOthersArePolled) 
     ASSERT_TRUE(loop.ok());
     FlowsPerQueueSink sink;
     sink.flows.assign(pairs, 0);
-    nic->setInputSink(&sink);
+    nic->setClient(&sink);
     ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
     ASSERT_EQ(nic->setInterruptsEnabled(0, true), 0);
     unsigned wakeups = 0;
@@ -992,7 +992,7 @@ TEST(VfioMultiqueueFewVectors, QueueZeroKeepsItsInterruptAndTheOthersArePolled) 
     nic->setInterruptsEnabled(0, false);
     nic->attachToEventLoop(nullptr);
     nic->clearTimeout();
-    nic->setInputSink(nullptr);
+    nic->setClient(nullptr);
 }
 
 // ---- two NICs in one IOMMU group, one left on its kernel driver (run-guest.sh --nics bridged) ----

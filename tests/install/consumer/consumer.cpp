@@ -11,8 +11,8 @@ int main() {
     ifr.ifr_flags = IFF_UP;
     if (driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru) != 0) return 2;
     nexnet::Netbuf* burst[32];
-    unsigned n = driver.value()->receiveBurst(0, burst, 32);
-    if (n != 32 || driver.value()->transmitBurst(0, burst, n) != n) return 3;
+    unsigned n = driver.value()->receive(0, burst, 32);
+    if (n != 32 || driver.value()->send(0, burst, n) != n) return 3;
     std::puts("consumer: ok");
     return 0;
 }
