@@ -10,33 +10,28 @@ namespace nexnet {
 
 namespace {
 
-thread_local std::string lastErrorText;
-
 Result<std::unique_ptr<IONetwork>> failure(int error, const std::string& text) {
-    lastErrorText = text;
-    std::fprintf(stderr, "nexnet vfio: %s\n", text.c_str());
-    return Result<std::unique_ptr<IONetwork>>::failure(error);
+    return Result<std::unique_ptr<IONetwork>>::failure(error, text);
 }
 
 }  // namespace
 
-std::string VfioDriver::lastError() { return lastErrorText; }
-
 int VfioDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver("vfio", "vfio:DDDD:BB:DD.F[,queues=N][,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
-                                   "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)", open);
+                                   "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)",
+                                   {"queues", "pool", "rxring", "txring", "interrupts"}, open);
 }
 
 Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
-    lastErrorText.clear();
     auto poolSize = uri.number("pool", 4096, 1u << 24);
     auto rxRing = uri.number("rxring", 512, 4096);
     auto txRing = uri.number("txring", 512, 4096);
     auto interrupts = uri.flag("interrupts", true);
-    auto queues = uri.number("queues", 1, IONetwork::kMaxQueues);
-    if (!poolSize || !rxRing || !txRing || !interrupts || !queues || *queues == 0)
-        return failure(EINVAL, "bad option in " + uri.toString() + " (queues: 1 to " +
-                                   std::to_string(IONetwork::kMaxQueues) + ")");
+    auto queues = uri.number("queues", 1, IONetwork::kMaxQueues, 1);
+    for (const auto* bad : {&poolSize, &rxRing, &txRing, &queues}) {
+        if (!*bad) return failure(bad->error(), bad->message());
+    }
+    if (!interrupts) return failure(interrupts.error(), interrupts.message());
     auto id = PciDevice::readSysfsId(uri.target);
     if (!id) {
         return failure(id.error(), id.error() == EINVAL ? "'" + uri.target + "' is not a PCI address (0000:00:03.0)"
@@ -77,11 +72,12 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
         std::string interruptMode = !d.hasInterrupts()          ? "polling only"
                                     : d.hasInterruptPerQueue() ? "MSI-X interrupts or polling"
                                                                : "MSI-X interrupts on queue 0 or polling";
-        std::fprintf(stderr, "nexnet vfio: %s: virtio-net (modern, features 0x%llx of 0x%llx) via %s, %u of %u queue pairs, "
-                     "pool %u netbufs on %s, %s\n",
-                     uri.target.c_str(), static_cast<unsigned long long>(d.negotiatedFeatures()),
-                     static_cast<unsigned long long>(d.deviceFeatures()), mode.c_str(), d.queueCount(),
-                     d.offeredQueuePairs(), shared->capacity(), pages, interruptMode.c_str());
+        char text[256];
+        std::snprintf(text, sizeof text, "virtio-net (modern, features 0x%llx of 0x%llx) via %s, %u of %u queue pairs, "
+                      "pool %u netbufs on %s, %s", static_cast<unsigned long long>(d.negotiatedFeatures()),
+                      static_cast<unsigned long long>(d.deviceFeatures()), mode.c_str(), d.queueCount(),
+                      d.offeredQueuePairs(), shared->capacity(), pages, interruptMode.c_str());
+        (*driver)->setModeDescription(text);
         return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
     }
     E1000eDriver::Options options;
@@ -90,9 +86,9 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     options.interrupts = *interrupts;
     auto driver = E1000eDriver::create(std::move(*device), shared, options, &message);
     if (!driver) return failure(driver.error(), message);
-    std::fprintf(stderr, "nexnet vfio: %s: Intel 82574L (e1000e) via %s, pool %u netbufs on %s, %s\n",
-                 uri.target.c_str(), mode.c_str(), shared->capacity(), pages,
-                 (*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only");
+    (*driver)->setModeDescription("Intel 82574L (e1000e) via " + mode + ", pool " + std::to_string(shared->capacity()) +
+                                  " netbufs on " + pages + ", " +
+                                  ((*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only"));
     return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
 }
 

@@ -22,18 +22,17 @@ namespace nexnet {
 /// `pool` netbufs (default 4096; 2 KiB data room, hugepages when the system has free ones). rxring and
 /// txring: descriptors (e1000e, default 512 each); virtio-net uses rxring as its queue size (default 256).
 ///
-/// On success one line on stderr says what runs (device, driver, IOMMU mode, hugepages or not): nexnet
-/// never hides a slower mode. On failure the factory returns the errno and lastError() (also written
-/// to stderr) says what is wrong and what to do.
+/// On success the driver's modeDescription() says what runs (device, driver, IOMMU mode, hugepages or
+/// not): nexnet never hides a slower mode. On failure the result's message says what is wrong and what
+/// to do.
 class VfioDriver {
 public:
     /// Registers "vfio:" with @p registry. @return DriverRegistry::registerDriver's result.
     static int registerWith(DriverRegistry& registry);
-    /// Opens the device @p uri names (the registry's factory). Errors: EINVAL (options), ENODEV
-    /// (no such device, or no driver for its PCI ID), and those of PciDevice::open and the drivers.
+    /// Opens the device @p uri names (the registry's factory). Errors, each with a message: EINVAL
+    /// (options), ENODEV (no such device, or no driver for its PCI ID), and those of PciDevice::open
+    /// and the drivers.
     static Result<std::unique_ptr<IONetwork>> open(const DriverUri& uri);
-    /// The explanation of the last failure of open() on this thread ("" after a success).
-    static std::string lastError();
 };
 
 }  // namespace nexnet

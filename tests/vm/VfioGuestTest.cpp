@@ -49,9 +49,16 @@ std::string secondBdf() {
 }
 bool isVirtio() { return env("NEXNET_NIC") == "virtio-net"; }
 
+// The message of the last openNic that failed, "" when it succeeded.
+std::string& lastOpenMessage() {
+    static std::string message;
+    return message;
+}
+
 std::unique_ptr<IOEthernet> openNic(const std::string& bdf, const std::string& options = "") {
     auto driver = builtinDrivers().open("vfio:" + bdf + options);
-    EXPECT_TRUE(driver.ok()) << "vfio:" << bdf << ": " << VfioDriver::lastError();
+    EXPECT_TRUE(driver.ok()) << "vfio:" << bdf << ": " << driver.message();
+    lastOpenMessage() = driver.message();
     if (!driver) return nullptr;
     return std::unique_ptr<IOEthernet>(dynamic_cast<IOEthernet*>(driver->release()));
 }
@@ -221,7 +228,7 @@ TEST(VfioNic, MissingDeviceIsExplained) {
     auto driver = builtinDrivers().open("vfio:0000:00:1f.6");
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), ENODEV);
-    EXPECT_NE(VfioDriver::lastError().find("lspci"), std::string::npos) << VfioDriver::lastError();
+    EXPECT_NE(driver.message().find("lspci"), std::string::npos) << driver.message();
 }
 
 TEST(VfioNic, PermissionProblemIsExplained) {
@@ -264,7 +271,7 @@ TEST(VfioNic, DeviceBoundToAnotherDriverIsExplained) {
     writeSysfs(dev + "/driver_override", "\n");
     bool bound = writeSysfs("/sys/bus/pci/drivers/" + kernelDriver + "/bind", bdf);
     auto driver = builtinDrivers().open("vfio:" + bdf);
-    std::string message = VfioDriver::lastError();
+    std::string message = driver.message();
     // Give the device back to vfio-pci whatever happened above.
     if (bound) writeSysfs("/sys/bus/pci/drivers/" + kernelDriver + "/unbind", bdf);
     writeSysfs(dev + "/driver_override", "vfio-pci");
@@ -623,8 +630,8 @@ TEST(VfioMultiqueue, MorePairsThanOfferedIsExplained) {
     auto driver = builtinDrivers().open("vfio:" + firstBdf() + ",queues=16");
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), EINVAL);
-    EXPECT_NE(VfioDriver::lastError().find("16 queue pairs asked, the device offers"), std::string::npos)
-        << VfioDriver::lastError();
+    EXPECT_NE(driver.message().find("16 queue pairs asked, the device offers"), std::string::npos)
+        << driver.message();
     auto zero = builtinDrivers().open("vfio:" + firstBdf() + ",queues=0");
     ASSERT_FALSE(zero.ok());
     EXPECT_EQ(zero.error(), EINVAL);
@@ -1016,7 +1023,7 @@ TEST(VfioGroup, GroupNotViableIsExplained) {
     auto driver = builtinDrivers().open("vfio:" + bound);
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), EBUSY);
-    const std::string message = VfioDriver::lastError();
+    const std::string message = driver.message();
     std::printf("group: %s\n", message.c_str());
     EXPECT_NE(message.find("IOMMU group " + groupOf(bound) + " is not viable"), std::string::npos) << message;
     EXPECT_NE(message.find(other + " is bound to " + kernelDriver), std::string::npos) << message;
@@ -1031,7 +1038,7 @@ TEST(VfioGroup, GroupNotViableIsExplained) {
     std::string second;
     {
         auto nic = openRunningNic(bound);
-        second = VfioDriver::lastError();
+        second = lastOpenMessage();
         works = nic && nic->isRunning() && nic->linkStatus() == LinkStatus::up;
     }
     EXPECT_TRUE(writeSysfs("/sys/bus/pci/drivers/" + kernelDriver + "/bind", other)) << "rebinding " << other;
