@@ -2,7 +2,7 @@
 # this file joins them into the one library, nexnet, built shared and static, and installs it with
 # its headers, a find_package(nexnet) config and a pkg-config file.
 
-set(NEXNET_LAYERS netbuf framework drivers netif)
+set(NEXNET_LAYERS netbuf framework drivers netif toe)
 set(_objects)
 foreach(layer IN LISTS NEXNET_LAYERS)
   list(APPEND _objects $<TARGET_OBJECTS:nexnet_${layer}>)
