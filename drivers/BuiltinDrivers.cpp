@@ -5,6 +5,7 @@
 #include "drivers/pcap/PcapLiveDriver.h"
 #include "drivers/tap/TapDriver.h"
 #include "drivers/vfio/VfioDriver.h"
+#include "drivers/xdp/XdpDriver.h"
 #include "framework/DriverPlugin.h"
 
 #include <cstdlib>
@@ -19,6 +20,7 @@ DriverRegistry& builtinDrivers() {
         PcapLiveDriver::registerWith(*r);
         TapDriver::registerWith(*r);
         VfioDriver::registerWith(*r);
+        XdpDriver::registerWith(*r);
         return r;
     }();
     return *registry;
