@@ -87,7 +87,8 @@ int XdpDriver::open(const Options& options, std::string& message) {
     firstQueue_ = options.firstQueue;
     unsigned available = interface_->receiveQueues();
     if (available != 0 && options.firstQueue + options.queues > available) {
-        message = options.interface + " has " + std::to_string(available) + " receive queues: queues " +
+        message = options.interface + " has " + std::to_string(available) +
+                  (available == 1 ? " receive queue" : " receive queues") + " (ethtool -L changes that): queues " +
                   std::to_string(options.firstQueue) + " to " + std::to_string(options.firstQueue + options.queues - 1) +
                   " do not all exist";
         return EINVAL;
@@ -272,7 +273,7 @@ void XdpDriver::timeoutOccurred() {
     setRelativeTimeout(kLinkWatchdog);
 }
 
-unsigned XdpDriver::maxMtu() const { return kChunkSize - kHeadroom - kHeaderSize - kVlanTag; }
+unsigned XdpDriver::maxMtu() const { return kMaxMtu; }
 
 int XdpDriver::setMtu(unsigned mtu) {
     if (mtu < 68 || mtu > maxMtu()) return EINVAL;  // 68: RFC 791's minimum, as IONetwork::setMtu

@@ -81,6 +81,8 @@ public:
     static constexpr std::uint32_t kChunkSize = 2048;
     /// Bytes before a received frame in its chunk (XDP_PACKET_HEADROOM): the pool's headroom too.
     static constexpr std::uint32_t kHeadroom = 256;
+    /// The largest MTU: what a chunk holds after the headroom, less the header and a VLAN tag.
+    static constexpr unsigned kMaxMtu = kChunkSize - kHeadroom - kHeaderSize - 4;
 
     /// Where XDP runs: chosen by the driver (native when possible), or asked for.
     enum class ModeChoice { automatic, native, generic };
@@ -128,7 +130,7 @@ public:
     /// 0 for a known queue: the socket always signals; poll mode just does not watch it.
     int setInterruptsEnabled(unsigned queue, bool enabled) override;
 
-    /// Frames after the 256 bytes of headroom in a 2 KiB chunk, less header and a VLAN tag: 1774.
+    /// kMaxMtu (1774).
     unsigned maxMtu() const override;
     /// Sets the interface's MTU and the driver's. @return 0, EINVAL out of range, or SIOCSIFMTU's errno.
     int setMtu(unsigned mtu) override;

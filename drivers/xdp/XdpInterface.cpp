@@ -106,6 +106,10 @@ Result<std::unique_ptr<XdpInterface>> XdpInterface::open(const std::string& name
     ifr.ifr_data = reinterpret_cast<char*>(&channels);
     if (interface.request(SIOCETHTOOL, &ifr) == 0) interface.receiveQueues_ = channels.rx_count + channels.combined_count;
     interface.readXdpFeatures();
+    // Made now, in the interface's namespace: memberships name the interface by index. Without
+    // CAP_NET_RAW there is none, and setMembership says so.
+    interface.membershipFd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    interface.membershipError_ = interface.membershipFd_ < 0 ? errno : 0;
     return R(std::move(owner));
 }
 
@@ -175,10 +179,7 @@ int XdpInterface::flags(unsigned& flags) const {
 }
 
 int XdpInterface::setMembership(int type, bool on, const EthernetAddress* group) {
-    if (membershipFd_ < 0) {
-        membershipFd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-        if (membershipFd_ < 0) return errno;
-    }
+    if (membershipFd_ < 0) return membershipError_;
     packet_mreq request{};
     request.mr_ifindex = static_cast<int>(index_);
     request.mr_type = static_cast<unsigned short>(type);

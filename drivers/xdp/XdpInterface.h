@@ -85,7 +85,8 @@ private:
     bool featuresKnown_ = false;
     std::uint64_t features_ = 0;
     int controlFd_ = -1;     // AF_INET datagram socket: the ioctls
-    int membershipFd_ = -1;  // AF_PACKET, protocol 0 (hears nothing): the memberships, made on first use
+    int membershipFd_ = -1;  // AF_PACKET, protocol 0 (hears nothing): the memberships
+    int membershipError_ = 0;  // why there is no membershipFd_
 };
 
 }  // namespace nexnet
