@@ -68,10 +68,11 @@ void finishChecksum(Netbuf& packet) {
 
 // ---- opening ---------------------------------------------------------------------------------
 
-Result<std::unique_ptr<XdpDriver>> XdpDriver::create(const Options& options, std::string& message) {
+Result<std::unique_ptr<XdpDriver>> XdpDriver::create(const Options& options) {
     using R = Result<std::unique_ptr<XdpDriver>>;
     std::unique_ptr<XdpDriver> driver(new XdpDriver());
-    if (int error = driver->open(options, message); error != 0) return R::failure(error);
+    std::string message;
+    if (int error = driver->open(options, message); error != 0) return R::failure(error, "xdp:" + options.interface + ": " + message);
     return R(std::move(driver));
 }
 
@@ -203,7 +204,7 @@ void XdpDriver::describe(const Options& options, const std::string& copyReason) 
         for (const XdpFilterRule& rule : options.filter)
             filter += std::string(rule.protocol == 17 ? " udp:" : " tcp:") + std::to_string(rule.port);
     }
-    description_ = "xdp:" + i.name() + " (" + (i.driverName().empty() ? "driver unknown" : i.driverName()) + ") " +
+    setModeDescription("xdp:" + i.name() + " (" + (i.driverName().empty() ? "driver unknown" : i.driverName()) + ") " +
                    queues + ": " + modeReason_ + ", " + (zeroCopy() ? "zero-copy" : "copy mode") +
                    (copyReason.empty() ? "" : " (" + copyReason + ")") + ", need_wakeup, " +
                    (options.busyPollMicroseconds != 0 ? "busy polling " + std::to_string(options.busyPollMicroseconds) + " us"
@@ -212,20 +213,12 @@ void XdpDriver::describe(const Options& options, const std::string& copyReason) 
                    std::to_string(program_->linkId()) + " (" + filter + "); pool " + std::to_string(p.capacity()) +
                    " x " + std::to_string(p.bufferSize()) + " B on " +
                    (p.dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages") + ", rings of " +
-                   std::to_string(options.ringSize);
+                   std::to_string(options.ringSize));
 }
 
 XdpDriver::~XdpDriver() {
-    clearTimeout();
     program_.reset();  // detached first: no frame is redirected to a socket that is closing
     sockets_.clear();
-}
-
-int XdpDriver::performCommand(std::string_view command, void* data) {
-    if (command != kDescribeCommand) return IOEthernet::performCommand(command, data);
-    if (data == nullptr) return EINVAL;
-    *static_cast<std::string*>(data) = description_;
-    return 0;
 }
 
 bool XdpDriver::zeroCopy() const {
@@ -262,10 +255,9 @@ LinkStatus XdpDriver::refreshLinkStatus() {
     return linkStatus();
 }
 
-int XdpDriver::attachToEventLoop(EventLoop* loop) {
-    if (loop == nullptr) clearTimeout();
-    if (int error = IOEthernet::attachToEventLoop(loop)) return error;
-    return loop != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
+int XdpDriver::eventLoopChanged() {
+    // The framework cancelled the old loop's watchdog; start one on the new loop, if any.
+    return eventLoop() != nullptr ? setRelativeTimeout(kLinkWatchdog) : 0;
 }
 
 void XdpDriver::timeoutOccurred() {
@@ -286,26 +278,31 @@ int XdpDriver::setHardwareAddress(const EthernetAddress& address) {
     return address == interface_->address() ? IOEthernet::setHardwareAddress(address) : EOPNOTSUPP;
 }
 
-int XdpDriver::setPromiscuousMode(bool on) {
-    if (int error = interface_->setMembership(PACKET_MR_PROMISC, on)) return error;
-    return on ? IOEthernet::enablePromiscuousMode() : IOEthernet::disablePromiscuousMode();
+// A membership is counted by the kernel: asking twice for the same mode would count twice.
+int XdpDriver::setPromiscuousMode(bool enabled) {
+    if (enabled == isPromiscuous()) return 0;
+    if (int error = interface_->setMembership(PACKET_MR_PROMISC, enabled)) return error;
+    return IOEthernet::setPromiscuousMode(enabled);
 }
 
-int XdpDriver::setMulticastMode(bool on) {
-    if (int error = interface_->setMembership(PACKET_MR_ALLMULTI, on)) return error;
-    return on ? IOEthernet::enableMulticastMode() : IOEthernet::disableMulticastMode();
+int XdpDriver::setMulticastMode(bool enabled) {
+    if (enabled == isAllMulticast()) return 0;
+    if (int error = interface_->setMembership(PACKET_MR_ALLMULTI, enabled)) return error;
+    return IOEthernet::setMulticastMode(enabled);
 }
 
 int XdpDriver::addMulticastAddress(const EthernetAddress& address) {
-    if (!address.isMulticast()) return EINVAL;
-    if (int error = interface_->setMembership(PACKET_MR_MULTICAST, true, &address)) return error;
-    return IOEthernet::addMulticastAddress(address);
+    auto& joined = multicastAddresses();
+    bool already = std::find(joined.begin(), joined.end(), address) != joined.end();
+    if (int error = IOEthernet::addMulticastAddress(address); error != 0 || already) return error;
+    int error = interface_->setMembership(PACKET_MR_MULTICAST, true, &address);
+    if (error != 0) IOEthernet::removeMulticastAddress(address);
+    return error;
 }
 
 int XdpDriver::removeMulticastAddress(const EthernetAddress& address) {
-    int error = IOEthernet::removeMulticastAddress(address);
-    if (error == 0) error = interface_->setMembership(PACKET_MR_MULTICAST, false, &address);
-    return error;
+    if (int error = IOEthernet::removeMulticastAddress(address)) return error;
+    return interface_->setMembership(PACKET_MR_MULTICAST, false, &address);
 }
 
 // ---- the data path ---------------------------------------------------------------------------
@@ -316,9 +313,12 @@ int XdpDriver::interruptEventFd(unsigned queue) const {
     return queue < sockets_.size() ? sockets_[queue]->fd() : -1;
 }
 
-int XdpDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
-    (void)enabled;  // the socket is readable whenever frames wait: nothing to arm or mask
-    return queue < sockets_.size() ? 0 : EINVAL;
+void XdpDriver::interruptOccurred(unsigned queue) {
+    if (queue < sockets_.size() && sockets_[queue]->reclaim() != 0 && counters_[queue].transmitFull) {
+        counters_[queue].transmitFull = false;
+        transmitRoomAvailable(queue);
+    }
+    IOEthernet::interruptOccurred(queue);
 }
 
 unsigned XdpDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
@@ -336,6 +336,7 @@ unsigned XdpDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned cou
     XdpSocket& socket = *sockets_[q];
     socket.reclaim();
     unsigned accepted = socket.transmitRoom(count);
+    if (accepted < count) counters_[q].transmitFull = true;
     Netbuf* ready[kBurst];
     for (unsigned base = 0; base < accepted; base += kBurst) {
         unsigned n = std::min(kBurst, accepted - base), k = 0;
@@ -358,14 +359,15 @@ Netbuf* XdpDriver::prepareSlowly(unsigned queue, Netbuf* packet) {
     std::uint32_t size = packet->size();
     if (offload.gsoType != NetbufOffload::kGsoNone || size < kHeaderSize || size > maxFrame_ ||
         !offload.isConsistentWith(size)) {
-        discardTransmit(queue, packet);  // a super-packet, a runt, too long, or a checksum outside it
+        report(QueueEvent::transmitError, queue, *packet);  // a super-packet, a runt, too long, a bad checksum place
+        packet->free();
         return nullptr;
     }
     Netbuf* frame = packet;
     if (packet->poolId() != poolId_) {
         frame = pool()->allocate();
         if (frame == nullptr) {
-            report(QueueEvent::transmitDrop, queue);
+            report(QueueEvent::transmitDrop, queue, *packet);  // the pool is empty: nothing to copy into
             packet->free();
             return nullptr;
         }
@@ -395,22 +397,6 @@ void XdpDriver::refreshKernelStatistics(unsigned queue) {
     last.ringFull = now.rx_ring_full;
     last.invalidReceive = now.rx_invalid_descs;
     last.invalidTransmit = now.tx_invalid_descs;
-}
-
-// CONTRACT(issue 12): goes with the contract; IONetwork::report and discardTransmit take over.
-void XdpDriver::report(QueueEvent event, unsigned queue, std::uint64_t count) {
-    switch (event) {
-        case QueueEvent::receiveError: receiveStatisticsFor(queue).errors += count; incrementInputErrors(count); break;
-        case QueueEvent::receiveDrop: receiveStatisticsFor(queue).drops += count; incrementInputDrops(count); break;
-        case QueueEvent::transmitError: transmitStatisticsFor(queue).errors += count; incrementOutputErrors(count); break;
-        case QueueEvent::transmitDrop: transmitStatisticsFor(queue).drops += count; break;
-        case QueueEvent::collision: incrementCollisions(count); break;
-    }
-}
-
-void XdpDriver::discardTransmit(unsigned queue, Netbuf* packet) {
-    report(QueueEvent::transmitError, queue);
-    packet->free();
 }
 
 }  // namespace nexnet

@@ -33,7 +33,7 @@ namespace nexnet {
 ///   xdp-features on Linux 6.3 and later, found by trying on older kernels), else generic.
 /// - zerocopy: on: the NIC writes frames straight into the pool, or opening fails with the reason
 ///   (no zero-copy in that driver, or generic mode); off: copy mode; auto (default): zero-copy when
-///   the kernel can, copy otherwise. Whatever runs is said by modeDescription().
+///   the kernel can, copy otherwise. What runs, and why, is said by modeDescription().
 /// - busypoll: SO_PREFER_BUSY_POLL with SO_BUSY_POLL of that many microseconds: receive and transmit
 ///   run the NIC driver's NAPI on the polling thread (pair with the interface's
 ///   napi_defer_hard_irqs and gro_flush_timeout). 0 or absent: off.
@@ -100,14 +100,17 @@ public:
         std::uint32_t poolSize = kDefaultPoolSize;  ///< Netbufs of the (shared) pool.
     };
 
-    /// Parses an `xdp:` URI into @p options. Errors: EINVAL with @p message naming the bad option.
-    static int parseUri(const DriverUri& uri, Options& options, std::string& message);
-    /// Opens @p options.interface: the program loaded and attached, one bound socket per queue.
-    /// The driver comes back stopped; IFF_UP starts the flow. Errors: ENODEV (no such interface),
-    /// EPERM (privileges), EOPNOTSUPP (native XDP or zero-copy asked and missing), EBUSY (the
-    /// interface has another XDP program, or a queue another socket), EINVAL (options, queues out
-    /// of range, MTU too large); @p message says what and what to do.
-    static Result<std::unique_ptr<XdpDriver>> create(const Options& options, std::string& message);
+    /// Parses an `xdp:` URI into @p options. @return success, or EINVAL with a message naming the
+    /// bad option.
+    static Status parseUri(const DriverUri& uri, Options& options);
+    /// Opens @p options.interface, on the control thread, in the network namespace of the calling
+    /// thread: the program loaded and attached, one bound socket per queue. Blocks while the kernel
+    /// sets up XDP (a native attach may reset the NIC's queues). The driver comes back stopped;
+    /// IFF_UP starts the flow. Errors, each with a message saying what and what to do: ENODEV (no
+    /// such interface), EPERM (privileges), EOPNOTSUPP (native XDP or zero-copy asked and missing),
+    /// EBUSY (the interface has another XDP program, or a queue another socket), EINVAL (options,
+    /// queues out of range, MTU too large), ENOBUFS (RLIMIT_MEMLOCK too low for the pool).
+    static Result<std::unique_ptr<XdpDriver>> create(const Options& options);
     /// Registers "xdp:" with @p registry (builtinDrivers() does). @return 0 or EEXIST.
     static int registerWith(DriverRegistry& registry);
 
@@ -118,17 +121,14 @@ public:
     /// takes them out (the kernel gets the queues' frames again) and frees waiting frames.
     /// @return 0, or the errno of the map update.
     int resetAndEnable(bool enable) override;
-    /// Takes up to min(@p max, kBurst) frames of queue @p queue. @return how many; 0 when stopped.
-    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    /// Queues @p packets on queue @p queue modulo queueCount(); netbufs of the pool go as they are,
-    /// others are copied. @return how many were taken (the rest wait for room in the tx ring).
-    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
     /// The number of queue pairs.
     unsigned queueCount() const override;
-    /// Queue @p queue's socket, readable while frames wait; -1 for an unknown queue.
+    /// Queue @p queue's socket, readable while frames wait (level-triggered: it stays readable
+    /// until the rx ring is empty); -1 for an unknown queue.
     int interruptEventFd(unsigned queue) const override;
-    /// 0 for a known queue: the socket always signals; poll mode just does not watch it.
-    int setInterruptsEnabled(unsigned queue, bool enabled) override;
+    /// Returns what the kernel finished sending to the pool, tells the client when that made room
+    /// in a transmit ring it found full, then receives as the base does. Queue thread.
+    void interruptOccurred(unsigned queue) override;
 
     /// kMaxMtu (1774).
     unsigned maxMtu() const override;
@@ -137,27 +137,15 @@ public:
     /// EOPNOTSUPP unless @p address is the interface's (0): the address belongs to the interface.
     int setHardwareAddress(const EthernetAddress& address) override;
     /// Promiscuous membership of the interface on or off. @return 0 or an errno.
-    int setPromiscuousMode(bool on);
+    int setPromiscuousMode(bool enabled) override;
     /// All-multicast membership of the interface on or off. @return 0 or an errno.
-    int setMulticastMode(bool on);
+    int setMulticastMode(bool enabled) override;
     /// Joins @p address on the interface (a multicast membership). @return 0 or an errno.
     int addMulticastAddress(const EthernetAddress& address) override;
     /// Leaves @p address. @return 0 or an errno.
     int removeMulticastAddress(const EthernetAddress& address) override;
-    // CONTRACT(issue 12): the two pairs below go when IOEthernet has setPromiscuousMode(bool) and
-    // setMulticastMode(bool); the two methods above then override.
-    /// Calls setPromiscuousMode(true).
-    int enablePromiscuousMode() override { return setPromiscuousMode(true); }
-    /// Calls setPromiscuousMode(false).
-    int disablePromiscuousMode() override { return setPromiscuousMode(false); }
-    /// Calls setMulticastMode(true).
-    int enableMulticastMode() override { return setMulticastMode(true); }
-    /// Calls setMulticastMode(false).
-    int disableMulticastMode() override { return setMulticastMode(false); }
 
-    /// Also starts the one-second link watchdog on @p loop (nullptr stops it).
-    int attachToEventLoop(EventLoop* loop) override;
-    /// The link watchdog.
+    /// The link watchdog: reads the link, runs again in a second.
     void timeoutOccurred() override;
     /// Reads the interface's IFF_RUNNING into linkStatus(). @return the new state.
     LinkStatus refreshLinkStatus();
@@ -165,15 +153,9 @@ public:
     /// invalid descriptors). Call it on the queue's thread.
     void refreshKernelStatistics(unsigned queue);
 
-    /// The performCommand that answers kDescribeCommand; the rest goes to IOEthernet.
-    int performCommand(std::string_view command, void* data) override;
-    /// Driver-defined command: data is a std::string* that receives modeDescription().
-    static constexpr std::string_view kDescribeCommand = "describe";
-    /// What runs, in one line: interface and driver, queues, native or generic XDP (and how that
-    /// was decided), copy or zero-copy, need_wakeup, busy polling, the program and its link, the
-    /// pool, and where the interface's features came from.
-    const std::string& modeDescription() const { return description_; }
-    /// The attach mode in use.
+    /// The attach mode in use (modeDescription() says it with the rest: interface and driver,
+    /// queues, native or generic XDP and how that was decided, copy or zero-copy and why,
+    /// need_wakeup, busy polling, the program and its link, the pool).
     XdpAttachMode attachMode() const { return program_->mode(); }
     /// True when every queue's socket runs in zero-copy mode.
     bool zeroCopy() const;
@@ -182,16 +164,23 @@ public:
     /// The program (its kernel ids, for tools that look at the interface).
     const XdpProgram& program() const { return *program_; }
 
+protected:
+    /// Takes up to min(@p max, kBurst) frames of queue @p queue, refilling the fill ring; wakes
+    /// the kernel when it asked to be (need_wakeup) or busy-polls. @return how many; 0 when stopped.
+    unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
+    /// Queues @p packets on queue @p queue modulo queueCount(); netbufs of the pool go as they are,
+    /// others are copied (and freed at once); a super-packet, a runt or a frame longer than the MTU
+    /// is reported as a transmit error. @return how many were taken (the rest wait for room).
+    unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
+    /// Starts the one-second link watchdog on the new event loop.
+    int eventLoopChanged() override;
+
 private:
     struct alignas(64) KernelCounters {  // a queue's last XDP_STATISTICS, written by its thread only
         std::uint64_t dropped = 0, ringFull = 0, invalidReceive = 0, invalidTransmit = 0;
         unsigned receiveCalls = 0;
+        bool transmitFull = false;  // a send found the tx ring full: tell the client when it empties
     };
-    // CONTRACT(issue 12): IONetwork::report(QueueEvent, queue, count) and discardTransmit(queue,
-    // packet) replace these three once the contract is on main.
-    enum class QueueEvent { receiveError, receiveDrop, transmitError, transmitDrop, collision };
-    void report(QueueEvent event, unsigned queue, std::uint64_t count = 1);
-    void discardTransmit(unsigned queue, Netbuf* packet);
 
     XdpDriver() = default;
     int open(const Options& options, std::string& message);
@@ -215,7 +204,6 @@ private:
     std::uint32_t maxFrame_ = 0;   // largest frame the MTU allows: header, payload, a VLAN tag
     std::uint16_t poolId_ = 0;
     std::string modeReason_;   // native or generic, and how that was decided
-    std::string description_;
 };
 
 }  // namespace nexnet

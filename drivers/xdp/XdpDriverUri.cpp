@@ -36,11 +36,11 @@ bool parseFilter(const std::string& text, std::vector<XdpFilterRule>& rules) {
 
 }  // namespace
 
-int XdpDriver::parseUri(const DriverUri& uri, Options& options, std::string& message) {
+Status XdpDriver::parseUri(const DriverUri& uri, Options& options) {
+    std::string message;
     for (const auto& [key, value] : uri.options) {
         if (std::find(std::begin(kOptionNames), std::end(kOptionNames), key) == std::end(kOptionNames)) {
-            message = "xdp: has no option '" + key + "'";
-            return EINVAL;
+            return Status(EINVAL, "xdp: has no option '" + key + "'");
         }
     }
     options.interface = uri.target;
@@ -53,7 +53,7 @@ int XdpDriver::parseUri(const DriverUri& uri, Options& options, std::string& mes
     else if (!busyPoll) message = "busypoll must be 0 to 1000000 microseconds";
     else if (!ring || *ring < 64 || !std::has_single_bit(*ring)) message = "ring must be a power of two from 64 to 16384";
     else if (!pool || *pool < 1024) message = "pool must be 1024 to 16777216 netbufs";
-    if (!message.empty()) return EINVAL;
+    if (!message.empty()) return Status(EINVAL, message);
     options.firstQueue = static_cast<unsigned>(*queue);
     options.queues = static_cast<unsigned>(*queues);
     options.busyPollMicroseconds = static_cast<unsigned>(*busyPoll);
@@ -72,7 +72,7 @@ int XdpDriver::parseUri(const DriverUri& uri, Options& options, std::string& mes
         message = "filter must be PROTOCOL:PORT[+PROTOCOL:PORT...] with udp or tcp and ports 1 to 65535";
     else if (options.filter.size() > XdpProgram::kMaxFilterRules)
         message = "filter takes at most " + std::to_string(XdpProgram::kMaxFilterRules) + " rules";
-    return message.empty() ? 0 : EINVAL;
+    return message.empty() ? Status() : Status(EINVAL, message);
 }
 
 int XdpDriver::registerWith(DriverRegistry& registry) {
@@ -84,15 +84,10 @@ int XdpDriver::registerWith(DriverRegistry& registry) {
         [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
-            std::string message;
-            int error = parseUri(uri, options, message);
-            if (error == 0) {
-                auto driver = create(options, message);
-                if (driver) return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
-                error = driver.error();
-            }
-            // CONTRACT(issue 12): R::failure(error, "xdp:" + uri.target + ": " + message).
-            return R::failure(error);
+            if (Status parsed = parseUri(uri, options); !parsed) return R::failure(parsed.error(), parsed.message());
+            auto driver = create(options);
+            if (!driver) return R::failure(driver);
+            return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }
 

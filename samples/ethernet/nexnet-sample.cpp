@@ -169,10 +169,8 @@ int main(int argc, char** argv) {
     std::printf("nexnet-sample: %s (%s) %s %s/%u, %s mode%s, UDP echo on port %u\n", settings.uri.c_str(),
                 interface.name().c_str(), mac.toString().c_str(), ip, settings.prefix, polling ? "poll" : "interrupt",
                 polling && !settings.poll ? " (the driver has no interrupts)" : "", settings.udpPort);
-    // A driver that can say what runs (xdp: its XDP and copy modes) answers "describe".
-    std::string description;
-    if (interface.performCommand("describe", &description) == 0)
-        std::printf("nexnet-sample: %s\n", description.c_str());
+    if (const std::string& how = interface.driver().modeDescription(); !how.empty())
+        std::printf("nexnet-sample: %s\n", how.c_str());  // which mode runs: never a hidden slower one
 
     struct sigaction action {};
     action.sa_handler = onSignal;

@@ -229,10 +229,6 @@ int main(int argc, char** argv) {
         if (const NetbufPool* pool = drivers[d]->pool())  // say which memory runs: hugepages or not
             std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
                         pool->dataRegion().pageSize() / 1024);
-        // A driver that can say what runs (xdp: its XDP and copy modes) answers "describe".
-        std::string description;
-        if (drivers[d]->performCommand("describe", &description) == 0)
-            std::printf("nexnet-fwd: %c %s\n", "AB"[d], description.c_str());
     }
     if (settings.interrupt) {
         if (int error = runInterrupts(directions, end)) {

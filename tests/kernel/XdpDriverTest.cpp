@@ -50,9 +50,9 @@ protected:
 
     // Opens xdp:nx@p options and brings it up; fails the test when it cannot.
     void openUp(const std::string& options = "") {
-        std::string message;
-        driver_ = pair_->open(options, message);
-        ASSERT_NE(driver_, nullptr) << message;
+        auto opened = pair_->open(options);
+        ASSERT_TRUE(opened) << opened.describe();
+        driver_ = std::move(opened.value());
         ASSERT_EQ(bringUp(*driver_), 0);
     }
     // Sends a tagged frame from the peer and receives it on @p queue.
@@ -81,7 +81,7 @@ TEST_F(XdpDriverTest, SendsNetbufsOfItsPoolToTheKernel) {
     openUp();
     Netbuf* netbuf = netbufWith(*driver_->pool(), taggedFrame(pair_->peerMac(), pair_->driverMac(), "outbound"));
     ASSERT_NE(netbuf, nullptr);
-    ASSERT_EQ(sendOn(*driver_, 0, &netbuf, 1), 1u);
+    ASSERT_EQ(driver_->send(0, &netbuf, 1), 1u);
     EXPECT_TRUE(wire_->receive([](const Frame& f) { return carries(f, "outbound"); }));
 }
 
@@ -91,7 +91,7 @@ TEST_F(XdpDriverTest, CopiesNetbufsOfOtherPoolsAndFreesThemAtOnce) {
     ASSERT_TRUE(foreign);
     Netbuf* netbuf = netbufWith(*foreign.value(), taggedFrame(pair_->peerMac(), pair_->driverMac(), "foreign"));
     ASSERT_NE(netbuf, nullptr);
-    ASSERT_EQ(sendOn(*driver_, 0, &netbuf, 1), 1u);
+    ASSERT_EQ(driver_->send(0, &netbuf, 1), 1u);
     EXPECT_EQ(foreign.value()->inUse(), 0u) << "the copy went; the original went back to its pool";
     EXPECT_TRUE(wire_->receive([](const Frame& f) { return carries(f, "foreign"); }));
 }
@@ -118,7 +118,7 @@ TEST_F(XdpDriverTest, FinishesAPartialChecksumBeforeSending) {
     netbuf->offload().flags = NetbufOffload::kNeedsChecksum;
     netbuf->offload().csumStart = FrameBuilder::kL4;
     netbuf->offload().csumOffset = 6;
-    ASSERT_EQ(sendOn(*driver_, 0, &netbuf, 1), 1u);
+    ASSERT_EQ(driver_->send(0, &netbuf, 1), 1u);
     pollfd p{udp, POLLIN, 0};
     char received[64] = {};
     ASSERT_EQ(poll(&p, 1, 3000), 1) << "the kernel drops a datagram whose checksum is wrong";
@@ -131,8 +131,7 @@ TEST_F(XdpDriverTest, SaysItRunsNativeXdpInCopyModeOnAVeth) {
     openUp();
     EXPECT_EQ(driver_->attachMode(), XdpAttachMode::native);
     EXPECT_FALSE(driver_->zeroCopy());
-    std::string description;
-    ASSERT_EQ(driver_->performCommand(XdpDriver::kDescribeCommand, &description), 0);
+    const std::string& description = driver_->modeDescription();
     EXPECT_NE(description.find("native XDP"), std::string::npos) << description;
     EXPECT_NE(description.find("copy mode"), std::string::npos) << description;
     EXPECT_TRUE(pair_->programAttached());
@@ -146,19 +145,19 @@ TEST_F(XdpDriverTest, RunsGenericXdpWhenAsked) {
 }
 
 TEST_F(XdpDriverTest, RefusesZeroCopyOnAVethAndSaysWhy) {
-    std::string message;
-    int error = 0;
-    EXPECT_EQ(pair_->open(",zerocopy=on", message, &error), nullptr);
-    EXPECT_EQ(error, EOPNOTSUPP);
+    auto opened = pair_->open(",zerocopy=on");
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error(), EOPNOTSUPP);
+    const std::string& message = opened.message();
     EXPECT_NE(message.find("zero-copy"), std::string::npos) << message;
     EXPECT_FALSE(pair_->programAttached()) << "a failed open leaves nothing behind";
 }
 
 TEST_F(XdpDriverTest, RefusesZeroCopyWithGenericXdp) {
-    std::string message;
-    int error = 0;
-    EXPECT_EQ(pair_->open(",mode=generic,zerocopy=on", message, &error), nullptr);
-    EXPECT_EQ(error, EINVAL);
+    auto opened = pair_->open(",mode=generic,zerocopy=on");
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error(), EINVAL);
+    const std::string& message = opened.message();
     EXPECT_NE(message.find("native"), std::string::npos) << message;
 }
 
@@ -166,27 +165,26 @@ TEST_F(XdpDriverTest, SaysWhenTheInterfaceDoesNotExist) {
     NamespaceEntry inside(pair_->driverSide().name());
     XdpDriver::Options options;
     options.interface = "nxnothere";
-    std::string message;
-    auto driver = XdpDriver::create(options, message);
+    auto driver = XdpDriver::create(options);
     ASSERT_FALSE(driver);
     EXPECT_EQ(driver.error(), ENODEV);
-    EXPECT_NE(message.find("no interface nxnothere"), std::string::npos) << message;
+    EXPECT_NE(driver.message().find("no interface nxnothere"), std::string::npos) << driver.message();
 }
 
 TEST_F(XdpDriverTest, RefusesQueuesTheInterfaceDoesNotHave) {
-    std::string message;
-    int error = 0;
-    EXPECT_EQ(pair_->open(",queue=1", message, &error), nullptr);
-    EXPECT_EQ(error, EINVAL);
+    auto opened = pair_->open(",queue=1");
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error(), EINVAL);
+    const std::string& message = opened.message();
     EXPECT_NE(message.find("1 receive queue"), std::string::npos) << message;
 }
 
 TEST_F(XdpDriverTest, RefusesAnMtuLargerThanAChunkHolds) {
     ASSERT_EQ(pair_->driverSide().run("ip link set nx mtu 3000").status, 0);
-    std::string message;
-    int error = 0;
-    EXPECT_EQ(pair_->open("", message, &error), nullptr);
-    EXPECT_EQ(error, EINVAL);
+    auto opened = pair_->open("");
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error(), EINVAL);
+    const std::string& message = opened.message();
     EXPECT_NE(message.find("mtu " + std::to_string(XdpDriver::kMaxMtu)), std::string::npos) << message;
 }
 
@@ -347,8 +345,9 @@ std::pair<int, std::string> openWithCapabilities(const XdpVethPair& pair, std::i
         if (syscall(SYS_capset, &header, data) == 0) {
             XdpDriver::Options options;
             options.interface = "nx";
-            auto driver = XdpDriver::create(options, message);
+            auto driver = XdpDriver::create(options);
             error = driver ? 0 : driver.error();
+            message = driver.message();
         }
         std::string answer = std::to_string(error) + " " + message;
         ssize_t written = write(pipeFds[1], answer.data(), answer.size());

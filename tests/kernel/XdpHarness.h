@@ -70,20 +70,15 @@ public:
     /// nx's address.
     const FrameBuilder::Mac& driverMac() const { return driverMac_; }
 
-    /// Opens `xdp:nx@p options` in the driver's namespace. nullptr (with @p message) on failure.
-    std::unique_ptr<XdpDriver> open(const std::string& options, std::string& message, int* error = nullptr) const {
+    /// Opens `xdp:nx@p options` in the driver's namespace.
+    Result<std::unique_ptr<XdpDriver>> open(const std::string& options) const {
+        using R = Result<std::unique_ptr<XdpDriver>>;
         NamespaceEntry inside(driverSide_.name());
-        if (!inside.ok()) return nullptr;
         auto uri = DriverUri::parse("xdp:nx" + options);
+        if (!inside.ok() || !uri) return R::failure(EINVAL, "cannot enter the namespace or parse the URI");
         XdpDriver::Options parsed;
-        int result = uri ? XdpDriver::parseUri(uri.value(), parsed, message) : EINVAL;
-        if (result == 0) {
-            auto driver = XdpDriver::create(parsed, message);
-            if (driver) return std::move(driver.value());
-            result = driver.error();
-        }
-        if (error != nullptr) *error = result;
-        return nullptr;
+        if (Status status = XdpDriver::parseUri(uri.value(), parsed); !status) return R::failure(status.error(), status.message());
+        return XdpDriver::create(parsed);
     }
 
     /// True while nx has an XDP program attached (`ip -d link show`).
@@ -169,16 +164,6 @@ private:
     bool ok_ = false;
 };
 
-// CONTRACT(issue 12): IONetwork::receive / send once receiveBurst and transmitBurst are protected.
-/// One receive burst of @p driver's queue @p queue.
-inline unsigned receiveFrom(IONetwork& driver, unsigned queue, Netbuf** out, unsigned max) {
-    return driver.receiveBurst(queue, out, max);
-}
-/// One transmit burst on @p driver's queue @p queue. @return how many it took.
-inline unsigned sendOn(IONetwork& driver, unsigned queue, Netbuf** packets, unsigned count) {
-    return driver.transmitBurst(queue, packets, count);
-}
-
 /// Brings @p driver up (IFCONTROL_SETFLAGS IFF_UP). @return performCommand's result.
 inline int bringUp(IONetwork& driver) {
     ifreq ifr{};
@@ -193,7 +178,7 @@ inline bool receiveFrame(IONetwork& driver, unsigned queue, const std::function<
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         Netbuf* burst[XdpDriver::kBurst];
-        unsigned n = receiveFrom(driver, queue, burst, XdpDriver::kBurst);
+        unsigned n = driver.receive(queue, burst, XdpDriver::kBurst);
         bool found = false;
         for (unsigned i = 0; i < n; ++i) {
             if (!found && wanted(*burst[i])) {

@@ -21,6 +21,7 @@ protected:
 
     // Starts nexnet-sample on xdp:nx@p options with 10.77.0.2/24.
     void startSample(const std::string& options) {
+        sample_.reset();  // the old one first: its log file has the same name
         sample_ = std::make_unique<SampleProcess>(pair_->driverSide(),
                                                   std::vector<std::string>{"xdp:nx" + options, "--ip", "10.77.0.2/24"});
         ASSERT_TRUE(sample_->waitUntilRunning()) << sample_->output();

@@ -21,7 +21,10 @@ Parsed parse(const std::string& text) {
     Parsed parsed;
     auto uri = DriverUri::parse(text);
     EXPECT_TRUE(uri) << text;
-    if (uri) parsed.error = XdpDriver::parseUri(uri.value(), parsed.options, parsed.message);
+    if (!uri) return parsed;
+    Status status = XdpDriver::parseUri(uri.value(), parsed.options);
+    parsed.error = status.error();
+    parsed.message = status.message();
     return parsed;
 }
 
