@@ -81,7 +81,7 @@ int XdpDriver::open(const Options& options, std::string& message) {
         message = "queues must be 1 to " + std::to_string(kMaxQueues);
         return EINVAL;
     }
-    auto interface = XdpInterface::open(options.interface, message);
+    auto interface = XdpInterface::open(options.interface, message, options.askForXdpFeatures);
     if (!interface) return interface.error();
     interface_ = std::move(interface.value());
     setName(options.interface);

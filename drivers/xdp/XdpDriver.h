@@ -98,6 +98,9 @@ public:
         std::vector<XdpFilterRule> filter;  ///< Empty: whole queues.
         unsigned ringSize = 2048;           ///< Entries per ring.
         std::uint32_t poolSize = kDefaultPoolSize;  ///< Netbufs of the (shared) pool.
+        /// false: do not ask the kernel for the interface's xdp-features, decide by trying, as on
+        /// Linux before 6.3 (how the tests run that path on a newer kernel).
+        bool askForXdpFeatures = true;
     };
 
     /// Parses an `xdp:` URI into @p options. @return success, or EINVAL with a message naming the

@@ -71,7 +71,8 @@ int genericNetlink(int fd, std::uint16_t family, std::uint8_t command, std::uint
 
 }  // namespace
 
-Result<std::unique_ptr<XdpInterface>> XdpInterface::open(const std::string& name, std::string& message) {
+Result<std::unique_ptr<XdpInterface>> XdpInterface::open(const std::string& name, std::string& message,
+                                                         bool askForXdpFeatures) {
     using R = Result<std::unique_ptr<XdpInterface>>;
     if (name.empty() || name.size() >= IFNAMSIZ) {
         message = "'" + name + "' is not an interface name (1 to " + std::to_string(IFNAMSIZ - 1) + " characters)";
@@ -105,7 +106,7 @@ Result<std::unique_ptr<XdpInterface>> XdpInterface::open(const std::string& name
     channels.cmd = ETHTOOL_GCHANNELS;
     ifr.ifr_data = reinterpret_cast<char*>(&channels);
     if (interface.request(SIOCETHTOOL, &ifr) == 0) interface.receiveQueues_ = channels.rx_count + channels.combined_count;
-    interface.readXdpFeatures();
+    if (askForXdpFeatures) interface.readXdpFeatures();
     // Made now, in the interface's namespace: memberships name the interface by index. Without
     // CAP_NET_RAW there is none, and setMembership says so.
     interface.membershipFd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);

@@ -33,9 +33,12 @@ public:
         kXdpTransmitFragments = 64,  ///< Multi-buffer frames on transmit.
     };
 
-    /// Finds interface @p name. Errors: EINVAL (empty or longer than IFNAMSIZ - 1), ENODEV (none of
-    /// that name in this network namespace), or the errno of socket(); @p message says which.
-    static Result<std::unique_ptr<XdpInterface>> open(const std::string& name, std::string& message);
+    /// Finds interface @p name and, when @p askForXdpFeatures, what the kernel says of its XDP
+    /// support (false: as on a kernel before 6.3, the features stay unknown). Errors: EINVAL (empty
+    /// or longer than IFNAMSIZ - 1), ENODEV (none of that name in this network namespace), or the
+    /// errno of socket(); @p message says which.
+    static Result<std::unique_ptr<XdpInterface>> open(const std::string& name, std::string& message,
+                                                      bool askForXdpFeatures = true);
 
     XdpInterface(const XdpInterface&) = delete;
     XdpInterface& operator=(const XdpInterface&) = delete;

@@ -161,6 +161,31 @@ TEST_F(XdpDriverTest, RefusesZeroCopyWithGenericXdp) {
     EXPECT_NE(message.find("native"), std::string::npos) << message;
 }
 
+// Linux before 6.3 has no xdp-features: the driver tries native XDP and zero-copy, and says so.
+TEST_F(XdpDriverTest, WithoutXdpFeaturesFindsNativeXdpByTrying) {
+    NamespaceEntry inside(pair_->driverSide().name());
+    XdpDriver::Options options;
+    options.interface = "nx";
+    options.askForXdpFeatures = false;
+    auto driver = XdpDriver::create(options);
+    ASSERT_TRUE(driver) << driver.describe();
+    EXPECT_EQ(driver.value()->attachMode(), XdpAttachMode::native);
+    EXPECT_NE(driver.value()->modeDescription().find("found by trying"), std::string::npos)
+        << driver.value()->modeDescription();
+}
+
+TEST_F(XdpDriverTest, WithoutXdpFeaturesZeroCopyFailsWithTheKernelsRefusal) {
+    NamespaceEntry inside(pair_->driverSide().name());
+    XdpDriver::Options options;
+    options.interface = "nx";
+    options.askForXdpFeatures = false;
+    options.copyMode = XdpSocket::CopyMode::zeroCopy;
+    auto driver = XdpDriver::create(options);
+    ASSERT_FALSE(driver);
+    EXPECT_EQ(driver.error(), EOPNOTSUPP);
+    EXPECT_NE(driver.message().find("refused zero-copy"), std::string::npos) << driver.message();
+}
+
 TEST_F(XdpDriverTest, SaysWhenTheInterfaceDoesNotExist) {
     NamespaceEntry inside(pair_->driverSide().name());
     XdpDriver::Options options;
