@@ -9,15 +9,18 @@
 #   TCP       iperf3 from namespace A (ka, 198.18.0.1) to B (kb, 198.18.0.2): Gbit/s received
 # Each side RUNS times (default 3), alternating, then medians [min-max] and the ratios.
 #
-#   bench/xdp/xdp-bench.sh
-#   RUNS=5 SECONDS_RUN=8 bench/xdp/xdp-bench.sh
-#   NEXNET_OPTIONS=,busypoll=20 DPDK_DEVARGS=,busy_budget=0 bench/xdp/xdp-bench.sh
+#   bench/xdp/xdp-bench.sh                               # all sides below
+#   RUNS=5 SECONDS_RUN=8 SIDES="nexnet dpdk" bench/xdp/xdp-bench.sh
+#
+# Sides: nexnet (defaults: no busy polling), nexnet_busypoll (busypoll=20, as DPDK's default),
+# dpdk (defaults: busy_budget=64, SO_BUSY_POLL 20 us), dpdk_nobusy (busy_budget=0), bridge, and
+# bridge_offloads (TCP only).
 #
 # Pinning (2 cores): the forwarder on CPU 1 (testpmd's forwarding lcore; its main lcore, idle, on
 # CPU 0); the generator and iperf3 on CPU 0. Both AF_XDP forwarders run native XDP in copy mode
 # (veth has no zero-copy), on 4 KiB pages (DPDK with --no-huge, nexnet's pool without hugepages
 # when none are reserved). Defaults differ: DPDK's af_xdp PMD busy-polls (busy_budget=64), nexnet
-# does not unless NEXNET_OPTIONS says busypoll=N; both are printed with the figures. The TCP ends
+# does not; the _busypoll and _nobusy sides compare them alike. The TCP ends
 # compute their checksums (ethtool -K tx off): AF_XDP carries no checksum state, and native XDP on
 # a veth turns GSO off on its peer. The bridge is measured with the same ends and once more with
 # the kernel's default offloads (bridge_offloads), what a user of the bridge gets.
@@ -28,8 +31,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build-release}
 runs=${RUNS:-3}
 seconds=${SECONDS_RUN:-5}
-nexnet_options=${NEXNET_OPTIONS:-}
-dpdk_devargs=${DPDK_DEVARGS:-}
+sides_wanted=${SIDES:-nexnet nexnet_busypoll dpdk dpdk_nobusy bridge bridge_offloads}
 [ "$(id -u)" = 0 ] || { echo "xdp-bench.sh: needs root (namespaces, XDP)" >&2; exit 1; }
 for tool in iperf3 ethtool; do
   command -v $tool >/dev/null || { echo "xdp-bench.sh: $tool is missing (apt-get install $tool)" >&2; exit 1; }
@@ -74,19 +76,22 @@ offloads() {  # offloads on|off: checksum (and with it TSO) offload of the TCP e
 
 start() {  # start nexnet|dpdk|bridge IF1 IF2: the forwarder in F between IF1 and IF2
   local one=$2 two=$3
+  local options="" devargs=""
+  [ "$1" = nexnet_busypoll ] && options=,busypoll=20
+  [ "$1" = dpdk_nobusy ] && devargs=,busy_budget=0
   case "$1" in
-    nexnet)
-      ip netns exec $F taskset -c 1 "$build/samples/forward/nexnet-fwd" "xdp:$one$nexnet_options" "xdp:$two$nexnet_options" \
+    nexnet*)
+      ip netns exec $F taskset -c 1 "$build/samples/forward/nexnet-fwd" "xdp:$one$options" "xdp:$two$options" \
         --duration 3600 >"$out/fwd.log" 2>&1 & forwarder=$!
       for _ in $(seq 100); do grep -q " mode" "$out/fwd.log" && break; sleep 0.1; done
-      grep -m1 "A xdp:" "$out/fwd.log" | sed 's/^/# /' >>"$out/modes" ;;
-    dpdk)
+      grep -m1 "A xdp:" "$out/fwd.log" | sed 's/ id [0-9]* on bpf link [0-9]*//; s/^/# /' >>"$out/modes" ;;
+    dpdk*)
       # Without -i testpmd forwards at once and waits for a line on stdin: a fifo this script holds.
       ip netns exec $F dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --log-level=lib.eal:error \
-        --vdev "net_af_xdp0,iface=$one$dpdk_devargs" --vdev "net_af_xdp1,iface=$two$dpdk_devargs" -- \
+        --vdev "net_af_xdp0,iface=$one$devargs" --vdev "net_af_xdp1,iface=$two$devargs" -- \
         --forward-mode=io --nb-cores=1 --total-num-mbufs=32768 <&9 >"$out/fwd.log" 2>&1 & forwarder=$!
       for _ in $(seq 200); do grep -q "Press enter to exit" "$out/fwd.log" && break; sleep 0.1; done
-      grep -m1 "Busy polling budget\|Zero copy" "$out/fwd.log" | sed 's/^/# dpdk: /' >>"$out/modes" || true ;;
+      grep -m1 "Busy polling budget" "$out/fwd.log" | sed "s/^/# $1: /" >>"$out/modes" || true ;;
     bridge*)
       ip -n $F link add br0 type bridge; ip -n $F link set br0 up
       ip -n $F link set "$one" master br0; ip -n $F link set "$two" master br0 ;;
@@ -102,10 +107,12 @@ stop() {
 
 measure() {  # measure SIDE: one Mpps and one TCP figure of SIDE
   local side=$1 tcp
-  start "$side" fa fb
-  ip netns exec $G taskset -c 0 "$build/bench/xdp/nexnet-xdp-loadgen" xdp:ga xdp:gb --seconds "$seconds" 2>&1 |
-    awk -v s="$side" '/received/{print s "_mpps64 " $(NF-1) " Mpps"; print s "_generator_sent " $(NF-4) " Mpps"}' >>"$out/figures"
-  stop
+  if [ "$side" != bridge_offloads ]; then  # the generator's frames carry no offloads: same as bridge
+    start "$side" fa fb
+    ip netns exec $G taskset -c 0 "$build/bench/xdp/nexnet-xdp-loadgen" xdp:ga xdp:gb --seconds "$seconds" 2>&1 |
+      awk -v s="$side" '/received/{print s "_mpps64 " $(NF-1) " Mpps"; print s "_generator_sent " $(NF-4) " Mpps"}' >>"$out/figures"
+    stop
+  fi
   if [ "$side" = bridge_offloads ]; then offloads on; else offloads off; fi
   start "$side" ta tb
   ip netns exec $B iperf3 -s -1 -D -p 5201; sleep 0.5
@@ -116,9 +123,12 @@ measure() {  # measure SIDE: one Mpps and one TCP figure of SIDE
   stop
 }
 
-sides=(nexnet bridge bridge_offloads)
-[ "$dpdk" = 1 ] && sides=(nexnet dpdk bridge bridge_offloads)
-echo "# xdp-bench: $runs runs, ${seconds} s per figure, nexnet options '${nexnet_options}', dpdk devargs '${dpdk_devargs}'"
+sides=()
+for side in $sides_wanted; do
+  [ "$dpdk" = 0 ] && [ "${side#dpdk}" != "$side" ] && continue
+  sides+=("$side")
+done
+echo "# xdp-bench: $runs runs, ${seconds} s per figure, sides: ${sides[*]}"
 for i in $(seq "$runs"); do
   echo "# run $i/$runs (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   order=("${sides[@]}")
@@ -139,15 +149,18 @@ def show(name):
     v = values(name)
     if not v: return f"{name:28s} {'peer not available' if 'dpdk' in name else 'failed'}"
     return f"{name:28s} {statistics.median(v):8.3f} {figures[name][0][1]:7s} [{min(v):.3f}-{max(v):.3f}] n={len(v)}"
+def ratio(a, b):
+    x, y = values(a), values(b)
+    if x and y and statistics.median(y) > 0:
+        print(f"ratio {a:24s} / {b:24s} {statistics.median(x) / statistics.median(y):6.2f}x")
 for metric in ("mpps64", "generator_sent", "tcp"):
     print(f"== {metric}")
-    for side in ("nexnet", "dpdk", "bridge", "bridge_offloads"):
-        if side == "bridge_offloads" and metric != "tcp": continue
-        print(show(f"{side}_{metric}"))
+    for side in ("nexnet", "nexnet_busypoll", "dpdk", "dpdk_nobusy", "bridge", "bridge_offloads"):
+        if f"{side}_{metric}" in figures: print(show(f"{side}_{metric}"))
     if metric == "generator_sent": continue
-    ours = values(f"nexnet_{metric}")
-    for side in ("dpdk", "bridge", "bridge_offloads"):
-        theirs = values(f"{side}_{metric}")
-        if ours and theirs and statistics.median(theirs) > 0:
-            print(f"ratio nexnet/{side:16s} {statistics.median(ours) / statistics.median(theirs):6.2f}x")
+    ratio(f"nexnet_{metric}", f"dpdk_{metric}")                   # each with its defaults
+    ratio(f"nexnet_busypoll_{metric}", f"dpdk_{metric}")          # both busy-polling
+    ratio(f"nexnet_{metric}", f"dpdk_nobusy_{metric}")            # neither busy-polling
+    ratio(f"nexnet_{metric}", f"bridge_{metric}")
+    ratio(f"nexnet_{metric}", f"bridge_offloads_{metric}")
 PY

@@ -123,35 +123,32 @@ int XdpDriver::open(const Options& options, std::string& message) {
 // xdp-features (Linux 6.3), otherwise found by trying native first.
 int XdpDriver::attachProgram(const Options& options, std::string& message) {
     const XdpInterface& i = *interface_;
-    std::string features = "xdp-features: " + i.xdpFeatureNames();
-    bool nativeOffered = !i.xdpFeaturesKnown() || (i.xdpFeatures() & XdpInterface::kXdpRedirect) != 0;
-    std::string reason;
+    const std::string features = i.xdpFeaturesKnown() ? "xdp-features: " + i.xdpFeatureNames()
+                                                      : "no xdp-features before Linux 6.3: found by trying";
+    const bool nativeOffered = !i.xdpFeaturesKnown() || (i.xdpFeatures() & XdpInterface::kXdpRedirect) != 0;
     if (options.mode == ModeChoice::native && !nativeOffered) {
         message = i.name() + " (" + i.driverName() + ") has no native XDP redirect (" + features + "): use mode=generic";
         return EOPNOTSUPP;
     }
-    if (options.mode == ModeChoice::generic) {
-        reason = "generic XDP as asked";
-    } else if (!nativeOffered) {
-        reason = "generic XDP: the interface offers no native XDP redirect (" + features + ")";
-    } else {
+    if (options.mode != ModeChoice::generic && nativeOffered) {
         std::string refusal;
         int error = program_->attach(i.index(), i.name(), XdpAttachMode::native, refusal);
         if (error == 0) {
-            reason = std::string("native XDP") + (options.mode == ModeChoice::native ? " as asked" : "") + " (" +
-                     (i.xdpFeaturesKnown() ? features : "no xdp-features before Linux 6.3: found by trying") + ")";
-        } else if (error == EOPNOTSUPP && options.mode == ModeChoice::automatic) {
-            reason = "generic XDP: native refused (EOPNOTSUPP; no xdp-features before Linux 6.3: found by trying)";
-        } else {
+            modeReason_ = std::string("native XDP") + (options.mode == ModeChoice::native ? " as asked" : "") + " (" +
+                          features + ")";
+            return 0;
+        }
+        if (error != EOPNOTSUPP || options.mode == ModeChoice::native) {
             message = refusal;
             return error;
         }
+        modeReason_ = "generic XDP: the kernel refused native XDP (EOPNOTSUPP; " + features + ")";
+    } else {
+        modeReason_ = options.mode == ModeChoice::generic
+                          ? "generic XDP as asked"
+                          : "generic XDP: the interface offers no native XDP redirect (" + features + ")";
     }
-    if (reason.rfind("generic", 0) == 0) {
-        if (int error = program_->attach(i.index(), i.name(), XdpAttachMode::generic, message)) return error;
-    }
-    modeReason_ = reason;
-    return 0;
+    return program_->attach(i.index(), i.name(), XdpAttachMode::generic, message);
 }
 
 int XdpDriver::openSockets(const Options& options, std::string& message) {

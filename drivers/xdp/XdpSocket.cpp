@@ -148,7 +148,9 @@ bool XdpSocket::refill() {
     unsigned room = xsk_prod_nb_free(&fill_, kRefillBurst);
     while (room >= kRefillBurst) {
         Netbuf* fresh[kRefillBurst];
-        if (pool_->getBulk(fresh, kRefillBurst) != 0) return false;
+        // The pool ran dry: sent frames parked on the completion ring may be the missing netbufs.
+        if (pool_->getBulk(fresh, kRefillBurst) != 0 && (reclaim() == 0 || pool_->getBulk(fresh, kRefillBurst) != 0))
+            return false;
         std::uint32_t at = 0;
         xsk_ring_prod__reserve(&fill_, kRefillBurst, &at);
         for (unsigned i = 0; i < kRefillBurst; ++i) {
