@@ -55,6 +55,13 @@ protected:
         driver_ = std::move(opened.value());
         ASSERT_EQ(bringUp(*driver_), 0);
     }
+    // Opening xdp:nx@p options fails with @p error, and the message mentions @p text.
+    void expectRefusal(const std::string& options, int error, const std::string& text) {
+        auto opened = pair_->open(options);
+        ASSERT_FALSE(opened);
+        EXPECT_EQ(opened.error(), error);
+        EXPECT_NE(opened.message().find(text), std::string::npos) << opened.message();
+    }
     // Sends a tagged frame from the peer and receives it on @p queue.
     bool roundTrip(const std::string& tag, unsigned queue = 0, Netbuf** keep = nullptr) {
         return wire_->send(taggedFrame(pair_->driverMac(), pair_->peerMac(), tag)) &&
@@ -145,29 +152,26 @@ TEST_F(XdpDriverTest, RunsGenericXdpWhenAsked) {
 }
 
 TEST_F(XdpDriverTest, RefusesZeroCopyOnAVethAndSaysWhy) {
-    auto opened = pair_->open(",zerocopy=on");
-    ASSERT_FALSE(opened);
-    EXPECT_EQ(opened.error(), EOPNOTSUPP);
-    const std::string& message = opened.message();
-    EXPECT_NE(message.find("zero-copy"), std::string::npos) << message;
+    expectRefusal(",zerocopy=on", EOPNOTSUPP, "zero-copy");
     EXPECT_FALSE(pair_->programAttached()) << "a failed open leaves nothing behind";
 }
 
 TEST_F(XdpDriverTest, RefusesZeroCopyWithGenericXdp) {
-    auto opened = pair_->open(",mode=generic,zerocopy=on");
-    ASSERT_FALSE(opened);
-    EXPECT_EQ(opened.error(), EINVAL);
-    const std::string& message = opened.message();
-    EXPECT_NE(message.find("native"), std::string::npos) << message;
+    expectRefusal(",mode=generic,zerocopy=on", EINVAL, "native");
 }
 
 // Linux before 6.3 has no xdp-features: the driver tries native XDP and zero-copy, and says so.
-TEST_F(XdpDriverTest, WithoutXdpFeaturesFindsNativeXdpByTrying) {
-    NamespaceEntry inside(pair_->driverSide().name());
+Result<std::unique_ptr<XdpDriver>> openAsBeforeLinux63(const XdpVethPair& pair, XdpSocket::CopyMode copyMode) {
+    NamespaceEntry inside(pair.driverSide().name());
     XdpDriver::Options options;
     options.interface = "nx";
     options.askForXdpFeatures = false;
-    auto driver = XdpDriver::create(options);
+    options.copyMode = copyMode;
+    return XdpDriver::create(options);
+}
+
+TEST_F(XdpDriverTest, WithoutXdpFeaturesFindsNativeXdpByTrying) {
+    auto driver = openAsBeforeLinux63(*pair_, XdpSocket::CopyMode::automatic);
     ASSERT_TRUE(driver) << driver.describe();
     EXPECT_EQ(driver.value()->attachMode(), XdpAttachMode::native);
     EXPECT_NE(driver.value()->modeDescription().find("found by trying"), std::string::npos)
@@ -175,12 +179,7 @@ TEST_F(XdpDriverTest, WithoutXdpFeaturesFindsNativeXdpByTrying) {
 }
 
 TEST_F(XdpDriverTest, WithoutXdpFeaturesZeroCopyFailsWithTheKernelsRefusal) {
-    NamespaceEntry inside(pair_->driverSide().name());
-    XdpDriver::Options options;
-    options.interface = "nx";
-    options.askForXdpFeatures = false;
-    options.copyMode = XdpSocket::CopyMode::zeroCopy;
-    auto driver = XdpDriver::create(options);
+    auto driver = openAsBeforeLinux63(*pair_, XdpSocket::CopyMode::zeroCopy);
     ASSERT_FALSE(driver);
     EXPECT_EQ(driver.error(), EOPNOTSUPP);
     EXPECT_NE(driver.message().find("refused zero-copy"), std::string::npos) << driver.message();
@@ -197,20 +196,12 @@ TEST_F(XdpDriverTest, SaysWhenTheInterfaceDoesNotExist) {
 }
 
 TEST_F(XdpDriverTest, RefusesQueuesTheInterfaceDoesNotHave) {
-    auto opened = pair_->open(",queue=1");
-    ASSERT_FALSE(opened);
-    EXPECT_EQ(opened.error(), EINVAL);
-    const std::string& message = opened.message();
-    EXPECT_NE(message.find("1 receive queue"), std::string::npos) << message;
+    expectRefusal(",queue=1", EINVAL, "1 receive queue");
 }
 
 TEST_F(XdpDriverTest, RefusesAnMtuLargerThanAChunkHolds) {
     ASSERT_EQ(pair_->driverSide().run("ip link set nx mtu 3000").status, 0);
-    auto opened = pair_->open("");
-    ASSERT_FALSE(opened);
-    EXPECT_EQ(opened.error(), EINVAL);
-    const std::string& message = opened.message();
-    EXPECT_NE(message.find("mtu " + std::to_string(XdpDriver::kMaxMtu)), std::string::npos) << message;
+    expectRefusal("", EINVAL, "mtu " + std::to_string(XdpDriver::kMaxMtu));
 }
 
 TEST_F(XdpDriverTest, SetsTheInterfacesMtuWithinWhatAChunkHolds) {
