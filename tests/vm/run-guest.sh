@@ -18,6 +18,7 @@
 #     --queues N                queue pairs of the NIC with --nics mq (2 to 8)               [4]
 #     --vectors N               MSI-X vectors of the NIC with --nics mq (1 to 2N+2)        [2N+2]
 #     --file PATH               also copy PATH (and the libraries it needs) to /test/ in the guest
+#     --modules "M ..."         also load these kernel modules (and what they need) in the guest
 #     --timeout SECONDS         wall-clock limit of the whole boot                          [120]
 #     --mem MB, --smp N         guest memory and vCPUs (benchmarks: bench/vm/)             [512, 1]
 #     --verbose                 print the whole guest console
@@ -55,12 +56,13 @@ while [ $# -gt 0 ]; do
     --smp) SMP=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --file) FILES="${FILES:-} $2"; shift 2 ;;
+    --modules) EXTRA_MODULES="${EXTRA_MODULES:-} $2"; shift 2 ;;
     --) shift; break ;;
     -*) echo "run-guest: unknown option $1" >&2; exit 126 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '2,41p' "$0"; exit 126; }
+[ $# -ge 1 ] || { sed -n '2,42p' "$0"; exit 126; }
 PROGRAM=$(readlink -f "$1"); shift
 
 # A missing tool is a skip on a developer machine and a failure under CI=true.
@@ -160,7 +162,7 @@ done
 
 # Modules in load order, as the host's modprobe resolves them against the guest kernel.
 MODS=""
-for m in vfio_iommu_type1 vfio-pci $KMOD; do
+for m in vfio_iommu_type1 vfio-pci $KMOD ${EXTRA_MODULES:-}; do
   for ko in $(modprobe -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}'); do
     case " $MODS " in *" $ko "*) ;; *) MODS="$MODS $ko" ;; esac
   done
