@@ -84,7 +84,7 @@ start() {  # start nexnet|dpdk|bridge IF1 IF2: the forwarder in F between IF1 an
       ip netns exec $F taskset -c 1 "$build/samples/forward/nexnet-fwd" "xdp:$one$options" "xdp:$two$options" \
         --duration 3600 >"$out/fwd.log" 2>&1 & forwarder=$!
       for _ in $(seq 100); do grep -q " mode" "$out/fwd.log" && break; sleep 0.1; done
-      grep -m1 "A xdp:" "$out/fwd.log" | sed 's/ id [0-9]* on bpf link [0-9]*//; s/^/# /' >>"$out/modes" ;;
+      grep -m1 "(veth) queue" "$out/fwd.log" | sed 's/ id [0-9]* on bpf link [0-9]*//; s/^/# /' >>"$out/modes" ;;
     dpdk*)
       # Without -i testpmd forwards at once and waits for a line on stdin: a fifo this script holds.
       ip netns exec $F dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --log-level=lib.eal:error \

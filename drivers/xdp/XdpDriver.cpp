@@ -72,7 +72,7 @@ Result<std::unique_ptr<XdpDriver>> XdpDriver::create(const Options& options) {
     using R = Result<std::unique_ptr<XdpDriver>>;
     std::unique_ptr<XdpDriver> driver(new XdpDriver());
     std::string message;
-    if (int error = driver->open(options, message); error != 0) return R::failure(error, "xdp:" + options.interface + ": " + message);
+    if (int error = driver->open(options, message); error != 0) return R::failure(error, message);
     return R(std::move(driver));
 }
 

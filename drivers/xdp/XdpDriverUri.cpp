@@ -81,7 +81,7 @@ int XdpDriver::registerWith(DriverRegistry& registry) {
         "xdp:IFNAME[,queue=N][,queues=N][,mode=native|generic][,zerocopy=auto|on|off][,busypoll=USECS]"
         "[,filter=udp:PORT[+tcp:PORT...]][,ring=N][,pool=N]",
         "queues (or UDP/TCP ports) of a Linux interface through AF_XDP; the kernel keeps the rest",
-        [](const DriverUri& uri) {
+        std::vector<std::string>(std::begin(kOptionNames), std::end(kOptionNames)), [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
             if (Status parsed = parseUri(uri, options); !parsed) return R::failure(parsed.error(), parsed.message());
