@@ -59,6 +59,8 @@ int app_ring_wait_send(app_ring* ring, int timeout_ms) {
 
 int app_ring_receive_fd(const app_ring* ring) { return ring->client->receiveEventFd(); }
 
+int app_ring_control_fd(const app_ring* ring) { return ring->client->controlFd(); }
+
 void app_ring_arm_receive(app_ring* ring) { ring->client->armReceive(); }
 
 uint8_t* app_ring_buffer(const app_ring* ring, uint32_t index) { return ring->client->buffer(index); }
