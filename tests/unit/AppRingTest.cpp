@@ -509,3 +509,210 @@ TEST(AppRingTest, GarbageInSharedMemoryIsCountedNeverFollowed) {
     EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
     EXPECT_EQ(bench.pool().available(), available);  // nothing stolen, nothing leaked
 }
+
+// ---- no application can stop the rings for another (issue 17) ---------------------------------
+
+// A first application that never calls into the library again keeps nobody waiting: the
+// newcomer removes new frames at once.
+TEST(AppRingTest, NewcomerReceivesWhileTheFirstApplicationNeverCallsAgain) {
+    AppRingBench bench;
+    auto first = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(first);
+    bench.interface->poll();
+    app_ring_packet burst[32];
+    ASSERT_EQ(first.value()->receive(burst, 16), 16u);
+    auto second = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(second);
+    bench.interface->poll();
+    std::vector<app_ring_packet> packets;
+    EXPECT_EQ(receiveAll(*second.value(), packets, 32), 32u);
+}
+
+// A first application that lies about how far it removed (its single_tail far ahead) and then
+// goes silent: the newcomer receives and returns everything, nothing refused, and ring 1 keeps
+// taking frames for much longer than its size.
+TEST(AppRingTest, LyingFirstApplicationStarvesNobody) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    auto liar = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(liar);
+    bench.interface->poll();
+    app_ring_packet burst[32];
+    ASSERT_EQ(liar.value()->receive(burst, 16), 16u);
+    auto honest = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(honest);
+    std::atomic_ref<std::uint32_t>(liar.value()->taken()->single_tail).store(liar.value()->posted()->head + 1000);
+    AppRing& ring = *bench.server->ring("null0");
+    for (int round = 0; round < 80; ++round) {  // 2,560 frames through 1,024 slots
+        bench.interface->poll();
+        std::vector<app_ring_packet> packets;
+        ASSERT_EQ(receiveAll(*honest.value(), packets, 32), 32u) << "round " << round;
+        ASSERT_EQ(honest.value()->send(packets.data(), 32), 32u);
+        bench.loop->runOnce(std::chrono::milliseconds(0));
+    }
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 80 * 32; }));
+    EXPECT_EQ(ring.statistics().refused, 0u);
+    EXPECT_EQ(ring.statistics().ring1Full, 0u);
+    liar.value().reset();
+    honest.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
+// An application that ends between taking entries (its CAS on the tail) and claiming them: the
+// framework takes them back; the others go on and nothing is lost for good.
+TEST(AppRingTest, EntriesTakenAndNeverClaimedAreTakenBack) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    auto honest = bench.connect(APP_RING_RX_INTERCEPT);
+    auto victim = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(honest && victim);
+    bench.interface->poll();
+    std::atomic_ref<std::uint32_t>(victim.value()->taken()->tail).fetch_add(8);  // took 8, died before claiming
+    victim.value().reset();
+    ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
+    AppRing& ring = *bench.server->ring("null0");
+    EXPECT_EQ(ring.statistics().abandoned, 8u);
+    for (int round = 0; round < 40; ++round) {
+        std::vector<app_ring_packet> packets;
+        unsigned n = receiveAll(*honest.value(), packets, 64);
+        if (n > 0) {
+            ASSERT_EQ(honest.value()->send(packets.data(), n), n);
+        }
+        bench.interface->poll();
+        bench.loop->runOnce(std::chrono::milliseconds(0));
+    }
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 40 * 32 - 8; }));
+    honest.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
+// The framework takes back an entry whose claim is late: the late claimer learns it by its CAS
+// and does not hand the packet out.
+TEST(AppRingTest, ClaimArrivingAfterTheFrameworkTookTheEntryBackIsDropped) {
+    AppRingBench bench;
+    auto slow = bench.connect(APP_RING_RX_INTERCEPT, 0, 32);
+    auto other = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(slow && other);
+    bench.interface->poll();  // fills ring 1 (32 slots)
+    auto& tail = slow.value()->taken()->tail;
+    std::uint32_t taken = std::atomic_ref<std::uint32_t>(tail).fetch_add(32);  // as removeShared does, then stalls
+    bench.interface->poll();  // ring 1 needs room: the 32 nobody claimed go back
+    AppRing& ring = *bench.server->ring("null0");
+    EXPECT_EQ(ring.statistics().abandoned, 32u);
+    auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(slow.value()->taken()) + slow.value()->header().claims_offset);
+    EXPECT_FALSE((AppRingClaim{taken, static_cast<std::uint16_t>(slow.value()->token()), 32}.decide(claims[taken & 31])));
+    std::vector<app_ring_packet> packets;
+    EXPECT_EQ(receiveAll(*other.value(), packets, 64), 32u);  // the new ones
+}
+
+// A scribbled shared tail: the reader kicks, the framework puts the tail back, reading goes on.
+TEST(AppRingTest, ScribbledSharedTailIsPutBack) {
+    AppRingBench bench;
+    auto honest = bench.connect(APP_RING_RX_INTERCEPT);
+    auto hostile = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(honest && hostile);
+    bench.interface->poll();
+    std::atomic_ref<std::uint32_t>(hostile.value()->taken()->tail).store(0x80000000u);
+    app_ring_packet burst[32];
+    EXPECT_EQ(honest.value()->receive(burst, 32), 0u);
+    ASSERT_TRUE(bench.pumpUntil([&] { return honest.value()->receivable() == 32; }));
+    EXPECT_EQ(honest.value()->receive(burst, 32), 32u);
+    EXPECT_GT(bench.server->ring("null0")->statistics().invalid, 0u);
+}
+
+// A tail moved back over entries others took: readers skip what is decided instead of taking
+// it twice.
+TEST(AppRingTest, RewoundSharedTailDoesNotHandOutEntriesTwice) {
+    AppRingBench bench;
+    auto honest = bench.connect(APP_RING_RX_INTERCEPT);
+    auto hostile = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(honest && hostile);
+    bench.interface->poll();
+    std::vector<app_ring_packet> first;
+    ASSERT_EQ(receiveAll(*honest.value(), first, 32), 32u);
+    std::atomic_ref<std::uint32_t>(hostile.value()->taken()->tail).fetch_sub(32);
+    bench.interface->poll();
+    std::vector<app_ring_packet> second;
+    ASSERT_EQ(receiveAll(*honest.value(), second, 64), 32u);
+    for (const app_ring_packet& packet : second) {
+        for (const app_ring_packet& earlier : first) EXPECT_NE(packet.index, earlier.index);
+    }
+}
+
+// The framework ends (here: its server goes away) while the application waits: the wait returns
+// EPIPE at once instead of sleeping on.
+TEST(AppRingTest, WaitsReturnEpipeWhenTheFrameworkEnds) {
+    AppRingBench bench;
+    auto client = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(client);
+    auto waiting = std::async(std::launch::async, [&] { return client.value()->waitReceive(std::chrono::seconds(30)); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bench.server.reset();
+    ASSERT_EQ(waiting.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_EQ(waiting.get(), EPIPE);
+    EXPECT_EQ(client.value()->waitSend(std::chrono::seconds(30), 4096), EPIPE);
+}
+
+// ---- rings of its own (APP_RING_PRIVATE) ----------------------------------------------------------
+
+TEST(AppRingTest, PrivateRingsGiveEachApplicationARing1OfItsOwn) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    AppRingClient::Options options;
+    options.mode = APP_RING_RX_INTERCEPT;
+    options.privateRings = true;
+    auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(bench.path, "null0", options); });
+    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    auto a = pending.get();
+    auto b = bench.connect(APP_RING_JOIN);  // joins: gets rings of its own too
+    ASSERT_TRUE(a && b);
+    AppRing& ring = *bench.server->ring("null0");
+    EXPECT_TRUE(ring.privateRings());
+    EXPECT_NE(ring.deliveryOf(0), ring.deliveryOf(1));
+    EXPECT_TRUE(a.value()->header().flags & APP_RING_PRIVATE);
+    // What one writes in its taken region (claims, cursors) the other does not even map.
+    std::atomic_ref<std::uint32_t>(a.value()->taken()->tail).store(12345);
+    EXPECT_NE(std::atomic_ref<std::uint32_t>(b.value()->taken()->tail).load(), 12345u);
+    for (int i = 0; i < 4; ++i) bench.interface->poll();
+    std::vector<app_ring_packet> mine, theirs;
+    EXPECT_EQ(receiveAll(*a.value(), mine, 128) + receiveAll(*b.value(), theirs, 128), 128u);
+    EXPECT_FALSE(mine.empty());
+    EXPECT_FALSE(theirs.empty());
+    ASSERT_EQ(b.value()->send(mine.data(), 1), 1u);  // not its own
+    EXPECT_TRUE(bench.pumpUntil([&] { return ring.statistics().refused == 1; }));
+    ASSERT_EQ(a.value()->send(mine.data(), static_cast<unsigned>(mine.size())), mine.size());
+    ASSERT_EQ(b.value()->send(theirs.data(), static_cast<unsigned>(theirs.size())), theirs.size());
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 128; }));
+    a.value().reset();
+    b.value().reset();
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
+TEST(AppRingTest, RingsOfItsOwnAreRefusedWhenTheRingsAreShared) {
+    AppRingBench bench;
+    auto shared = bench.connect(APP_RING_RX_INTERCEPT);
+    ASSERT_TRUE(shared);
+    AppRingClient::Options options;
+    options.privateRings = true;
+    auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(bench.path, "null0", options); });
+    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    auto refused = pending.get();
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), EBUSY);
+}
+
+TEST(AppRingTest, AnInterfaceOfferedWithPrivateRingsNeverShares) {
+    AppRingBench bench;
+    bench.server->removeInterface(*bench.interface);
+    AppRingServer::InterfaceOptions offer;
+    offer.privateRings = true;
+    bench.server->addInterface(*bench.interface, offer);
+    auto a = bench.connect(APP_RING_RX_INTERCEPT);
+    auto b = bench.connect(APP_RING_JOIN);
+    ASSERT_TRUE(a && b);
+    EXPECT_TRUE(bench.server->ring("null0")->privateRings());
+    EXPECT_FALSE(bench.server->ring("null0")->sharedConsumers());
+}
