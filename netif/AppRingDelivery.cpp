@@ -160,12 +160,16 @@ void AppRingDelivery::reapSingle() {
 }
 
 // Shared: settles each position decided by a claim, in order, up to the first undecided one.
+// Only removed positions (before the shared tail) can be claimed honestly: a claim reaching past
+// the tail would let the framework reuse slots nobody has read yet.
 void AppRingDelivery::reapClaims() {
-    while (reap1_ != head1_) {
+    std::uint32_t tail;
+    if (!sharedTail(tail)) return;  // reap() puts it back
+    while (reap1_ != tail) {
         AppRingClaim decided = AppRingClaim::load(claim(reap1_));
-        if (!decided.decides(reap1_)) return;  // not removed, or removed and not yet claimed
+        if (!decided.decides(reap1_)) return;  // removed and not yet claimed
         const Consumer* holder = consumer(decided.token);
-        if (holder != nullptr && decided.count > 0 && decided.count <= head1_ - reap1_) {
+        if (holder != nullptr && decided.count > 0 && decided.count <= tail - reap1_) {
             for (std::uint32_t end = reap1_ + decided.count; reap1_ != end; ++reap1_) charge(reap1_, holder->ownerId);
             continue;
         }
@@ -213,7 +217,9 @@ bool AppRingDelivery::chargeEarly(Netbuf& netbuf, const Consumer& holder) {
     if (netbuf.owner() != ringId_) return netbuf.owner() == holder.ownerId;
     if (!shared_) return false;
     std::uint32_t position = postedAt_[netbuf.index()];
-    if (position - reap1_ >= head1_ - reap1_ || AppRingEntry::load(entry(position)).index != netbuf.index()) return false;
+    std::uint32_t tail;
+    if (!sharedTail(tail) || position - reap1_ >= tail - reap1_) return false;  // not removed by anyone
+    if (AppRingEntry::load(entry(position)).index != netbuf.index()) return false;
     AppRingClaim decided = AppRingClaim::load(claim(position));
     if (!decided.decides(position) || decided.token != holder.token) return false;
     early_[position & mask_] = 1;  // recorded: reap passes over it
