@@ -10,8 +10,8 @@
 /// per application (its ring 2 and wait flags: nobody else maps it). They come with the netbuf
 /// pool's packet buffers (read-write) and its Netbuf metadata (read-only). Everything is named by
 /// index; nothing in shared memory is a pointer. The framework trusts nothing an application can
-/// write: it keeps its own copy of every cursor and validates every index, length, offset, claim
-/// and answer it reads back.
+/// write: it keeps its own copy of every cursor and validates every index, length, offset and
+/// claim it reads back.
 ///
 /// @verbatim
 ///  posted region (memfd, read-only for applications; one per ring 1)
@@ -237,6 +237,9 @@ struct app_ring_packet {
 /// Maps @p interface's rings through the framework's socket at @p path, creating them in @p mode
 /// when absent (claim 2). Returns NULL and sets errno on failure.
 app_ring* app_ring_open(const char* path, const char* interface, enum app_ring_mode mode, uint32_t min_posted);
+/// As app_ring_open, with app_ring_request_flags (APP_RING_PRIVATE: rings of its own).
+app_ring* app_ring_open_with(const char* path, const char* interface, enum app_ring_mode mode, uint32_t min_posted,
+                             uint32_t flags);
 /// Unmaps the rings (claims 3, 18, 20); buffers still held return to the framework.
 void app_ring_close(app_ring* ring);
 /// Removes up to @p max packets from ring 1; they belong to the caller until sent back.
@@ -274,6 +277,10 @@ uint32_t app_ring_buffer_size(const app_ring* ring);
 
 #ifdef __cplusplus
 }
+#endif
+
+/// @cond layout_checks
+#ifdef __cplusplus
 #define NEXNET_APP_RING_ASSERT(condition, why) static_assert(condition, why)
 #else
 #define NEXNET_APP_RING_ASSERT(condition, why) _Static_assert(condition, why)
@@ -288,5 +295,6 @@ NEXNET_APP_RING_ASSERT(sizeof(struct app_ring_posted) == 192, "header, head, han
 NEXNET_APP_RING_ASSERT(sizeof(struct app_ring_taken) == 128, "single_tail and tail each on their own line");
 NEXNET_APP_RING_ASSERT(sizeof(struct app_ring_app) == 192, "wait flags, head, tail: a line each");
 #undef NEXNET_APP_RING_ASSERT
+/// @endcond
 
 #endif  // NEXNET_APP_RING_H

@@ -13,6 +13,7 @@ using namespace nexnet::test;
 
 extern "C" {
 int app_ring_c_open(const char* path, app_ring** ring);
+int app_ring_c_open_private(const char* path, app_ring** ring);
 int app_ring_c_receive_entries_and_send_back(app_ring* ring, unsigned expected);
 void app_ring_c_close(app_ring* ring);
 }
@@ -311,6 +312,20 @@ TEST(AppRingTest, CApplicationTakesRawEntriesAndSendsThemBack) {
     EXPECT_EQ(app_ring_c_receive_entries_and_send_back(ring, 32), 0);
     EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
     EXPECT_EQ(bench.server->ring("null0")->statistics().refused, 0u);
+    app_ring_c_close(ring);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+}
+
+TEST(AppRingTest, CApplicationMayAskForRingsOfItsOwn) {
+    AppRingBench bench;
+    app_ring* ring = nullptr;
+    auto opening = std::async(std::launch::async, [&] { return app_ring_c_open_private(bench.path.c_str(), &ring); });
+    while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    ASSERT_EQ(opening.get(), 0);
+    EXPECT_TRUE(bench.server->ring("null0")->privateRings());
+    bench.interface->poll();
+    EXPECT_EQ(app_ring_c_receive_entries_and_send_back(ring, 32), 0);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == 32; }));
     app_ring_c_close(ring);
     EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
 }
