@@ -87,15 +87,19 @@ public:
         return fed;
     }
 
-    /// Connects a client while this thread keeps serving the loop.
+    /// Connects a client to @p interfaceName while this thread keeps serving the loop.
+    Result<std::unique_ptr<AppRingClient>> connect(const AppRingClient::Options& options, const std::string& interfaceName = "null0") {
+        auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(path, interfaceName, options); });
+        while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) loop->runOnce(std::chrono::milliseconds(5));
+        return pending.get();
+    }
+    /// Connects a client asking for @p mode.
     Result<std::unique_ptr<AppRingClient>> connect(app_ring_mode mode, std::uint32_t minPosted = 0, std::uint32_t slots = 0) {
         AppRingClient::Options options;
         options.mode = mode;
         options.minPosted = minPosted;
         options.slotCount = slots;
-        auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(path, "null0", options); });
-        while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) loop->runOnce(std::chrono::milliseconds(5));
-        return pending.get();
+        return connect(options);
     }
 
     /// Feeds bursts (as feed()) for @p seconds.

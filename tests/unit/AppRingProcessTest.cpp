@@ -16,6 +16,22 @@ std::vector<std::string> appArguments(const AppRingBench& bench, const std::stri
     return arguments;
 }
 
+// Once the others are gone, the honest re-injecting application @p honest (the last one mapped)
+// passes every new frame on, and when it ends every buffer is back (@p available of them).
+void expectRingsFlowAgain(AppRingBench& bench, AppProcess& honest, std::uint32_t available) {
+    ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
+    bench.pumpUntil([] { return false; }, 0.5);  // what it still had in hand
+    unsigned before = bench.layer.frames;
+    ASSERT_EQ(bench.feed(64), 64u);
+    // Every new frame, and perhaps a few from before that a scribbler had made the framework
+    // record as the honest one's (it re-injects them when a scribbled tail brings them round).
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames >= before + 64 * 32; }, 20))
+        << bench.layer.frames - before << " of " << 64 * 32 << " frames got through";
+    EXPECT_EQ(honest.stop(SIGTERM), 0);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
 }  // namespace
 
 TEST(AppRingProcessTest, ApplicationProcessReinjectsWhatItReceives) {
@@ -147,17 +163,7 @@ TEST(AppRingProcessTest, GarbageWritingProcessKilledLeavesTheRingsWorkingForOthe
     const AppRing::Statistics& stats = bench.server->ring("null0")->statistics();
     EXPECT_GT(stats.invalid + stats.refused + stats.abandoned, 0u);
     hostile.stop(SIGKILL);
-    ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
-    bench.pumpUntil([] { return false; }, 0.5);  // what the honest one still had in hand
-    unsigned before = bench.layer.frames;
-    ASSERT_EQ(bench.feed(64), 64u);
-    // Every new frame, and perhaps a few from before that the scribbler had made the framework
-    // record as the honest one's (it re-injects them when its scribbled tail brings them round).
-    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames >= before + 64 * 32; }, 20))
-        << bench.layer.frames - before << " of " << 64 * 32 << " frames got through";
-    EXPECT_EQ(honest.stop(SIGTERM), 0);
-    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
-    EXPECT_EQ(bench.pool().available(), available);
+    expectRingsFlowAgain(bench, honest, available);
 }
 
 // The same with a pool of 4096 and a scribbler that ends by itself: the honest one never stays
@@ -171,15 +177,7 @@ TEST(AppRingProcessTest, GarbageWritingProcessThatEndsLeavesNobodyBlocked) {
     ASSERT_TRUE(bench.pumpUntil([&] { return hostile.printed("ready"); }));
     bench.feedFor(1.5);
     ASSERT_TRUE(bench.pumpUntil([&] { return hostile.ended(); }, 10));
-    ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
-    bench.pumpUntil([] { return false; }, 0.5);
-    unsigned before = bench.layer.frames;
-    ASSERT_EQ(bench.feed(64), 64u);
-    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames >= before + 64 * 32; }, 20))
-        << bench.layer.frames - before << " of " << 64 * 32 << " frames got through";
-    EXPECT_EQ(honest.stop(SIGTERM), 0);
-    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
-    EXPECT_EQ(bench.pool().available(), available);
+    expectRingsFlowAgain(bench, honest, available);
 }
 
 // Fault: applications killed with -9 at random points of their bursts while traffic flows.
@@ -195,13 +193,7 @@ TEST(AppRingProcessTest, ApplicationsKilledMidBurstLoseOnlyTheirOwn) {
         victim.stop(SIGKILL);
         ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
     }
-    bench.pumpUntil([] { return false; }, 0.5);
-    unsigned before = bench.layer.frames;
-    ASSERT_EQ(bench.feed(64), 64u);
-    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames == before + 64 * 32; }, 20));
-    EXPECT_EQ(honest.stop(SIGTERM), 0);
-    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
-    EXPECT_EQ(bench.pool().available(), available);
+    expectRingsFlowAgain(bench, honest, available);
 }
 
 // Fault: the framework's process is killed with -9 while an application maps its rings: the

@@ -84,9 +84,7 @@ TEST(AppRingTest, UnknownInterfaceIsRefused) {
     AppRingBench bench;
     AppRingClient::Options options;
     options.mode = APP_RING_RX_INTERCEPT;
-    auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(bench.path, "nope0", options); });
-    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
-    auto client = pending.get();
+    auto client = bench.connect(options, "nope0");
     ASSERT_FALSE(client);
     EXPECT_EQ(client.error(), ENODEV);
 }
@@ -678,9 +676,7 @@ TEST(AppRingTest, PrivateRingsGiveEachApplicationARing1OfItsOwn) {
     AppRingClient::Options options;
     options.mode = APP_RING_RX_INTERCEPT;
     options.privateRings = true;
-    auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(bench.path, "null0", options); });
-    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
-    auto a = pending.get();
+    auto a = bench.connect(options);
     auto b = bench.connect(APP_RING_JOIN);  // joins: gets rings of its own too
     ASSERT_TRUE(a && b);
     AppRing& ring = *bench.server->ring("null0");
@@ -712,9 +708,7 @@ TEST(AppRingTest, RingsOfItsOwnAreRefusedWhenTheRingsAreShared) {
     ASSERT_TRUE(shared);
     AppRingClient::Options options;
     options.privateRings = true;
-    auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(bench.path, "null0", options); });
-    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
-    auto refused = pending.get();
+    auto refused = bench.connect(options);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error(), EBUSY);
 }
