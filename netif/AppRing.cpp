@@ -16,6 +16,7 @@ namespace nexnet {
 static_assert(offsetof(app_ring_posted, head) == 64 && offsetof(app_ring_posted, consumers) == 128, "as drawn in app_ring.h");
 static_assert(offsetof(app_ring_taken, tail) == 64 && offsetof(app_ring_app, head) == 64 && offsetof(app_ring_app, tail) == 128,
               "as drawn in app_ring.h");
+static_assert(APP_RING_MAX_APPS <= 32, "AppRing keeps a bit per application in 32 bits");
 
 namespace {
 
@@ -151,6 +152,7 @@ Result<AppRing::Application> AppRing::attach(pid_t) {
             return R::failure(error);
         }
         app.used = true;
+        used_ |= 1u << slot;
         app.consumer = AppRingDelivery::Consumer{nextOwnerId(), freshToken()};
         app.delivery->addConsumer(app.consumer);
         if (app.own) topUp(*app.own);
@@ -178,6 +180,7 @@ int AppRing::detach(std::uint32_t slot) {
     ::close(app.ring1Fd);
     ::close(app.ring2Fd);
     app = AppState{};
+    used_ &= ~(1u << slot);
     return 0;
 }
 
@@ -277,9 +280,11 @@ void AppRing::postBurst(Netbuf** packets, unsigned count) {
 }
 
 void AppRing::publish() {
-    bool moved = shared_ && shared_->publish();
-    for (AppState& app : apps_) {
-        if (app.own) moved = app.own->publish() || moved;
+    bool moved = false;
+    if (shared_) {
+        moved = shared_->publish();
+    } else {
+        forEachApplication([&moved](AppState& app) { moved = app.own->publish() || moved; });
     }
     if (moved) wake(true);
 }
@@ -304,9 +309,7 @@ void AppRing::topUp(AppRingDelivery& delivery) {
 
 unsigned AppRing::drainAll() {
     unsigned total = 0;
-    for (AppState& app : apps_) {
-        if (app.used) total += drain(app);
-    }
+    forEachApplication([this, &total](AppState& app) { total += drain(app); });
     if (total > 0) wake(false);
     return total;
 }
@@ -399,13 +402,12 @@ void AppRing::wake(bool ring1) {
     // Pairs with the application's store of its wait flag and its re-check of the ring (Dekker):
     // either it sees our cursor or we see its flag.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    for (AppState& app : apps_) {
-        if (!app.used) continue;
+    forEachApplication([ring1](AppState& app) {
         std::uint32_t& flag = ring1 ? app.control().wait_ring1 : app.control().wait_ring2;
-        if (load(flag) == 0) continue;
+        if (load(flag) == 0) return;
         store(flag, 0);
         signal(ring1 ? app.ring1Fd : app.ring2Fd);
-    }
+    });
 }
 
 void AppRing::acknowledgeKick() {
@@ -417,10 +419,11 @@ void AppRing::acknowledgeKick() {
 unsigned AppRing::service() {
     if (shared_) shared_->reap();
     unsigned handled = drainAll();
+    if (options_.mode != APP_RING_NON_NETWORK) return handled;
     if (shared_) topUp(*shared_);
-    for (AppState& app : apps_) {
+    forEachApplication([this](AppState& app) {
         if (app.own) topUp(*app.own);
-    }
+    });
     return handled;
 }
 

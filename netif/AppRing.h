@@ -12,6 +12,8 @@
 
 #include <sys/types.h>
 
+#include <bit>
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -164,6 +166,11 @@ private:
     std::uint16_t freshToken() const;
     void reclaimOwner(std::uint32_t ownerId);
     void wake(bool ring1);
+    // Calls @p visit for each attached application: a bit per slot, so that the per-burst work
+    // does not grow with APP_RING_MAX_APPS.
+    template <typename Visit> void forEachApplication(Visit visit) {
+        for (std::uint32_t left = used_; left != 0; left &= left - 1) visit(apps_[std::countr_zero(left)]);
+    }
 
     NetworkInterface& interface_;
     Options options_;
@@ -176,6 +183,7 @@ private:
     std::unique_ptr<AppRingDelivery> shared_;  // the ring 1 of shared rings
     unsigned nextDelivery_ = 0;                // private rings: where the next burst goes first
     AppState apps_[APP_RING_MAX_APPS];
+    std::uint32_t used_ = 0;                   // bit n: apps_[n] is attached
     Statistics stats_;
 };
 
