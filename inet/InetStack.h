@@ -146,6 +146,14 @@ public:
     Result<unsigned> loadKernelNeighbours();
     /// The interface.
     NetworkInterface& interface() { return interface_; }
+    /// True for our own address (the interface's, when set).
+    bool isOurAddress(in_addr address) const;
+    /// True for 255.255.255.255 and the subnet's broadcast address.
+    bool isBroadcast(in_addr address) const;
+    /// True when @p address may be answered: not 0/8, loopback, multicast, class E, a broadcast
+    /// or our own address (RFC 1122 sections 3.2.1.3 and 3.2.2). What the stack checks before any
+    /// reply, and what a service checks before answering a datagram.
+    bool isUnicastPeer(in_addr address) const;
     /// True when running beside a HostStackBridge.
     bool besideBridge() const { return options_.bridge != nullptr; }
 
@@ -176,9 +184,6 @@ private:
     void sendPortUnreachable(Netbuf* packet, const Ipv4View& ip, Burst& burst);
     void icmpErrorInput(std::span<std::uint8_t> quote);
     bool claims(Netbuf* frame) const;
-    bool isOurAddress(in_addr address) const;
-    bool isBroadcast(in_addr address) const;
-    bool isUnicastPeer(in_addr address) const;
     void drop(Netbuf* packet, InetDrop why);
     void drop(Netbuf* packet, HeaderError why);
     void finishBurst(Burst& burst);
