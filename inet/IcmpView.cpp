@@ -10,9 +10,6 @@ IcmpView IcmpView::parse(std::span<std::uint8_t> bytes) {
     return IcmpView(bytes);
 }
 
-std::uint16_t IcmpView::checksum() const { return loadBig16(header() + 2); }
-std::uint16_t IcmpView::identifier() const { return loadBig16(header() + 4); }
-std::uint16_t IcmpView::sequence() const { return loadBig16(header() + 6); }
 bool IcmpView::checksumValid() const { return InternetChecksum::compute(header(), bytes_.size()) == 0; }
 
 void IcmpView::turnEchoIntoReply() {

@@ -3,6 +3,7 @@
 /// @brief IcmpView: an ICMP message (RFC 792).
 
 #include "inet/HeaderView.h"
+#include "inet/NetworkOrder.h"
 
 namespace nexnet {
 
@@ -29,11 +30,11 @@ public:
     /// Message code.
     std::uint8_t code() const { return header()[1]; }
     /// Checksum field, host order.
-    std::uint16_t checksum() const;
+    std::uint16_t checksum() const { return loadBig16(header() + 2); }
     /// Identifier of an echo request or reply.
-    std::uint16_t identifier() const;
+    std::uint16_t identifier() const { return loadBig16(header() + 4); }
     /// Sequence number of an echo request or reply.
-    std::uint16_t sequence() const;
+    std::uint16_t sequence() const { return loadBig16(header() + 6); }
     /// What follows the 8-byte header.
     std::span<std::uint8_t> payload() const { return bytes_.subspan(kHeaderSize); }
     /// True when the message sums to zero (RFC 792: the checksum covers the whole message).

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstring>
 #include <time.h>
 
 namespace nexnet {
@@ -181,9 +182,11 @@ bool InetStack::input(Netbuf* frame, Burst& burst) {
         return true;
     }
     if (ethernet.vlanTags() != 0) return false;  // a VLAN is another interface's
-    EthernetAddress destination = ethernet.destination();
-    const EthernetAddress& own = ethernetAddress();
-    if (!(destination == own) && !destination.isMulticast()) return false;  // another station's
+    // Addresses compared in place: building EthernetAddress values byte by byte and reading them
+    // back wider stalled store forwarding, a third of this function's time (perf, null: bench).
+    const std::uint8_t* destination = ethernet.header();
+    const std::uint8_t* own = ethernetAddress().bytes.data();
+    if (std::memcmp(destination, own, 6) != 0 && (destination[0] & 1) == 0) return false;  // another station's
     std::uint16_t type = ethernet.etherType();
     if (type != EthernetView::kTypeArp && type != EthernetView::kTypeIpv4) return false;
     if (besideBridge()) {
@@ -193,8 +196,9 @@ bool InetStack::input(Netbuf* frame, Burst& burst) {
         }
         if (!claims(frame)) return false;
     }
-    EthernetAddress source = ethernet.source();
-    if (source.isMulticast() || source.isZero() || source == own) {
+    const std::uint8_t* source = destination + 6;
+    static constexpr std::uint8_t kZero[6] = {};
+    if ((source[0] & 1) != 0 || std::memcmp(source, kZero, 6) == 0 || std::memcmp(source, own, 6) == 0) {
         drop(frame, InetDrop::ethernetSource);  // a reply would go to a group, nowhere, or ourselves
         return true;
     }

@@ -3,6 +3,7 @@
 /// @brief Ipv4View: an IPv4 header (RFC 791), options checked and skipped.
 
 #include "inet/HeaderView.h"
+#include "inet/NetworkOrder.h"
 
 #include <netinet/in.h>
 
@@ -34,17 +35,17 @@ public:
     /// Bytes of the header, options included (IHL * 4).
     unsigned headerLength() const { return static_cast<unsigned>((header()[0] & 0x0f) * 4); }
     /// Total length field: header and payload.
-    std::uint16_t totalLength() const;
+    std::uint16_t totalLength() const { return loadBig16(header() + 2); }
     /// Type of service / DSCP and ECN byte.
     std::uint8_t tos() const { return header()[1]; }
     /// Identification field.
-    std::uint16_t identification() const;
+    std::uint16_t identification() const { return loadBig16(header() + 4); }
     /// Don't Fragment flag.
-    bool dontFragment() const;
+    bool dontFragment() const { return (loadBig16(header() + 6) & 0x4000) != 0; }
     /// More Fragments flag.
-    bool moreFragments() const;
+    bool moreFragments() const { return (loadBig16(header() + 6) & 0x2000) != 0; }
     /// Fragment offset in bytes (the field times 8).
-    unsigned fragmentOffset() const;
+    unsigned fragmentOffset() const { return (loadBig16(header() + 6) & 0x1fffu) * 8u; }
     /// True for any fragment: MF set or a non-zero offset.
     bool isFragment() const { return moreFragments() || fragmentOffset() != 0; }
     /// Time to live.
@@ -52,11 +53,11 @@ public:
     /// Protocol number (kIcmp, kTcp, kUdp, ...).
     std::uint8_t protocol() const { return header()[9]; }
     /// Header checksum field, host order.
-    std::uint16_t headerChecksum() const;
+    std::uint16_t headerChecksum() const { return loadBig16(header() + kChecksumOffset); }
     /// Source address (network order).
-    in_addr source() const;
+    in_addr source() const { return in_addr{loadNetwork32(header() + 12)}; }
     /// Destination address (network order).
-    in_addr destination() const;
+    in_addr destination() const { return in_addr{loadNetwork32(header() + 16)}; }
     /// The options (between the 20-byte header and headerLength()); empty when there are none.
     std::span<std::uint8_t> options() const { return bytes_.subspan(kMinHeaderSize, headerLength() - kMinHeaderSize); }
     /// The payload: from the header's end to the total length.

@@ -14,13 +14,6 @@ TcpView TcpView::parse(std::span<std::uint8_t> bytes) {
     return TcpView(bytes);
 }
 
-std::uint16_t TcpView::sourcePort() const { return loadBig16(header()); }
-std::uint16_t TcpView::destinationPort() const { return loadBig16(header() + 2); }
-std::uint32_t TcpView::sequence() const { return loadBig32(header() + 4); }
-std::uint32_t TcpView::acknowledgment() const { return loadBig32(header() + 8); }
-std::uint16_t TcpView::window() const { return loadBig16(header() + 14); }
-std::uint16_t TcpView::checksum() const { return loadBig16(header() + kChecksumOffset); }
-std::uint16_t TcpView::urgentPointer() const { return loadBig16(header() + 18); }
 
 TcpOptions TcpView::options() const {
     TcpOptions options;

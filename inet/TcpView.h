@@ -3,6 +3,7 @@
 /// @brief TcpView: a TCP segment (RFC 9293), options checked.
 
 #include "inet/HeaderView.h"
+#include "inet/NetworkOrder.h"
 #include "inet/TcpOptions.h"
 
 namespace nexnet {
@@ -32,13 +33,13 @@ public:
     static TcpView parse(std::span<std::uint8_t> bytes);
 
     /// Source port, host order.
-    std::uint16_t sourcePort() const;
+    std::uint16_t sourcePort() const { return loadBig16(header()); }
     /// Destination port, host order.
-    std::uint16_t destinationPort() const;
+    std::uint16_t destinationPort() const { return loadBig16(header() + 2); }
     /// Sequence number.
-    std::uint32_t sequence() const;
+    std::uint32_t sequence() const { return loadBig32(header() + 4); }
     /// Acknowledgment number (meaningful with kAck).
-    std::uint32_t acknowledgment() const;
+    std::uint32_t acknowledgment() const { return loadBig32(header() + 8); }
     /// Bytes of the header, options included (data offset * 4).
     unsigned headerLength() const { return static_cast<unsigned>(header()[12] >> 4) * 4; }
     /// Flag bits (kFin ... kCwr).
@@ -46,11 +47,11 @@ public:
     /// True when every bit of @p flag is set.
     bool has(std::uint8_t flag) const { return (flags() & flag) == flag; }
     /// Window field, unscaled.
-    std::uint16_t window() const;
+    std::uint16_t window() const { return loadBig16(header() + 14); }
     /// Checksum field, host order.
-    std::uint16_t checksum() const;
+    std::uint16_t checksum() const { return loadBig16(header() + kChecksumOffset); }
     /// Urgent pointer.
-    std::uint16_t urgentPointer() const;
+    std::uint16_t urgentPointer() const { return loadBig16(header() + 18); }
     /// The raw option bytes.
     std::span<std::uint8_t> optionBytes() const { return bytes_.subspan(kMinHeaderSize, headerLength() - kMinHeaderSize); }
     /// The options nexnet understands (parse() already checked the list).

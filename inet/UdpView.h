@@ -3,6 +3,7 @@
 /// @brief UdpView: a UDP header (RFC 768).
 
 #include "inet/HeaderView.h"
+#include "inet/NetworkOrder.h"
 
 namespace nexnet {
 
@@ -22,13 +23,13 @@ public:
     static UdpView parse(std::span<std::uint8_t> bytes);
 
     /// Source port, host order.
-    std::uint16_t sourcePort() const;
+    std::uint16_t sourcePort() const { return loadBig16(header()); }
     /// Destination port, host order.
-    std::uint16_t destinationPort() const;
+    std::uint16_t destinationPort() const { return loadBig16(header() + 2); }
     /// Length field: header and payload.
-    std::uint16_t length() const;
+    std::uint16_t length() const { return loadBig16(header() + 4); }
     /// Checksum field, host order (0: the sender computed none).
-    std::uint16_t checksum() const;
+    std::uint16_t checksum() const { return loadBig16(header() + kChecksumOffset); }
     /// The payload.
     std::span<std::uint8_t> payload() const { return bytes_.subspan(kHeaderSize); }
 
