@@ -7,6 +7,7 @@
 #include "inet/IcmpBuilder.h"
 #include "inet/IcmpView.h"
 #include "inet/Ipv4Builder.h"
+#include "inet/Ipv4Protocol.h"
 #include "inet/Ipv4View.h"
 #include "inet/KernelNeighbours.h"
 #include "inet/NetworkOrder.h"
@@ -163,11 +164,13 @@ void InetStack::finishBurst(Burst& burst) {
 }
 
 bool InetStack::claims(Netbuf* frame) const {
-    // Beside a bridge: a whole (not fragmented) UDP datagram for a bound port, nothing else.
+    // Beside a bridge: a whole (not fragmented) UDP datagram for a bound port, or what a
+    // protocol handler claims; nothing else.
     EthernetView ethernet = EthernetView::parse(*frame);
     Ipv4View ip = Ipv4View::parse(ethernet.payload());
-    if (!ip || ip.isFragment() || ip.protocol() != Ipv4View::kUdp) return false;
+    if (!ip || ip.isFragment()) return false;
     if (!isOurAddress(ip.destination()) && !isBroadcast(ip.destination())) return false;
+    if (ip.protocol() != Ipv4View::kUdp) return protocols_[ip.protocol()] != nullptr && protocols_[ip.protocol()]->claims(ip);
     UdpView udp = UdpView::parse(ip.payload());
     if (!udp || ports_.empty()) return false;
     UdpEndpoint* endpoint = ports_[udp.destinationPort()];
@@ -281,8 +284,16 @@ void InetStack::deliver(Netbuf* packet, const Ipv4View& ip, bool broadcast, Burs
     switch (ip.protocol()) {
     case Ipv4View::kIcmp: return icmpInput(packet, ip, broadcast, burst);
     case Ipv4View::kUdp: return udpInput(packet, ip, broadcast, burst);
-    default: return drop(packet, InetDrop::ipProtocol);
+    default:
+        if (Ipv4Protocol* handler = protocols_[ip.protocol()]) return handler->input(packet, ip);
+        return drop(packet, InetDrop::ipProtocol);
     }
+}
+
+int InetStack::setProtocol(std::uint8_t protocol, Ipv4Protocol* handler) {
+    if (protocol == Ipv4View::kIcmp || protocol == Ipv4View::kUdp) return EINVAL;
+    protocols_[protocol] = handler;
+    return 0;
 }
 
 void InetStack::icmpInput(Netbuf* packet, const Ipv4View& ip, bool broadcast, Burst& burst) {

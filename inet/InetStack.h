@@ -21,6 +21,7 @@ namespace nexnet {
 class EventLoop;
 class HostStackBridge;
 class IOEthernet;
+class Ipv4Protocol;
 class Ipv4View;
 class NetworkInterface;
 class UdpEndpoint;
@@ -101,6 +102,11 @@ public:
     const EthernetAddress& ethernetAddress() const;
     /// Sets the function called with each echo reply (empty: none).
     void setEchoReplyHandler(EchoReplyHandler handler) { echoHandler_ = std::move(handler); }
+    /// Hands IPv4 protocol @p protocol (Ipv4View::kTcp, ...) to @p handler (nullptr removes it):
+    /// checked packets for our address go to Ipv4Protocol::input instead of being dropped as
+    /// ip-protocol, and beside a bridge the ones it claims are taken before the kernel sees them.
+    /// The stack does not own the handler. @return 0, or EINVAL for ICMP and UDP (the stack's).
+    int setProtocol(std::uint8_t protocol, Ipv4Protocol* handler);
 
     // ---- running -----------------------------------------------------------------------------
 
@@ -211,6 +217,7 @@ private:
     ArpCache arp_;
     std::unique_ptr<Ipv4Reassembly> reassembly_;
     std::vector<UdpEndpoint*> ports_;     // by port: kPorts slots
+    Ipv4Protocol* protocols_[256] = {};   // other protocols' handlers, by protocol number
     InetStatistics statistics_;
     EchoReplyHandler echoHandler_;
     in_addr announced_{};                  // the address last announced with gratuitous ARP

@@ -1,6 +1,7 @@
 #include "inet/Ipv4View.h"
 
 #include "inet/NetworkOrder.h"
+#include "inet/OptionList.h"
 #include "netbuf/InternetChecksum.h"
 
 #include <cstring>
@@ -10,27 +11,6 @@ namespace nexnet {
 namespace {
 // Offsets in the header (RFC 791 section 3.1).
 constexpr unsigned kTotalLength = 2, kSource = 12, kDestination = 16;
-constexpr std::uint8_t kOptionEnd = 0, kOptionNop = 1;
-
-// True when the options in [options, options + length) are well formed: every option but End
-// and No-op carries a length of at least 2 that stays inside the header. An End option ends
-// the list; what follows it is padding.
-bool optionsWellFormed(const std::uint8_t* options, unsigned length) {
-    unsigned at = 0;
-    while (at < length) {
-        std::uint8_t type = options[at];
-        if (type == kOptionEnd) return true;
-        if (type == kOptionNop) {
-            ++at;
-            continue;
-        }
-        if (at + 1 >= length) return false;      // no room for the length byte
-        unsigned size = options[at + 1];
-        if (size < 2 || size > length - at) return false;  // 0 or 1 would loop; past the header
-        at += size;
-    }
-    return true;
-}
 }  // namespace
 
 Ipv4View Ipv4View::parse(std::span<std::uint8_t> bytes) {
@@ -42,10 +22,11 @@ Ipv4View Ipv4View::parse(std::span<std::uint8_t> bytes) {
     if (bytes.size() < headerLength) return Ipv4View(HeaderError::ipTruncated);
     unsigned total = loadBig16(ip + kTotalLength);
     if (total < headerLength || total > bytes.size()) return Ipv4View(HeaderError::ipTotalLength);
-    if (!optionsWellFormed(ip + kMinHeaderSize, headerLength - kMinHeaderSize)) return Ipv4View(HeaderError::ipOptions);
+    // RFC 1122 section 3.2.1.8: options are read, none understood; each must be well formed.
+    auto wellFormed = [](std::uint8_t, const std::uint8_t*, unsigned) { return true; };
+    if (!walkOptions(ip + kMinHeaderSize, headerLength - kMinHeaderSize, wellFormed)) return Ipv4View(HeaderError::ipOptions);
     return Ipv4View(bytes.first(total));
 }
-
 
 bool Ipv4View::headerChecksumValid() const {
     unsigned length = headerLength();

@@ -1,6 +1,7 @@
 #include "inet/TcpOptions.h"
 
 #include "inet/NetworkOrder.h"
+#include "inet/OptionList.h"
 
 namespace nexnet {
 
@@ -82,28 +83,17 @@ unsigned TcpOptions::write(std::uint8_t* out) const {
 }
 
 bool TcpOptions::read(const std::uint8_t* options, unsigned length) {
-    unsigned at = 0;
-    while (at < length) {
-        std::uint8_t kind = options[at];
-        if (kind == kEnd) return true;
-        if (kind == kNop) {
-            ++at;
-            continue;
-        }
-        if (at + 1 >= length) return false;
-        unsigned size = options[at + 1];
-        if (size < 2 || size > length - at) return false;
+    return walkOptions(options, length, [this](std::uint8_t kind, const std::uint8_t* value, unsigned size) {
         unsigned fixed = fixedLength(kind);
-        if (fixed != 0 && size != fixed) return false;
-        const std::uint8_t* value = options + at + 2;
+        if (fixed != 0 && size + 2 != fixed) return false;
         switch (kind) {
         case kMss: mss = loadBig16(value); break;
         case kWindowScale: windowScale = value[0]; break;
         case kSackPermitted: sackPermitted = true; break;
         case kTimestamps: timestamps = Timestamps{loadBig32(value), loadBig32(value + 4)}; break;
         case kSack: {
-            if ((size - 2) % 8 != 0 || size == 2) return false;
-            unsigned blocks = (size - 2) / 8;
+            if (size % 8 != 0 || size == 0) return false;
+            unsigned blocks = size / 8;
             sackBlocks = static_cast<std::uint8_t>(blocks < kMaxSackBlocks ? blocks : kMaxSackBlocks);
             for (unsigned i = 0; i < sackBlocks; ++i)
                 sack[i] = SackBlock{loadBig32(value + 8 * i), loadBig32(value + 8 * i + 4)};
@@ -111,9 +101,8 @@ bool TcpOptions::read(const std::uint8_t* options, unsigned length) {
         }
         default: break;  // an option nexnet does not use: skipped (RFC 9293 section 3.1)
         }
-        at += size;
-    }
-    return true;
+        return true;
+    });
 }
 
 }  // namespace nexnet

@@ -7,6 +7,7 @@
 #include "netbuf/NetbufPool.h"
 
 #include <cerrno>
+#include <utility>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -144,23 +145,20 @@ unsigned UdpEndpoint::sendBurst(Netbuf** payloads, unsigned count) {
         statistics_.sendErrors.fetch_add(count, std::memory_order_relaxed);
         return 0;
     }
-    unsigned built = 0;
-    for (unsigned i = 0; i < count; ++i) {
-        if (build(payloads[i], peer_, peerPort_) != 0) {
-            payloads[i]->free();
-            statistics_.sendErrors.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        payloads[built++] = payloads[i];
-    }
-    statistics_.sent.fetch_add(built, std::memory_order_relaxed);
-    return stack_.sendIpv4(payloads, built);
+    return buildAndSend(payloads, count, [this](unsigned) { return std::pair{peer_, peerPort_}; });
 }
 
 unsigned UdpEndpoint::sendBurstTo(Netbuf** payloads, const UdpDatagram* destinations, unsigned count) {
+    return buildAndSend(payloads, count,
+                        [destinations](unsigned i) { return std::pair{destinations[i].source, destinations[i].sourcePort}; });
+}
+
+template <typename Destination>
+unsigned UdpEndpoint::buildAndSend(Netbuf** payloads, unsigned count, Destination&& destination) {
     unsigned built = 0;
     for (unsigned i = 0; i < count; ++i) {
-        if (build(payloads[i], destinations[i].source, destinations[i].sourcePort) != 0) {
+        auto [address, port] = destination(i);
+        if (build(payloads[i], address, port) != 0) {
             payloads[i]->free();
             statistics_.sendErrors.fetch_add(1, std::memory_order_relaxed);
             continue;
@@ -168,7 +166,7 @@ unsigned UdpEndpoint::sendBurstTo(Netbuf** payloads, const UdpDatagram* destinat
         payloads[built++] = payloads[i];
     }
     statistics_.sent.fetch_add(built, std::memory_order_relaxed);
-    return stack_.sendIpv4(payloads, built);
+    return stack_.sendIpv4(payloads, built);  // one outputBurst for the whole burst
 }
 
 }  // namespace nexnet

@@ -112,6 +112,8 @@ private:
     bool accepts(in_addr source, std::uint16_t sourcePort, in_addr destination) const;
     void reportUnreachable(in_addr destination, std::uint16_t port);
     int build(Netbuf* payload, in_addr destination, std::uint16_t port);
+    template <typename Destination>
+    unsigned buildAndSend(Netbuf** payloads, unsigned count, Destination&& destination);
 
     InetStack& stack_;
     in_addr local_;

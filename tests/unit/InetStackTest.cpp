@@ -3,7 +3,9 @@
 #include "inet/ArpView.h"
 #include "inet/EthernetView.h"
 #include "inet/IcmpView.h"
+#include "inet/Ipv4Protocol.h"
 #include "inet/Ipv4View.h"
+#include "inet/TcpView.h"
 #include "inet/UdpView.h"
 #include "unit/InetHarness.h"
 
@@ -413,6 +415,34 @@ TEST_F(InetStackTest, SendsOffTheSubnetThroughTheGatewayOrNotAtAll) {
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_TRUE(std::equal(kOtherMac.begin(), kOtherMac.end(), sent[0].begin()));
     EXPECT_EQ(sent[0][30], 192);
+}
+
+// ---- other protocols ---------------------------------------------------------------------------------
+
+// A TCP handler as the offload engine would be: keeps what it is given.
+class KeepingProtocol : public Ipv4Protocol {
+public:
+    std::vector<Netbuf*> kept;
+    void input(Netbuf* packet, const Ipv4View& ip) override {
+        EXPECT_TRUE(TcpView::parse(ip.payload()).valid());
+        kept.push_back(packet);
+    }
+    ~KeepingProtocol() override {
+        for (Netbuf* nb : kept) nb->free();
+    }
+};
+
+TEST_F(InetStackTest, HandsAnotherProtocolToItsHandlerOrDropsIt) {
+    Frame tcp = {0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0};
+    Frame frame = FrameBuilder::ipv4(H::kOurMac, H::kPeerMac, H::kPeerIp, H::kOurIp, 6, tcp);
+    h.receive(frame);
+    EXPECT_EQ(stats().dropped(InetDrop::ipProtocol), 1u);
+    KeepingProtocol handler;
+    EXPECT_EQ(h.stack->setProtocol(Ipv4View::kUdp, &handler), EINVAL);
+    ASSERT_EQ(h.stack->setProtocol(Ipv4View::kTcp, &handler), 0);
+    h.receive(frame);
+    EXPECT_EQ(handler.kept.size(), 1u);
+    ASSERT_EQ(h.stack->setProtocol(Ipv4View::kTcp, nullptr), 0);
 }
 
 // ---- fragments -------------------------------------------------------------------------------------
