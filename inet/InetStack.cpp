@@ -315,7 +315,8 @@ void InetStack::icmpInput(Netbuf* packet, const Ipv4View& ip, bool broadcast, Bu
         packet->shrinkTop(static_cast<std::uint32_t>(ip.header() - packet->data()));
         packet->offload() = NetbufOffload{};
         statistics_.echoAnswered++;
-        return output(packet, burst);
+        output(packet, burst);
+        return;
     }
     case IcmpView::kEchoReply:
         statistics_.echoRepliesReceived++;

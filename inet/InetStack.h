@@ -128,6 +128,10 @@ public:
     /// header and hands the ready frames to the interface in one burst. Takes every packet:
     /// sent, waiting for ARP, or dropped and counted. @return the packets sent or waiting.
     unsigned sendIpv4(Netbuf** packets, unsigned count);
+    /// sendIpv4 for one packet. @return 0 (sent or waiting for ARP), ENETUNREACH (no route) or
+    /// ENOBUFS (no netbuf for a fragment or the Ethernet header, ARP queue full); dropped ones
+    /// are counted.
+    int sendIpv4(Netbuf* packet);
     /// Builds and sends an ICMP echo request to @p destination with @p payloadBytes of pattern.
     /// @return 0, ENOBUFS (no netbuf), EMSGSIZE, or ENETUNREACH (no route).
     int sendEchoRequest(in_addr destination, std::uint16_t identifier, std::uint16_t sequence,
@@ -197,8 +201,8 @@ private:
 
     // output (InetStackOutput.cpp)
     int route(in_addr destination, in_addr& nextHop, bool& broadcast) const;
-    void output(Netbuf* packet, Burst& burst);
-    void resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast, Burst& burst);
+    int output(Netbuf* packet, Burst& burst);
+    int resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast, Burst& burst);
     void queue(Netbuf* frame, Burst& burst);
     unsigned fragment(Netbuf* datagram, Netbuf** out, unsigned max);
     void sendArpRequest(in_addr target, Burst* burst);

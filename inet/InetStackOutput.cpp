@@ -59,28 +59,41 @@ unsigned InetStack::sendIpv4(Netbuf** packets, unsigned count) {
     Burst burst;
     burst.now = now();
     unsigned taken = 0;
-    for (unsigned i = 0; i < count; ++i) {
-        std::uint64_t before = statistics_.dropped(InetDrop::noRoute);
-        output(packets[i], burst);
-        taken += statistics_.dropped(InetDrop::noRoute) == before ? 1 : 0;
-    }
+    for (unsigned i = 0; i < count; ++i) taken += output(packets[i], burst) == 0 ? 1 : 0;
     flush(burst);
     return taken;
 }
 
-void InetStack::output(Netbuf* packet, Burst& burst) {
+int InetStack::sendIpv4(Netbuf* packet) {
+    Burst burst;
+    burst.now = now();
+    int error = output(packet, burst);
+    flush(burst);
+    return error;
+}
+
+int InetStack::output(Netbuf* packet, Burst& burst) {
     in_addr destination{loadNetwork32(packet->data() + 16)};
     in_addr nextHop{};
     bool broadcast = false;
-    if (route(destination, nextHop, broadcast) != 0) return drop(packet, InetDrop::noRoute);
+    if (route(destination, nextHop, broadcast) != 0) {
+        drop(packet, InetDrop::noRoute);
+        return ENETUNREACH;
+    }
     if (packet->size() <= interface_.mtu()) return resolveAndQueue(packet, nextHop, broadcast, burst);
     // A device finishes the checksum of the frame it sends: of one fragment, not of the datagram.
-    if (finishPartialChecksum(*packet) != 0) return drop(packet, InetDrop::noBuffer);
     Netbuf* fragments[kMaxFragments];
-    unsigned n = fragment(packet, fragments, kMaxFragments);
-    if (n == 0) return drop(packet, InetDrop::noBuffer);
+    unsigned n = finishPartialChecksum(*packet) == 0 ? fragment(packet, fragments, kMaxFragments) : 0;
+    if (n == 0) {
+        drop(packet, InetDrop::noBuffer);
+        return ENOBUFS;
+    }
     packet->free();
-    for (unsigned i = 0; i < n; ++i) resolveAndQueue(fragments[i], nextHop, broadcast, burst);
+    int error = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        if (int e = resolveAndQueue(fragments[i], nextHop, broadcast, burst)) error = e;
+    }
+    return error;
 }
 
 unsigned InetStack::fragment(Netbuf* datagram, Netbuf** out, unsigned max) {
@@ -113,7 +126,7 @@ unsigned InetStack::fragment(Netbuf* datagram, Netbuf** out, unsigned max) {
     return n;
 }
 
-void InetStack::resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast, Burst& burst) {
+int InetStack::resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast, Burst& burst) {
     EthernetAddress to = EthernetAddress::broadcast();
     if (!broadcast && (ntohl(nextHop.s_addr) >> 28) == 0xe) {
         to = multicastMac(nextHop);
@@ -126,17 +139,20 @@ void InetStack::resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast,
         }
         if (known == nullptr) {
             switch (arp_.wait(nextHop, packet, burst.now)) {
-            case ArpCache::Wait::sendRequest: sendArpRequest(nextHop, &burst); return;
-            case ArpCache::Wait::queued: return;
+            case ArpCache::Wait::sendRequest: sendArpRequest(nextHop, &burst); return 0;
+            case ArpCache::Wait::queued: return 0;
             case ArpCache::Wait::full:
-            case ArpCache::Wait::tableFull: return drop(packet, InetDrop::arpQueueFull);
+            case ArpCache::Wait::tableFull: drop(packet, InetDrop::arpQueueFull); return ENOBUFS;
             }
         }
         to = *known;
     }
-    if (EthernetBuilder::push(*packet, to, ethernetAddress(), EthernetView::kTypeIpv4) != 0)
-        return drop(packet, InetDrop::noBuffer);
+    if (EthernetBuilder::push(*packet, to, ethernetAddress(), EthernetView::kTypeIpv4) != 0) {
+        drop(packet, InetDrop::noBuffer);
+        return ENOBUFS;
+    }
     queue(packet, burst);
+    return 0;
 }
 
 void InetStack::queue(Netbuf* frame, Burst& burst) {
@@ -203,7 +219,7 @@ int InetStack::sendEchoRequest(in_addr destination, std::uint16_t identifier, st
         return EMSGSIZE;
     }
     statistics_.echoRequestsSent++;
-    return sendIpv4(&echo, 1) == 1 ? 0 : ENETUNREACH;
+    return sendIpv4(echo);
 }
 
 }  // namespace nexnet

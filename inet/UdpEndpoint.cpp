@@ -136,7 +136,7 @@ int UdpEndpoint::sendTo(Netbuf* payload, in_addr destination, std::uint16_t port
         return error;
     }
     statistics_.sent.fetch_add(1, std::memory_order_relaxed);
-    return stack_.sendIpv4(&payload, 1) == 1 ? 0 : ENETUNREACH;
+    return stack_.sendIpv4(payload);
 }
 
 unsigned UdpEndpoint::sendBurst(Netbuf** payloads, unsigned count) {

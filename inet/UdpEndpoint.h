@@ -85,7 +85,8 @@ public:
     /// @return 0, EDESTADDRREQ (not connected), ERANGE (headroom too small), EMSGSIZE.
     int send(Netbuf* payload);
     /// Sends the payload in @p payload to @p destination:@p port. The endpoint takes the netbuf.
-    /// @return 0, ERANGE (headroom too small), EMSGSIZE (over 65507 bytes), EINVAL (port 0).
+    /// @return 0 (sent, or waiting for ARP), ERANGE (headroom too small), EMSGSIZE (over 65507
+    /// bytes), EINVAL (port 0), ENETUNREACH (no route), ENOBUFS (dropped on the way, counted).
     int sendTo(Netbuf* payload, in_addr destination, std::uint16_t port);
     /// Sends @p count payloads to the connected peer in one burst (one outputBurst).
     /// Takes every netbuf. @return the number sent (the rest were refused and counted).
