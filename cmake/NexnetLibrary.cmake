@@ -1,4 +1,4 @@
-# The layers (netbuf, framework, drivers, netif, inet) are object libraries, made by nexnet_add_layer();
+# The layers (netbuf, framework, drivers, netif, inet, toe) are object libraries, made by nexnet_add_layer();
 # this file joins them into the one library, nexnet, built shared and static, and installs it with
 # its headers, a find_package(nexnet) config and a pkg-config file.
 
