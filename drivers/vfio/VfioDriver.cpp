@@ -14,8 +14,13 @@ thread_local std::string lastErrorText;
 
 Result<std::unique_ptr<IONetwork>> failure(int error, const std::string& text) {
     lastErrorText = text;
-    std::fprintf(stderr, "nexnet vfio: %s\n", text.c_str());
-    return Result<std::unique_ptr<IONetwork>>::failure(error);
+    return Result<std::unique_ptr<IONetwork>>::failure(error, text);
+}
+
+template <typename Driver>
+Result<std::unique_ptr<IONetwork>> opened(Result<std::unique_ptr<Driver>> driver) {
+    if (!driver) return failure(driver.error(), driver.message());
+    return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
 }
 
 }  // namespace
@@ -60,40 +65,26 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     NetbufPool::Options poolOptions;
     poolOptions.count = static_cast<std::uint32_t>(*poolSize);
     poolOptions.name = "nexnet-vfio-" + uri.target;
+    // Without an IOMMU the device writes each buffer by physical address, so no buffer may span
+    // two pages that are not physically contiguous: 4096-byte buffers (a page each, whatever the
+    // page size) never do (PhysicalDma).
+    if ((*container)->mode() == VfioContainer::Mode::noIommu) poolOptions.dataRoom = 4096 - poolOptions.headroom;
     auto pool = NetbufPool::create(poolOptions);
     if (!pool) return failure(pool.error(), "cannot make a pool of " + std::to_string(*poolSize) + " netbufs");
     std::shared_ptr<NetbufPool> shared(std::move(*pool));
 
-    const char* pages = shared->dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages";
-    std::string mode = (*container)->modeDescription();
     if (*id == kVirtioNet) {
         VirtioNetDriver::Options options;
         options.queueSize = uri.option("rxring") ? static_cast<unsigned>(*rxRing) : 256;  // QEMU's default maximum
         options.interrupts = *interrupts;
         options.queuePairs = static_cast<unsigned>(*queues);
-        auto driver = VirtioNetDriver::create(std::move(*device), shared, options, &message);
-        if (!driver) return failure(driver.error(), message);
-        const VirtioNetDriver& d = **driver;
-        std::string interruptMode = !d.hasInterrupts()          ? "polling only"
-                                    : d.hasInterruptPerQueue() ? "MSI-X interrupts or polling"
-                                                               : "MSI-X interrupts on queue 0 or polling";
-        std::fprintf(stderr, "nexnet vfio: %s: virtio-net (modern, features 0x%llx of 0x%llx) via %s, %u of %u queue pairs, "
-                     "pool %u netbufs on %s, %s\n",
-                     uri.target.c_str(), static_cast<unsigned long long>(d.negotiatedFeatures()),
-                     static_cast<unsigned long long>(d.deviceFeatures()), mode.c_str(), d.queueCount(),
-                     d.offeredQueuePairs(), shared->capacity(), pages, interruptMode.c_str());
-        return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+        return opened(VirtioNetDriver::create(std::move(*device), shared, options));
     }
     E1000eDriver::Options options;
     options.rxRingSize = static_cast<unsigned>(*rxRing);
     options.txRingSize = static_cast<unsigned>(*txRing);
     options.interrupts = *interrupts;
-    auto driver = E1000eDriver::create(std::move(*device), shared, options, &message);
-    if (!driver) return failure(driver.error(), message);
-    std::fprintf(stderr, "nexnet vfio: %s: Intel 82574L (e1000e) via %s, pool %u netbufs on %s, %s\n",
-                 uri.target.c_str(), mode.c_str(), shared->capacity(), pages,
-                 (*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only");
-    return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+    return opened(E1000eDriver::create(std::move(*device), shared, options));
 }
 
 }  // namespace nexnet

@@ -128,13 +128,15 @@ int main(int argc, char** argv) {
     SampleEthernet::registerWith(builtinDrivers());
     auto driver = builtinDrivers().open(settings.uri);
     if (!driver) {
-        std::fprintf(stderr, "nexnet-sample: cannot open %s: %s\n", settings.uri.c_str(), std::strerror(driver.error()));
+        std::fprintf(stderr, "nexnet-sample: cannot open %s: %s\n", settings.uri.c_str(), driver.describe().c_str());
         if (driver.error() == ENOENT) {
             for (const auto* entry : builtinDrivers().drivers())
                 std::fprintf(stderr, "  %-40s %s\n", entry->usage.c_str(), entry->description.c_str());
         }
         return 1;
     }
+    if (!driver.value()->modeDescription().empty())
+        std::fprintf(stderr, "nexnet-sample: %s: %s\n", settings.uri.c_str(), driver.value()->modeDescription().c_str());
     NetworkInterface interface(std::move(driver.value()));
     EthernetAddress mac;
     if (int error = configure(interface, settings, mac)) {

@@ -95,9 +95,11 @@ int parseArguments(int argc, char** argv, Settings& settings) {
 std::unique_ptr<IONetwork> openUp(const std::string& uri) {
     auto driver = builtinDrivers().open(uri);
     if (!driver) {
-        std::fprintf(stderr, "nexnet-fwd: cannot open %s: %s\n", uri.c_str(), std::strerror(driver.error()));
+        std::fprintf(stderr, "nexnet-fwd: cannot open %s: %s\n", uri.c_str(), driver.describe().c_str());
         return nullptr;
     }
+    if (!driver.value()->modeDescription().empty())
+        std::fprintf(stderr, "nexnet-fwd: %s: %s\n", uri.c_str(), driver.value()->modeDescription().c_str());
     ifreq ifr{};
     ifr.ifr_flags = IFF_UP;
     if (int error = driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru)) {

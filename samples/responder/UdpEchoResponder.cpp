@@ -8,8 +8,6 @@ namespace nexnet {
 namespace {
 constexpr unsigned kHeader = 8;  // source port, destination port, length, checksum
 constexpr unsigned kDestinationPort = 2, kLength = 4, kChecksumAt = 6;
-// VIRTIO_NET_HDR_F_NEEDS_CSUM (linux/virtio_net.h does not compile as C++).
-constexpr std::uint8_t kNeedsChecksum = 1;
 }  // namespace
 
 Verdict UdpEchoResponder::respond(Ipv4Packet& packet, const EthernetAddress& mac) const {
@@ -17,7 +15,7 @@ Verdict UdpEchoResponder::respond(Ipv4Packet& packet, const EthernetAddress& mac
     std::uint8_t* udp = packet.payload();
     if (length < kHeader || loadBig16(udp + kLength) != length) return Verdict::drop(DropReason::udpLength);
     if (loadBig16(udp + kDestinationPort) != port_) return Verdict::ignore();
-    bool partial = (packet.frame().offload().flags & kNeedsChecksum) != 0;
+    bool partial = packet.frame().offload().needsChecksum();
     if (loadBig16(udp + kChecksumAt) != 0 && !partial) {  // 0: the sender did not compute one
         Checksum checksum;
         packet.addPseudoHeader(checksum, static_cast<std::uint16_t>(length));

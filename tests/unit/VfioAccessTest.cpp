@@ -30,14 +30,15 @@ TEST(VfioAccess, MalformedPciAddressIsRejected) {
     auto driver = builtinDrivers().open("vfio:eth0");
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), EINVAL);
-    EXPECT_NE(VfioDriver::lastError().find("not a PCI address"), std::string::npos) << VfioDriver::lastError();
+    EXPECT_NE(driver.message().find("not a PCI address"), std::string::npos) << driver.message();
 }
 
 TEST(VfioAccess, MissingDeviceIsExplained) {
     auto driver = builtinDrivers().open("vfio:0000:7f:1f.7");
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), ENODEV);
-    EXPECT_NE(VfioDriver::lastError().find("lspci"), std::string::npos) << VfioDriver::lastError();
+    EXPECT_NE(driver.message().find("lspci"), std::string::npos) << driver.message();
+    EXPECT_EQ(VfioDriver::lastError(), driver.message());
 }
 
 TEST(VfioAccess, UnknownOptionValueIsRejected) {
