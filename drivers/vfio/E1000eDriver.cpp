@@ -202,8 +202,13 @@ void E1000eDriver::writeMulticastTable() {
 
 unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (queue != 0 || !isRunning()) return 0;
-    const unsigned size = options_.rxRingSize;
     if ((rxRing_[rxNext_].status & RX_DD) == 0) return 0;  // nothing received: the cheapest poll
+    return receiveDone(out, max);
+}
+
+// Out of line, so that an empty poll does not pay for saving the registers this part needs.
+[[gnu::noinline]] unsigned E1000eDriver::receiveDone(Netbuf** out, unsigned max) {
+    const unsigned size = options_.rxRingSize;
     // Count the descriptors done (DD) first, so their replacements come in one bulk get.
     const unsigned limit = std::min(max, ReceiveRefill::kMaxBurst);
     unsigned ready = 0;
@@ -212,16 +217,15 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
     // length, errors and the frame only after seeing DD. Acquire: on x86 a compiler barrier (loads
     // are not reordered with older loads).
     std::atomic_thread_fence(std::memory_order_acquire);
-    ReceiveRefill refill(*pool(), ready);
+    Netbuf* fresh[ReceiveRefill::kMaxBurst];
+    ReceiveRefill refill(*pool(), fresh, ready);
     unsigned n = 0, errors = 0, drops = 0, last = size;
     for (unsigned i = 0; i < ready; ++i) {
         volatile RxDescriptor& d = rxRing_[rxNext_];
-        const std::uint8_t status = d.status, errorBits = d.errors;
-        const std::uint16_t length = d.length;
         if (Netbuf* received = refill.exchange(rxNetbufs_[rxNext_])) {
             // EOP and no error (7.1.4): one whole good frame. More than one buffer would mean a
             // frame over 2048 bytes, which the MTU forbids: not for us.
-            if ((status & RX_EOP) != 0 && errorBits == 0 && received->setSize(length) == 0) {
+            if ((d.status & RX_EOP) != 0 && d.errors == 0 && received->setSize(d.length) == 0) {
                 out[n++] = received;
             } else {
                 errors++;

@@ -122,6 +122,7 @@ protected:
 
 private:
     E1000eDriver(std::unique_ptr<PciDevice> device, const Options& options);
+    unsigned receiveDone(Netbuf** out, unsigned max);
     HardwareStatistics readHardwareCounters();
     void collectHardwareStatistics();
     int setUpRings();

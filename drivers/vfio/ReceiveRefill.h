@@ -14,14 +14,17 @@ namespace nexnet {
 /// the frame is dropped and the ring never loses a buffer.
 ///
 /// Lives on the stack of receiveBurst, on the queue's thread; nothing here allocates or locks.
+/// The netbuf array is the caller's (a local of kMaxBurst entries): were it a member, its address
+/// handed to the pool would make the compiler keep this object's counters in memory, not registers.
 class ReceiveRefill {
 public:
     /// Most netbufs one burst replaces.
     static constexpr unsigned kMaxBurst = 64;
 
-    /// Takes @p count (1 to kMaxBurst) netbufs from @p pool, in one bulk get if it has them all.
-    ReceiveRefill(NetbufPool& pool, unsigned count)
-        : pool_(pool), count_(count), bulk_(pool.allocateBulk(fresh_, count) == 0) {}
+    /// Takes @p count (1 to kMaxBurst) netbufs from @p pool into @p fresh (an array of at least
+    /// @p count entries that outlives this object), in one bulk get if the pool has them all.
+    ReceiveRefill(NetbufPool& pool, Netbuf** fresh, unsigned count)
+        : pool_(pool), fresh_(fresh), count_(count), bulk_(pool.allocateBulk(fresh, count) == 0) {}
     /// Returns the netbufs not used.
     ~ReceiveRefill() {
         if (bulk_ && taken_ < count_) pool_.freeBulk(fresh_ + taken_, count_ - taken_);
@@ -45,10 +48,10 @@ public:
 
 private:
     NetbufPool& pool_;
+    Netbuf** const fresh_;
     const unsigned count_;
     unsigned taken_ = 0;
     const bool bulk_;
-    Netbuf* fresh_[kMaxBurst];
 };
 
 }  // namespace nexnet

@@ -339,6 +339,13 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     Queue& rx = rx_[queue];
     const std::uint16_t usedIndex = rx.usedHeader[1];
     if (usedIndex == rx.lastUsed) return 0;  // nothing received: the cheapest poll
+    return receiveUsed(queue, usedIndex, out, max);
+}
+
+// Out of line, so that an empty poll does not pay for saving the registers this part needs.
+[[gnu::noinline]] unsigned VirtioNetDriver::receiveUsed(unsigned queue, std::uint16_t usedIndex, Netbuf** out,
+                                                        unsigned max) {
+    Queue& rx = rx_[queue];
     // 2.7.14: read the used elements (and the frames) only after the idx that counts them.
     // Acquire: on x86 a compiler barrier (loads are not reordered with older loads).
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -347,7 +354,8 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     unsigned n = 0, errors = 0, drops = 0, refilled = 0;
     const unsigned ready = std::min({max, ReceiveRefill::kMaxBurst,
                                      static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
-    ReceiveRefill refill(*pool(), ready);
+    Netbuf* fresh[ReceiveRefill::kMaxBurst];
+    ReceiveRefill refill(*pool(), fresh, ready);
     for (unsigned seen = 0; seen < ready; ++seen) {
         volatile UsedElement& e = rx.used[rx.lastUsed & mask];
         std::uint32_t id = e.id, length = e.length;

@@ -164,6 +164,7 @@ private:
     int negotiate();
     int checkQueuePairs(std::string* message);
     int setUpQueue(unsigned index, Queue& queue, unsigned size, std::size_t base);
+    unsigned receiveUsed(unsigned queue, std::uint16_t usedIndex, Netbuf** out, unsigned max);
     void fillReceiveQueue(Queue& queue);
     void releaseQueues();
     bool takeOffload(Netbuf& received) const;
