@@ -59,6 +59,9 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
 
     std::unique_ptr<VirtioNetDriver> d(new VirtioNetDriver(std::move(device), options));
     d->setName(d->device_->address());
+    // COMMAND.MEMORY before the first access to the capabilities' registers (PCI 3.0, 6.2.2);
+    // memory_.setUp below sets it again with the rings.
+    if (int error = d->device_->enableBusMaster(); error != 0) return failure(error, "virtio-net: bus mastering");
     if (int error = d->findCapabilities(&text); error != 0) return failure(error, text);
     if (int error = d->negotiate(); error != 0) {
         return failure(error, error == ENOTSUP ? "virtio-net: the device offers no VERSION_1 or no ACCESS_PLATFORM "
