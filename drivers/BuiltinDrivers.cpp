@@ -5,6 +5,9 @@
 #include "drivers/pcap/PcapLiveDriver.h"
 #include "drivers/tap/TapDriver.h"
 #include "drivers/vfio/VfioDriver.h"
+#include "framework/DriverPlugin.h"
+
+#include <cstdlib>
 
 namespace nexnet {
 
@@ -19,6 +22,14 @@ DriverRegistry& builtinDrivers() {
         return r;
     }();
     return *registry;
+}
+
+Result<std::vector<std::string>> loadDriverPlugins(const std::vector<std::string>& paths) {
+    std::vector<std::string> added;
+    std::string all;
+    if (const char* fromEnvironment = std::getenv(kDriverPathVariable)) all = fromEnvironment;
+    for (const std::string& path : paths) all += (all.empty() ? "" : ":") + path;
+    return builtinDrivers().loadPlugins(all);
 }
 
 }  // namespace nexnet

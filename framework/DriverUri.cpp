@@ -7,7 +7,11 @@ namespace nexnet {
 
 Result<DriverUri> DriverUri::parse(std::string_view text) {
     auto colon = text.find(':');
-    if (colon == std::string_view::npos || colon == 0) return Result<DriverUri>::failure(EINVAL);
+    if (colon == std::string_view::npos || colon == 0) {
+        std::string message(text);  // appended, not concatenated: GCC 12 warns wrongly (-Wrestrict) on the latter
+        message.append(": not a driver URI (SCHEME:TARGET[,OPTION=VALUE...], e.g. tap:nx0)");
+        return Result<DriverUri>::failure(EINVAL, message);
+    }
     DriverUri uri;
     uri.scheme = std::string(text.substr(0, colon));
     std::string_view rest = text.substr(colon + 1);
@@ -20,7 +24,11 @@ Result<DriverUri> DriverUri::parse(std::string_view text) {
         if (item.empty()) continue;
         auto equals = item.find('=');
         std::string_view key = item.substr(0, equals);
-        if (key.empty()) return Result<DriverUri>::failure(EINVAL);
+        if (key.empty()) {
+            std::string message(text);
+            message.append(": an option without a name (").append(item).append(")");
+            return Result<DriverUri>::failure(EINVAL, message);
+        }
         uri.options[std::string(key)] = equals == std::string_view::npos ? "1" : std::string(item.substr(equals + 1));
     }
     return uri;
@@ -32,14 +40,17 @@ std::optional<std::string> DriverUri::option(const std::string& key) const {
     return it->second;
 }
 
-Result<std::uint64_t> DriverUri::number(const std::string& key, std::uint64_t fallback, std::uint64_t max) const {
+Result<std::uint64_t> DriverUri::number(const std::string& key, std::uint64_t fallback, std::uint64_t max,
+                                        std::uint64_t min) const {
     auto it = options.find(key);
     if (it == options.end()) return fallback;
     std::uint64_t value = 0;
     const std::string& text = it->second;
+    // from_chars takes no sign, no space and no empty text: exactly the digits a user meant.
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value > max)
-        return Result<std::uint64_t>::failure(EINVAL);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        return Result<std::uint64_t>::failure(EINVAL, "option " + key + "=" + text + ": not a number from " +
+                                                          std::to_string(min) + " to " + std::to_string(max));
     return value;
 }
 
@@ -49,7 +60,7 @@ Result<bool> DriverUri::flag(const std::string& key, bool fallback) const {
     const std::string& v = it->second;
     if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
     if (v == "0" || v == "false" || v == "no" || v == "off") return false;
-    return Result<bool>::failure(EINVAL);
+    return Result<bool>::failure(EINVAL, "option " + key + "=" + v + ": not 0 or 1 (or true/false, yes/no, on/off)");
 }
 
 std::string DriverUri::toString() const {

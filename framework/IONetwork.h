@@ -193,6 +193,8 @@ public:
     /// 2 MiB pages", "native XDP, zero-copy"): nexnet never hides a slower mode. "" when the
     /// driver has nothing to say. The library does not print it; programs do.
     const std::string& modeDescription() const { return mode_; }
+    /// Sets modeDescription(); a driver (or its factory) calls it once it knows how it runs.
+    void setModeDescription(std::string description) { mode_ = std::move(description); }
 
     // ---- input -----------------------------------------------------------------------------
 
@@ -257,9 +259,6 @@ protected:
     /// packet), frees, and counts as accepted, so that one bad frame never blocks those behind it.
     /// Counts nothing else. @return n, the number accepted. Base: returns 0 (sends nothing).
     virtual unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count);
-
-    /// Sets modeDescription(); drivers call it once they know how they run.
-    void setModeDescription(std::string description) { mode_ = std::move(description); }
 
 private:
     void deliverInput(unsigned queue, Netbuf** packets, unsigned count);

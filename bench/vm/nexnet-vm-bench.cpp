@@ -91,7 +91,7 @@ void pinTo(int cpu) {
 std::unique_ptr<IOEthernet> openNic(const std::string& bdf) {
     auto driver = builtinDrivers().open("vfio:" + bdf + ",pool=2048");
     if (!driver) {
-        std::printf("nexnet-vm-bench: cannot open vfio:%s: %s\n", bdf.c_str(), VfioDriver::lastError().c_str());
+        std::printf("nexnet-vm-bench: cannot open vfio:%s: %s\n", bdf.c_str(), driver.describe().c_str());
         return nullptr;
     }
     std::unique_ptr<IOEthernet> nic(dynamic_cast<IOEthernet*>(driver->release()));

@@ -27,9 +27,11 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
     poolOptions.count = poolSize;
     poolOptions.name = "nexnet-null";
     if (options.frameSize < IOEthernet::kHeaderSize || options.frameSize > poolOptions.dataRoom)
-        return R::failure(EINVAL);
+        return R::failure(EINVAL, "size=" + std::to_string(options.frameSize) + ": frames are " +
+                                      std::to_string(IOEthernet::kHeaderSize) + " to " +
+                                      std::to_string(poolOptions.dataRoom) + " bytes (a netbuf's data room)");
     auto pool = NetbufPool::create(poolOptions);
-    if (!pool) return R::failure(pool.error());
+    if (!pool) return R::failure(pool.error(), "cannot make a pool of " + std::to_string(poolSize) + " netbufs");
     std::unique_ptr<NullDriver> driver(new NullDriver(options));
     driver->setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
     return R(std::move(driver));
@@ -38,19 +40,23 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
 int NullDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
         "null", "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES]",
-        "endless source and sink of frames, for tests and benchmarks", [](const DriverUri& uri) {
+        "endless source and sink of frames, for tests and benchmarks", {"size", "fill", "pool", "limit"},
+        [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
-            auto size = uri.number("size", 64, 65535);
+            auto size = uri.number("size", 64, 65535, IOEthernet::kHeaderSize);
             auto fill = uri.flag("fill", false);
-            auto pool = uri.number("pool", 8192, UINT32_MAX - 1);
+            auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
             auto limit = uri.number("limit", UINT64_MAX);
-            if (!size || !fill || !pool || !limit || pool.value() == 0) return R::failure(EINVAL);
+            if (!size) return R::failure(size);
+            if (!fill) return R::failure(fill);
+            if (!pool) return R::failure(pool);
+            if (!limit) return R::failure(limit);
             options.frameSize = static_cast<std::uint32_t>(size.value());
             options.fill = fill.value();
             options.limit = limit.value();
             auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
-            if (!driver) return R::failure(driver.error());
+            if (!driver) return R::failure(driver);
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }

@@ -109,33 +109,32 @@ int PcapDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
         "pcap", "pcap:FILE[,tx=OUT.pcap][,timing=original|fast][,loop=N][,partial=0|1][,mac=MAC][,pool=N]",
         "replays a pcap/pcapng file as received frames, writes transmitted frames to a pcap file",
-        [](const DriverUri& uri) {
+        {"tx", "timing", "loop", "partial", "mac", "pool"}, [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
             options.path = uri.target;
             options.txPath = uri.option("tx").value_or("");
             std::string timing = uri.option("timing").value_or("fast");
             auto loop = uri.number("loop", 1);
-            auto pool = uri.number("pool", 8192, UINT32_MAX - 1);
+            auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
             auto partial = uri.flag("partial", false);
-            if (!partial || !loop || !pool || pool.value() == 0 || (timing != "fast" && timing != "original"))
-                return R::failure(EINVAL);
+            if (!loop) return R::failure(loop);
+            if (!pool) return R::failure(pool);
+            if (!partial) return R::failure(partial);
+            if (timing != "fast" && timing != "original")
+                return R::failure(EINVAL, "option timing=" + timing + ": fast or original");
             options.timing = timing == "original" ? Timing::original : Timing::fast;
             options.loops = loop.value();
             options.partial = partial.value();
             options.poolSize = static_cast<std::uint32_t>(pool.value());
             if (auto mac = uri.option("mac")) {
                 auto address = EthernetAddress::parse(*mac);
-                if (!address) return R::failure(EINVAL);
+                if (!address) return R::failure(EINVAL, "option mac=" + *mac + ": not an Ethernet address");
                 options.address = *address;
             }
             std::string message;
             auto driver = create(options, &message);
-            if (!driver) {
-                // The registry passes only an errno on; the sentence is for the person at the console.
-                if (!message.empty()) std::fprintf(stderr, "nexnet: pcap: %s\n", message.c_str());
-                return R::failure(driver.error());
-            }
+            if (!driver) return R::failure(driver.error(), message);
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }

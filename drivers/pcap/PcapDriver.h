@@ -63,7 +63,7 @@ public:
     /// header, unsupported version), EPROTONOSUPPORT for a link type other than Ethernet, EINVAL
     /// for bad options. @p message, when not null, receives a sentence naming the file and cause.
     static Result<std::unique_ptr<PcapDriver>> create(const Options& options, std::string* message = nullptr);
-    /// Registers "pcap:" with @p registry; the factory prints the cause of an open error to stderr.
+    /// Registers "pcap:" with @p registry; the factory's failures carry create()'s message.
     static int registerWith(DriverRegistry& registry);
     ~PcapDriver() override;
 

@@ -95,21 +95,20 @@ Result<std::unique_ptr<PcapLiveDriver>> PcapLiveDriver::create(const Options& op
 int PcapLiveDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
         "pcap-live", "pcap-live:IFNAME[,promisc=0|1][,pool=N]",
-        "a live Linux interface through libpcap (pcap_dispatch, pcap_inject)", [](const DriverUri& uri) {
+        "a live Linux interface through libpcap (pcap_dispatch, pcap_inject)", {"promisc", "pool"},
+        [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
             options.interfaceName = uri.target;
             auto promisc = uri.flag("promisc", true);
-            auto pool = uri.number("pool", 4096, UINT32_MAX - 1);
-            if (!promisc || !pool || pool.value() == 0) return R::failure(EINVAL);
+            auto pool = uri.number("pool", 4096, UINT32_MAX - 1, 1);
+            if (!promisc) return R::failure(promisc);
+            if (!pool) return R::failure(pool);
             options.promiscuous = promisc.value();
             options.poolSize = static_cast<std::uint32_t>(pool.value());
             std::string message;
             auto driver = create(options, &message);
-            if (!driver) {
-                if (!message.empty()) std::fprintf(stderr, "nexnet: pcap-live: %s\n", message.c_str());
-                return R::failure(driver.error());
-            }
+            if (!driver) return R::failure(driver.error(), message);
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }

@@ -42,7 +42,7 @@ public:
     /// CAP_NET_RAW), ENETDOWN (interface down), EPROTONOSUPPORT (not Ethernet), EIO (other
     /// libpcap errors), EINVAL (bad options). @p message, when not null, receives libpcap's text.
     static Result<std::unique_ptr<PcapLiveDriver>> create(const Options& options, std::string* message = nullptr);
-    /// Registers "pcap-live:" with @p registry; the factory prints the cause of an open error.
+    /// Registers "pcap-live:" with @p registry; the factory's failures carry create()'s message.
     static int registerWith(DriverRegistry& registry);
     ~PcapLiveDriver() override;
 

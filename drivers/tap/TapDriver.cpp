@@ -134,32 +134,41 @@ int TapDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
         "tap", "tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1]",
         "a Linux tap device: the kernel is the station at the other end (vnet=1: offloads, 64 KB super-packets)",
-        [](const DriverUri& uri) {
+        {"queues", "vnet", "pool", "persist", "uring"}, [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
-            for (const auto& [key, value] : uri.options) {
-                if (key != "queues" && key != "vnet" && key != "pool" && key != "persist" && key != "uring")
-                    return R::failure(EINVAL);
-            }
             Options options;
             options.name = uri.target;
-            auto queues = uri.number("queues", 1, kMaxQueues);
+            auto queues = uri.number("queues", 1, kMaxQueues, 1);
             auto vnet = uri.flag("vnet", false);
             auto pool = uri.number("pool", 0, UINT32_MAX - 1);
             auto uring = uri.flag("uring", true);
-            if (!queues || !vnet || !pool || !uring) return R::failure(EINVAL);
+            if (!queues) return R::failure(queues);
+            if (!vnet) return R::failure(vnet);
+            if (!pool) return R::failure(pool);
+            if (!uring) return R::failure(uring);
             options.uring = uring.value();
             options.queues = static_cast<unsigned>(queues.value());
             options.vnet = vnet.value();
             options.poolSize = static_cast<std::uint32_t>(pool.value());
             if (uri.option("persist")) {
                 auto persist = uri.flag("persist", false);
-                if (!persist) return R::failure(EINVAL);
+                if (!persist) return R::failure(persist);
                 options.persist = persist.value();
             }
             auto driver = create(options);
-            if (!driver) return R::failure(driver.error());
+            if (!driver) return R::failure(driver.error(), explainOpenError(driver.error()));
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
+}
+
+std::string TapDriver::explainOpenError(int error) {
+    switch (error) {
+    case EPERM: return "a tap needs CAP_NET_ADMIN to be created or attached (run as root)";
+    case ENOENT: return "/dev/net/tun is missing (modprobe tun)";
+    case EBUSY: return "every queue of that tap is taken by another process";
+    case EINVAL: return "a name of at most 15 characters, 1 to 16 queues, and no existing interface of another kind";
+    default: return std::strerror(error);
+    }
 }
 
 // ---- up, down, link --------------------------------------------------------------------------

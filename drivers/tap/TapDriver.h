@@ -97,6 +97,8 @@ public:
     static Result<std::unique_ptr<TapDriver>> create(const Options& options);
     /// Registers "tap:" with @p registry (builtinDrivers() does). @return 0 or EEXIST.
     static int registerWith(DriverRegistry& registry);
+    /// A sentence for a person about an errno of create().
+    static std::string explainOpenError(int error);
 
     /// Closes the queues' descriptors (the interface goes unless persistent or held elsewhere)
     /// and returns the netbufs kept for receiving.

@@ -10,10 +10,7 @@ namespace nexnet {
 
 namespace {
 
-thread_local std::string lastErrorText;
-
 Result<std::unique_ptr<IONetwork>> failure(int error, const std::string& text) {
-    lastErrorText = text;
     return Result<std::unique_ptr<IONetwork>>::failure(error, text);
 }
 
@@ -25,23 +22,22 @@ Result<std::unique_ptr<IONetwork>> opened(Result<std::unique_ptr<Driver>> driver
 
 }  // namespace
 
-std::string VfioDriver::lastError() { return lastErrorText; }
-
 int VfioDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver("vfio", "vfio:DDDD:BB:DD.F[,queues=N][,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
-                                   "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)", open);
+                                   "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)",
+                                   {"queues", "pool", "rxring", "txring", "interrupts"}, open);
 }
 
 Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
-    lastErrorText.clear();
     auto poolSize = uri.number("pool", 4096, 1u << 24);
     auto rxRing = uri.number("rxring", 512, 4096);
     auto txRing = uri.number("txring", 512, 4096);
     auto interrupts = uri.flag("interrupts", true);
-    auto queues = uri.number("queues", 1, IONetwork::kMaxQueues);
-    if (!poolSize || !rxRing || !txRing || !interrupts || !queues || *queues == 0)
-        return failure(EINVAL, "bad option in " + uri.toString() + " (queues: 1 to " +
-                                   std::to_string(IONetwork::kMaxQueues) + ")");
+    auto queues = uri.number("queues", 1, IONetwork::kMaxQueues, 1);
+    for (const auto* bad : {&poolSize, &rxRing, &txRing, &queues}) {
+        if (!*bad) return failure(bad->error(), bad->message());
+    }
+    if (!interrupts) return failure(interrupts.error(), interrupts.message());
     auto id = PciDevice::readSysfsId(uri.target);
     if (!id) {
         return failure(id.error(), id.error() == EINVAL ? "'" + uri.target + "' is not a PCI address (0000:00:03.0)"
@@ -73,6 +69,8 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     if (!pool) return failure(pool.error(), "cannot make a pool of " + std::to_string(*poolSize) + " netbufs");
     std::shared_ptr<NetbufPool> shared(std::move(*pool));
 
+    // Each driver says how it runs (IOMMU or physical addresses, pages, interrupts) in its
+    // modeDescription(); the program prints it.
     if (*id == kVirtioNet) {
         VirtioNetDriver::Options options;
         options.queueSize = uri.option("rxring") ? static_cast<unsigned>(*rxRing) : 256;  // QEMU's default maximum

@@ -23,20 +23,17 @@ namespace nexnet {
 /// IOMMU 4 KiB buffers, one page each, since the device writes them by physical address). rxring and
 /// txring: descriptors (e1000e, default 512 each); virtio-net uses rxring as its queue size (default 256).
 ///
-/// On success the driver's IONetwork::modeDescription() says what runs (driver, IOMMU or physical
-/// addresses, hugepages or not, interrupts): nexnet never hides a slower mode; programs print it. On
-/// failure the factory returns the errno with a message (Result::message(), also lastError()) saying
-/// what is wrong and what to do. Nothing is printed.
+/// On success the driver's modeDescription() says what runs (driver, IOMMU or physical addresses,
+/// hugepages or not, interrupts): nexnet never hides a slower mode; programs print it. On failure the
+/// result's message says what is wrong and what to do. Nothing is printed.
 class VfioDriver {
 public:
     /// Registers "vfio:" with @p registry. @return DriverRegistry::registerDriver's result.
     static int registerWith(DriverRegistry& registry);
-    /// Opens the device @p uri names (the registry's factory). Errors: EINVAL (options), ENODEV
-    /// (no such device, or no driver for its PCI ID), and those of PciDevice::open and the drivers,
-    /// each with a message.
+    /// Opens the device @p uri names (the registry's factory). Errors, each with a message: EINVAL
+    /// (options), ENODEV (no such device, or no driver for its PCI ID), and those of PciDevice::open
+    /// and the drivers.
     static Result<std::unique_ptr<IONetwork>> open(const DriverUri& uri);
-    /// The message of the last failure of open() on this thread ("" after a success).
-    static std::string lastError();
 };
 
 }  // namespace nexnet

@@ -101,13 +101,13 @@ SampleEthernet::~SampleEthernet() {
 int SampleEthernet::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
         "packet", "packet:IFNAME[,pool=N]",
-        "the sample driver: an existing Linux interface through an AF_PACKET socket",
+        "the sample driver: an existing Linux interface through an AF_PACKET socket", {"pool"},
         [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
-            auto poolSize = uri.number("pool", 4096, UINT32_MAX - 1);
-            if (!poolSize) return R::failure(poolSize.error());
+            auto poolSize = uri.number("pool", 4096, UINT32_MAX - 1, 1);
+            if (!poolSize) return R::failure(poolSize);
             auto driver = create({uri.target, static_cast<std::uint32_t>(poolSize.value())});
-            if (!driver) return R::failure(driver.error());
+            if (!driver) return R::failure(driver);
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }

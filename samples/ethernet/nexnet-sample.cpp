@@ -21,6 +21,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 using namespace nexnet;
 
@@ -36,6 +37,7 @@ struct Settings {
     double duration = 0;                  // stop after this many seconds (0: never)
     bool poll = false;
     bool quiet = false;
+    std::vector<std::string> plugins;     // -d: driver plug-ins to load
 };
 
 volatile std::sig_atomic_t stopSignal = 0;
@@ -43,10 +45,11 @@ void onSignal(int signal) { stopSignal = signal; }
 
 const char kUsage[] =
     "usage: nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]\n"
-    "                     [--duration SECONDS] [--poll] [--quiet]\n"
+    "                     [--duration SECONDS] [--poll] [--quiet] [-d PLUGIN.so]...\n"
     "Answers ARP, ICMP echo and UDP echo on the driver URI (default tap:nxsample0; packet:IFNAME\n"
     "is the sample driver on an existing interface). Default address 10.77.0.2/24, UDP port 7.\n"
-    "--count stops after N replies, --duration after SECONDS; SIGINT and SIGTERM stop it too.\n";
+    "--count stops after N replies, --duration after SECONDS; SIGINT and SIGTERM stop it too.\n"
+    "-d loads a driver plug-in (also NEXNET_DRIVER_PATH=FILE.so:DIR).\n";
 
 bool parseNumber(const char* text, unsigned long long max, unsigned long long& out) {
     char* end = nullptr;
@@ -73,9 +76,10 @@ int parseArguments(int argc, char** argv, Settings& settings) {
         if (option == "--help" || option == "-h") return 2;
         if (option == "--poll") settings.poll = true;
         else if (option == "--quiet") settings.quiet = true;
-        else if (option.rfind("--", 0) != 0) settings.uri = option;
+        else if (option.rfind("-", 0) != 0) settings.uri = option;
         else if (value == nullptr) return 1;
         else if (option == "--driver") settings.uri = argv[++i];
+        else if (option == "-d" || option == "--plugin") settings.plugins.push_back(argv[++i]);
         else if (option == "--ip" && parseAddress(value, settings)) ++i;
         else if (option == "--mac" && (settings.mac = EthernetAddress::parse(value))) ++i;
         else if (option == "--udp-port" && parseNumber(value, 65535, number) && number > 0) {
@@ -126,10 +130,14 @@ int main(int argc, char** argv) {
 
     // The library knows nothing of the sample driver: register it next to the built-in ones.
     SampleEthernet::registerWith(builtinDrivers());
+    if (auto plugins = loadDriverPlugins(settings.plugins); !plugins) {
+        std::fprintf(stderr, "nexnet-sample: %s\n", plugins.describe().c_str());
+        return 1;
+    }
     auto driver = builtinDrivers().open(settings.uri);
     if (!driver) {
-        std::fprintf(stderr, "nexnet-sample: cannot open %s: %s\n", settings.uri.c_str(), driver.describe().c_str());
-        if (driver.error() == ENOENT) {
+        std::fprintf(stderr, "nexnet-sample: cannot open %s\n", driver.describe().c_str());
+        if (driver.error() == EPROTONOSUPPORT) {
             for (const auto* entry : builtinDrivers().drivers())
                 std::fprintf(stderr, "  %-40s %s\n", entry->usage.c_str(), entry->description.c_str());
         }

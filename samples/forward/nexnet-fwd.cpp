@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace nexnet;
 using Clock = std::chrono::steady_clock;
@@ -66,13 +67,14 @@ struct Direction final : IONetworkClient {
 
 struct Settings {
     std::string uri[2];
+    std::vector<std::string> plugins;  // -d: driver plug-ins to load
     double duration = 0;  // seconds; 0: until a signal
     bool stats = false;
     bool interrupt = false;
 };
 
 const char kUsage[] =
-    "usage: nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt]\n"
+    "usage: nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt] [-d PLUGIN.so]...\n"
     "Forwards in bursts of 32 between two drivers (e.g. null: null:, tap:a tap:b), both ways, on\n"
     "one thread. Poll mode by default; --interrupt sleeps on the drivers' event fds when idle.\n"
     "Prints Mpps per direction every second and totals at exit; --stats adds driver counters.\n";
@@ -86,6 +88,7 @@ int parseArguments(int argc, char** argv, Settings& settings) {
         if (option == "--stats") settings.stats = true;
         else if (option == "--interrupt") settings.interrupt = true;
         else if (option == "--duration" && i + 1 < argc && (settings.duration = std::atof(argv[i + 1])) > 0) ++i;
+        else if ((option == "-d" || option == "--plugin") && i + 1 < argc) settings.plugins.push_back(argv[++i]);
         else if (option.rfind("--", 0) != 0 && uris < 2) settings.uri[uris++] = option;
         else return 1;
     }
@@ -95,11 +98,11 @@ int parseArguments(int argc, char** argv, Settings& settings) {
 std::unique_ptr<IONetwork> openUp(const std::string& uri) {
     auto driver = builtinDrivers().open(uri);
     if (!driver) {
-        std::fprintf(stderr, "nexnet-fwd: cannot open %s: %s\n", uri.c_str(), driver.describe().c_str());
+        std::fprintf(stderr, "nexnet-fwd: cannot open %s\n", driver.describe().c_str());
         return nullptr;
     }
     if (!driver.value()->modeDescription().empty())
-        std::fprintf(stderr, "nexnet-fwd: %s: %s\n", uri.c_str(), driver.value()->modeDescription().c_str());
+        std::printf("nexnet-fwd: %s: %s\n", uri.c_str(), driver.value()->modeDescription().c_str());
     ifreq ifr{};
     ifr.ifr_flags = IFF_UP;
     if (int error = driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru)) {
@@ -200,6 +203,10 @@ int main(int argc, char** argv) {
     if (int usage = parseArguments(argc, argv, settings); usage != 0) {
         std::fputs(kUsage, usage == 2 ? stdout : stderr);
         return usage == 2 ? 0 : 2;
+    }
+    if (auto plugins = loadDriverPlugins(settings.plugins); !plugins) {
+        std::fprintf(stderr, "nexnet-fwd: %s\n", plugins.describe().c_str());
+        return 1;
     }
     std::unique_ptr<IONetwork> drivers[2] = {openUp(settings.uri[0]), openUp(settings.uri[1])};
     if (!drivers[0] || !drivers[1]) return 1;

@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
 int usage() {
-    std::fputs("usage: nexnetctl drivers            list the drivers and their URIs\n"
+    std::fputs("usage: nexnetctl [-d PLUGIN.so]... COMMAND\n"
+               "       nexnetctl drivers            list the drivers and their URIs\n"
                "       nexnetctl check              what this machine offers nexnet, and what to do\n"
                "       nexnetctl hugepages COUNT    reserve COUNT 2 MiB hugepages, mount /dev/hugepages\n"
                "       nexnetctl bind BDF           bind PCI device BDF (0000:00:03.0) to vfio-pci\n",
@@ -22,7 +24,8 @@ int usage() {
 
 int listDrivers() {
     for (const auto* entry : nexnet::builtinDrivers().drivers())
-        std::printf("%-8s %-48s %s\n", entry->scheme.c_str(), entry->usage.c_str(), entry->description.c_str());
+        std::printf("%-8s %-48s %s%s\n", entry->scheme.c_str(), entry->usage.c_str(), entry->description.c_str(),
+                    entry->plugin.empty() ? "" : (" [" + entry->plugin + "]").c_str());
     return 0;
 }
 
@@ -39,6 +42,17 @@ int check() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // -d PLUGIN.so (repeatable) before the command: drivers built outside nexnet.
+    std::vector<std::string> plugins;
+    while (argc >= 3 && (std::strcmp(argv[1], "-d") == 0 || std::strcmp(argv[1], "--plugin") == 0)) {
+        plugins.push_back(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
+    if (auto loaded = nexnet::loadDriverPlugins(plugins); !loaded) {
+        std::fprintf(stderr, "nexnetctl: %s\n", loaded.describe().c_str());
+        return 1;
+    }
     if (argc < 2) return usage();
     std::string command = argv[1];
     std::string message;

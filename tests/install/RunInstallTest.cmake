@@ -29,4 +29,12 @@ string(STRIP "${last_output}" flags)
 separate_arguments(flags UNIX_COMMAND "${flags}")
 run(c++ -o ${WORK_DIR}/consumer_pc ${CONSUMER_DIR}/consumer.cpp ${flags})
 run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/lib ${WORK_DIR}/consumer_pc)
+# A driver built outside the tree against the installed headers only (the sample's own header
+# beside it), loaded as a plug-in by the installed nexnetctl.
+run(c++ -std=c++20 -shared -fPIC -o ${WORK_DIR}/outside-vxlan.so ${SOURCE_DIR}/samples/vxlan/VxlanEthernet.cpp
+    -I${prefix}/include/nexnet -I${SOURCE_DIR})
+run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/lib ${prefix}/bin/nexnetctl -d ${WORK_DIR}/outside-vxlan.so drivers)
+if(NOT last_output MATCHES "vxlan:REMOTE")
+  message(FATAL_ERROR "the out-of-tree plug-in was not listed: ${last_output}")
+endif()
 message(STATUS "install test: ok")

@@ -158,6 +158,36 @@ TEST_F(TapDriverTest, KernelArpRequestArrivesWithTheKernelsAddress) {
     EXPECT_GE(driver_->inputPackets(), 1u);
 }
 
+// The receive path takes netbufs with the raw getBulk: nothing of a netbuf's previous use (an
+// app ring's owner, flags, a timestamp, offload fields) may reach the layers above.
+TEST_F(TapDriverTest, ReceivedNetbufsCarryNothingFromTheirPreviousUse) {
+    openInNamespace();
+    NetbufPool& pool = *driver_->pool();
+    std::vector<Netbuf*> all;
+    while (Netbuf* netbuf = pool.allocate()) {
+        netbuf->setOwner(7);
+        netbuf->setFlags(Netbuf::kFirstUserFlag | Netbuf::kMarkedForBuffering);
+        netbuf->setTimestamp(123456789);
+        netbuf->offload() = {1000, 20, 6, NetbufOffload::kGsoTcpV4, NetbufOffload::kNeedsChecksum};
+        all.push_back(netbuf);
+    }
+    ASSERT_EQ(all.size(), pool.capacity());
+    pool.freeBulk(all.data(), static_cast<unsigned>(all.size()));
+    std::thread ping([&] { ns_->run("ping -c 1 -W 1 10.78.0.2", 5); });
+    unsigned checked = 0;
+    receiveUntil(*driver_, [&](Netbuf* f) {
+        ++checked;
+        EXPECT_EQ(f->owner(), 0u);
+        EXPECT_EQ(f->flags(), 0u);
+        EXPECT_EQ(f->timestamp(), 0u);
+        EXPECT_EQ(f->offload().gsoSize, 0u);
+        EXPECT_EQ(f->offload().flags, 0u);
+        return etherType(f) == 0x0806;
+    }, kWait);
+    ping.join();
+    EXPECT_GE(checked, 1u);
+}
+
 TEST_F(TapDriverTest, FramesPassBothWaysKernelPingsAreAnswered) {
     openInNamespace();
     std::atomic<bool> finished{false};

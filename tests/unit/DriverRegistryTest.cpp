@@ -26,7 +26,7 @@ DriverRegistry::Factory stubFactory(DriverUri* seen = nullptr) {
 TEST(DriverRegistry, OpenCallsTheFactoryOfTheSchemeWithTheParsedUri) {
     DriverRegistry registry;
     DriverUri seen;
-    ASSERT_EQ(registry.registerDriver("stub", "stub:NAME", "a stub", stubFactory(&seen)), 0);
+    ASSERT_EQ(registry.registerDriver("stub", "stub:NAME", "a stub", {"x", "fail"}, stubFactory(&seen)), 0);
     auto driver = registry.open("stub:eth7,x=1");
     ASSERT_TRUE(driver.ok()) << driver.error();
     EXPECT_EQ(driver.value()->name(), "eth7");
@@ -34,41 +34,79 @@ TEST(DriverRegistry, OpenCallsTheFactoryOfTheSchemeWithTheParsedUri) {
     EXPECT_EQ(seen.options.at("x"), "1");
 }
 
-TEST(DriverRegistry, OpenPassesTheFactorysErrorThrough) {
+TEST(DriverRegistry, OpenPassesTheFactorysErrorThroughWithTheUriInItsMessage) {
     DriverRegistry registry;
-    ASSERT_EQ(registry.registerDriver("stub", "stub:NAME", "a stub", stubFactory()), 0);
-    EXPECT_EQ(registry.open("stub:x,fail").error(), ENODEV);
+    ASSERT_EQ(registry.registerDriver("stub", "stub:NAME", "a stub", {"x", "fail"}, stubFactory()), 0);
+    auto driver = registry.open("stub:x,fail");
+    EXPECT_EQ(driver.error(), ENODEV);
+    EXPECT_EQ(driver.message().rfind("stub:x,fail: ", 0), 0u) << driver.message();
 }
 
-TEST(DriverRegistry, OpenOfAnUnknownSchemeIsEnoent) {
+TEST(DriverRegistry, AnUnknownSchemeIsItsOwnErrorAndListsTheKnownOnes) {
     DriverRegistry registry;
-    EXPECT_EQ(registry.open("nosuch:x").error(), ENOENT);
+    registry.registerDriver("stub", "", "", {}, stubFactory());
+    registry.registerDriver("other", "", "", {}, stubFactory());
+    auto driver = registry.open("nosuch:x");
+    EXPECT_EQ(driver.error(), EPROTONOSUPPORT);
+    EXPECT_NE(driver.message().find("'nosuch:'"), std::string::npos) << driver.message();
+    EXPECT_NE(driver.message().find("known: other, stub"), std::string::npos) << driver.message();
+}
+
+TEST(DriverRegistry, AnOptionTheDriverDoesNotTakeIsRefusedByNameBeforeItsFactoryRuns) {
+    DriverRegistry registry;
+    DriverUri seen;
+    registry.registerDriver("stub", "", "", {"size", "fill"}, stubFactory(&seen));
+    auto driver = registry.open("stub:x,sizee=64,colour=red,size=1");
+    EXPECT_EQ(driver.error(), EINVAL);
+    EXPECT_NE(driver.message().find("colour, sizee"), std::string::npos) << driver.message();
+    EXPECT_NE(driver.message().find("takes: fill, size"), std::string::npos) << driver.message();
+    EXPECT_TRUE(seen.scheme.empty());  // the factory never ran
+}
+
+TEST(DriverRegistry, EveryBuiltinDriverRefusesAnUnknownOptionTheSameWay) {
+    for (const char* uri : {"null:,sizee=64", "tap:,queuess=2", "pcap:x.pcap,loops=2", "pcap-live:lo,promiscuous=1",
+                            "vfio:0000:00:03.0,queue=2"}) {
+        auto driver = builtinDrivers().open(uri);
+        EXPECT_EQ(driver.error(), EINVAL) << uri;
+        EXPECT_NE(driver.message().find("unknown option"), std::string::npos) << uri << ": " << driver.message();
+    }
+}
+
+TEST(DriverRegistry, ABadOptionValueIsExplained) {
+    auto driver = builtinDrivers().open("null:,size=65535");
+    EXPECT_EQ(driver.error(), EINVAL);
+    EXPECT_NE(driver.message().find("2048"), std::string::npos) << driver.message();  // the limit is named
+    auto sign = builtinDrivers().open("null:,pool=+5");
+    EXPECT_EQ(sign.error(), EINVAL);
+    EXPECT_NE(sign.message().find("pool=+5"), std::string::npos) << sign.message();
+    auto empty = builtinDrivers().open("null:,pool=");
+    EXPECT_EQ(empty.error(), EINVAL);
 }
 
 TEST(DriverRegistry, OpenOfAMalformedUriIsEinval) {
     DriverRegistry registry;
-    ASSERT_EQ(registry.registerDriver("stub", "", "", stubFactory()), 0);
+    ASSERT_EQ(registry.registerDriver("stub", "", "", {}, stubFactory()), 0);
     EXPECT_EQ(registry.open("stub").error(), EINVAL);
     EXPECT_EQ(registry.open("stub:,=1").error(), EINVAL);
 }
 
 TEST(DriverRegistry, RegisteringASchemeTwiceIsEexist) {
     DriverRegistry registry;
-    ASSERT_EQ(registry.registerDriver("stub", "", "", stubFactory()), 0);
-    EXPECT_EQ(registry.registerDriver("stub", "", "", stubFactory()), EEXIST);
+    ASSERT_EQ(registry.registerDriver("stub", "", "", {}, stubFactory()), 0);
+    EXPECT_EQ(registry.registerDriver("stub", "", "", {}, stubFactory()), EEXIST);
 }
 
 TEST(DriverRegistry, RegisteringAnEmptySchemeOrFactoryIsEinval) {
     DriverRegistry registry;
-    EXPECT_EQ(registry.registerDriver("", "", "", stubFactory()), EINVAL);
-    EXPECT_EQ(registry.registerDriver("stub", "", "", nullptr), EINVAL);
+    EXPECT_EQ(registry.registerDriver("", "", "", {}, stubFactory()), EINVAL);
+    EXPECT_EQ(registry.registerDriver("stub", "", "", {}, nullptr), EINVAL);
     EXPECT_TRUE(registry.drivers().empty());
 }
 
 TEST(DriverRegistry, DriversAreListedSortedByScheme) {
     DriverRegistry registry;
-    registry.registerDriver("zeta", "zeta:", "last", stubFactory());
-    registry.registerDriver("alpha", "alpha:", "first", stubFactory());
+    registry.registerDriver("zeta", "zeta:", "last", {}, stubFactory());
+    registry.registerDriver("alpha", "alpha:", "first", {}, stubFactory());
     auto list = registry.drivers();
     ASSERT_EQ(list.size(), 2u);
     EXPECT_EQ(list[0]->scheme, "alpha");
@@ -79,7 +117,7 @@ TEST(DriverRegistry, DriversAreListedSortedByScheme) {
 
 TEST(DriverRegistry, FindReturnsTheEntryOrNull) {
     DriverRegistry registry;
-    registry.registerDriver("stub", "stub:NAME", "a stub", stubFactory());
+    registry.registerDriver("stub", "stub:NAME", "a stub", {"x", "fail"}, stubFactory());
     ASSERT_NE(registry.find("stub"), nullptr);
     EXPECT_EQ(registry.find("stub")->usage, "stub:NAME");
     EXPECT_EQ(registry.find("stu"), nullptr);

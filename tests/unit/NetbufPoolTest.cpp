@@ -228,8 +228,17 @@ TEST(NetbufPool, FreeToOwnersReturnsEachNetbufToItsOwnPool) {
     EXPECT_EQ(gWrapperFrees, 1);
 }
 
-TEST(NetbufPool, FreeToOwnersOfNothingDoesNothing) {
+TEST(NetbufPool, FreeToOwnersOfNothingLeavesEveryPoolAsItWas) {
+    auto pool = NetbufPool::create(8);
+    ASSERT_TRUE(pool);
+    Netbuf* held = pool.value()->allocate();
+    ASSERT_NE(held, nullptr);
+    Netbuf* burst[1] = {held};
     NetbufPool::freeToOwners(nullptr, 0);
+    NetbufPool::freeToOwners(burst, 0);  // a count of 0 touches nothing, even a valid array
+    EXPECT_EQ(pool.value()->inUse(), 1u);
+    held->free();
+    EXPECT_EQ(pool.value()->inUse(), 0u);
 }
 
 // ---- lookup --------------------------------------------------------------------------------

@@ -46,10 +46,17 @@ inline std::string secondBdf() {
 /// True when the guest's NICs are virtio-net (run-guest.sh --nic virtio-net).
 inline bool isVirtio() { return env("NEXNET_NIC") == "virtio-net"; }
 
+/// The message of the last openNic that failed, "" when it succeeded.
+inline std::string& lastOpenMessage() {
+    static std::string message;
+    return message;
+}
+
 /// Opens vfio:@p bdf with @p options (",queues=2"); a failure is a test failure (nullptr).
 inline std::unique_ptr<IOEthernet> openNic(const std::string& bdf, const std::string& options = "") {
     auto driver = builtinDrivers().open("vfio:" + bdf + options);
-    EXPECT_TRUE(driver.ok()) << "vfio:" << bdf << ": " << VfioDriver::lastError();
+    EXPECT_TRUE(driver.ok()) << "vfio:" << bdf << ": " << driver.message();
+    lastOpenMessage() = driver.message();
     if (!driver) return nullptr;
     return std::unique_ptr<IOEthernet>(dynamic_cast<IOEthernet*>(driver->release()));
 }

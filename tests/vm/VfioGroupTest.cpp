@@ -34,7 +34,7 @@ TEST(VfioGroup, GroupNotViableIsExplained) {
     auto driver = builtinDrivers().open("vfio:" + bound);
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), EBUSY);
-    const std::string message = VfioDriver::lastError();
+    const std::string message = driver.message();
     std::printf("group: %s\n", message.c_str());
     EXPECT_NE(message.find("IOMMU group " + groupOf(bound) + " is not viable"), std::string::npos) << message;
     EXPECT_NE(message.find(other + " is bound to " + kernelDriver), std::string::npos) << message;
@@ -49,7 +49,7 @@ TEST(VfioGroup, GroupNotViableIsExplained) {
     std::string second;
     {
         auto nic = openRunningNic(bound);
-        second = VfioDriver::lastError();
+        second = lastOpenMessage();
         works = nic && nic->isRunning() && nic->linkStatus() == LinkStatus::up;
     }
     EXPECT_TRUE(writeSysfs("/sys/bus/pci/drivers/" + kernelDriver + "/bind", other)) << "rebinding " << other;

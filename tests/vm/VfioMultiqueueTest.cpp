@@ -44,8 +44,8 @@ TEST(VfioMultiqueue, MorePairsThanOfferedIsExplained) {
     auto driver = builtinDrivers().open("vfio:" + firstBdf() + ",queues=16");
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), EINVAL);
-    EXPECT_NE(VfioDriver::lastError().find("16 queue pairs asked, the device offers"), std::string::npos)
-        << VfioDriver::lastError();
+    EXPECT_NE(driver.message().find("16 queue pairs asked, the device offers"), std::string::npos)
+        << driver.message();
     auto zero = builtinDrivers().open("vfio:" + firstBdf() + ",queues=0");
     ASSERT_FALSE(zero.ok());
     EXPECT_EQ(zero.error(), EINVAL);

@@ -70,7 +70,7 @@ TEST(VfioSample, SampleAnswersArpPingAndUdpFromTheOtherNic) {
     SampleProcess sample("vfio:" + bdfs[0]);
     ASSERT_TRUE(sample.started());
     auto opened = builtinDrivers().open("vfio:" + bdfs[1]);
-    ASSERT_TRUE(opened.ok()) << VfioDriver::lastError();
+    ASSERT_TRUE(opened.ok()) << opened.message();
     std::unique_ptr<IOEthernet> peer(dynamic_cast<IOEthernet*>(opened->release()));
     ASSERT_TRUE(peer);
     ASSERT_EQ(peer->resetAndEnable(true), 0);
