@@ -70,6 +70,11 @@ inline std::unique_ptr<IOEthernet> openRunningNic(const std::string& bdf) {
     return nic;
 }
 
+/// How long a monitor() request may take to reach QEMU: run-guest.sh reads the console in a shell
+/// loop and connects to the monitor with python3, which took over 5 s on a host with a load
+/// average of 20 (a deadline to wait for, not a speed: waits end as soon as the change is seen).
+inline constexpr std::chrono::seconds kMonitorDelay{30};
+
 /// Asks run-guest.sh to send @p command to the QEMU monitor ("set_link nic0 off").
 inline void monitor(const std::string& command) {
     std::printf("NEXNET-MONITOR: %s\n", command.c_str());

@@ -153,9 +153,9 @@ TEST(VfioPair, LinkDownAndUpAreSeen) {
     ASSERT_TRUE(a);
     ASSERT_EQ(a->linkStatus(), LinkStatus::up);
     monitor("set_link nic0 off");
-    EXPECT_TRUE(waitForLink(*a, LinkStatus::down, 5000ms));
+    EXPECT_TRUE(waitForLink(*a, LinkStatus::down, kMonitorDelay));
     monitor("set_link nic0 on");
-    EXPECT_TRUE(waitForLink(*a, LinkStatus::up, 5000ms));
+    EXPECT_TRUE(waitForLink(*a, LinkStatus::up, kMonitorDelay));
 }
 
 // ---- the device's address filters -------------------------------------------------------------
