@@ -104,7 +104,7 @@ void checkWhereTheDeviceWroteIt(const UdpDatagram& datagram, const InetNic& nic,
     const std::size_t size = datagram.payload().size();
     count.datagrams++;
     const bool inPool = datagram.netbuf->poolId() == pool.id() && payload >= region.data() &&
-                        payload + size <= region.data() + region.size();
+        payload + size <= region.data() + region.size();
     count.inPool += inPool;
     EXPECT_TRUE(inPool) << "payload at " << static_cast<const void*>(payload) << " (" << size << " bytes), pool "
                         << static_cast<const void*>(region.data()) << " + " << region.size();
@@ -126,10 +126,11 @@ std::vector<std::uint8_t> pattern(std::size_t size, unsigned seed) {
 }
 
 void printProof(const char* label, const ZeroCopyCount& count, const InetNic& nic) {
-    std::printf("udp zero-copy (%s): %u datagrams, %u in the driver's pool, %u at the IOMMU address of that byte, "
-                "%u in the netbuf the driver handed up; stack: %s\n",
-                label, count.datagrams, count.inPool, count.atDeviceAddress, count.handedUp,
-                nic.stack->statistics().format().c_str());
+    std::printf(
+        "udp zero-copy (%s): %u datagrams, %u in the driver's pool, %u at the IOMMU address of that byte, "
+        "%u in the netbuf the driver handed up; stack: %s\n",
+        label, count.datagrams, count.inPool, count.atDeviceAddress, count.handedUp,
+        nic.stack->statistics().format().c_str());
 }
 
 }  // namespace
@@ -164,12 +165,13 @@ TEST(VfioPair, UdpEndpointReceivesDatagramsWhereTheNicWroteThem) {
                 a.pump();
                 arrived = (*receiver)->receive(&datagram, 1) == 1;
             }
-            ASSERT_TRUE(arrived) << "datagram " << sent << " of " << size << " bytes; A: "
-                                 << a.stack->statistics().format() << "; B: " << b.stack->statistics().format();
+            ASSERT_TRUE(arrived) << "datagram " << sent << " of " << size
+                                 << " bytes; A: " << a.stack->statistics().format()
+                                 << "; B: " << b.stack->statistics().format();
             EXPECT_EQ(datagram.sourcePort, 7001);
             EXPECT_EQ(datagram.source.s_addr, address("10.78.0.2").s_addr);
-            const bool same = datagram.payload().size() == size &&
-                              std::memcmp(datagram.payload().data(), data.data(), size) == 0;
+            const bool same =
+                datagram.payload().size() == size && std::memcmp(datagram.payload().data(), data.data(), size) == 0;
             matched += same;
             EXPECT_TRUE(same) << "datagram " << sent << " of " << size << " bytes arrived with "
                               << datagram.payload().size();
