@@ -1,5 +1,7 @@
 #include "netbuf/DmaRegion.h"
 
+#include "netbuf/Pagemap.h"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/memfd.h>
@@ -104,20 +106,10 @@ void DmaRegion::release() {
 }
 
 Result<std::uint64_t> DmaRegion::physicalAddress(std::size_t offset) const {
-    if (offset >= size_) return Result<std::uint64_t>::failure(ERANGE);
-    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Result<std::uint64_t>::failure(errno);
-    // Documentation/admin-guide/mm/pagemap.rst: one 64-bit entry per 4 KiB virtual page,
-    // bits 0-54 the page frame number, bit 63 "present".
-    auto virt = reinterpret_cast<std::uintptr_t>(data_ + offset);
-    std::uint64_t entry = 0;
-    ssize_t n = pread(fd, &entry, sizeof entry, static_cast<off_t>(virt / kSmallPage * sizeof entry));
-    int e = errno;
-    close(fd);
-    if (n != static_cast<ssize_t>(sizeof entry)) return Result<std::uint64_t>::failure(n < 0 ? e : EIO);
-    std::uint64_t frame = entry & ((1ull << 55) - 1);
-    if (!(entry >> 63) || frame == 0) return Result<std::uint64_t>::failure(EPERM);
-    return frame * kSmallPage + virt % kSmallPage;
+    if (offset >= size_) return Result<std::uint64_t>::failure(ERANGE, "offset outside the region");
+    auto pagemap = Pagemap::open();
+    if (!pagemap) return Result<std::uint64_t>::failure(pagemap);
+    return pagemap->physicalAddress(data_ + offset);
 }
 
 }  // namespace nexnet

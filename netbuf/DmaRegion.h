@@ -76,9 +76,10 @@ public:
         return p >= data_ && p < data_ + size_;
     }
 
-    /// Physical address of the byte at @p offset, read from /proc/self/pagemap, for DMA without
-    /// an IOMMU. Needs CAP_SYS_ADMIN (the kernel hides frame numbers otherwise).
-    /// Errors: ERANGE for an offset outside the region, EPERM when the kernel hides the address.
+    /// Physical address of the byte at @p offset, read from /proc/self/pagemap (Pagemap), for DMA
+    /// without an IOMMU. Needs CAP_SYS_ADMIN (the kernel hides frame numbers otherwise).
+    /// Errors: ERANGE for an offset outside the region, EPERM when the kernel hides the address,
+    /// EFAULT when the page is not in RAM, each with a message.
     Result<std::uint64_t> physicalAddress(std::size_t offset) const;
 
     /// The I/O virtual address a device uses for the start of the region, once a driver mapped it

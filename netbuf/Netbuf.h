@@ -20,7 +20,7 @@ struct NetbufOffload {
     /// (VIRTIO_NET_HDR_F_NEEDS_CSUM, virtio 1.2 section 5.1.6.2).
     static constexpr std::uint8_t kNeedsChecksum = 1;
     /// flags: the device verified the packet's checksums; they need not be checked again
-    /// (VIRTIO_NET_HDR_F_DATA_VALID, virtio 1.2 section 5.1.6.4.3).
+    /// (VIRTIO_NET_HDR_F_DATA_VALID, virtio 1.2 section 5.1.6.4).
     static constexpr std::uint8_t kDataValid = 2;
     /// gsoType: not a GSO super-packet (VIRTIO_NET_HDR_GSO_NONE).
     static constexpr std::uint8_t kGsoNone = 0;
@@ -30,6 +30,10 @@ struct NetbufOffload {
     static constexpr std::uint8_t kGsoUdp = 3;
     /// gsoType: a TCP/IPv6 super-packet (VIRTIO_NET_HDR_GSO_TCPV6).
     static constexpr std::uint8_t kGsoTcpV6 = 4;
+    /// gsoType: a UDP super-packet to be cut into datagrams (VIRTIO_NET_HDR_GSO_UDP_L4).
+    static constexpr std::uint8_t kGsoUdpL4 = 5;
+    /// gsoType bit: the TCP super-packet has ECN's CWR set (VIRTIO_NET_HDR_GSO_ECN).
+    static constexpr std::uint8_t kGsoEcn = 0x80;
 
     std::uint16_t gsoSize = 0;     ///< Segment size of a GSO super-packet, 0 when not GSO.
     std::uint16_t csumStart = 0;   ///< Where checksumming starts (partial checksum), from the frame start.

@@ -293,4 +293,11 @@ void NetbufPool::setIoBase(std::uint64_t iova) {
     for (std::uint32_t i = 0; i < count_; ++i) metadata_[i].iova_ = iova + std::uint64_t{i} * bufferSize_;
 }
 
+int NetbufPool::setBufferIoAddresses(const std::vector<std::uint64_t>& addresses) {
+    if (addresses.size() != count_) return EINVAL;
+    data_.setIova(0);
+    for (std::uint32_t i = 0; i < count_; ++i) metadata_[i].iova_ = addresses[i];
+    return 0;
+}
+
 }  // namespace nexnet

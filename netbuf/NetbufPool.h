@@ -170,6 +170,12 @@ public:
     /// Records the device address of dataRegion() (after an IOMMU mapping, or the physical
     /// address for DMA without an IOMMU) and updates every netbuf's ioAddress().
     void setIoBase(std::uint64_t iova);
+    /// Records the device address of every netbuf's buffer one by one (@p addresses[i] becomes
+    /// netbuf i's bufferIoAddress()), for DMA by physical address (VFIO without an IOMMU), where
+    /// the buffers are not one base plus their offset apart. dataRegion().iova() becomes 0: the
+    /// region has no single device address. @return 0, or EINVAL when @p addresses does not
+    /// hold capacity() entries.
+    int setBufferIoAddresses(const std::vector<std::uint64_t>& addresses);
 
     /// The live pool with id @p id, or nullptr.
     static NetbufPool* fromId(std::uint16_t id);

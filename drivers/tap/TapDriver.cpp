@@ -26,10 +26,6 @@ namespace {
 constexpr unsigned kVlanTag = 4;            // a frame may carry an 802.1Q tag beyond the MTU
 constexpr unsigned kTapMaxMtu = 65535 - 14; // tun: MAX_MTU less the Ethernet header
 constexpr unsigned kMinMtu = 68;            // IPv4 minimum (RFC 791), as IONetwork::setMtu
-constexpr std::uint8_t kGsoTcpV4 = 1;       // VIRTIO_NET_HDR_GSO_TCPV4
-constexpr std::uint8_t kGsoTcpV6 = 4;       // VIRTIO_NET_HDR_GSO_TCPV6
-constexpr std::uint8_t kGsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4
-constexpr std::uint8_t kGsoEcn = 0x80;      // VIRTIO_NET_HDR_GSO_ECN
 constexpr auto kLinkWatchdog = std::chrono::seconds(1);
 }  // namespace
 
@@ -275,14 +271,14 @@ void TapDriver::fillSpares(Queue& queue) {
     }
 }
 
-bool TapDriver::acceptFrame(const VnetHeader& header, std::uint32_t length, std::uint32_t room) {
+bool TapDriver::acceptFrame(const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room) {
     std::uint64_t* reason = nullptr;
-    NetbufOffload offload{header.gsoSize, header.csumStart, header.csumOffset, header.gsoType, header.flags};
+    const NetbufOffload offload = header.offload();
     // tun copies what fits and reports at most the room it was given: a frame that fills the
     // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
     if (length >= room) reason = &truncated_;
     else if (length < kHeaderSize) reason = &runts_;
-    else if (header.gsoType == 0 && length > kHeaderSize + mtu() + kVlanTag) reason = &oversize_;
+    else if (header.gsoType == NetbufOffload::kGsoNone && length > kHeaderSize + mtu() + kVlanTag) reason = &oversize_;
     // The kernel's header is checked as virtio-net's device side is (virtio 1.2 section
     // 5.1.6.4): a partial checksum whose field lies outside the frame would make a layer above
     // write past it.
@@ -293,16 +289,11 @@ bool TapDriver::acceptFrame(const VnetHeader& header, std::uint32_t length, std:
 }
 
 // Takes the frame a read of @p result bytes put in @p netbuf, or counts it as malformed.
-bool TapDriver::takeFrame(Netbuf* netbuf, const VnetHeader& header, long result, std::uint32_t room) {
+bool TapDriver::takeFrame(Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room) {
     std::uint32_t length = result > kVnetHeaderSize ? static_cast<std::uint32_t>(result - kVnetHeaderSize) : 0;
     if (!acceptFrame(header, length, room)) return false;
     netbuf->setSize(length);
-    NetbufOffload& offload = netbuf->offload();
-    offload.flags = header.flags;
-    offload.gsoType = header.gsoType;
-    offload.gsoSize = header.gsoSize;
-    offload.csumStart = header.csumStart;
-    offload.csumOffset = header.csumOffset;
+    netbuf->offload() = header.offload();
     return true;
 }
 
@@ -314,7 +305,7 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     unsigned limit = std::min({max, kBurst, rq.spareCount});
     if (limit == 0) return 0;
     std::uint32_t headroom = pool()->headroom();
-    VnetHeader headers[kBurst];
+    VirtioNetHeader headers[kBurst];
     iovec vectors[kBurst][2];
     int results[kBurst];
     // Slot i reads into spare[spareCount - 1 - i]. The first read alone tells an idle queue
@@ -365,17 +356,17 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
 
 // ---- transmit --------------------------------------------------------------------------------
 
-TapDriver::VnetHeader TapDriver::headerFor(const Netbuf& packet) {
+VirtioNetHeader TapDriver::headerFor(const Netbuf& packet) {
     const NetbufOffload& offload = packet.offload();
-    VnetHeader header{offload.flags, offload.gsoType, 0, offload.gsoSize, offload.csumStart, offload.csumOffset};
-    if (offload.gsoType == 0) return header;
+    VirtioNetHeader header = VirtioNetHeader::from(offload);
+    if (offload.gsoType == NetbufOffload::kGsoNone) return header;
     // hdr_len: the bytes of headers before the payload of a super-packet. The kernel only needs
     // a hint (it raises hdr_len to cover the checksum field), but the right value saves it a copy.
-    std::uint8_t type = offload.gsoType & ~kGsoEcn;
+    std::uint8_t type = offload.gsoType & ~NetbufOffload::kGsoEcn;
     std::uint32_t start = offload.csumStart;
-    if ((type == kGsoTcpV4 || type == kGsoTcpV6) && start + 13 < packet.size())
+    if ((type == NetbufOffload::kGsoTcpV4 || type == NetbufOffload::kGsoTcpV6) && start + 13 < packet.size())
         header.headerLength = static_cast<std::uint16_t>(start + (packet.data()[start + 12] >> 4) * 4);
-    else if (type == kGsoUdpL4)
+    else if (type == NetbufOffload::kGsoUdpL4)
         header.headerLength = static_cast<std::uint16_t>(start + 8);
     return header;
 }
@@ -404,7 +395,7 @@ unsigned TapDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned cou
 // one is counted as an output error (tun never pushes back with EAGAIN: it drops and counts
 // itself when its backlog is full).
 void TapDriver::transmitChunk(unsigned index, Queue& tq, Netbuf** packets, unsigned n) {
-    VnetHeader headers[kBurst];
+    VirtioNetHeader headers[kBurst];
     iovec vectors[kBurst][2];
     int results[kBurst];
     for (unsigned i = 0; i < n; ++i) {

@@ -7,6 +7,7 @@
 #include "drivers/tap/TapUring.h"
 #include "framework/DriverRegistry.h"
 #include "framework/IOEthernet.h"
+#include "netbuf/VirtioNetHeader.h"
 
 #include <cstdint>
 #include <memory>
@@ -73,7 +74,7 @@ public:
     /// Frames handled per receiveBurst / transmitBurst call at most.
     static constexpr unsigned kBurst = 32;
     /// Bytes of the virtio-net header before each frame on the tap descriptor (TUNSETVNETHDRSZ).
-    static constexpr unsigned kVnetHeaderSize = 10;
+    static constexpr unsigned kVnetHeaderSize = VirtioNetHeader::kLegacySize;
     /// Data room of the pool's netbufs with vnet=1: a 64 KB super-packet, its Ethernet header and
     /// a VLAN tag fit.
     static constexpr std::uint32_t kSuperPacketRoom = 65536 + 1024;
@@ -165,17 +166,6 @@ protected:
     int eventLoopChanged() override;
 
 private:
-    // struct virtio_net_hdr in the host's byte order (a legacy header: TUNSETVNETLE is not set).
-    // Spelt out because <linux/virtio_net.h> does not compile as C++.
-    struct VnetHeader {
-        std::uint8_t flags;
-        std::uint8_t gsoType;
-        std::uint16_t headerLength;
-        std::uint16_t gsoSize;
-        std::uint16_t csumStart;
-        std::uint16_t csumOffset;
-    };
-    static_assert(sizeof(VnetHeader) == kVnetHeaderSize, "struct virtio_net_hdr is 10 bytes");
 
     // One queue pair: its descriptor and the empty netbufs kept for the next reads, as a NIC
     // keeps its receive ring full.
@@ -194,11 +184,11 @@ private:
     void fillSpares(Queue& queue);
     void queueDied(Queue& queue);
     void drain(Queue& queue);
-    bool acceptFrame(const VnetHeader& header, std::uint32_t length, std::uint32_t room);
-    bool takeFrame(Netbuf* netbuf, const VnetHeader& header, long result, std::uint32_t room);
+    bool acceptFrame(const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room);
+    bool takeFrame(Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room);
     void transmitChunk(unsigned index, Queue& queue, Netbuf** packets, unsigned n);
     unsigned dropBurst(unsigned queue, Netbuf** packets, unsigned count);
-    static VnetHeader headerFor(const Netbuf& packet);
+    static VirtioNetHeader headerFor(const Netbuf& packet);
 
     std::vector<Queue> queues_;
     TapKernelEnd kernelEnd_;

@@ -7,7 +7,7 @@ bool DevicePoolMappings::mapForeign(NetbufPool* owner, VfioContainer& container)
     if (owner == nullptr) return false;
     if (container.iovaOf(owner->dataRegion().data()) == 0) {
         if (container.mapPool(*owner) != 0) return false;
-        mappings_.push_back(owner->dataRegion().iova());
+        mappings_.push_back(container.iovaOf(owner->dataRegion().data()));  // the mapping's key, both modes
     }
     if (std::shared_ptr<NetbufPool> kept = owner->weak_from_this().lock()) {
         bool known = false;

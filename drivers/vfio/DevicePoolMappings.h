@@ -17,7 +17,8 @@ namespace nexnet {
 /// that pool is mapped into the device's IOMMU container the first time one of its netbufs is
 /// seen, and stays mapped until the driver closes. While mapped, a pool held by a shared_ptr is
 /// kept alive too: netbufs of it may sit in the transmit ring after its own driver is gone, and
-/// they return to it when this driver closes. Used by every VFIO driver's transmit path.
+/// they return to it when this driver closes. Part of every VFIO driver's DeviceMemory, asked on
+/// its transmit path (DeviceMemory::reachable).
 class DevicePoolMappings {
 public:
     /// True when the device can reach @p packet's buffer: it is in @p own pool, in a pool already

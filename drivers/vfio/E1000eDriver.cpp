@@ -1,11 +1,12 @@
 #include "drivers/vfio/E1000eDriver.h"
 
+#include "drivers/vfio/ReceiveRefill.h"
+#include "drivers/vfio/TransmitCompletions.h"
 #include "framework/EventLoop.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <thread>
 #include <unistd.h>
 
 namespace nexnet {
@@ -14,14 +15,14 @@ using namespace e1000e;
 
 namespace {
 
-constexpr unsigned kRefillBurst = 64;  // most descriptors one receiveBurst takes and refills
-
-constexpr std::uint32_t kReceiveBufferSize = 2048;  // RCTL.BSIZE = 00b, BSEX = 0 (10.2.5.1)
+constexpr std::uint32_t kReceiveBufferSize = 2048;  // RCTL.BSIZE = 00b with BSEX = 0 (10.2.5.1)
+constexpr std::uint32_t kMaxFrame = 16288;          // one legacy descriptor's buffer at most (7.2.10.1)
 constexpr std::chrono::seconds kLinkWatchdog{1};
 
 bool validRingSize(unsigned size) { return size >= 8 && size <= 4096 && size % 8 == 0; }
 
-// MTA hash with RCTL.MO = 00b: bits 47:36 of the destination address (datasheet 10.2.5.x, MTA).
+// The MTA bit of a group with RCTL.MO = 00b: destination address bits 47:36 (10.2.5.1, MO) pick
+// one of the 4096 bits, whose word is bits 11:5 and whose bit in it is bits 4:0.
 unsigned multicastHash(const EthernetAddress& a) {
     const auto& b = a.bytes;
     return ((b[4] >> 4) | (static_cast<unsigned>(b[5]) << 4)) & 0xfff;
@@ -36,9 +37,9 @@ Result<std::unique_ptr<E1000eDriver>> E1000eDriver::create(std::unique_ptr<PciDe
                                                            std::shared_ptr<NetbufPool> pool, const Options& options,
                                                            std::string* message) {
     using R = Result<std::unique_ptr<E1000eDriver>>;
-    auto failure = [&](int error, std::string text) {
-        if (message != nullptr) *message = std::move(text);
-        return R::failure(error);
+    auto failure = [&](int error, std::string why) {
+        if (message != nullptr) *message = why;
+        return R::failure(error, std::move(why));
     };
     if (!device || !pool) return failure(EINVAL, "e1000e: no device or no pool");
     if (device->vendorId() != kVendorId || device->deviceId() != kDeviceId)
@@ -52,62 +53,54 @@ Result<std::unique_ptr<E1000eDriver>> E1000eDriver::create(std::unique_ptr<PciDe
 
     std::unique_ptr<E1000eDriver> d(new E1000eDriver(std::move(device), options));
     d->setName(d->device_->address());
-    if (int error = d->device_->enableBusMaster(); error != 0) return failure(error, "e1000e: cannot enable bus mastering");
+    std::string text;
+    const std::size_t ringBytes = (options.rxRingSize + options.txRingSize) * sizeof(RxDescriptor);
+    if (int error = d->memory_.setUp(*d->device_, pool, ringBytes, "nexnet-e1000e-rings", &text); error != 0)
+        return failure(error, "e1000e: " + text);
     auto bar = d->device_->mapBar(0);
     if (!bar) return failure(bar.error(), "e1000e: cannot map BAR 0");
     d->bar_ = std::move(*bar);
-
-    size_t ringBytes = (options.rxRingSize + options.txRingSize) * sizeof(RxDescriptor);
-    DmaRegion::Options ringOptions;
-    ringOptions.name = "nexnet-e1000e-rings";
-    ringOptions.hugepages = false;
-    auto ring = DmaRegion::allocate(ringBytes, ringOptions);
-    if (!ring) return failure(ring.error(), "e1000e: cannot allocate descriptor rings");
-    d->ringMemory_ = std::move(*ring);
-    VfioContainer& container = d->device_->container();
-    auto iova = container.mapDma(d->ringMemory_.data(), d->ringMemory_.size());
-    if (!iova) return failure(iova.error(), container.lastError());
-    d->ringIova_ = *iova;
-    d->ringMemory_.setIova(*iova);
-    d->rxRing_ = reinterpret_cast<volatile RxDescriptor*>(d->ringMemory_.data());
-    d->txRing_ = reinterpret_cast<volatile TxDescriptor*>(d->ringMemory_.data() + options.rxRingSize * sizeof(RxDescriptor));
-    if (int error = container.mapPool(*pool); error != 0) return failure(error, container.lastError());
+    d->rxRing_ = reinterpret_cast<volatile RxDescriptor*>(d->memory_.rings());
+    d->txRing_ = reinterpret_cast<volatile TxDescriptor*>(d->memory_.rings() + options.rxRingSize * sizeof(RxDescriptor));
     d->setPool(std::move(pool));
     d->rxNetbufs_.assign(options.rxRingSize, nullptr);
     d->txNetbufs_.assign(options.txRingSize, nullptr);
 
-    // Mask everything until resetAndEnable; MSI-X vector 0 carries receive and link causes.
+    // What an earlier user left in the clear-on-read counters is not this driver's (a reset
+    // does not clear them in QEMU's model): read it away.
+    d->readHardwareCounters();
+    // Every cause masked (IMC, 10.2.4.1) until resetAndEnable; MSI-X vector 0 carries receive and link.
     d->write(IMC, ~0u);
     if (options.interrupts && d->device_->msixVectorCount() > 0) d->device_->enableMsix(1);
 
-    // The permanent address is what the EEPROM loaded into RAL0/RAH0 (10.2.5.x).
+    // The permanent address: what the device loaded into RAL0/RAH0 from its NVM at reset.
     std::uint32_t low = d->read(RAL0), high = d->read(RAH0);
     std::uint8_t mac[6] = {static_cast<std::uint8_t>(low), static_cast<std::uint8_t>(low >> 8),
                            static_cast<std::uint8_t>(low >> 16), static_cast<std::uint8_t>(low >> 24),
                            static_cast<std::uint8_t>(high), static_cast<std::uint8_t>(high >> 8)};
     if (int error = d->attachToNetworkWithAddress(EthernetAddress::fromBytes(mac)); error != 0)
         return failure(error, "e1000e: the device reports a multicast MAC address");
+    d->setModeDescription("Intel 82574L (e1000e) via " + d->memory_.describe() + ", " +
+                          (d->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only"));
     return d;
 }
 
 E1000eDriver::~E1000eDriver() {
     if (bar_.isMapped()) {
+        // Stop all DMA before memory_ unmaps the rings and pools (4.6.1: mask, receiver and
+        // transmitter off, CTRL.RST), and give the reset time to finish.
         write(IMC, ~0u);
         write(RCTL, 0);
         write(TCTL, 0);
-        write(CTRL, read(CTRL) | CTRL_RST);  // stop all DMA before the memory is unmapped
+        write(CTRL, read(CTRL) | CTRL_RST);
         usleep(10000);
     }
     releaseRings();
-    clearTimeout();
-    VfioContainer& container = device_->container();
-    if (pool() != nullptr) container.unmapPool(*pool());
-    if (ringIova_ != 0) container.unmapDma(ringIova_);
-    foreignPools_.unmapAll(container);
 }
 
 int E1000eDriver::resetAndEnable(bool enable) {
-    // Reset (datasheet 4.6.1): mask interrupts, CTRL.RST, wait for it to clear, mask again.
+    // Reset (4.6.1): mask interrupts, receiver and transmitter off, CTRL.RST (10.2.2.1), which
+    // clears itself; then mask again and clear what the reset left in ICR (10.2.4.1).
     write(IMC, ~0u);
     write(RCTL, 0);
     write(TCTL, 0);
@@ -122,12 +115,14 @@ int E1000eDriver::resetAndEnable(bool enable) {
         setLinkStatus(LinkStatus::down);
         return 0;
     }
+    // CTRL.SLU and ASDE (10.2.2.1): let the MAC take the link the PHY negotiated.
     write(CTRL, read(CTRL) | CTRL_SLU | CTRL_ASDE);
     setHardwareAddress(hardwareAddress());
     writeMulticastTable();
     if (int error = setUpRings(); error != 0) return error;
 
-    // MSI-X routing (10.2.4.9): receive queue 0 and "other" (link) causes to vector 0.
+    // MSI-X routing (IVAR, 10.2.4.9): receive queue 0 and the "other" causes (link) to vector 0.
+    // No interrupt throttling (ITR, 10.2.4.2): the event loop batches by itself.
     write(IVAR, ((IVAR_VALID | 0) << IVAR_RXQ0_SHIFT) | ((IVAR_VALID | 0) << IVAR_OTHER_SHIFT));
     write(ITR, 0);
     if (interruptsEnabled_) write(IMS, ICR_RXQ0 | ICR_RXT0 | ICR_LSC | ICR_OTHER);
@@ -144,26 +139,35 @@ int E1000eDriver::setUpRings() {
     if (pool()->allocateBulk(rxNetbufs_.data(), rxSize) != 0) return ENOBUFS;
     for (unsigned i = 0; i < rxSize; ++i) {
         rxRing_[i].address = rxNetbufs_[i]->ioAddress();
-        rxRing_[i].status = 0;
+        rxRing_[i].status = 0;  // 7.1.8: a zero status byte is how software tells a descriptor not yet filled
     }
     for (unsigned i = 0; i < txSize; ++i) {
         txRing_[i].address = 0;
         txRing_[i].command = 0;
         txRing_[i].status = 0;
     }
-    std::atomic_thread_fence(std::memory_order_release);  // descriptors visible before the device looks
-    std::uint64_t rxIova = ringIova_, txIova = ringIova_ + rxSize * sizeof(RxDescriptor);
-    write(RDBAL, static_cast<std::uint32_t>(rxIova));
-    write(RDBAH, static_cast<std::uint32_t>(rxIova >> 32));
+    // The descriptors are in memory before the device learns where the rings are: it may fetch as
+    // soon as RDT gives it descriptors (7.1.8). On x86 a release fence only keeps the compiler from
+    // moving the stores; the CPU already keeps stores to memory ahead of a later uncached register write.
+    std::atomic_thread_fence(std::memory_order_release);
+    const std::uint64_t rxAddress = memory_.ringAddress(), txAddress = memory_.ringAddress(rxSize * sizeof(RxDescriptor));
+    // Receive ring (4.6.5): base, length in bytes (a multiple of 128, 7.1.8), head 0.
+    write(RDBAL, static_cast<std::uint32_t>(rxAddress));
+    write(RDBAH, static_cast<std::uint32_t>(rxAddress >> 32));
     write(RDLEN, rxSize * sizeof(RxDescriptor));
     write(RDH, 0);
-    write(RDT, rxSize - 1);  // every descriptor but one belongs to the device
+    // Tail write: the device owns the descriptors from head up to, not including, the tail
+    // (7.1.8), and head == tail means it owns none. rxSize - 1 gives it all but one, so the ring
+    // never looks empty to it when full; that one is handed over by the first receiveBurst.
+    write(RDT, rxSize - 1);
+    // No receive interrupt delay (RDTR, RADV): the event loop batches by itself.
     write(RDTR, 0);
     write(RADV, 0);
     rxNext_ = 0;
-    writeReceiveControl();
-    write(TDBAL, static_cast<std::uint32_t>(txIova));
-    write(TDBAH, static_cast<std::uint32_t>(txIova >> 32));
+    writeReceiveControl();  // RCTL.EN last (4.6.5): the ring is ready
+    // Transmit ring (4.6.6): base, length, head and tail 0 (empty, 7.2.4), then TCTL.EN.
+    write(TDBAL, static_cast<std::uint32_t>(txAddress));
+    write(TDBAH, static_cast<std::uint32_t>(txAddress >> 32));
     write(TDLEN, txSize * sizeof(TxDescriptor));
     write(TDH, 0);
     write(TDT, 0);
@@ -173,19 +177,15 @@ int E1000eDriver::setUpRings() {
 }
 
 void E1000eDriver::releaseRings() {
-    for (Netbuf*& nb : rxNetbufs_) {
-        if (nb != nullptr) nb->free();
-        nb = nullptr;
-    }
-    for (Netbuf*& nb : txNetbufs_) {
-        if (nb != nullptr) nb->free();
-        nb = nullptr;
-    }
+    DeviceMemory::freeNetbufs(rxNetbufs_);
+    DeviceMemory::freeNetbufs(txNetbufs_);
     txInFlight_ = 0;
 }
 
 void E1000eDriver::writeReceiveControl() {
-    std::uint32_t rctl = RCTL_EN | RCTL_BAM | RCTL_SECRC;  // BSIZE 00b: 2048-byte buffers
+    // RCTL (10.2.5.1): enabled, broadcasts accepted, CRC stripped, BSIZE 00b (2048-byte buffers);
+    // UPE takes every unicast frame, MPE every multicast one; otherwise RAL0/RAH0 and the MTA filter.
+    std::uint32_t rctl = RCTL_EN | RCTL_BAM | RCTL_SECRC;
     if (isPromiscuous()) rctl |= RCTL_UPE | RCTL_MPE;
     if (isAllMulticast()) rctl |= RCTL_MPE;
     write(RCTL, rctl);
@@ -197,47 +197,55 @@ void E1000eDriver::writeMulticastTable() {
         unsigned hash = multicastHash(a);
         table[hash >> 5] |= 1u << (hash & 31);
     }
-    for (unsigned i = 0; i < MTA_REGISTERS; ++i) write(MTA + 4 * i, table[i]);
+    for (unsigned i = 0; i < MTA_REGISTERS; ++i) write(MTA + 4 * i, table[i]);  // 32-bit writes only
 }
 
 unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (queue != 0 || !isRunning()) return 0;
-    const unsigned size = options_.rxRingSize;
     if ((rxRing_[rxNext_].status & RX_DD) == 0) return 0;  // nothing received: the cheapest poll
-    unsigned n = 0, errors = 0, drops = 0, last = size;
-    // Count the descriptors done (DD) first, so their replacement buffers come in one bulk get
-    // (the pool's thread cache); one at a time only when the pool cannot give them all.
-    const unsigned limit = std::min(max, kRefillBurst);
+    return receiveDone(out, max);
+}
+
+// Out of line, so that an empty poll does not pay for saving the registers this part needs.
+[[gnu::noinline]] unsigned E1000eDriver::receiveDone(Netbuf** out, unsigned max) {
+    const unsigned size = options_.rxRingSize;
+    // Count the descriptors done (DD) first, so their replacements come in one bulk get.
+    const unsigned limit = std::min(max, ReceiveRefill::kMaxBurst);
     unsigned ready = 0;
     for (unsigned at = rxNext_; ready < limit && (rxRing_[at].status & RX_DD) != 0; at = at + 1 == size ? 0 : at + 1) ready++;
-    std::atomic_thread_fence(std::memory_order_acquire);  // read the descriptors after DD
-    Netbuf* refills[kRefillBurst];
-    const bool bulk = ready != 0 && pool()->allocateBulk(refills, ready) == 0;
+    // The device writes a descriptor back whole, DD included, after the frame (7.1.7.1): read
+    // length, errors and the frame only after seeing DD. Acquire: on x86 a compiler barrier (loads
+    // are not reordered with older loads).
+    std::atomic_thread_fence(std::memory_order_acquire);
+    Netbuf* fresh[ReceiveRefill::kMaxBurst];
+    ReceiveRefill refill(*pool(), fresh, ready);
+    unsigned n = 0, errors = 0, drops = 0, last = size;
     for (unsigned i = 0; i < ready; ++i) {
         volatile RxDescriptor& d = rxRing_[rxNext_];
-        std::uint8_t status = d.status;
-        Netbuf* fresh = bulk ? refills[i] : pool()->allocate();
-        if (fresh == nullptr) {  // keep the old buffer in the ring: the frame is dropped
-            drops++;
-            fresh = rxNetbufs_[rxNext_];
-            fresh->reset(pool()->headroom());
-        } else {
-            Netbuf* received = rxNetbufs_[rxNext_];
-            if ((status & RX_EOP) != 0 && d.errors == 0 && received->setSize(d.length) == 0) {
+        if (Netbuf* received = refill.exchange(rxNetbufs_[rxNext_])) {
+            // EOP and no error (7.1.4): one whole good frame. More than one buffer would mean a
+            // frame over 2048 bytes, which the MTU forbids: not for us.
+            if ((d.status & RX_EOP) != 0 && d.errors == 0 && received->setSize(d.length) == 0) {
                 out[n++] = received;
-            } else {  // a frame over several buffers or with errors: not for us (MTU 1500)
+            } else {
                 errors++;
                 received->free();
             }
+        } else {
+            drops++;  // no netbuf to replace it: the frame is dropped, the buffer stays in the ring
         }
-        rxNetbufs_[rxNext_] = fresh;
-        d.address = fresh->ioAddress();
-        d.status = 0;
+        d.address = rxNetbufs_[rxNext_]->ioAddress();
+        d.status = 0;  // 7.1.8: not filled yet
         last = rxNext_;
         rxNext_ = rxNext_ + 1 == size ? 0 : rxNext_ + 1;
     }
     if (last != size) {
-        std::atomic_thread_fence(std::memory_order_release);  // new buffer addresses before the tail
+        // The new buffer addresses and cleared status bytes are in memory before the tail hands
+        // the descriptors back: the device fetches up to the tail at once (7.1.8). Release: on
+        // x86 a compiler barrier (stores to memory stay ahead of the uncached register write).
+        std::atomic_thread_fence(std::memory_order_release);
+        // Tail write: the device may fill every descriptor before `last`; `last` itself stays
+        // ours (7.1.8: head == tail would read as an empty ring), handed over by the next burst.
         write(RDT, last);
     }
     if (errors != 0) report(QueueEvent::receiveError, 0, errors);
@@ -246,24 +254,20 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
 }
 
 unsigned E1000eDriver::cleanTransmitRing() {
-    // Free what the device finished (TX_DD, written back because every descriptor has TX_RS),
-    // in bulk and to each netbuf's own pool: forwarded netbufs come from other drivers' pools.
-    Netbuf* done[64];
-    unsigned count = 0, freed = 0;
+    // The device writes TX_DD back (every descriptor asks with TX_RS) once it has read the
+    // descriptor and its buffer (7.2.10.1), oldest first (7.2.4): from then on the netbuf is ours
+    // to free. Nothing else of the descriptor is read, so no barrier is needed after DD.
+    TransmitCompletions done;
+    unsigned freed = 0;
     const unsigned size = options_.txRingSize;
     while (txInFlight_ > 0 && (txRing_[txClean_].status & TX_DD) != 0) {
-        done[count++] = txNetbufs_[txClean_];
+        done.add(txNetbufs_[txClean_]);
         txNetbufs_[txClean_] = nullptr;
         txClean_ = txClean_ + 1 == size ? 0 : txClean_ + 1;
         txInFlight_--;
-        if (count == 64) {
-            NetbufPool::freeToOwners(done, count);
-            freed += count;
-            count = 0;
-        }
+        freed++;
     }
-    if (count != 0) NetbufPool::freeToOwners(done, count);
-    return freed + count;
+    return freed;
 }
 
 unsigned E1000eDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
@@ -271,16 +275,16 @@ unsigned E1000eDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned 
     cleanTransmitRing();
     const unsigned size = options_.txRingSize;
     unsigned accepted = 0;
-    // One descriptor stays empty: head == tail means an empty ring to the device (7.2.10).
+    // One descriptor stays empty: head == tail means an empty ring to the device (7.2.4).
     while (accepted < count && txInFlight_ < size - 1) {
         Netbuf* nb = packets[accepted];
-        if (!foreignPools_.reachable(nb, pool(), device_->container()) || nb->size() == 0 || nb->size() > 16288) {
+        if (!memory_.reachable(nb) || nb->size() == 0 || nb->size() > kMaxFrame) {
             report(QueueEvent::transmitError, 0, *nb);  // the device cannot reach or send it
             nb->free();
             accepted++;
             continue;
         }
-        volatile TxDescriptor& d = txRing_[txTail_];
+        volatile TxDescriptor& d = txRing_[txTail_];  // a legacy descriptor (7.2.10.1)
         d.address = nb->ioAddress();
         d.length = static_cast<std::uint16_t>(nb->size());
         d.command = TX_EOP | TX_IFCS | TX_RS;
@@ -291,7 +295,11 @@ unsigned E1000eDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned 
         accepted++;
     }
     if (accepted != 0) {
-        std::atomic_thread_fence(std::memory_order_release);  // descriptors before the tail write
+        // The descriptors and the frames they point at (written by whoever filled the netbufs)
+        // are in memory before the tail moves over them: the device fetches up to the tail at
+        // once and never beyond it (7.2.4.1). Release: on x86 a compiler barrier.
+        std::atomic_thread_fence(std::memory_order_release);
+        // Tail write: the doorbell; the device sends the descriptors from its head up to txTail_ (7.2.4).
         write(TDT, txTail_);
     }
     return accepted;
@@ -305,9 +313,9 @@ int E1000eDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     if (queue != 0 || !hasInterrupts()) return EOPNOTSUPP;
     interruptsEnabled_ = enabled;
     if (enabled) {
-        write(IMS, ICR_RXQ0 | ICR_RXT0 | ICR_LSC | ICR_OTHER);
+        write(IMS, ICR_RXQ0 | ICR_RXT0 | ICR_LSC | ICR_OTHER);  // IMS (10.2.4): unmask these causes
     } else {
-        write(IMC, ~0u);
+        write(IMC, ~0u);  // IMC: mask every cause
     }
     return 0;
 }
@@ -315,7 +323,8 @@ int E1000eDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
 void E1000eDriver::interruptOccurred(unsigned queue) {
     std::uint64_t count;
     if (::read(device_->msixEventFd(0), &count, sizeof count) < 0 && errno != EAGAIN) return;
-    // Clear the causes before receiving: a frame arriving from here on raises a new interrupt.
+    // Clear the causes before receiving (ICR is write-1-to-clear, 10.2.4.1): a frame arriving
+    // from here on raises a new interrupt.
     std::uint32_t causes = read(ICR);
     write(ICR, causes);
     if ((causes & (ICR_LSC | ICR_OTHER)) != 0) updateLinkStatus();
@@ -336,13 +345,14 @@ void E1000eDriver::timeoutOccurred() {
 }
 
 LinkStatus E1000eDriver::updateLinkStatus() {
-    LinkStatus status = (read(STATUS) & STATUS_LU) != 0 ? LinkStatus::up : LinkStatus::down;
+    LinkStatus status = (read(STATUS) & STATUS_LU) != 0 ? LinkStatus::up : LinkStatus::down;  // 10.2.2.2
     setLinkStatus(status);
     return status;
 }
 
 int E1000eDriver::setHardwareAddress(const EthernetAddress& address) {
     if (address.isMulticast() || address.isZero()) return EINVAL;
+    // Receive address 0 (RAL0/RAH0), low word first, then the high word with Address Valid.
     const auto& b = address.bytes;
     write(RAL0, b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24));
     write(RAH0, b[4] | (b[5] << 8) | RAH_AV);
@@ -378,28 +388,44 @@ const E1000eDriver::HardwareStatistics& E1000eDriver::hardwareStatistics() {
     return hardware_;
 }
 
-void E1000eDriver::collectHardwareStatistics() {
-    // The statistics registers clear on read (datasheet 10.2.7): read each once, add it up, and
-    // report what the framework cannot see itself: frames the device missed for want of a
-    // descriptor (MPC) and frames with a bad CRC (CRCERRS), which never reach the rings, and
-    // collisions (COLC).
-    HardwareStatistics& h = hardware_;
-    std::uint32_t missed = read(MPC), crc = read(CRCERRS), collisions = read(COLC);
-    h.goodPacketsReceived += read(GPRC);
-    h.goodPacketsTransmitted += read(GPTC);
-    h.goodOctetsReceived += read(GORCL);
+E1000eDriver::HardwareStatistics E1000eDriver::readHardwareCounters() {
+    // The statistics registers clear when read (10.2.7): each is read once; what it held is what
+    // the device counted since the last read. The 64-bit octet counters are read low word first.
+    HardwareStatistics h;
+    h.missedPackets = read(MPC);
+    h.crcErrors = read(CRCERRS);
+    h.collisions = read(COLC);
+    h.goodPacketsReceived = read(GPRC);
+    h.goodPacketsTransmitted = read(GPTC);
+    h.goodOctetsReceived = read(GORCL);
     h.goodOctetsReceived += static_cast<std::uint64_t>(read(GORCH)) << 32;
-    h.goodOctetsTransmitted += read(GOTCL);
+    h.goodOctetsTransmitted = read(GOTCL);
     h.goodOctetsTransmitted += static_cast<std::uint64_t>(read(GOTCH)) << 32;
-    h.totalPacketsReceived += read(TPR);
-    h.totalPacketsTransmitted += read(TPT);
-    h.missedPackets += missed;
-    h.receiveNoBuffers += read(RNBC);
-    h.crcErrors += crc;
-    h.collisions += collisions;
-    if (missed != 0) report(QueueEvent::receiveDrop, 0, missed);
-    if (crc != 0) report(QueueEvent::receiveError, 0, crc);
-    if (collisions != 0) report(QueueEvent::collision, 0, collisions);
+    h.totalPacketsReceived = read(TPR);
+    h.totalPacketsTransmitted = read(TPT);
+    h.receiveNoBuffers = read(RNBC);
+    return h;
+}
+
+void E1000eDriver::collectHardwareStatistics() {
+    // Add up, and report what the framework cannot see itself: frames the device missed for want
+    // of a descriptor (MPC) and frames with a bad CRC (CRCERRS), which never reach the rings, and
+    // collisions (COLC).
+    const HardwareStatistics d = readHardwareCounters();
+    HardwareStatistics& h = hardware_;
+    h.goodPacketsReceived += d.goodPacketsReceived;
+    h.goodPacketsTransmitted += d.goodPacketsTransmitted;
+    h.goodOctetsReceived += d.goodOctetsReceived;
+    h.goodOctetsTransmitted += d.goodOctetsTransmitted;
+    h.totalPacketsReceived += d.totalPacketsReceived;
+    h.totalPacketsTransmitted += d.totalPacketsTransmitted;
+    h.missedPackets += d.missedPackets;
+    h.receiveNoBuffers += d.receiveNoBuffers;
+    h.crcErrors += d.crcErrors;
+    h.collisions += d.collisions;
+    if (d.missedPackets != 0) report(QueueEvent::receiveDrop, 0, d.missedPackets);
+    if (d.crcErrors != 0) report(QueueEvent::receiveError, 0, d.crcErrors);
+    if (d.collisions != 0) report(QueueEvent::collision, 0, d.collisions);
 }
 
 }  // namespace nexnet

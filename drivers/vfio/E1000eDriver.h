@@ -2,11 +2,10 @@
 /// @file E1000eDriver.h
 /// @brief E1000eDriver: the Intel 82574L (e1000e, 8086:10d3) driven from userspace through vfio-pci.
 
+#include "drivers/vfio/DeviceMemory.h"
 #include "drivers/vfio/E1000eRegisters.h"
-#include "drivers/vfio/DevicePoolMappings.h"
 #include "framework/IOEthernet.h"
 #include "framework/pci/PciDevice.h"
-#include "netbuf/DmaRegion.h"
 
 #include <chrono>
 #include <cstdint>
@@ -18,15 +17,16 @@ namespace nexnet {
 
 /// An IOEthernet driver for the Intel 82574L, the NIC QEMU emulates as "e1000e".
 ///
-/// One receive and one transmit queue of legacy descriptors (datasheet 7.1.4, 7.2.10) in a small
+/// One receive and one transmit queue of legacy descriptors (datasheet 7.1.4, 7.2.10.1) in a small
 /// DMA region of the driver, pointing at netbufs of the driver's NetbufPool, whose data region is
-/// mapped into the IOMMU (VfioContainer::mapPool). Received netbufs go to the caller and are
-/// replaced by fresh ones from the pool; transmitted netbufs (from any pool the device can reach)
-/// are freed to their owners once the device reports them done.
+/// mapped for the device (DeviceMemory: IOMMU, or physical addresses without one). Received
+/// netbufs go to the caller and are replaced by fresh ones from the pool; transmitted netbufs
+/// (from any pool the device can reach) are freed to their owners once the device reports them done.
+/// modeDescription() says how the device reaches memory and whether interrupts are available.
 ///
 /// Interrupt mode: receive queue 0 and link changes raise MSI-X vector 0 (IVAR), whose eventfd
 /// is interruptEventFd(0); the event loop calls interruptOccurred. Poll mode: interrupts masked
-/// (setInterruptsEnabled(0, false)), the caller calls receiveBurst.
+/// (setInterruptsEnabled(0, false)), the caller polls receive().
 ///
 /// Filters: RAL/RAH entry 0 holds the unicast address; promiscuous and all-multicast set
 /// RCTL.UPE/MPE; joined groups are hashed into the multicast table (MTA).
@@ -49,7 +49,8 @@ public:
         std::chrono::milliseconds linkTimeout{3000};  ///< How long resetAndEnable waits for link.
     };
 
-    /// The device's clear-on-read counters, accumulated since the driver started (10.2.7).
+    /// The device's clear-on-read counters, accumulated since the driver was created (10.2.7).
+    /// The device counts only frames that passed its address filter (GPRC).
     struct HardwareStatistics {
         std::uint64_t goodPacketsReceived = 0;     ///< GPRC
         std::uint64_t goodPacketsTransmitted = 0;  ///< GPTC
@@ -64,14 +65,14 @@ public:
     };
 
     /// Takes @p device (an 82574L opened through vfio-pci), enables bus mastering, maps BAR 0,
-    /// maps @p pool into the device's container and reads the MAC address from RAL0/RAH0.
-    /// The driver is stopped: bring it up with resetAndEnable(true) (or IFF_UP).
+    /// maps its rings and @p pool into the device's container and reads the MAC address from
+    /// RAL0/RAH0. The driver is stopped: bring it up with resetAndEnable(true) (or IFF_UP).
     /// Errors: EINVAL (ring sizes, pool buffers under 2048 bytes of data room), ENODEV (not an
-    /// 82574L), ENOMEM, or the errno of the mapping; @p message explains.
+    /// 82574L), ENOMEM, or the errno of the mapping; @p message and the Result's message explain.
     static Result<std::unique_ptr<E1000eDriver>> create(std::unique_ptr<PciDevice> device,
                                                         std::shared_ptr<NetbufPool> pool, const Options& options,
                                                         std::string* message = nullptr);
-    /// Stops the device and unmaps its memory.
+    /// Stops the device (CTRL.RST), frees the netbufs of its rings and unmaps its memory.
     ~E1000eDriver() override;
 
     /// Resets the device (CTRL.RST), programs address, filters, rings and interrupts, sets the link
@@ -79,7 +80,7 @@ public:
     /// resets and stops it, freeing the netbufs in the rings. @return 0, ENOBUFS (pool too small
     /// for the receive ring), or ENOMEM.
     int resetAndEnable(bool enable) override;
-    /// MSI-X vector 0's eventfd for queue 0, -1 without MSI-X.
+    /// MSI-X vector 0's eventfd for queue 0, -1 without MSI-X (the same from creation to destruction).
     int interruptEventFd(unsigned queue) const override;
     /// Unmasks (IMS) or masks (IMC) the receive and link interrupts.
     int setInterruptsEnabled(unsigned queue, bool enabled) override;
@@ -99,10 +100,11 @@ public:
     /// Removes the group and rebuilds the MTA.
     int removeMulticastAddress(const EthernetAddress& address) override;
 
-    /// Reads STATUS.LU and records it with setLinkStatus. @return the link state.
+    /// Reads STATUS.LU and records it with setLinkStatus. Control thread. @return the link state.
     LinkStatus updateLinkStatus();
     /// Reads and accumulates the hardware counters (reporting missed frames, CRC errors and
-    /// collisions to the framework's counters). @return the totals so far.
+    /// collisions to the framework's counters, as the watchdog does every second). Control
+    /// thread, while the queue's thread is not receiving. @return the totals so far.
     const HardwareStatistics& hardwareStatistics();
     /// The PCI device.
     PciDevice& device() { return *device_; }
@@ -120,6 +122,8 @@ protected:
 
 private:
     E1000eDriver(std::unique_ptr<PciDevice> device, const Options& options);
+    unsigned receiveDone(Netbuf** out, unsigned max);
+    HardwareStatistics readHardwareCounters();
     void collectHardwareStatistics();
     int setUpRings();
     void releaseRings();
@@ -132,8 +136,7 @@ private:
     std::unique_ptr<PciDevice> device_;
     Options options_;
     PciBar bar_;
-    DmaRegion ringMemory_;
-    std::uint64_t ringIova_ = 0;
+    DeviceMemory memory_;   // after device_: unmapped once the destructor stopped the device
     volatile e1000e::RxDescriptor* rxRing_ = nullptr;
     volatile e1000e::TxDescriptor* txRing_ = nullptr;
     std::vector<Netbuf*> rxNetbufs_;
@@ -143,7 +146,6 @@ private:
     unsigned txClean_ = 0;      // oldest descriptor not yet freed
     unsigned txInFlight_ = 0;
     bool interruptsEnabled_ = false;
-    DevicePoolMappings foreignPools_;
     HardwareStatistics hardware_;
 };
 

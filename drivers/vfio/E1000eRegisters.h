@@ -2,14 +2,16 @@
 /// @file E1000eRegisters.h
 /// @brief Registers, bits and descriptor layouts of the Intel 82574 (e1000e) that E1000eDriver uses.
 ///
-/// Names and offsets are those of the "Intel 82574 GbE Controller Family Datasheet":
-/// chapter 10.2 describes every register, chapter 7.1 receive, 7.2 transmit, 7.4 interrupts.
+/// Names and offsets are those of the "Intel 82574 GbE Controller Family Datasheet" (document
+/// 317694; section numbers as in revision 2.7): chapter 10.2 describes every register, 4.6 the
+/// initialisation, 7.1 receive (7.1.8 the descriptor ring), 7.2 transmit (7.2.4 the descriptor
+/// ring), 7.4 interrupts.
 
 #include <cstdint>
 
 namespace nexnet::e1000e {
 
-// ---- general (datasheet 10.2.2) -------------------------------------------------------------
+// ---- general (datasheet 10.2.2: CTRL 10.2.2.1, STATUS 10.2.2.2) -------------------------------
 constexpr std::uint32_t CTRL = 0x00000;          ///< Device Control.
 constexpr std::uint32_t CTRL_SLU = 1u << 6;      ///< Set Link Up.
 constexpr std::uint32_t CTRL_ASDE = 1u << 5;     ///< Auto-Speed Detection Enable.
@@ -18,9 +20,9 @@ constexpr std::uint32_t STATUS = 0x00008;        ///< Device Status.
 constexpr std::uint32_t STATUS_LU = 1u << 1;     ///< Link Up.
 constexpr std::uint32_t CTRL_EXT = 0x00018;      ///< Extended Device Control.
 
-// ---- interrupts (datasheet 7.4, 10.2.4) ----------------------------------------------------------
+// ---- interrupts (datasheet 7.4, 10.2.4: ICR 10.2.4.1) ----------------------------------------------
 constexpr std::uint32_t ICR = 0x000C0;           ///< Interrupt Cause Read (write 1 to clear).
-constexpr std::uint32_t ITR = 0x000C4;           ///< Interrupt Throttling.
+constexpr std::uint32_t ITR = 0x000C4;           ///< Interrupt Throttling (10.2.4.2).
 constexpr std::uint32_t IMS = 0x000D0;           ///< Interrupt Mask Set.
 constexpr std::uint32_t IMC = 0x000D8;           ///< Interrupt Mask Clear.
 constexpr std::uint32_t IVAR = 0x000E4;          ///< Interrupt Vector Allocation (MSI-X, 10.2.4.9).
@@ -32,7 +34,7 @@ constexpr std::uint32_t IVAR_VALID = 0x8;        ///< Valid bit of each 4-bit IV
 constexpr unsigned IVAR_RXQ0_SHIFT = 0;          ///< IVAR entry of receive queue 0.
 constexpr unsigned IVAR_OTHER_SHIFT = 16;        ///< IVAR entry of the other causes.
 
-// ---- receive (datasheet 7.1, 10.2.5) ----------------------------------------------------------
+// ---- receive (datasheet 7.1, 10.2.5; RCTL 10.2.5.1) ------------------------------------------
 constexpr std::uint32_t RCTL = 0x00100;          ///< Receive Control.
 constexpr std::uint32_t RCTL_EN = 1u << 1;       ///< Receiver enable.
 constexpr std::uint32_t RCTL_UPE = 1u << 3;      ///< Unicast promiscuous.

@@ -14,6 +14,12 @@ Result<std::unique_ptr<IONetwork>> failure(int error, const std::string& text) {
     return Result<std::unique_ptr<IONetwork>>::failure(error, text);
 }
 
+template <typename Driver>
+Result<std::unique_ptr<IONetwork>> opened(Result<std::unique_ptr<Driver>> driver) {
+    if (!driver) return failure(driver.error(), driver.message());
+    return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+}
+
 }  // namespace
 
 int VfioDriver::registerWith(DriverRegistry& registry) {
@@ -55,41 +61,28 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     NetbufPool::Options poolOptions;
     poolOptions.count = static_cast<std::uint32_t>(*poolSize);
     poolOptions.name = "nexnet-vfio-" + uri.target;
+    // Without an IOMMU the device writes each buffer by physical address, so no buffer may span
+    // two pages that are not physically contiguous: 4096-byte buffers (a page each, whatever the
+    // page size) never do (PhysicalDma).
+    if ((*container)->mode() == VfioContainer::Mode::noIommu) poolOptions.dataRoom = 4096 - poolOptions.headroom;
     auto pool = NetbufPool::create(poolOptions);
     if (!pool) return failure(pool.error(), "cannot make a pool of " + std::to_string(*poolSize) + " netbufs");
     std::shared_ptr<NetbufPool> shared(std::move(*pool));
 
-    const char* pages = shared->dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages";
-    std::string mode = (*container)->modeDescription();
+    // Each driver says how it runs (IOMMU or physical addresses, pages, interrupts) in its
+    // modeDescription(); the program prints it.
     if (*id == kVirtioNet) {
         VirtioNetDriver::Options options;
         options.queueSize = uri.option("rxring") ? static_cast<unsigned>(*rxRing) : 256;  // QEMU's default maximum
         options.interrupts = *interrupts;
         options.queuePairs = static_cast<unsigned>(*queues);
-        auto driver = VirtioNetDriver::create(std::move(*device), shared, options, &message);
-        if (!driver) return failure(driver.error(), message);
-        const VirtioNetDriver& d = **driver;
-        std::string interruptMode = !d.hasInterrupts()          ? "polling only"
-                                    : d.hasInterruptPerQueue() ? "MSI-X interrupts or polling"
-                                                               : "MSI-X interrupts on queue 0 or polling";
-        char text[256];
-        std::snprintf(text, sizeof text, "virtio-net (modern, features 0x%llx of 0x%llx) via %s, %u of %u queue pairs, "
-                      "pool %u netbufs on %s, %s", static_cast<unsigned long long>(d.negotiatedFeatures()),
-                      static_cast<unsigned long long>(d.deviceFeatures()), mode.c_str(), d.queueCount(),
-                      d.offeredQueuePairs(), shared->capacity(), pages, interruptMode.c_str());
-        (*driver)->setModeDescription(text);
-        return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+        return opened(VirtioNetDriver::create(std::move(*device), shared, options));
     }
     E1000eDriver::Options options;
     options.rxRingSize = static_cast<unsigned>(*rxRing);
     options.txRingSize = static_cast<unsigned>(*txRing);
     options.interrupts = *interrupts;
-    auto driver = E1000eDriver::create(std::move(*device), shared, options, &message);
-    if (!driver) return failure(driver.error(), message);
-    (*driver)->setModeDescription("Intel 82574L (e1000e) via " + mode + ", pool " + std::to_string(shared->capacity()) +
-                                  " netbufs on " + pages + ", " +
-                                  ((*driver)->hasInterrupts() ? "MSI-X interrupts or polling" : "polling only"));
-    return Result<std::unique_ptr<IONetwork>>(std::unique_ptr<IONetwork>(std::move(*driver)));
+    return opened(E1000eDriver::create(std::move(*device), shared, options));
 }
 
 }  // namespace nexnet

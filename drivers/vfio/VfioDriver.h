@@ -19,12 +19,13 @@ namespace nexnet {
 ///
 /// Every device opened this way joins the process-wide VfioContainer::shared(), so netbufs received
 /// on one VFIO NIC can be transmitted on another without a copy. Each driver gets its own pool of
-/// `pool` netbufs (default 4096; 2 KiB data room, hugepages when the system has free ones). rxring and
+/// `pool` netbufs (default 4096; 2 KiB data room, hugepages when the system has free ones; without an
+/// IOMMU 4 KiB buffers, one page each, since the device writes them by physical address). rxring and
 /// txring: descriptors (e1000e, default 512 each); virtio-net uses rxring as its queue size (default 256).
 ///
-/// On success the driver's modeDescription() says what runs (device, driver, IOMMU mode, hugepages or
-/// not): nexnet never hides a slower mode. On failure the result's message says what is wrong and what
-/// to do.
+/// On success the driver's modeDescription() says what runs (driver, IOMMU or physical addresses,
+/// hugepages or not, interrupts): nexnet never hides a slower mode; programs print it. On failure the
+/// result's message says what is wrong and what to do. Nothing is printed.
 class VfioDriver {
 public:
     /// Registers "vfio:" with @p registry. @return DriverRegistry::registerDriver's result.

@@ -1,5 +1,9 @@
 #include "drivers/vfio/VirtioNetDriver.h"
 
+#include "drivers/vfio/ReceiveRefill.h"
+#include "drivers/vfio/TransmitCompletions.h"
+#include "netbuf/VirtioNetHeader.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -14,28 +18,20 @@ namespace {
 
 // Not "kHeaderSize": inside the class that name is IOEthernet::kHeaderSize, the 14-byte Ethernet
 // header, which once shifted every frame by two bytes (unseen between two nexnet NICs).
-constexpr std::uint32_t kNetHeaderSize = sizeof(NetHeader);
-constexpr unsigned kRefillBurst = 64;  // most used buffers one receiveBurst takes and replaces
-constexpr std::uint8_t HDR_F_NEEDS_CSUM = NetbufOffload::kNeedsChecksum;
-constexpr std::uint8_t HDR_F_DATA_VALID = NetbufOffload::kDataValid;
+constexpr std::uint32_t kNetHeaderSize = VirtioNetHeader::kSize;
 constexpr std::chrono::seconds kLinkWatchdog{1};
 constexpr std::uint64_t kWanted = F_VERSION_1 | F_ACCESS_PLATFORM | F_MAC | F_STATUS | F_MTU | F_CSUM | F_GUEST_CSUM |
-                                  F_HOST_TSO4 | F_HOST_TSO6;
+                                  F_HOST_TSO4 | F_HOST_TSO6 | F_CTRL_VQ | F_CTRL_RX;
 
 std::size_t pageRound(std::size_t n) { return (n + 4095) & ~std::size_t{4095}; }
 
+}  // namespace
+
 // Bytes of one split virtqueue of @p size entries: descriptors, available ring, used ring, each
-// page aligned (2.6: alignments 16, 2 and 4 bytes; pages keep it simple).
-std::size_t queueBytes(unsigned size) {
+// page aligned (2.7: alignments 16, 2 and 4 bytes; pages keep it simple).
+std::size_t VirtioNetDriver::queueBytes(unsigned size) {
     return pageRound(16u * size) + pageRound(6u + 2u * size) + pageRound(6u + 8u * size);
 }
-
-// The control queue carries one command at a time: a few descriptors are plenty.
-constexpr unsigned kControlQueueSize = 16;
-// In the command page: the device-readable command at 0, the device-written ack at kAckOffset.
-constexpr unsigned kAckOffset = 64;
-
-}  // namespace
 
 VirtioNetDriver::VirtioNetDriver(std::unique_ptr<PciDevice> device, const Options& options)
     : device_(std::move(device)), options_(options) {}
@@ -44,9 +40,10 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
                                                                  std::shared_ptr<NetbufPool> pool,
                                                                  const Options& options, std::string* message) {
     using R = Result<std::unique_ptr<VirtioNetDriver>>;
-    auto failure = [&](int error, std::string text) {
-        if (message != nullptr) *message = std::move(text);
-        return R::failure(error);
+    std::string text;
+    auto failure = [&](int error, std::string why) {
+        if (message != nullptr) *message = why;
+        return R::failure(error, std::move(why));
     };
     if (!device || !pool) return failure(EINVAL, "virtio-net: no device or no pool");
     if (device->vendorId() != kVendorId || device->deviceId() != kDeviceId)
@@ -62,14 +59,16 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
 
     std::unique_ptr<VirtioNetDriver> d(new VirtioNetDriver(std::move(device), options));
     d->setName(d->device_->address());
+    // COMMAND.MEMORY before the first access to the capabilities' registers (PCI 3.0, 6.2.2);
+    // memory_.setUp below sets it again with the rings.
     if (int error = d->device_->enableBusMaster(); error != 0) return failure(error, "virtio-net: bus mastering");
-    if (int error = d->findCapabilities(message); error != 0) return R::failure(error);
+    if (int error = d->findCapabilities(&text); error != 0) return failure(error, text);
     if (int error = d->negotiate(); error != 0) {
         return failure(error, error == ENOTSUP ? "virtio-net: the device offers no VERSION_1 or no ACCESS_PLATFORM "
                                                  "(QEMU: virtio-net-pci,disable-legacy=on,iommu_platform=on)"
                                                : "virtio-net: the device refused the features");
     }
-    if (int error = d->checkQueuePairs(message); error != 0) return R::failure(error);
+    if (int error = d->checkQueuePairs(&text); error != 0) return failure(error, text);
     if (pool->capacity() < pairs * size + 64)
         return failure(EINVAL, "virtio-net: pool of " + std::to_string(pool->capacity()) + " netbufs, smaller than " +
                                    std::to_string(pairs) + " receive queues of " + std::to_string(size) +
@@ -77,20 +76,10 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
     d->queueSize_ = size;
     d->rx_.resize(pairs);
     d->tx_.resize(pairs);
-    DmaRegion::Options ringOptions;
-    ringOptions.name = "nexnet-virtio-rings";
-    ringOptions.hugepages = false;
-    // The data queues, then (with MQ) the control queue and the page its commands live in.
-    std::size_t ringBytes = 2 * pairs * queueBytes(size);
-    if (d->multiqueue()) ringBytes += queueBytes(kControlQueueSize) + 4096;
-    auto ring = DmaRegion::allocate(ringBytes, ringOptions);
-    if (!ring) return failure(ring.error(), "virtio-net: cannot allocate virtqueues");
-    d->ringMemory_ = std::move(*ring);
-    VfioContainer& container = d->device_->container();
-    auto iova = container.mapDma(d->ringMemory_.data(), d->ringMemory_.size());
-    if (!iova) return failure(iova.error(), container.lastError());
-    d->ringIova_ = *iova;
-    if (int error = container.mapPool(*pool); error != 0) return failure(error, container.lastError());
+    // The data queues, then (with the control queue) the control queue and its command page.
+    const std::size_t ringBytes = 2 * pairs * queueBytes(size) + d->controlQueueBytes();
+    if (int error = d->memory_.setUp(*d->device_, pool, ringBytes, "nexnet-virtio-rings", &text); error != 0)
+        return failure(error, "virtio-net: " + text);
     d->setPool(std::move(pool));
     if (options.interrupts) {
         // Receive queue i on vector i and the configuration on vector `pairs` when there are
@@ -105,25 +94,27 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
         }
     }
     std::uint8_t mac[6];
-    for (unsigned i = 0; i < 6; ++i) mac[i] = d->deviceConfig_[CONFIG_MAC + i];
+    for (unsigned i = 0; i < 6; ++i) mac[i] = d->deviceConfig_[CONFIG_MAC + i];  // 5.1.4
     EthernetAddress address = EthernetAddress::fromBytes(mac);
     if ((d->features_ & F_MAC) == 0 || address.isZero()) address = EthernetAddress::randomLocal();
     if (int error = d->attachToNetworkWithAddress(address); error != 0)
         return failure(error, "virtio-net: the device reports a multicast MAC address");
+    const std::string interrupts = !d->hasInterrupts()          ? "polling only"
+                                   : d->hasInterruptPerQueue() ? "MSI-X interrupts or polling"
+                                                               : "MSI-X interrupts on queue 0 or polling";
+    d->setModeDescription("virtio-net (modern) via " + d->memory_.describe() + ", " + std::to_string(pairs) + " of " +
+                          std::to_string(d->offeredPairs_) + " queue pairs, " + interrupts + ", " +
+                          (d->filtersFrames() ? "filtered by the device (CTRL_RX)" : "no filter: every frame delivered"));
     return d;
 }
 
 VirtioNetDriver::~VirtioNetDriver() {
     if (common_ != nullptr) {
-        setStatus(0);  // reset: the device stops using the queues before they are unmapped
+        // Reset (2.4): the device stops using the queues before memory_ unmaps them.
+        setStatus(0);
         for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
     }
     releaseQueues();
-    clearTimeout();
-    VfioContainer& container = device_->container();
-    if (pool() != nullptr) container.unmapPool(*pool());
-    if (ringIova_ != 0) container.unmapDma(ringIova_);
-    foreignPools_.unmapAll(container);
 }
 
 int VirtioNetDriver::findCapabilities(std::string* message) {
@@ -163,13 +154,17 @@ int VirtioNetDriver::negotiate() {
     commonWrite32(DEVICE_FEATURE_SELECT, 1);
     offered |= static_cast<std::uint64_t>(commonRead32(DEVICE_FEATURE)) << 32;
     deviceFeatures_ = offered;
-    if ((offered & F_VERSION_1) == 0 || (offered & F_ACCESS_PLATFORM) == 0) {
+    // Behind an IOMMU the device must translate what it is given (ACCESS_PLATFORM); without one
+    // it is given physical addresses, which a device without ACCESS_PLATFORM uses as they are.
+    const bool iommu = device_->container().mode() == VfioContainer::Mode::iommu;
+    if ((offered & F_VERSION_1) == 0 || (iommu && (offered & F_ACCESS_PLATFORM) == 0)) {
         setStatus(STATUS_FAILED);
         return ENOTSUP;
     }
-    // One pair: MQ and the control queue stay off, the device uses receiveq1/transmitq1 only.
-    features_ = offered & (kWanted | (options_.queuePairs > 1 ? F_MQ | F_CTRL_VQ : 0));
-    if ((features_ & F_CTRL_VQ) == 0) features_ &= ~F_MQ;  // 5.1.3.1: MQ requires CTRL_VQ
+    // One pair: MQ stays off, the device uses receiveq1/transmitq1 only. MQ and CTRL_RX need the
+    // control queue (5.1.3.1).
+    features_ = offered & (kWanted | (options_.queuePairs > 1 ? F_MQ : 0));
+    if ((features_ & F_CTRL_VQ) == 0) features_ &= ~(F_MQ | F_CTRL_RX);
     offeredPairs_ = 1;
     if ((offered & F_MQ) != 0)
         offeredPairs_ = *reinterpret_cast<volatile std::uint16_t*>(deviceConfig_ + CONFIG_MAX_QUEUE_PAIRS);
@@ -211,18 +206,19 @@ int VirtioNetDriver::checkQueuePairs(std::string* message) {
 }
 
 int VirtioNetDriver::setUpQueue(unsigned index, Queue& q, unsigned size, std::size_t base) {
+    // Virtqueue configuration (4.1.5.1.3) through the common configuration (4.1.4.3).
     commonWrite16(QUEUE_SELECT, static_cast<std::uint16_t>(index));
     std::uint16_t maxSize = commonRead16(QUEUE_SIZE);
     if (maxSize == 0 || maxSize < size) return EIO;
     commonWrite16(QUEUE_SIZE, static_cast<std::uint16_t>(size));
     std::size_t availAt = base + pageRound(16u * size);
     std::size_t usedAt = availAt + pageRound(6u + 2u * size);
-    std::memset(ringMemory_.data() + base, 0, queueBytes(size));
-    q.descriptors = reinterpret_cast<volatile Descriptor*>(ringMemory_.data() + base);
-    q.avail = reinterpret_cast<volatile std::uint16_t*>(ringMemory_.data() + availAt);
-    q.usedHeader = reinterpret_cast<volatile std::uint16_t*>(ringMemory_.data() + usedAt);
-    q.used = reinterpret_cast<volatile UsedElement*>(ringMemory_.data() + usedAt + 4);
-    q.iova = ringIova_ + base;
+    std::uint8_t* rings = memory_.rings();
+    std::memset(rings + base, 0, queueBytes(size));
+    q.descriptors = reinterpret_cast<volatile Descriptor*>(rings + base);
+    q.avail = reinterpret_cast<volatile std::uint16_t*>(rings + availAt);
+    q.usedHeader = reinterpret_cast<volatile std::uint16_t*>(rings + usedAt);
+    q.used = reinterpret_cast<volatile UsedElement*>(rings + usedAt + 4);
     q.index = static_cast<std::uint16_t>(index);
     q.availIndex = q.lastUsed = 0;
     q.netbufs.assign(size, nullptr);
@@ -231,13 +227,13 @@ int VirtioNetDriver::setUpQueue(unsigned index, Queue& q, unsigned size, std::si
         commonWrite32(offset, static_cast<std::uint32_t>(value));
         commonWrite32(offset + 4, static_cast<std::uint32_t>(value >> 32));
     };
-    write64(QUEUE_DESC, q.iova);
-    write64(QUEUE_DRIVER, ringIova_ + availAt);
-    write64(QUEUE_DEVICE, ringIova_ + usedAt);
+    write64(QUEUE_DESC, memory_.ringAddress(base));
+    write64(QUEUE_DRIVER, memory_.ringAddress(availAt));
+    write64(QUEUE_DEVICE, memory_.ringAddress(usedAt));
     commonWrite16(QUEUE_MSIX_VECTOR, q.vector);
     if (q.vector != NO_VECTOR && commonRead16(QUEUE_MSIX_VECTOR) != q.vector) return EIO;  // 4.1.5.1.2: refused
     q.notify = reinterpret_cast<volatile std::uint16_t*>(notifyBase_ + commonRead16(QUEUE_NOTIFY_OFF) * notifyMultiplier_);
-    q.avail[0] = AVAIL_F_NO_INTERRUPT;
+    q.avail[0] = AVAIL_F_NO_INTERRUPT;  // 2.7.7: no interrupt until setInterruptsEnabled asks
     commonWrite16(QUEUE_ENABLE, 1);
     return 0;
 }
@@ -254,7 +250,7 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
     commonWrite16(MSIX_CONFIG, configVector_);
     if (configVector_ != NO_VECTOR && commonRead16(MSIX_CONFIG) != configVector_) commonWrite16(MSIX_CONFIG, NO_VECTOR);
     // receiveq i is virtqueue 2i, transmitq i 2i + 1; the control queue comes after all the
-    // pairs the device has (2 * max_virtqueue_pairs), its slot after those we use.
+    // pairs the device has (2 * max_virtqueue_pairs with MQ, else 2: 5.1.2), its slot after those we use.
     const unsigned pairs = queueCount();
     const std::size_t slot = queueBytes(queueSize_);
     int error = 0;
@@ -262,7 +258,10 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
         error = setUpQueue(2 * i, rx_[i], queueSize_, 2 * i * slot);
         if (error == 0) error = setUpQueue(2 * i + 1, tx_[i], queueSize_, (2 * i + 1) * slot);
     }
-    if (error == 0 && multiqueue()) error = setUpQueue(2 * offeredPairs_, control_, kControlQueueSize, 2 * pairs * slot);
+    if (error == 0 && hasControlQueue()) {
+        const unsigned index = multiqueue() ? 2 * offeredPairs_ : 2;
+        error = setUpQueue(index, control_, kControlQueueSize, 2 * pairs * slot);
+    }
     if (error != 0) {
         setStatus(STATUS_FAILED);
         return EIO;
@@ -276,10 +275,14 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
         for (unsigned i = queueSize_; i-- > 0;) tx.freeIds.push_back(static_cast<std::uint16_t>(i));
     }
     setStatus(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+    // The filled receive queues are in memory, and the device live, before it is told of them
+    // (3.1.1: no notification before DRIVER_OK). The status write is an uncached register write;
+    // this keeps the compiler from moving the ring stores after the doorbells.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    for (Queue& rx : rx_) *rx.notify = rx.index;
-    // Until told otherwise the device uses pair 1 only (5.1.6.5.5).
-    if (multiqueue() && setQueuePairs() != 0) {
+    for (Queue& rx : rx_) *rx.notify = rx.index;  // doorbell (4.1.5.2): buffers are available
+    // The device uses pair 1 only until told otherwise (5.1.6.5.5), and filters nothing until
+    // given a mode and a MAC table (QEMU starts promiscuous).
+    if ((multiqueue() && setQueuePairs() != 0) || sendReceiveFilters() != 0) {
         setStatus(STATUS_FAILED);
         return EIO;
     }
@@ -290,7 +293,7 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
 
 void VirtioNetDriver::fillReceiveQueue(Queue& rx) {
     // Descriptor i always holds rx.netbufs[i]; the header goes in the 12 bytes in front of the
-    // netbuf's data.
+    // netbuf's data (5.1.6.3).
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
     for (unsigned i = 0; i < queueSize_; ++i) {
         rx.descriptors[i].address = rx.netbufs[i]->ioAddress() - kNetHeaderSize;
@@ -299,45 +302,26 @@ void VirtioNetDriver::fillReceiveQueue(Queue& rx) {
         rx.avail[2 + i] = static_cast<std::uint16_t>(i);
     }
     rx.availIndex = static_cast<std::uint16_t>(queueSize_);
-    rx.avail[0] = rx.interrupts ? 0 : AVAIL_F_NO_INTERRUPT;
+    rx.avail[0] = rx.interrupts ? 0 : AVAIL_F_NO_INTERRUPT;  // 2.7.7
+    // 2.7.13.3.1: the descriptors and ring entries are in memory before idx counts them.
+    // Release: on x86 a compiler barrier (stores are not reordered with older stores).
     std::atomic_thread_fence(std::memory_order_release);
     rx.avail[1] = rx.availIndex;
 }
 
-int VirtioNetDriver::setQueuePairs() {
-    // VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET (5.1.6.5.5): {class, command, le16 pairs} read by the
-    // device, one ack byte written by it, in the page after the control queue.
-    const std::size_t at = 2 * queueCount() * queueBytes(queueSize_) + queueBytes(kControlQueueSize);
-    volatile std::uint8_t* command = ringMemory_.data() + at;
-    const std::uint64_t iova = ringIova_ + at;
-    const std::uint16_t pairs = static_cast<std::uint16_t>(queueCount());
-    command[0] = CTRL_MQ;
-    command[1] = CTRL_MQ_VQ_PAIRS_SET;
-    command[2] = static_cast<std::uint8_t>(pairs);
-    command[3] = static_cast<std::uint8_t>(pairs >> 8);
-    command[kAckOffset] = 0xff;
-    Queue& q = control_;
-    q.descriptors[0].address = iova;
-    q.descriptors[0].length = 4;
-    q.descriptors[0].flags = DESC_F_NEXT;
-    q.descriptors[0].next = 1;
-    q.descriptors[1].address = iova + kAckOffset;
-    q.descriptors[1].length = 1;
-    q.descriptors[1].flags = DESC_F_WRITE;
-    q.descriptors[1].next = 0;
-    q.avail[2 + (q.availIndex & (kControlQueueSize - 1))] = 0;
-    q.availIndex++;
+// Hands the entries added to @p q's available ring since the last call to the device.
+void VirtioNetDriver::publish(Queue& q) {
+    // 2.7.13.3.1: the descriptors, the ring entries and the buffers they name are in memory
+    // before idx counts them. Release: on x86 a compiler barrier.
     std::atomic_thread_fence(std::memory_order_release);
     q.avail[1] = q.availIndex;
+    // 2.7.13.4.1: idx is written before the device's flags are read, or a device that just
+    // cleared NO_NOTIFY would never hear of these entries. A store then a load of another
+    // location is the one reordering x86 does (its store buffer): this fence is an mfence.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    *q.notify = q.index;
-    // QEMU answers within the notifying write; a device may take longer: allow a second.
-    for (int i = 0; i < 1000 && q.usedHeader[1] == q.lastUsed; ++i) usleep(1000);
-    if (q.usedHeader[1] == q.lastUsed) return ETIMEDOUT;
-    std::atomic_thread_fence(std::memory_order_acquire);
-    std::uint32_t id = q.used[q.lastUsed & (kControlQueueSize - 1)].id;
-    q.lastUsed++;
-    return id == 0 && command[kAckOffset] == NET_OK ? 0 : EIO;
+    // The doorbell: the queue's index to its notification address (4.1.5.2), unless the device
+    // said it need not be told (VIRTQ_USED_F_NO_NOTIFY, 2.7.10).
+    if ((q.usedHeader[0] & USED_F_NO_NOTIFY) == 0) *q.notify = q.index;
 }
 
 bool VirtioNetDriver::hasInterruptPerQueue() const {
@@ -349,12 +333,7 @@ bool VirtioNetDriver::hasInterruptPerQueue() const {
 
 void VirtioNetDriver::releaseQueues() {
     for (std::vector<Queue>* queues : {&rx_, &tx_}) {
-        for (Queue& q : *queues) {
-            for (Netbuf*& nb : q.netbufs) {
-                if (nb != nullptr) nb->free();
-                nb = nullptr;
-            }
-        }
+        for (Queue& q : *queues) DeviceMemory::freeNetbufs(q.netbufs);
     }
 }
 
@@ -363,16 +342,23 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     Queue& rx = rx_[queue];
     const std::uint16_t usedIndex = rx.usedHeader[1];
     if (usedIndex == rx.lastUsed) return 0;  // nothing received: the cheapest poll
-    std::atomic_thread_fence(std::memory_order_acquire);  // used elements after the index
+    return receiveUsed(queue, usedIndex, out, max);
+}
+
+// Out of line, so that an empty poll does not pay for saving the registers this part needs.
+[[gnu::noinline]] unsigned VirtioNetDriver::receiveUsed(unsigned queue, std::uint16_t usedIndex, Netbuf** out,
+                                                        unsigned max) {
+    Queue& rx = rx_[queue];
+    // 2.7.14: read the used elements (and the frames) only after the idx that counts them.
+    // Acquire: on x86 a compiler barrier (loads are not reordered with older loads).
+    std::atomic_thread_fence(std::memory_order_acquire);
     const unsigned mask = queueSize_ - 1;
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
-    unsigned n = 0, refilled = 0, errors = 0, drops = 0;
-    // The replacement buffers in one bulk get (the pool's thread cache), one at a time only when
-    // the pool cannot give them all.
-    const unsigned ready = std::min({max, kRefillBurst, static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
-    Netbuf* refills[kRefillBurst];
-    const bool bulk = ready != 0 && pool()->allocateBulk(refills, ready) == 0;
-    unsigned taken = 0;
+    unsigned n = 0, errors = 0, drops = 0, refilled = 0;
+    const unsigned ready = std::min({max, ReceiveRefill::kMaxBurst,
+                                     static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
+    Netbuf* fresh[ReceiveRefill::kMaxBurst];
+    ReceiveRefill refill(*pool(), fresh, ready);
     for (unsigned seen = 0; seen < ready; ++seen) {
         volatile UsedElement& e = rx.used[rx.lastUsed & mask];
         std::uint32_t id = e.id, length = e.length;
@@ -381,33 +367,24 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
             errors++;
             continue;
         }
-        Netbuf* received = rx.netbufs[id];
-        Netbuf* fresh = bulk ? refills[taken++] : pool()->allocate();
-        if (fresh == nullptr) {
-            drops++;
-            fresh = received;
-            fresh->reset(pool()->headroom());
-        } else if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0 ||
-                   !takeOffload(*received)) {  // too short, too long, or a partial checksum outside the frame
-            errors++;
-            received->free();
+        if (Netbuf* received = refill.exchange(rx.netbufs[id])) {
+            if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0 ||
+                !takeOffload(*received)) {  // too short, too long, or a partial checksum outside the frame
+                errors++;
+                received->free();
+            } else {
+                out[n++] = received;
+            }
         } else {
-            out[n++] = received;
+            drops++;  // no netbuf to replace it: the frame is dropped, the buffer goes back
         }
-        rx.netbufs[id] = fresh;
-        rx.descriptors[id].address = fresh->ioAddress() - kNetHeaderSize;
+        rx.descriptors[id].address = rx.netbufs[id]->ioAddress() - kNetHeaderSize;
         rx.descriptors[id].length = room;
         rx.avail[2 + (rx.availIndex & mask)] = static_cast<std::uint16_t>(id);
         rx.availIndex++;
         refilled++;
     }
-    if (bulk && taken < ready) pool()->freeBulk(refills + taken, ready - taken);
-    if (refilled != 0) {
-        std::atomic_thread_fence(std::memory_order_release);  // ring entries before the index
-        rx.avail[1] = rx.availIndex;
-        std::atomic_thread_fence(std::memory_order_seq_cst);   // index before reading the flags
-        if ((rx.usedHeader[0] & USED_F_NO_NOTIFY) == 0) *rx.notify = rx.index;
-    }
+    if (refilled != 0) publish(rx);
     if (errors != 0) report(QueueEvent::receiveError, queue, errors);
     if (drops != 0) report(QueueEvent::receiveDrop, queue, drops);
     return n;
@@ -415,37 +392,35 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
 
 // With GUEST_CSUM the device may hand over a packet whose checksum is still partial (NEEDS_CSUM:
 // the layers above complete it from csumStart, as with a tap's vnet header) or already checked
-// (DATA_VALID). @return false when the partial checksum's place is outside the frame.
+// (DATA_VALID) (5.1.6.4). @return false when the partial checksum's place is outside the frame.
 bool VirtioNetDriver::takeOffload(Netbuf& received) const {
-    const auto* header = reinterpret_cast<const NetHeader*>(received.data() - kNetHeaderSize);
     NetbufOffload& offload = received.offload();
+    if ((features_ & F_GUEST_CSUM) == 0) {
+        offload = NetbufOffload{};
+        return true;
+    }
+    const auto* header = reinterpret_cast<const VirtioNetHeader*>(received.data() - kNetHeaderSize);
     offload = NetbufOffload{};
-    if ((features_ & F_GUEST_CSUM) == 0) return true;
-    offload.flags = header->flags & (HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID);
-    if ((offload.flags & HDR_F_NEEDS_CSUM) == 0) return true;
+    offload.flags = header->flags & (NetbufOffload::kNeedsChecksum | NetbufOffload::kDataValid);
+    if (!offload.needsChecksum()) return true;
     offload.csumStart = header->csumStart;
     offload.csumOffset = header->csumOffset;
-    return std::uint32_t{offload.csumStart} + offload.csumOffset + 2 <= received.size();
+    return offload.isConsistentWith(received.size());
 }
 
 void VirtioNetDriver::cleanTransmitQueue(Queue& tx) {
     const std::uint16_t usedIndex = tx.usedHeader[1];
+    // 2.7.14: the used elements after the idx that counts them (acquire: a compiler barrier on x86).
     std::atomic_thread_fence(std::memory_order_acquire);
-    Netbuf* done[64];
-    unsigned count = 0;
+    TransmitCompletions done;
     while (tx.lastUsed != usedIndex) {
         std::uint32_t id = tx.used[tx.lastUsed & (queueSize_ - 1)].id;
         tx.lastUsed++;
         if (id >= queueSize_ || tx.netbufs[id] == nullptr) continue;
-        done[count++] = tx.netbufs[id];
+        done.add(tx.netbufs[id]);
         tx.netbufs[id] = nullptr;
         tx.freeIds.push_back(static_cast<std::uint16_t>(id));
-        if (count == 64) {
-            NetbufPool::freeToOwners(done, count);
-            count = 0;
-        }
     }
-    if (count != 0) NetbufPool::freeToOwners(done, count);
 }
 
 unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
@@ -457,19 +432,20 @@ unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsign
     unsigned accepted = 0;
     while (accepted < count && !tx.freeIds.empty()) {
         Netbuf* nb = packets[accepted++];
-        if (!foreignPools_.reachable(nb, pool(), device_->container()) || nb->size() == 0 || nb->growTop(kNetHeaderSize) != 0) {
+        if (!memory_.reachable(nb) || nb->size() == 0 || nb->growTop(kNetHeaderSize) != 0) {
             report(QueueEvent::transmitError, index, *nb);  // the device cannot reach or send it
             nb->free();
             continue;
         }
-        NetHeader header{};
+        // The header in front of the frame (5.1.6.2): what the device should finish for it.
+        VirtioNetHeader header;
         const NetbufOffload& offload = nb->offload();
-        if ((features_ & F_CSUM) != 0 && (offload.flags & HDR_F_NEEDS_CSUM) != 0) {
-            header.flags = HDR_F_NEEDS_CSUM;
+        if ((features_ & F_CSUM) != 0 && offload.needsChecksum()) {
+            header.flags = NetbufOffload::kNeedsChecksum;
             header.csumStart = offload.csumStart;
             header.csumOffset = offload.csumOffset;
         }
-        if ((features_ & (F_HOST_TSO4 | F_HOST_TSO6)) != 0 && offload.gsoType != 0) {
+        if ((features_ & (F_HOST_TSO4 | F_HOST_TSO6)) != 0 && offload.gsoType != NetbufOffload::kGsoNone) {
             header.gsoType = offload.gsoType;
             header.gsoSize = offload.gsoSize;
             header.headerLength = offload.csumStart;  // a hint; devices recompute it
@@ -484,12 +460,7 @@ unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsign
         tx.avail[2 + (tx.availIndex & mask)] = id;
         tx.availIndex++;
     }
-    if (accepted != 0) {
-        std::atomic_thread_fence(std::memory_order_release);
-        tx.avail[1] = tx.availIndex;
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if ((tx.usedHeader[0] & USED_F_NO_NOTIFY) == 0) *tx.notify = tx.index;
-    }
+    if (accepted != 0) publish(tx);
     return accepted;
 }
 
@@ -501,7 +472,7 @@ int VirtioNetDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     if (interruptEventFd(queue) < 0) return EOPNOTSUPP;
     Queue& rx = rx_[queue];
     rx.interrupts = enabled;
-    if (rx.avail != nullptr) rx.avail[0] = enabled ? 0 : AVAIL_F_NO_INTERRUPT;
+    if (rx.avail != nullptr) rx.avail[0] = enabled ? 0 : AVAIL_F_NO_INTERRUPT;  // 2.7.7
     return 0;
 }
 
@@ -527,7 +498,7 @@ void VirtioNetDriver::timeoutOccurred() {
 LinkStatus VirtioNetDriver::updateLinkStatus() {
     LinkStatus link = LinkStatus::up;
     if ((features_ & F_STATUS) != 0) {
-        std::uint16_t s = *reinterpret_cast<volatile std::uint16_t*>(deviceConfig_ + CONFIG_STATUS);
+        std::uint16_t s = *reinterpret_cast<volatile std::uint16_t*>(deviceConfig_ + CONFIG_STATUS);  // 5.1.4
         link = (s & NET_S_LINK_UP) != 0 ? LinkStatus::up : LinkStatus::down;
     }
     setLinkStatus(link);

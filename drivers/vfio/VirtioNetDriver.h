@@ -2,11 +2,10 @@
 /// @file VirtioNetDriver.h
 /// @brief VirtioNetDriver: a modern virtio-net PCI device (1af4:1041) driven through vfio-pci.
 
+#include "drivers/vfio/DeviceMemory.h"
 #include "drivers/vfio/VirtioNetLayout.h"
-#include "drivers/vfio/DevicePoolMappings.h"
 #include "framework/IOEthernet.h"
 #include "framework/pci/PciDevice.h"
-#include "netbuf/DmaRegion.h"
 
 #include <array>
 #include <cstdint>
@@ -17,21 +16,29 @@
 namespace nexnet {
 
 /// An IOEthernet driver for a modern (virtio 1.x) virtio-net PCI device, as QEMU's
-/// `virtio-net-pci,disable-legacy=on,iommu_platform=on`.
+/// `virtio-net-pci,disable-legacy=on,iommu_platform=on`. Section numbers: virtio 1.2.
 ///
-/// Negotiates VERSION_1 and ACCESS_PLATFORM (both required: without ACCESS_PLATFORM the device
-/// would DMA to guest-physical addresses, which a VFIO process cannot know), MAC and STATUS when
-/// offered, and the checksum and TSO features when offered (CSUM, GUEST_CSUM, HOST_TSO4/6): the
-/// netbuf's NetbufOffload travels in the 12-byte virtio-net header in front of each frame, in the
-/// netbuf's headroom. The split virtqueues (spec 2.6) live in a DMA region of the driver.
+/// Negotiates VERSION_1 and, behind an IOMMU, ACCESS_PLATFORM (required there: without it the
+/// device would DMA to guest-physical addresses, which a VFIO process cannot know; without an
+/// IOMMU physical addresses are what the driver gives it anyway), MAC and STATUS when offered,
+/// and the checksum and TSO features when offered (CSUM, GUEST_CSUM, HOST_TSO4/6): the netbuf's
+/// NetbufOffload travels in the 12-byte VirtioNetHeader in front of each frame, in the netbuf's
+/// headroom. The split virtqueues (2.7) live in the driver's DeviceMemory.
+///
+/// Filters: with the control virtqueue and CTRL_RX offered (QEMU's default) the device filters
+/// as a NIC does: promiscuous and all-multicast modes (VIRTIO_NET_CTRL_RX, 5.1.6.5.1) and a MAC
+/// table holding the driver's address and the joined groups (VIRTIO_NET_CTRL_MAC_TABLE_SET,
+/// 5.1.6.5.2), sent once the device is live and again on every change. Without CTRL_RX nothing
+/// filters: the device delivers every frame and the modes are only recorded (filtersFrames()
+/// says which).
 ///
 /// Queue pairs: one by default (receiveq1 and transmitq1, MQ not negotiated). With
-/// Options::queuePairs N > 1 the driver negotiates MQ and CTRL_VQ (5.1.3.1: MQ needs the control
-/// virtqueue), sets up receiveq1..N and transmitq1..N (queues 2i and 2i+1) and the control queue
-/// (queue 2 * max_virtqueue_pairs), and sends VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET N once the device
-/// is live (5.1.6.5.5); the device then spreads what it receives over the N receive queues (a
-/// QEMU tap backend by flow hash). Pair i is queue i of receiveBurst, transmitBurst,
-/// interruptEventFd and the statistics; queueCount() is N.
+/// Options::queuePairs N > 1 the driver negotiates MQ (5.1.3.1: it needs the control virtqueue),
+/// sets up receiveq1..N and transmitq1..N (queues 2i and 2i+1) and the control queue (queue
+/// 2 * max_virtqueue_pairs), and sends VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET N once the device is live
+/// (5.1.6.5.6); the device then spreads what it receives over the N receive queues (a QEMU tap
+/// backend by flow hash). Pair i is queue i of the IONetwork burst calls, interruptEventFd and
+/// the statistics; queueCount() is N.
 ///
 /// Interrupt mode: receive queue i raises MSI-X vector i and configuration changes (link) vector
 /// N when the device has N + 1 vectors; with fewer, receive queue 0 has vector 0, configuration
@@ -41,7 +48,9 @@ namespace nexnet {
 /// Everything the device writes is checked before use: a used-ring id outside the queue or a
 /// length shorter than the header and an Ethernet header is counted as an error, never followed.
 ///
-/// Threading: one thread at a time (the event loop's), as every IONetwork.
+/// Threading: one thread at a time (the event loop's), as every IONetwork. The control-queue
+/// commands (resetAndEnable, the filter calls) wait for the device's acknowledgement: QEMU gives
+/// it within the notification, a device gets at most a second.
 class VirtioNetDriver : public IOEthernet {
 public:
     static constexpr std::uint16_t kVendorId = 0x1af4;  ///< Red Hat (virtio).
@@ -54,23 +63,23 @@ public:
         unsigned queuePairs = 1;   ///< Receive/transmit queue pairs, 1 to IONetwork::kMaxQueues.
     };
 
-    /// Takes @p device, finds the virtio capabilities, maps their BARs and @p pool into the
-    /// device's container, negotiates features and reads the MAC. The device is stopped until
-    /// resetAndEnable(true). Errors: ENODEV (not modern virtio-net, capabilities missing),
-    /// ENOTSUP (VERSION_1 or ACCESS_PLATFORM not offered, or queuePairs > 1 without MQ and
-    /// CTRL_VQ offered), EINVAL (options, more queue pairs than the device offers, pool headroom
-    /// under 12 bytes), EIO (the device reports an invalid max_virtqueue_pairs or too few queues),
-    /// or the mapping's errno; @p message explains.
+    /// Takes @p device, finds the virtio capabilities, maps their BARs, its queues and @p pool
+    /// into the device's container, negotiates features and reads the MAC. The device is stopped
+    /// until resetAndEnable(true). Errors: ENODEV (not modern virtio-net, capabilities missing),
+    /// ENOTSUP (VERSION_1, or behind an IOMMU ACCESS_PLATFORM, not offered, or queuePairs > 1
+    /// without MQ and CTRL_VQ offered), EINVAL (options, more queue pairs than the device offers,
+    /// pool headroom under 12 bytes), EIO (the device reports an invalid max_virtqueue_pairs or
+    /// too few queues), or the mapping's errno; @p message and the Result's message explain.
     static Result<std::unique_ptr<VirtioNetDriver>> create(std::unique_ptr<PciDevice> device,
                                                            std::shared_ptr<NetbufPool> pool, const Options& options,
                                                            std::string* message = nullptr);
-    /// Resets the device and unmaps its memory.
+    /// Resets the device, frees the netbufs of its queues and unmaps its memory.
     ~VirtioNetDriver() override;
 
-    /// Resets the device, negotiates, sets up the queues, fills the receive queues and, with
-    /// several pairs, sets the number of pairs through the control queue; with @p enable false
-    /// only resets it. @return 0, EIO (device refused features, queues or the pair count),
-    /// ENOBUFS (pool too small).
+    /// Resets the device, negotiates, sets up the queues, fills the receive queues and, through
+    /// the control queue, sets the number of pairs and the receive filters; with @p enable false
+    /// only resets it. @return 0, EIO (device refused features, queues, the pair count or the
+    /// filters), ENOBUFS (pool too small).
     int resetAndEnable(bool enable) override;
     /// The queue pairs in use (Options::queuePairs).
     unsigned queueCount() const override { return static_cast<unsigned>(rx_.size()); }
@@ -84,8 +93,22 @@ public:
     /// The link watchdog, every second while an event loop is attached: reads the link status
     /// from the device configuration.
     void timeoutOccurred() override;
-    /// virtio-net filters nothing without a control queue: promiscuous and multicast modes are
-    /// recorded only (the device delivers everything). Base behaviour kept.
+    /// Records the address; when the device filters, puts it in the MAC table (5.1.6.5.2).
+    /// @return 0, EINVAL (multicast or zero address), EIO (the device refused the table).
+    int setHardwareAddress(const EthernetAddress& address) override;
+    /// Sends VIRTIO_NET_CTRL_RX_PROMISC when the device filters (and runs), then records the mode.
+    /// @return 0 or EIO (the device refused; mode unchanged).
+    int setPromiscuousMode(bool enabled) override;
+    /// Sends VIRTIO_NET_CTRL_RX_ALLMULTI when the device filters (and runs), then records the mode.
+    /// @return 0 or EIO (the device refused; mode unchanged).
+    int setMulticastMode(bool enabled) override;
+    /// Joins the group and, when the device filters, sends the new MAC table.
+    /// @return the base's errors, or EIO (the device refused; the group is not joined).
+    int addMulticastAddress(const EthernetAddress& address) override;
+    /// Leaves the group and, when the device filters, sends the new MAC table.
+    /// @return the base's errors, or EIO (the device refused; the group stays joined).
+    int removeMulticastAddress(const EthernetAddress& address) override;
+    /// 1500: no merged receive buffers, one netbuf per frame.
     unsigned maxMtu() const override { return 1500; }
 
     /// Reads the link (config status LINK_UP when STATUS was negotiated; up otherwise).
@@ -94,6 +117,9 @@ public:
     std::uint64_t deviceFeatures() const { return deviceFeatures_; }
     /// Features negotiated.
     std::uint64_t negotiatedFeatures() const { return features_; }
+    /// True when the device filters frames by address and mode (CTRL_VQ and CTRL_RX negotiated);
+    /// false: it delivers every frame.
+    bool filtersFrames() const { return (features_ & virtio::F_CTRL_RX) != 0; }
     /// Queue pairs the device offers (max_virtqueue_pairs with MQ, else 1).
     unsigned offeredQueuePairs() const { return offeredPairs_; }
     /// The PCI device.
@@ -109,19 +135,21 @@ protected:
     /// as a receive error. @return the number taken; 0 for an unknown queue.
     unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
     /// Queues up to @p count frames on transmit queue @p queue (modulo queueCount()), each behind a
-    /// virtio-net header in its headroom; notifies once. @return the number accepted (the
-    /// caller keeps the rest: the queue is full).
+    /// VirtioNetHeader in its headroom; notifies once. @return the number accepted (the caller
+    /// keeps the rest: the queue is full).
     unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
     /// Starts the link watchdog on the new event loop, if any.
     int eventLoopChanged() override;
 
 private:
+    // The control queue carries one command at a time: a few descriptors are plenty.
+    static constexpr unsigned kControlQueueSize = 16;
+
     struct Queue {
         volatile virtio::Descriptor* descriptors = nullptr;
         volatile std::uint16_t* avail = nullptr;  // flags, idx, ring[size], used_event
         volatile std::uint16_t* usedHeader = nullptr;  // flags, idx
         volatile virtio::UsedElement* used = nullptr;
-        std::uint64_t iova = 0;    // of descriptors; avail and used follow
         volatile std::uint16_t* notify = nullptr;
         std::uint16_t index = 0;   // virtqueue index, what a notification writes
         std::uint16_t vector = virtio::NO_VECTOR;  // receive: its MSI-X vector
@@ -136,12 +164,22 @@ private:
     int negotiate();
     int checkQueuePairs(std::string* message);
     int setUpQueue(unsigned index, Queue& queue, unsigned size, std::size_t base);
-    int setQueuePairs();
+    unsigned receiveUsed(unsigned queue, std::uint16_t usedIndex, Netbuf** out, unsigned max);
     void fillReceiveQueue(Queue& queue);
     void releaseQueues();
     bool takeOffload(Netbuf& received) const;
     void cleanTransmitQueue(Queue& queue);
+    void publish(Queue& queue);
     bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
+    bool hasControlQueue() const { return (features_ & virtio::F_CTRL_VQ) != 0; }
+    static std::size_t queueBytes(unsigned size);
+    // The control virtqueue (VirtioNetControl.cpp).
+    std::size_t controlQueueBytes() const;
+    int sendCommand(std::uint8_t commandClass, std::uint8_t command, const void* data, std::size_t size);
+    int setQueuePairs();
+    int sendReceiveFilters();
+    int sendMacTable();
+    int setReceiveMode(std::uint8_t command, bool enabled);
     volatile std::uint8_t* common(unsigned offset) const { return common_ + offset; }
     void commonWrite16(unsigned offset, std::uint16_t v) { *reinterpret_cast<volatile std::uint16_t*>(common_ + offset) = v; }
     std::uint16_t commonRead16(unsigned offset) const { return *reinterpret_cast<volatile std::uint16_t*>(common_ + offset); }
@@ -153,6 +191,7 @@ private:
     std::unique_ptr<PciDevice> device_;
     Options options_;
     std::array<PciBar, 6> bars_;
+    DeviceMemory memory_;  // after device_: unmapped once the destructor reset the device
     volatile std::uint8_t* common_ = nullptr;
     volatile std::uint8_t* deviceConfig_ = nullptr;
     volatile std::uint8_t* notifyBase_ = nullptr;
@@ -161,13 +200,10 @@ private:
     std::uint64_t features_ = 0;
     unsigned offeredPairs_ = 1;
     unsigned queueSize_ = 0;
-    DmaRegion ringMemory_;
-    std::uint64_t ringIova_ = 0;
     std::vector<Queue> rx_;  // one per pair
     std::vector<Queue> tx_;
-    Queue control_;          // with MQ only
+    Queue control_;          // with CTRL_VQ only
     std::uint16_t configVector_ = virtio::NO_VECTOR;
-    DevicePoolMappings foreignPools_;
 };
 
 }  // namespace nexnet

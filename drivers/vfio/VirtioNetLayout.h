@@ -2,8 +2,10 @@
 /// @file VirtioNetLayout.h
 /// @brief Structures and constants of a modern virtio-net PCI device that VirtioNetDriver uses.
 ///
-/// Section numbers are those of the "Virtual I/O Device (VIRTIO) Version 1.1" specification:
-/// 2.6 split virtqueues, 4.1.4 PCI capabilities, 4.1.4.3 common configuration, 5.1 network device.
+/// Section numbers are those of the "Virtual I/O Device (VIRTIO) Version 1.2" specification
+/// (virtio-v1.2-cs01): 2.1 device status, 2.7 split virtqueues, 3.1 initialisation, 4.1.4 PCI
+/// capabilities, 4.1.4.3 common configuration, 5.1 network device (5.1.6.5 the control virtqueue).
+/// The virtio-net header itself is netbuf/VirtioNetHeader.h.
 
 #include <cstdint>
 
@@ -55,6 +57,7 @@ constexpr std::uint64_t F_HOST_TSO4 = 1ull << 11;       ///< Device segments TCP
 constexpr std::uint64_t F_HOST_TSO6 = 1ull << 12;       ///< Device segments TCPv6 GSO packets we send.
 constexpr std::uint64_t F_STATUS = 1ull << 16;          ///< Link status in the config.
 constexpr std::uint64_t F_CTRL_VQ = 1ull << 17;         ///< Control virtqueue.
+constexpr std::uint64_t F_CTRL_RX = 1ull << 18;         ///< Receive filters through the control virtqueue.
 constexpr std::uint64_t F_MQ = 1ull << 22;              ///< Multiqueue.
 constexpr std::uint64_t F_VERSION_1 = 1ull << 32;       ///< Modern device (required).
 constexpr std::uint64_t F_ACCESS_PLATFORM = 1ull << 33; ///< DMA goes through the IOMMU (required for VFIO).
@@ -67,6 +70,11 @@ constexpr std::uint16_t NET_S_LINK_UP = 1;        ///< CONFIG_STATUS bit.
 
 // ---- control virtqueue (5.1.6.5) ----------------------------------------------------------------
 // A command is one chain: the device reads {u8 class, u8 command, command data} and writes a u8 ack.
+constexpr std::uint8_t CTRL_RX = 0;                      ///< Class: receive mode (5.1.6.5.1), with F_CTRL_RX.
+constexpr std::uint8_t CTRL_RX_PROMISC = 0;              ///< Command: u8 on: every frame.
+constexpr std::uint8_t CTRL_RX_ALLMULTI = 1;             ///< Command: u8 on: every multicast frame.
+constexpr std::uint8_t CTRL_MAC = 1;                     ///< Class: MAC filter table (5.1.6.5.2), with F_CTRL_RX.
+constexpr std::uint8_t CTRL_MAC_TABLE_SET = 0;           ///< Command: {le32 n, n MACs} unicast, then multicast.
 constexpr std::uint8_t CTRL_MQ = 4;                      ///< Class: multiqueue (5.1.6.5.5).
 constexpr std::uint8_t CTRL_MQ_VQ_PAIRS_SET = 0;         ///< Command: le16 virtqueue_pairs follows.
 constexpr std::uint16_t CTRL_MQ_VQ_PAIRS_MIN = 1;        ///< Fewest pairs the command accepts.
@@ -74,8 +82,8 @@ constexpr std::uint16_t CTRL_MQ_VQ_PAIRS_MAX = 0x8000;   ///< Most pairs (also m
 constexpr std::uint8_t NET_OK = 0;                       ///< Ack: the device did it.
 constexpr std::uint8_t NET_ERR = 1;                      ///< Ack: the device refused.
 
-// ---- split virtqueue (2.6) ----------------------------------------------------------------------
-/// A descriptor of the descriptor table (2.6.5).
+// ---- split virtqueue (2.7) ----------------------------------------------------------------------
+/// A descriptor of the descriptor table (2.7.5).
 struct Descriptor {
     std::uint64_t address;  ///< Buffer device address (IOVA, since ACCESS_PLATFORM).
     std::uint32_t length;   ///< Buffer length.
@@ -85,26 +93,14 @@ struct Descriptor {
 static_assert(sizeof(Descriptor) == 16, "virtq_desc is 16 bytes");
 constexpr std::uint16_t DESC_F_NEXT = 1;          ///< The chain continues at `next`.
 constexpr std::uint16_t DESC_F_WRITE = 2;         ///< Device writes the buffer (receive).
-constexpr std::uint16_t AVAIL_F_NO_INTERRUPT = 1; ///< Driver: no interrupt needed on use.
-constexpr std::uint16_t USED_F_NO_NOTIFY = 1;     ///< Device: no notification needed on avail.
+constexpr std::uint16_t AVAIL_F_NO_INTERRUPT = 1; ///< Driver: no interrupt needed on use (2.7.7).
+constexpr std::uint16_t USED_F_NO_NOTIFY = 1;     ///< Device: no notification needed on avail (2.7.10).
 
-/// One element of the used ring (2.6.8).
+/// One element of the used ring (2.7.8).
 struct UsedElement {
     std::uint32_t id;      ///< Head descriptor of the used chain.
     std::uint32_t length;  ///< Bytes the device wrote.
 };
 static_assert(sizeof(UsedElement) == 8, "virtq_used_elem is 8 bytes");
-
-/// The virtio-net header in front of every packet with VERSION_1 (5.1.6): 12 bytes.
-struct NetHeader {
-    std::uint8_t flags;         ///< NEEDS_CSUM (1), DATA_VALID (2).
-    std::uint8_t gsoType;       ///< GSO_NONE (0), TCPV4 (1), UDP (3), TCPV6 (4).
-    std::uint16_t headerLength; ///< Bytes of headers (GSO).
-    std::uint16_t gsoSize;      ///< Segment payload size.
-    std::uint16_t csumStart;    ///< Where checksumming starts.
-    std::uint16_t csumOffset;   ///< Where the checksum goes, from csumStart.
-    std::uint16_t numBuffers;   ///< Buffers of a merged receive (1 without MRG_RXBUF).
-};
-static_assert(sizeof(NetHeader) == 12, "virtio_net_hdr (VERSION_1) is 12 bytes");
 
 }  // namespace nexnet::virtio

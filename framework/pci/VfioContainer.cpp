@@ -94,6 +94,9 @@ Result<std::shared_ptr<VfioContainer>> VfioContainer::open(std::string* message)
     } else if (ioctl(c->fd_, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) > 0) {
         c->iommuType_ = VFIO_NOIOMMU_IOMMU;
         c->mode_ = Mode::noIommu;
+        auto physical = PhysicalDma::open();
+        if (!physical) return failure(physical.error(), "VFIO no-IOMMU mode needs physical addresses: " + physical.message());
+        c->physical_.emplace(std::move(*physical));
     } else {
         return failure(ENOTSUP, "VFIO offers no IOMMU backend: `modprobe vfio_iommu_type1` and enable the "
                                 "IOMMU (intel_iommu=on), or load vfio with enable_unsafe_noiommu_mode=1");
@@ -112,13 +115,7 @@ Result<std::shared_ptr<VfioContainer>> VfioContainer::shared(std::string* messag
 }
 
 VfioContainer::~VfioContainer() {
-    for (auto& [iova, m] : maps_) {
-        vfio_iommu_type1_dma_unmap unmap{};
-        unmap.argsz = sizeof unmap;
-        unmap.iova = iova;
-        unmap.size = m.size;
-        ioctl(fd_, VFIO_IOMMU_UNMAP_DMA, &unmap);
-    }
+    for (auto& [iova, m] : maps_) unmapLocked(iova, m.size);
     for (auto& [group, fd] : groups_) ::close(fd);
     if (fd_ >= 0) ::close(fd_);
 }
@@ -174,20 +171,39 @@ int VfioContainer::groupFd(int group) const {
     return it == groups_.end() ? -1 : it->second;
 }
 
+VfioContainer::Mapping* VfioContainer::findMapping(std::uintptr_t address, std::size_t size) {
+    for (auto& [iova, m] : maps_) {
+        if (m.address == address && m.size == size) return &m;
+    }
+    return nullptr;
+}
+
+// The device stops reaching the range: VFIO_IOMMU_UNMAP_DMA; nothing to undo without an IOMMU
+// (the memory stays locked until its owner frees it, and nothing translates addresses).
+int VfioContainer::unmapLocked(std::uint64_t iova, std::size_t size) {
+    if (mode_ == Mode::noIommu) return 0;
+    vfio_iommu_type1_dma_unmap unmap{};
+    unmap.argsz = sizeof unmap;
+    unmap.iova = iova;
+    unmap.size = size;
+    return ioctl(fd_, VFIO_IOMMU_UNMAP_DMA, &unmap) == 0 ? 0 : errno;
+}
+
 Result<std::uint64_t> VfioContainer::mapDma(void* address, std::size_t size) {
     using R = Result<std::uint64_t>;
     std::lock_guard guard(lock_);
     auto start = reinterpret_cast<std::uintptr_t>(address);
     if (size == 0 || start % 4096 != 0 || size % 4096 != 0) return R::failure(fail(EINVAL, "mapDma: unaligned range"));
-    if (mode_ == Mode::noIommu)
-        return R::failure(fail(EOPNOTSUPP, "no-IOMMU mode: the physical-address DMA backend is not implemented; "
-                                           "enable the IOMMU (intel_iommu=on)"));
     if (groups_.empty()) return R::failure(fail(ENXIO, "mapDma before any group was added to the container"));
-    for (auto& [iova, m] : maps_) {
-        if (m.address == start && m.size == size) {
-            ++m.references;
-            return iova;
-        }
+    if (Mapping* m = findMapping(start, size)) {
+        ++m->references;
+        return m->iova;
+    }
+    if (mode_ == Mode::noIommu) {
+        auto physical = physical_->mapContiguous(address, size);
+        if (!physical) return R::failure(fail(physical.error(), physical.message()));
+        maps_[*physical] = Mapping{start, size, *physical, 1};
+        return *physical;
     }
     std::uint64_t iova = nextIova_;
     vfio_iommu_type1_dma_map map{};
@@ -213,17 +229,28 @@ int VfioContainer::unmapDma(std::uint64_t iova) {
     auto it = maps_.find(iova);
     if (it == maps_.end()) return ENOENT;
     if (--it->second.references > 0) return 0;
-    vfio_iommu_type1_dma_unmap unmap{};
-    unmap.argsz = sizeof unmap;
-    unmap.iova = iova;
-    unmap.size = it->second.size;
-    int result = ioctl(fd_, VFIO_IOMMU_UNMAP_DMA, &unmap) == 0 ? 0 : errno;
+    int result = unmapLocked(iova, it->second.size);
     maps_.erase(it);
     return result;
 }
 
 int VfioContainer::mapPool(NetbufPool& pool) {
-    auto iova = mapDma(pool.dataRegion().data(), pool.dataRegion().size());
+    DmaRegion& region = pool.dataRegion();
+    if (mode() == Mode::noIommu) {
+        // Buffer by buffer: a pool need not be contiguous as a whole, each of its buffers must.
+        std::lock_guard guard(lock_);
+        const auto start = reinterpret_cast<std::uintptr_t>(region.data());
+        if (groups_.empty()) return fail(ENXIO, "mapPool before any group was added to the container");
+        if (Mapping* m = findMapping(start, region.size())) {
+            ++m->references;
+            return 0;
+        }
+        auto physical = physical_->mapPool(pool);
+        if (!physical) return fail(physical.error(), physical.message());
+        maps_[*physical] = Mapping{start, region.size(), *physical, 1};
+        return 0;
+    }
+    auto iova = mapDma(region.data(), region.size());
     if (!iova) return iova.error();
     pool.setIoBase(*iova);
     return 0;
@@ -238,13 +265,18 @@ std::uint64_t VfioContainer::iovaOf(const void* address) const {
     std::lock_guard guard(lock_);
     auto a = reinterpret_cast<std::uintptr_t>(address);
     for (auto& [iova, m] : maps_) {
-        if (a >= m.address && a < m.address + m.size) return iova + (a - m.address);
+        if (a < m.address || a >= m.address + m.size) continue;
+        if (mode_ == Mode::iommu) return iova + (a - m.address);
+        auto physical = physical_->physicalAddress(address);
+        return physical ? *physical : 0;
     }
     return 0;
 }
 
 std::string VfioContainer::modeDescription() const {
-    if (mode_ == Mode::noIommu) return "VFIO no-IOMMU mode (unsafe: no DMA isolation)";
+    if (mode_ == Mode::noIommu)
+        return "VFIO no-IOMMU mode (unsafe: no DMA isolation): device addresses are physical addresses from " +
+               physical_->pagemapPath() + ", memory locked";
     return iommuType_ == VFIO_TYPE1v2_IOMMU ? "VFIO type1v2 IOMMU" : "VFIO type1 IOMMU";
 }
 

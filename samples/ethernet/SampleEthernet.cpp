@@ -156,7 +156,7 @@ unsigned SampleEthernet::receiveBurst(unsigned queue, Netbuf** out, unsigned max
     unsigned base = spareCount_ - n;
     for (unsigned i = 0; i < n; ++i) {
         Netbuf* netbuf = spare_[base + i];
-        rxVectors_[i][0] = {&rxHeaders_[i], sizeof(VnetHeader)};
+        rxVectors_[i][0] = {&rxHeaders_[i], VirtioNetHeader::kLegacySize};
         rxVectors_[i][1] = {netbuf->data(), netbuf->tailroom()};
         rxMessages_[i].msg_hdr.msg_iov = rxVectors_[i];
         rxMessages_[i].msg_hdr.msg_iovlen = 2;
@@ -176,11 +176,10 @@ unsigned SampleEthernet::receiveBurst(unsigned queue, Netbuf** out, unsigned max
     unsigned kept = base;
     for (unsigned i = 0; i < static_cast<unsigned>(received); ++i) {
         Netbuf* netbuf = spare_[base + i];
-        unsigned length = rxMessages_[i].msg_len - static_cast<unsigned>(sizeof(VnetHeader));
+        unsigned length = rxMessages_[i].msg_len - static_cast<unsigned>(VirtioNetHeader::kLegacySize);
         bool truncated = (rxMessages_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-        const VnetHeader& header = rxHeaders_[i];
-        NetbufOffload offload{header.gsoSize, header.csumStart, header.csumOffset, header.gsoType, header.flags};
-        if (truncated || rxMessages_[i].msg_len < sizeof(VnetHeader) + kHeaderSize ||
+        const NetbufOffload offload = rxHeaders_[i].offload();
+        if (truncated || rxMessages_[i].msg_len < VirtioNetHeader::kLegacySize + kHeaderSize ||
             !offload.isConsistentWith(length)) {
             bad++;  // longer than a netbuf, shorter than a header, a checksum outside it: a NIC drops them
             spare_[kept++] = netbuf;
@@ -215,9 +214,9 @@ unsigned SampleEthernet::transmitBurst(unsigned queue, Netbuf** packets, unsigne
         // Ask the kernel to finish what the netbuf says is left to finish (a reply that kept the
         // partial checksum of the frame it answers, a GSO super-packet from a tap).
         const NetbufOffload& offload = packets[i]->offload();
-        txHeaders_[i] = {static_cast<std::uint8_t>(offload.flags & NetbufOffload::kNeedsChecksum), offload.gsoType, 0,
-                         offload.gsoSize, offload.csumStart, offload.csumOffset};
-        txVectors_[i][0] = {&txHeaders_[i], sizeof(VnetHeader)};
+        txHeaders_[i] = VirtioNetHeader::from(offload);
+        txHeaders_[i].flags = offload.flags & NetbufOffload::kNeedsChecksum;  // DATA_VALID means nothing on transmit
+        txVectors_[i][0] = {&txHeaders_[i], VirtioNetHeader::kLegacySize};
         txVectors_[i][1] = {packets[i]->data(), packets[i]->size()};
         txMessages_[i].msg_hdr.msg_iov = txVectors_[i];
         txMessages_[i].msg_hdr.msg_iovlen = 2;

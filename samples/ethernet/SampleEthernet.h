@@ -8,6 +8,7 @@
 
 #include "framework/DriverRegistry.h"
 #include "framework/IOEthernet.h"
+#include "netbuf/VirtioNetHeader.h"
 
 #include <cstdint>
 #include <linux/if_packet.h>
@@ -142,25 +143,15 @@ private:
     // Empty netbufs kept between bursts, as a NIC keeps its receive ring full of buffers.
     Netbuf* spare_[kBurst] = {};
     unsigned spareCount_ = 0;
-    // struct virtio_net_hdr, in host byte order as packet sockets use it (PACKET_VNET_HDR).
-    // Spelt out because <linux/virtio_net.h> does not compile as C++.
-    struct VnetHeader {
-        std::uint8_t flags;
-        std::uint8_t gsoType;
-        std::uint16_t headerLength;
-        std::uint16_t gsoSize;
-        std::uint16_t csumStart;
-        std::uint16_t csumOffset;
-    };
-    static_assert(sizeof(VnetHeader) == 10, "struct virtio_net_hdr is 10 bytes");
     // The recvmmsg / sendmmsg descriptors, built once: nothing is allocated per burst. Each
-    // message has two pieces: the virtio-net header, then the frame in a netbuf.
+    // message has two pieces: the virtio-net header (its first VirtioNetHeader::kLegacySize
+    // bytes: packet sockets use the 10-byte header, PACKET_VNET_HDR), then the frame in a netbuf.
     mmsghdr rxMessages_[kBurst] = {};
     iovec rxVectors_[kBurst][2] = {};
-    VnetHeader rxHeaders_[kBurst] = {};
+    VirtioNetHeader rxHeaders_[kBurst] = {};
     mmsghdr txMessages_[kBurst] = {};
     iovec txVectors_[kBurst][2] = {};
-    VnetHeader txHeaders_[kBurst] = {};
+    VirtioNetHeader txHeaders_[kBurst] = {};
 };
 
 }  // namespace nexnet

@@ -153,6 +153,8 @@ int main(int argc, char** argv) {
         }
         return 1;
     }
+    if (!driver.value()->modeDescription().empty())
+        std::fprintf(stderr, "nexnet-sample: %s: %s\n", settings.uri.c_str(), driver.value()->modeDescription().c_str());
     NetworkInterface interface(std::move(driver.value()));
     EthernetAddress mac;
     if (int error = configure(interface, settings, mac)) {

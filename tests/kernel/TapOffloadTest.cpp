@@ -8,9 +8,6 @@ using namespace nexnet::test;
 
 namespace {
 
-constexpr std::uint8_t kNeedsChecksum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-constexpr std::uint8_t kGsoTcpV4 = 1;       // VIRTIO_NET_HDR_GSO_TCPV4
-
 /// Two namespaces, each holding the kernel end of one tap, joined by a forwarding loop in the
 /// test that looks at every frame on its way.
 class TapOffloadTest : public ::testing::Test {
@@ -61,8 +58,8 @@ protected:
             for (unsigned i = 0; inspect && i < n; ++i) {
                 const NetbufOffload& offload = burst[i]->offload();
                 largest_ = std::max(largest_, burst[i]->size());
-                if (burst[i]->size() > 1514 && (offload.gsoType & 0x7f) == kGsoTcpV4 &&
-                    (offload.flags & kNeedsChecksum) != 0 && offload.gsoSize > 0 && offload.gsoSize <= 1500)
+                if (burst[i]->size() > 1514 && (offload.gsoType & ~NetbufOffload::kGsoEcn) == NetbufOffload::kGsoTcpV4 &&
+                    offload.needsChecksum() && offload.gsoSize > 0 && offload.gsoSize <= 1500)
                     ++superPackets_;
             }
             unsigned sent = to.send(0, burst, n);
