@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nexnet {
 
@@ -55,8 +56,17 @@ public:
     /// Lets processes of user @p uid map rings (root and this process's user always may).
     void allowUser(uid_t uid) { allowedUsers_.insert(uid); }
 
+    /// An application that has an interface's rings mapped.
+    struct ApplicationInfo {
+        std::string interface;  ///< The interface whose rings it mapped.
+        pid_t pid = 0;          ///< Its process (SO_PEERCRED).
+        uid_t uid = 0;          ///< Its user (SO_PEERCRED).
+    };
+
     /// The rings of interface @p name, or nullptr when no application has them mapped.
     AppRing* ring(std::string_view name) const;
+    /// The applications attached now, for telemetry. Loop thread.
+    std::vector<ApplicationInfo> applications() const;
     /// Applications connected and attached.
     unsigned applicationCount() const;
     /// Requests refused (bad message, credentials, mode).
