@@ -82,8 +82,8 @@ int Telemetry::addInterface(NetworkInterface& interface, const InterfaceDetails&
     return registry_->add({interface.name(), details.uri, &interface, &interface.driver(), details.bridge, details.lowResource});
 }
 
-int Telemetry::addDriver(IONetwork& driver, const std::string& uri) {
-    return registry_->add({driver.name(), uri, nullptr, &driver, nullptr, nullptr});
+int Telemetry::addDriver(IONetwork& driver, const std::string& uri, const std::string& name) {
+    return registry_->add({name.empty() ? driver.name() : name, uri, nullptr, &driver, nullptr, nullptr});
 }
 
 int Telemetry::remove(std::string_view name) {

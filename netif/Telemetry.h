@@ -94,9 +94,10 @@ public:
     /// Shows @p interface (by its name) to clients and lets them set and capture it.
     /// @return 0, or EEXIST when an interface of that name is registered.
     int addInterface(NetworkInterface& interface, const InterfaceDetails& details);
-    /// Shows a driver that no NetworkInterface wraps (a forwarding loop's): counters, link, flags,
-    /// set; no capture (there are no hooks without an interface). @return 0 or EEXIST.
-    int addDriver(IONetwork& driver, const std::string& uri);
+    /// Shows a driver that no NetworkInterface wraps (a forwarding loop's) under @p name (""
+    /// for the driver's own): counters, link, flags, set; no capture (there are no hooks without
+    /// an interface). @return 0 or EEXIST.
+    int addDriver(IONetwork& driver, const std::string& uri, const std::string& name = "");
     /// Stops showing the interface or driver named @p name, ending its captures.
     /// @return 0 or ENOENT.
     int remove(std::string_view name);

@@ -10,6 +10,7 @@
 #include "drivers/BuiltinDrivers.h"
 #include "framework/EventLoop.h"
 #include "framework/IOCommands.h"
+#include "netif/Telemetry.h"
 
 #include <net/if.h>
 
@@ -142,13 +143,15 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
     }
 }
 
-// Spins on both drivers; looks at the clock every 256 turns (a vDSO call, no syscall).
-void runPolling(Direction* directions, Clock::time_point end) {
+// Spins on both drivers; looks at the clock and at telemetry requests every 256 turns (a vDSO
+// call and a relaxed load, no syscall).
+void runPolling(Direction* directions, Clock::time_point end, Telemetry* telemetry) {
     Clock::time_point last = Clock::now();
     for (unsigned turn = 0; stopSignal == 0; ++turn) {
         directions[0].poll();
         directions[1].poll();
         if (turn % 256 != 0) continue;
+        if (telemetry != nullptr) telemetry->serviceControl();
         Clock::time_point now = Clock::now();
         if (now - last >= std::chrono::seconds(1)) {
             printRates(directions, std::chrono::duration<double>(now - last).count());
@@ -160,10 +163,13 @@ void runPolling(Direction* directions, Clock::time_point end) {
 
 // Sleeps in epoll until a driver signals; its interruptOccurred drains the queue into the
 // Direction (its input sink). A driver without an interrupt fd becomes a poller.
-int runInterrupts(Direction* directions, Clock::time_point end) {
+int runInterrupts(Direction* directions, Clock::time_point end, Telemetry* telemetry) {
     auto created = EventLoop::create();
     if (!created) return created.error();
     EventLoop& loop = *created.value();
+    if (telemetry != nullptr) {
+        if (int error = loop.watchReadable(telemetry->controlEventFd(), [telemetry] { telemetry->serviceControl(); })) return error;
+    }
     for (unsigned d = 0; d < 2; ++d) {
         Direction* dir = &directions[d];
         int fd = dir->from->interruptEventFd(0);
@@ -230,13 +236,24 @@ int main(int argc, char** argv) {
             std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
                         pool->dataRegion().pageSize() / 1024);
     }
+    // nexnetctl sees both drivers (counters, link, set) through this process's telemetry socket.
+    auto telemetry = Telemetry::open(Telemetry::Options{});
+    if (telemetry) {
+        for (unsigned d = 0; d < 2; ++d) {
+            if (telemetry.value()->addDriver(*drivers[d], settings.uri[d]) == EEXIST)  // two null: are both "null"
+                telemetry.value()->addDriver(*drivers[d], settings.uri[d], drivers[d]->name() + "-" + "ab"[d]);
+        }
+    } else {
+        std::fprintf(stderr, "nexnet-fwd: no telemetry: %s\n", telemetry.describe().c_str());
+    }
+    Telemetry* served = telemetry ? telemetry.value().get() : nullptr;
     if (settings.interrupt) {
-        if (int error = runInterrupts(directions, end)) {
+        if (int error = runInterrupts(directions, end, served)) {
             std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
             return 1;
         }
     } else {
-        runPolling(directions, end);
+        runPolling(directions, end, served);
     }
     printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings);
     return 0;
