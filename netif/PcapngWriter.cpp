@@ -11,24 +11,7 @@
 namespace nexnet {
 
 namespace {
-// Block types and option codes of the pcapng specification (draft-ietf-opsawg-pcapng, section 4).
-constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
-constexpr std::uint32_t kInterfaceDescription = 1;
-constexpr std::uint32_t kInterfaceStatistics = 5;
-constexpr std::uint32_t kEnhancedPacket = 6;
-constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
-constexpr std::uint16_t kEndOfOptions = 0;
-constexpr std::uint16_t kShbUserApplication = 4;
-constexpr std::uint16_t kIfName = 2;
-constexpr std::uint16_t kIfDescription = 3;
-constexpr std::uint16_t kIfTimestampResolution = 9;
-constexpr std::uint16_t kEpbFlags = 2;
-constexpr std::uint16_t kIsbStartTime = 2;
-constexpr std::uint16_t kIsbEndTime = 3;
-constexpr std::uint16_t kIsbInterfaceReceived = 4;
-constexpr std::uint16_t kIsbInterfaceDropped = 5;
-constexpr std::uint16_t kIsbFilterAccepted = 6;
-constexpr std::uint16_t kLinkTypeEthernet = 1;
+using namespace pcapng;
 constexpr std::uint8_t kNanoseconds = 9;  // if_tsresol: 10^-9 s
 constexpr std::size_t kBufferBytes = 64 * 1024;
 }  // namespace

@@ -1,6 +1,7 @@
 #include "CaptureFile.h"
 
 #include "netif/DescriptorWrite.h"
+#include "netif/PcapngWriter.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,11 +12,7 @@
 namespace nexnet {
 
 namespace {
-// pcapng block types and option codes (draft-ietf-opsawg-pcapng, section 4).
-constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
-constexpr std::uint32_t kInterfaceStatistics = 5;
-constexpr std::uint32_t kEnhancedPacket = 6;
-constexpr std::uint16_t kIsbInterfaceDropped = 5;
+using namespace pcapng;
 constexpr std::uint32_t kLargestBlock = 16u << 20;
 
 std::uint32_t word(const std::uint8_t* at) {

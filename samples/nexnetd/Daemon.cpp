@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <bit>
 #include <cstring>
@@ -133,7 +134,11 @@ Status Daemon::serve(const DaemonConfig& config) {
     }
     log_("telemetry on " + telemetry_->path() + (config.group.empty() ? "" : " (group " + config.group + " may read)"));
     if (!anyRings) return Status();
-    std::string path = config.appRingSocket.empty() ? Telemetry::runtimeDirectory() + "/appring.sock" : config.appRingSocket;
+    std::string path = config.appRingSocket;
+    if (path.empty()) {
+        ::mkdir(Telemetry::runtimeDirectory().c_str(), 0755);  // an EEXIST is what we want
+        path = Telemetry::runtimeDirectory() + "/appring.sock";
+    }
     auto server = AppRingServer::create(*loop_, path);
     if (!server) return Status(server.error(), "app-ring socket " + path + ": " + server.describe());
     appRings_ = std::move(server.value());
