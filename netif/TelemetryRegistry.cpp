@@ -40,7 +40,7 @@ TelemetryReport::NamedCounters countersOf(const AppRing::Statistics& s) {
     return {{"inserted", s.inserted},     {"removed", s.removed},     {"returned", s.returned},
             {"ring1Full", s.ring1Full},   {"unpostable", s.unpostable}, {"copied", s.copied},
             {"bypassDrops", s.bypassDrops}, {"invalid", s.invalid},   {"refused", s.refused},
-            {"skipped", s.skipped},       {"reclaimed", s.reclaimed}};
+            {"abandoned", s.abandoned},       {"reclaimed", s.reclaimed}};
 }
 
 TelemetryReport::NamedCounters countersOf(const LowResourceBuffer::Statistics& s) {
