@@ -1,6 +1,7 @@
 #include "InterfaceStatistics.h"
 
 #include <ctime>
+#include <optional>
 
 namespace nexnet {
 
@@ -200,25 +201,46 @@ void InterfaceStatistics::printPrometheus(const std::vector<ProcessSample>& samp
             }
         }
     }
-    const Metric interfaceMetrics[] = {
-        {"nexnet_link_up", "gauge", "1 while the link is up."},
-        {"nexnet_mtu_bytes", "gauge", "The interface's MTU."},
-        {"nexnet_pool_in_use", "gauge", "Netbufs of the driver's pool in use."},
-        {"nexnet_pool_capacity", "gauge", "Netbufs in the driver's pool."},
-        {"nexnet_pool_allocation_failures_total", "counter", "Allocations refused because the pool was empty."},
-        {"nexnet_appring_applications", "gauge", "Applications that have the interface's app rings mapped."},
+    using Interface = TelemetryReport::Interface;
+    using Value = std::optional<std::uint64_t>;  // none: the interface has no such layer
+    struct InterfaceMetric {
+        Metric metric;
+        Value (*value)(const Interface&);
     };
-    for (unsigned m = 0; m < 6; ++m) {
-        std::fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", interfaceMetrics[m].name, interfaceMetrics[m].help,
-                     interfaceMetrics[m].name, interfaceMetrics[m].type);
+    const InterfaceMetric interfaceMetrics[] = {
+        {{"nexnet_link_up", "gauge", "1 while the link is up."}, [](const Interface& i) -> Value { return i.link == "up"; }},
+        {{"nexnet_mtu_bytes", "gauge", "The interface's MTU."}, [](const Interface& i) -> Value { return i.mtu; }},
+        {{"nexnet_output_queued", "gauge", "Packets waiting for room in the transmit ring."},
+         [](const Interface& i) -> Value { return i.outputQueued; }},
+        {{"nexnet_pool_in_use", "gauge", "Netbufs of the driver's pool in use."},
+         [](const Interface& i) -> Value { return i.pool ? Value(i.pool->inUse) : std::nullopt; }},
+        {{"nexnet_pool_capacity", "gauge", "Netbufs in the driver's pool."},
+         [](const Interface& i) -> Value { return i.pool ? Value(i.pool->capacity) : std::nullopt; }},
+        {{"nexnet_pool_high_water", "gauge", "Most netbufs of the driver's pool in use at once."},
+         [](const Interface& i) -> Value { return i.pool ? Value(i.pool->highWaterMark) : std::nullopt; }},
+        {{"nexnet_pool_below_low_water", "gauge", "1 between a low-water crossing of the pool and its recovery."},
+         [](const Interface& i) -> Value { return i.pool ? Value(i.pool->belowLowWater) : std::nullopt; }},
+        {{"nexnet_pool_allocation_failures_total", "counter", "Allocations refused because the pool was empty."},
+         [](const Interface& i) -> Value { return i.pool ? Value(i.pool->allocationFailures) : std::nullopt; }},
+        {{"nexnet_low_resource", "gauge", "1 while low-resource buffering sees the pool under its low-water mark."},
+         [](const Interface& i) -> Value { return i.lowResource ? Value(i.lowResource->lowResource) : std::nullopt; }},
+        {{"nexnet_bridge_to_host_total", "counter", "Frames given to the kernel's stack."},
+         [](const Interface& i) -> Value { return i.bridge ? Value(i.bridge->toHost) : std::nullopt; }},
+        {{"nexnet_bridge_from_host_total", "counter", "Frames the kernel's stack sent out through the interface."},
+         [](const Interface& i) -> Value { return i.bridge ? Value(i.bridge->fromHost) : std::nullopt; }},
+        {{"nexnet_appring_applications", "gauge", "Applications that have the interface's app rings mapped."},
+         [](const Interface& i) -> Value { return i.appRings ? i.appRings->applications.size() : 0; }},
+        {{"nexnet_captures", "gauge", "Captures running on the interface."}, [](const Interface& i) -> Value { return i.captures; }},
+    };
+    for (const InterfaceMetric& m : interfaceMetrics) {
+        std::fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", m.metric.name, m.metric.help, m.metric.name, m.metric.type);
         for (auto& sample : samples) {
             if (!sample.report) continue;
             for (auto& i : sample.report->interfaces) {
-                if (m >= 2 && m <= 4 && !i.pool) continue;
-                std::uint64_t values[] = {i.link == "up", i.mtu, i.pool ? i.pool->inUse : 0, i.pool ? i.pool->capacity : 0,
-                                          i.pool ? i.pool->allocationFailures : 0, i.appRings ? i.appRings->applications.size() : 0};
-                std::fprintf(out, "%s{pid=\"%d\",process=\"%s\",interface=\"%s\"} %llu\n", interfaceMetrics[m].name,
-                             sample.report->pid, label(sample.report->process).c_str(), label(i.name).c_str(), U(values[m]));
+                Value value = m.value(i);
+                if (!value) continue;
+                std::fprintf(out, "%s{pid=\"%d\",process=\"%s\",interface=\"%s\"} %llu\n", m.metric.name, sample.report->pid,
+                             label(sample.report->process).c_str(), label(i.name).c_str(), U(*value));
             }
         }
     }

@@ -139,7 +139,9 @@ TEST(Nexnetd, ACaptureDuringPingsHasBothDirectionsMarked) {
     ChildProcess capture(kBuild + "/samples/nexnetctl/nexnetctl", {"capture", daemon.wire, "-w", file, "--count", "6", "icmp"},
                          ChildProcess::Options{"", {"NEXNET_RUNTIME_DIR=" + daemon.runtime}});
     ASSERT_TRUE(capture.waitForOutput("capturing")) << capture.output();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the tap is attached on the daemon's next turn
+    // The tap is attached by a job the daemon queued before it answered; this request waits behind it.
+    auto stats = daemon.control("stats " + daemon.wire + " --interval 0");
+    EXPECT_NE(stats.output.find("captures running: 1"), std::string::npos) << stats.output;
     EXPECT_TRUE(daemon.ping(3));
     ASSERT_TRUE(capture.waitForExit(std::chrono::seconds(10))) << capture.output();
     auto exit = capture.exit();
@@ -160,6 +162,45 @@ TEST(Nexnetd, ACaptureDuringPingsHasBothDirectionsMarked) {
     EXPECT_EQ(frames, 6u) << fields.output;
     EXPECT_EQ(inbound, 3u) << fields.output;
     EXPECT_EQ(outbound, 3u) << fields.output;
+}
+
+TEST(Nexnetd, ExportGivesEveryCounterInPrometheusTextFormat) {
+    NEXNET_REQUIRE(runCommand("/usr/bin/python3 -c 'import prometheus_client'").status == 0,
+                   "python3-prometheus-client is not installed");
+    Daemon daemon;
+    REQUIRE_DAEMON(daemon);
+    ASSERT_TRUE(daemon.ping(3));
+    auto exported = daemon.control("export --prometheus > " + daemon.runtime + "/metrics.txt");
+    ASSERT_EQ(exported.status, 0) << exported.output;
+    // Prometheus' own parser reads it back; it prints "family sample {labels} value" per sample.
+    auto parsed = runCommand("/usr/bin/python3 -c '"
+                             "import sys\n"
+                             "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+                             "for f in parse(open(sys.argv[1]).read()):\n"
+                             "    for s in f.samples: print(f.type, s.name, s.labels.get(\"interface\"), int(s.value))\n"
+                             "' " + daemon.runtime + "/metrics.txt");
+    ASSERT_EQ(parsed.status, 0) << parsed.output << runCommand("cat " + daemon.runtime + "/metrics.txt").output;
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(parsed.output, match,
+                                  std::regex("counter nexnet_receive_packets_total " + daemon.wire + R"( (\d+))")))
+        << parsed.output;
+    EXPECT_GE(std::stoull(match[1]), 3u);  // the echo requests at least
+    EXPECT_NE(parsed.output.find("gauge nexnet_link_up " + daemon.wire + " 1"), std::string::npos) << parsed.output;
+    EXPECT_NE(parsed.output.find("gauge nexnet_mtu_bytes " + daemon.bridge + " 1500"), std::string::npos) << parsed.output;
+    EXPECT_NE(parsed.output.find("gauge nexnet_pool_high_water " + daemon.wire), std::string::npos) << parsed.output;
+}
+
+TEST(Nexnetd, TopShowsEveryInterfaceOfEveryProcess) {
+    Daemon daemon;
+    REQUIRE_DAEMON(daemon);
+    auto top = daemon.control("top --iterations 2");
+    ASSERT_EQ(top.status, 0) << top.output;
+    std::string pid = std::to_string(daemon.process->pid());
+    for (const std::string& name : {daemon.wire, daemon.bridge}) {
+        EXPECT_TRUE(std::regex_search(top.output, std::regex(pid + R"(\s+nexnetd\s+)" + name + R"(\s+up\s+)")))
+            << name << " missing:\n" << top.output;
+    }
+    EXPECT_NE(top.output.find("1 processes, 2 interfaces"), std::string::npos) << top.output;
 }
 
 // A copy of nexnetctl that another user can execute (the checkout may be in a 0700 directory).
