@@ -114,6 +114,14 @@ unsigned AppRingServer::applicationCount() const {
     return count;
 }
 
+std::vector<AppRingServer::ApplicationInfo> AppRingServer::applications() const {
+    std::vector<ApplicationInfo> list;
+    for (auto& [fd, connection] : connections_) {
+        if (connection.attached) list.push_back({connection.interface, connection.pid, connection.uid});
+    }
+    return list;
+}
+
 void AppRingServer::accept() {
     int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;

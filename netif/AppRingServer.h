@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nexnet {
 
@@ -81,8 +82,17 @@ public:
     /// must let them connect too (Options::socketGroup with socketMode 0660).
     void allowGroup(gid_t gid) { allowedGroups_.insert(gid); }
 
+    /// An application that has an interface's rings mapped.
+    struct ApplicationInfo {
+        std::string interface;  ///< The interface whose rings it mapped.
+        pid_t pid = 0;          ///< Its process (SO_PEERCRED).
+        uid_t uid = 0;          ///< Its user (SO_PEERCRED).
+    };
+
     /// The rings of interface @p name, or nullptr when no application has them mapped.
     AppRing* ring(std::string_view name) const;
+    /// The applications attached now, for telemetry. Loop thread.
+    std::vector<ApplicationInfo> applications() const;
     /// Applications connected and attached.
     unsigned applicationCount() const;
     /// Requests refused (bad message, credentials, mode).

@@ -11,6 +11,27 @@
 
 namespace nexnet {
 
+namespace {
+
+// The classic pcap file of Options::path: no directions in that format.
+class PcapFileWriter final : public CaptureWriter {
+public:
+    explicit PcapFileWriter(std::unique_ptr<PcapDumpFile> file) : file_(std::move(file)) {}
+    int write(const CaptureFrame& frame) override {
+        file_->write(frame.data, frame.captured, frame.length, frame.nanoseconds);
+        return 0;
+    }
+    int flush() override { return file_->flush(); }
+
+private:
+    std::unique_ptr<PcapDumpFile> file_;
+};
+
+constexpr unsigned kInbound = static_cast<unsigned>(CaptureDirection::inbound);
+constexpr unsigned kOutbound = static_cast<unsigned>(CaptureDirection::outbound);
+
+}  // namespace
+
 /// A compiled BPF program and the expression it came from.
 struct CaptureTap::Filter {
     bpf_program program{};
@@ -19,35 +40,44 @@ struct CaptureTap::Filter {
 };
 
 CaptureTap::CaptureTap(const Options& options)
-    : options_(options), ring_(options.queueBytes), receive_(options.receive), transmit_(options.transmit) {}
+    : options_(options), rings_{CaptureTapRing(options.queueBytes), CaptureTapRing(options.queueBytes)},
+      receive_(options.receive), transmit_(options.transmit) {}
 
 Result<std::unique_ptr<CaptureTap>> CaptureTap::create(const Options& options, std::string* message) {
     using R = Result<std::unique_ptr<CaptureTap>>;
     if (options.snaplen == 0) return R::failure(EINVAL);
+    auto file = PcapDumpFile::open(options.path, options.snaplen, message);
+    if (!file) return R::failure(file.error());
+    return create(options, std::make_unique<PcapFileWriter>(std::move(file.value())), message);
+}
+
+Result<std::unique_ptr<CaptureTap>> CaptureTap::create(const Options& options, std::unique_ptr<CaptureWriter> writer,
+                                                       std::string* message) {
+    using R = Result<std::unique_ptr<CaptureTap>>;
+    if (options.snaplen == 0 || writer == nullptr) return R::failure(EINVAL);
     std::unique_ptr<CaptureTap> tap(new CaptureTap(options));
-    if (tap->ring_.largestRecord() < options.snaplen) {
+    if (tap->rings_[0].largestRecord() < options.snaplen) {
         if (message != nullptr) *message = "queueBytes must hold at least two frames of snaplen bytes";
         return R::failure(EINVAL);
     }
     auto filter = tap->compile(options.filter, message);
     if (filter == nullptr) return R::failure(EINVAL);
     tap->filter_.store(filter.release());
-    auto file = PcapDumpFile::open(options.path, options.snaplen, message);
-    if (!file) return R::failure(file.error());
-    tap->file_ = std::move(file.value());
-    tap->writer_ = std::thread([t = tap.get()] { t->writerLoop(); });
+    tap->writer_ = std::move(writer);
+    tap->started_ = PcapDumpFile::now();
+    tap->writerThread_ = std::thread([t = tap.get()] { t->writerLoop(); });
     return R(std::move(tap));
 }
 
 CaptureTap::~CaptureTap() {
     detach();
-    if (writer_.joinable()) {
+    if (writerThread_.joinable()) {
         {
             std::lock_guard<std::mutex> lock(writerLock_);
             stop_ = true;
         }
         writerWake_.notify_one();
-        writer_.join();
+        writerThread_.join();
     }
     delete filter_.load();
 }
@@ -99,19 +129,27 @@ std::string CaptureTap::filter() const {
 }
 
 void CaptureTap::consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) {
-    if (receive_.load(std::memory_order_relaxed)) capture(packets, count, true);
+    if (receive_.load(std::memory_order_relaxed)) capture(packets, count, CaptureDirection::inbound);
 }
 
 void CaptureTap::observeOutput(NetworkInterface&, Netbuf* const* packets, unsigned count) {
-    if (transmit_.load(std::memory_order_relaxed)) capture(packets, count, false);
+    if (transmit_.load(std::memory_order_relaxed)) capture(packets, count, CaptureDirection::outbound);
 }
 
-void CaptureTap::capture(Netbuf* const* packets, unsigned count, bool received) {
+void CaptureTap::capture(Netbuf* const* packets, unsigned count, CaptureDirection direction) {
+    CaptureTapRing& ring = rings_[static_cast<unsigned>(direction)];
+    // Options::count: one relaxed load per burst; the last burst may not take all of its frames.
+    std::uint64_t room = UINT64_MAX;
+    if (options_.count != 0) {
+        std::uint64_t done = captured_.load(std::memory_order_relaxed);
+        if (done >= options_.count) return;
+        room = options_.count - done;
+    }
     busy_.fetch_add(1);  // odd: inside a burst (see setFilter)
     const Filter* filter = filter_.load();
     std::uint64_t now = 0;
     std::uint64_t queued = 0, lost = 0, rejected = 0;
-    for (unsigned i = 0; i < count; ++i) {
+    for (unsigned i = 0; i < count && queued < room; ++i) {
         const Netbuf* packet = packets[i];
         if (packet == nullptr) continue;
         pcap_pkthdr header{};
@@ -121,9 +159,9 @@ void CaptureTap::capture(Netbuf* const* packets, unsigned count, bool received) 
             ++rejected;
             continue;
         }
-        std::uint64_t stamp = received ? packet->timestamp() : 0;
+        std::uint64_t stamp = direction == CaptureDirection::inbound ? packet->timestamp() : 0;
         if (stamp == 0) stamp = now != 0 ? now : (now = PcapDumpFile::now());  // one clock read per burst
-        if (ring_.push(packet->data(), header.caplen, header.len, stamp)) ++queued;
+        if (ring.push(packet->data(), header.caplen, header.len, stamp)) ++queued;
         else ++lost;
     }
     busy_.fetch_add(1);
@@ -133,13 +171,47 @@ void CaptureTap::capture(Netbuf* const* packets, unsigned count, bool received) 
     if (queued != 0) captured_.fetch_add(queued, std::memory_order_release);
 }
 
+bool CaptureTap::complete() const {
+    return options_.count != 0 && written() >= options_.count;
+}
+
+int CaptureTap::writeError() const {
+    std::lock_guard<std::mutex> lock(writerLock_);
+    return writeError_;
+}
+
 int CaptureTap::flush(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(writerLock_);
     const std::uint64_t target = captured_.load(std::memory_order_acquire);
     flushWanted_ = std::max(flushWanted_, target);
     writerWake_.notify_one();
-    if (!flushed_.wait_for(lock, timeout, [&] { return flushedUpTo_ >= target; })) return ETIMEDOUT;
+    if (!flushed_.wait_for(lock, timeout, [&] { return flushedUpTo_ >= target || writeError_ != 0; })) return ETIMEDOUT;
     return writeError_;
+}
+
+// Writes what both rings hold, the older record first, so the two directions interleave in time.
+// Writer thread only. @return the number of records written.
+unsigned CaptureTap::drain() {
+    unsigned drained = 0;
+    CaptureTapRing::Record records[2];
+    bool have[2] = {rings_[kInbound].pop(records[kInbound]), rings_[kOutbound].pop(records[kOutbound])};
+    while (have[kInbound] || have[kOutbound]) {
+        unsigned which = !have[kInbound] ? kOutbound
+                         : !have[kOutbound] ? kInbound
+                         : records[kOutbound].nanoseconds < records[kInbound].nanoseconds ? kOutbound : kInbound;
+        const CaptureTapRing::Record& record = records[which];
+        CaptureFrame frame{record.data, record.captured, record.length, record.nanoseconds,
+                           static_cast<CaptureDirection>(which)};
+        int error = writer_->write(frame);
+        rings_[which].release();
+        ++drained;
+        if (error != 0) {
+            std::lock_guard<std::mutex> lock(writerLock_);
+            if (writeError_ == 0) writeError_ = error;
+        }
+        have[which] = rings_[which].pop(records[which]);
+    }
+    return drained;
 }
 
 void CaptureTap::writerLoop() {
@@ -149,19 +221,13 @@ void CaptureTap::writerLoop() {
     std::unique_lock<std::mutex> lock(writerLock_);
     for (;;) {
         lock.unlock();
-        unsigned drained = 0;
-        CaptureTapRing::Record record;
-        while (ring_.pop(record)) {
-            file_->write(record.data, record.captured, record.length, record.nanoseconds);
-            ring_.release();
-            ++drained;
-        }
+        unsigned drained = drain();
         const std::uint64_t written = written_.fetch_add(drained, std::memory_order_relaxed) + drained;
         lock.lock();
         // Flush when asked, and every 100 ms while frames come, so the file can be read live.
         auto now = Clock::now();
         if (flushWanted_ > flushedUpTo_ || (written != writtenAtFlush && now - lastFlush > std::chrono::milliseconds(100))) {
-            if (int error = file_->flush()) writeError_ = error;
+            if (int error = writer_->flush(); error != 0 && writeError_ == 0) writeError_ = error;
             flushedUpTo_ = written;
             writtenAtFlush = written;
             lastFlush = now;
@@ -170,7 +236,8 @@ void CaptureTap::writerLoop() {
         if (stop_ && drained == 0) break;
         if (drained == 0) writerWake_.wait_for(lock, std::chrono::milliseconds(2));
     }
-    if (int error = file_->flush()) writeError_ = error;
+    CaptureSummary summary{started_, PcapDumpFile::now(), captured_.load(), drops_.load(), filtered_.load()};
+    if (int error = writer_->finish(summary); error != 0 && writeError_ == 0) writeError_ = error;
 }
 
 }  // namespace nexnet

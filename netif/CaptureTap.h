@@ -1,9 +1,11 @@
 #pragma once
 /// @file CaptureTap.h
-/// @brief CaptureTap: captures an interface's received and sent frames to a pcap file.
+/// @brief CaptureTap: captures an interface's received and sent frames to a pcap file or another
+/// CaptureWriter (a pcapng stream).
 
 #include "netbuf/Result.h"
 #include "netif/CaptureTapRing.h"
+#include "netif/CaptureWriter.h"
 #include "netif/InputConsumer.h"
 #include "netif/OutputObserver.h"
 
@@ -19,16 +21,16 @@
 
 namespace nexnet {
 
-class PcapDumpFile;
-
 /// tcpdump for a nexnet interface: copies what a NetworkInterface receives and/or sends into a
-/// pcap file (libpcap's dump API, nanosecond timestamps), keeping only frames that match a BPF
-/// filter (tcpdump's expression language: pcap_compile, pcap_offline_filter).
+/// pcap file (libpcap's dump API, nanosecond timestamps) or any CaptureWriter (PcapngWriter: a
+/// pcapng stream with directions, as dumpcap writes), keeping only frames that match a BPF filter
+/// (tcpdump's expression language: pcap_compile, pcap_offline_filter).
 ///
 /// The data path never waits for the disk: each frame that passes the filter is copied into a
-/// preallocated ring (CaptureTapRing) and a writer thread of the tap's own drains the ring into
-/// the file. When the ring is full the frame is not captured and drops() counts it; the
-/// interface's traffic is never delayed or changed.
+/// preallocated ring (CaptureTapRing), one per direction, and a writer thread of the tap's own
+/// drains both rings into the writer, oldest timestamp first. When a ring is full the frame is not
+/// captured and drops() counts it; the interface's traffic is never delayed or changed. A tap
+/// costs the interface nothing until it is attached: nothing of it is on the data path before.
 ///
 /// Receive is seen as an InputConsumer that only looks (it runs before the other consumers and
 /// takes nothing); transmit through the interface's OutputObserver hook (frames given to
@@ -45,19 +47,24 @@ public:
 
     /// Where and what to capture.
     struct Options {
-        std::string path;                         ///< The pcap file (created or truncated).
+        std::string path;                         ///< The pcap file (created or truncated), unless a writer is given.
         bool receive = true;                      ///< Capture received frames.
         bool transmit = true;                     ///< Capture sent frames.
         std::string filter;                       ///< BPF expression; empty captures everything.
-        std::size_t queueBytes = 4u << 20;        ///< Bytes of the ring between data path and writer.
+        std::size_t queueBytes = 4u << 20;        ///< Bytes of each direction's ring between data path and writer.
         std::uint32_t snaplen = 65535;            ///< Bytes kept of each frame.
+        std::uint64_t count = 0;                  ///< Frames to capture, then stop (complete()); 0: no limit.
     };
 
     /// Opens the file, compiles the filter and starts the writer thread. Errors: EINVAL (a filter
     /// that does not compile, snaplen 0, a queue too small for one snaplen frame), the file's
     /// errno. @p message, when not null, receives libpcap's explanation.
     static Result<std::unique_ptr<CaptureTap>> create(const Options& options, std::string* message = nullptr);
-    /// Detaches, writes what is queued, closes the file.
+    /// As create(options, message), but the frames go to @p writer (Options::path is ignored).
+    /// Errors: EINVAL as above.
+    static Result<std::unique_ptr<CaptureTap>> create(const Options& options, std::unique_ptr<CaptureWriter> writer,
+                                                      std::string* message = nullptr);
+    /// Detaches, writes what is queued, finishes the writer (CaptureWriter::finish) and closes it.
     ~CaptureTap() override;
     CaptureTap(const CaptureTap&) = delete;
     CaptureTap& operator=(const CaptureTap&) = delete;
@@ -94,6 +101,10 @@ public:
     std::uint64_t drops() const { return drops_.load(std::memory_order_relaxed); }
     /// Frames the filter rejected.
     std::uint64_t filtered() const { return filtered_.load(std::memory_order_relaxed); }
+    /// True once Options::count frames were captured and written: the capture is over.
+    bool complete() const;
+    /// The first error the writer returned (0: none): the file or the stream is gone.
+    int writeError() const;
 
     // InputConsumer: looks at the burst, takes nothing.
     void consumeInput(NetworkInterface& interface, unsigned queue, Netbuf** packets, unsigned count) override;
@@ -103,13 +114,15 @@ public:
 private:
     struct Filter;
     explicit CaptureTap(const Options& options);
-    void capture(Netbuf* const* packets, unsigned count, bool received);
+    void capture(Netbuf* const* packets, unsigned count, CaptureDirection direction);
     void writerLoop();
+    unsigned drain();
     std::unique_ptr<Filter> compile(std::string_view expression, std::string* message) const;
 
     Options options_;
-    CaptureTapRing ring_;
-    std::unique_ptr<PcapDumpFile> file_;
+    CaptureTapRing rings_[2];  // by CaptureDirection: one producer each
+    std::unique_ptr<CaptureWriter> writer_;
+    std::uint64_t started_ = 0;
     NetworkInterface* interface_ = nullptr;
 
     // The filter in use; a replaced one is freed once no burst can still be using it (busy_ odd
@@ -125,14 +138,14 @@ private:
     std::atomic<std::uint64_t> drops_{0};
     std::atomic<std::uint64_t> filtered_{0};
 
-    std::mutex writerLock_;  // writer thread <-> flush / stop only
+    mutable std::mutex writerLock_;  // writer thread <-> flush / stop / writeError only
     std::condition_variable writerWake_;
     std::condition_variable flushed_;
     bool stop_ = false;
     std::uint64_t flushWanted_ = 0;
     std::uint64_t flushedUpTo_ = 0;
     int writeError_ = 0;
-    std::thread writer_;
+    std::thread writerThread_;
 };
 
 }  // namespace nexnet

@@ -7,13 +7,26 @@
 #   FORCE_NOHUGE=1 scripts/bench.sh   # 4 KiB pages on both sides
 #   RUNS=5 SECONDS_NULL=5 scripts/bench.sh
 #   nice -n -10 scripts/bench.sh      # on a loaded machine: both sides inherit the priority
+#   scripts/bench.sh --report DIR     # sweeps instead: DIR/report.md with plots (below)
 #
 # Figures (not assertions): pool allocateBulk/freeBulk 32 with the thread cache vs
 # rte_pktmbuf_alloc_bulk/free_bulk 32; raw getBulk/freeBulk 32 vs rte_mempool_get/put_bulk 32;
 # null io-fwd on one core (packets received per second on both ports) vs testpmd io-fwd on two
 # net_null ports; nexnet-fwd null: null: (the sample) for reference.
+#
+# --report DIR: nexnet-fwd null: null: against dpdk-testpmd io-fwd on two net_null ports (Debian's
+# dpdk), alternated, REPORT_RUNS times each (default 1) for REPORT_SECONDS (default 3), along three
+# axes: burst size (BURSTS), frame size (FRAMES) and forwarding threads (THREADS); then
+# bench/report.py writes DIR/report.md with one plot per axis (gnuplot), both on the same axes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+report=
+if [ "${1:-}" = --report ]; then
+  [ -n "${2:-}" ] || { echo "usage: scripts/bench.sh [--report DIR]" >&2; exit 2; }
+  report=$(mkdir -p "$2" && cd "$2" && pwd)
+elif [ $# -gt 0 ]; then
+  echo "usage: scripts/bench.sh [--report DIR]" >&2; exit 2
+fi
 build=${BUILD_DIR:-$root/build-release}
 runs=${RUNS:-3}
 seconds=${SECONDS_NULL:-5}
@@ -23,6 +36,15 @@ trap 'rm -rf "$out"' EXIT
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNEXNET_TESTS=OFF -DNEXNET_DOCS=OFF >/dev/null
 cmake --build "$build" -j2 --target nexnet-bench nexnet-fwd >/dev/null
+
+if [ -n "$report" ]; then
+  # shellcheck source=../bench/sweep.sh
+  source "$root/bench/sweep.sh"
+  sweep_null_forwarding "$build/samples/forward/nexnet-fwd" "$out/points"
+  python3 "$root/bench/report.py" "$report" "$out/points" --title "nexnet-fwd vs dpdk-testpmd io-fwd, null drivers" \
+    --note "$(date -u +%Y-%m-%d), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, ${REPORT_RUNS:-1} run(s) of ${REPORT_SECONDS:-3} s per point"
+  exit 0
+fi
 
 nohuge=()
 if [ -n "${FORCE_NOHUGE:-}" ]; then nohuge=(--nohuge); fi

@@ -6,6 +6,7 @@
 #
 #   bench/tap/tap-bench.sh                       # nexnet-fwd tap:,vnet=1 in interrupt mode
 #   MODE=poll VNET=0 RUNS=1 bench/tap/tap-bench.sh
+#   bench/tap/tap-bench.sh --report DIR          # also DIR/report.md with the figures plotted
 #
 # MODE: interrupt (default: nexnet-fwd sleeps in epoll on the tap descriptors when idle) or poll
 # (it spins, as testpmd does). VNET: 1 (default: offloads, 64 KB super-packets) or 0.
@@ -13,6 +14,9 @@
 # it is there; otherwise they are reported as "peer not available". Needs root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+report=
+if [ "${1:-}" = --report ] && [ -n "${2:-}" ]; then report=$(mkdir -p "$2" && cd "$2" && pwd)
+elif [ $# -gt 0 ]; then echo "usage: bench/tap/tap-bench.sh [--report DIR]" >&2; exit 2; fi
 build=${BUILD_DIR:-$root/build-release}
 runs=${RUNS:-3}
 mode=${MODE:-interrupt}
@@ -31,6 +35,7 @@ cleanup() {
   rm -rf "$out"
 }
 trap cleanup EXIT
+[ -z "$report" ] || command -v gnuplot >/dev/null || echo "# gnuplot missing (apt-get install gnuplot-nox): the report has tables only" >&2
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNEXNET_TESTS=OFF -DNEXNET_DOCS=OFF >/dev/null
 cmake --build "$build" -j2 --target nexnet-fwd >/dev/null
@@ -110,3 +115,12 @@ for metric in ("tcp", "udp64_received"):
         if ours and theirs: print(f"ratio nexnet/{side:22s} {ours / theirs:6.2f}x")
         elif not peer: print(f"ratio nexnet/{side:22s} peer not available")
 PY
+
+if [ -n "$report" ]; then
+  # NAME_METRIC value unit -> METRIC SIDE - value unit, for bench/report.py (one bar group per metric).
+  awk '!/^#/ && NF >= 3 { n = $1; m = (n ~ /_tcp$/) ? "tcp" : (n ~ /_udp64_received$/ ? "udp64_received" : "");
+       if (m == "") next; side = substr(n, 1, length(n) - length(m) - 1); gsub("_", "-", side);
+       print m, side, "-", $2, $3 }' "$out/figures" >"$out/points"
+  python3 "$root/bench/report.py" "$report" "$out/points" --title "two namespaces through nexnet-fwd on taps vs testpmd net_tap vs the kernel" \
+    --note "$(date -u +%Y-%m-%d), nexnet-fwd tap:NAME,vnet=$vnet in $mode mode, iperf3 ${seconds} s per figure, $runs run(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+fi

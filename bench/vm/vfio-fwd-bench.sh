@@ -7,6 +7,7 @@
 #
 #   bench/vm/vfio-fwd-bench.sh                 # both NIC models, 3 alternating rounds each
 #   NICS=virtio-net ROUNDS=5 FRAMES=200000 bench/vm/vfio-fwd-bench.sh
+#   bench/vm/vfio-fwd-bench.sh --report DIR     # also DIR/report.md: per NIC model, both forwarders plotted
 #
 # Prints "name value unit" lines: per NIC model and direction (a2b: NIC 3 -> A -> B -> NIC 4, b2a,
 # both at once) the median forwarded kframes/s of nexnet-fwd and of testpmd, the ratio of the
@@ -24,6 +25,9 @@
 # few minutes per NIC model.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+report=
+if [ "${1:-}" = --report ] && [ -n "${2:-}" ]; then report=$(mkdir -p "$2" && cd "$2" && pwd)
+elif [ $# -gt 0 ]; then echo "usage: bench/vm/vfio-fwd-bench.sh [--report DIR]" >&2; exit 2; fi
 build=${BUILD_DIR:-$root/build-release}
 nics=${NICS:-e1000e virtio-net}
 frames=${FRAMES:-100000}
@@ -69,7 +73,7 @@ for nic in $nics; do
   [ "$rc" = 0 ] || { echo "# $nic: the guest run failed (exit $rc); its last lines:" >&2; grep -v '^[0-9a-z+*-]' "$out/$nic.log" | tail -15 >&2; }
 done
 
-python3 - "$out" $nics <<'PY'
+python3 - "$out" $nics <<'PY' | tee "$out/figures"
 import os, re, statistics, sys
 out, nics = sys.argv[1], sys.argv[2:]
 
@@ -152,3 +156,13 @@ for nic in nics:
     else:
         print(f"{nic}_nexnet_rx_instructions_per_frame {rx_ir / forwarded:.1f} Ir/frame  # {rx_calls} receiveBurst calls, empty polls included")
 PY
+
+if [ -n "$report" ]; then
+  # NIC_SIDE_CASE value kframes/s -> NIC SIDE CASE value kframes/s (one bar group per direction).
+  awk '$3 == "kframes/s" && $2 != "nan" && match($1, /_(nexnet_fwd|testpmd)_(a2b|b2a|both)$/) {
+         nic = substr($1, 1, RSTART - 1); rest = substr($1, RSTART + 1); n = split(rest, p, "_");
+         side = (p[1] == "testpmd") ? "dpdk-testpmd" : "nexnet-fwd"; print nic, side, p[n], $2, $3 }' \
+      "$out/figures" >"$out/points"
+  python3 "$root/bench/report.py" "$report" "$out/points" --title "nexnet-fwd vs testpmd between VFIO NICs in a QEMU guest" \
+    --note "$(date -u +%Y-%m-%d), $rounds alternated rounds of $frames frames, window $window; QEMU TCG does most of the work: parity, not driver speed"
+fi

@@ -12,6 +12,7 @@
 #include "framework/EventLoop.h"
 #include "inet/InetStack.h"
 #include "netif/NetworkInterface.h"
+#include "netif/Telemetry.h"
 #include "netif/netif.h"
 #include "samples/ethernet/SampleEthernet.h"
 #include "samples/responder/EchoService.h"
@@ -192,6 +193,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sample: attach: %s\n", std::strerror(mode.error()));
         return 1;
     }
+    // nexnetctl list / stats / set / capture see this process through its telemetry socket.
+    auto telemetry = Telemetry::open(*loop.value());
+    if (telemetry) telemetry.value()->addInterface(interface, {settings.uri, nullptr, nullptr});
+    else std::fprintf(stderr, "nexnet-sample: no telemetry: %s\n", telemetry.describe().c_str());
     char ip[INET_ADDRSTRLEN] = "";
     inet_ntop(AF_INET, &settings.ip, ip, sizeof ip);
     bool polling = mode.value() == NetworkInterface::Mode::poll;
@@ -222,6 +227,7 @@ int main(int argc, char** argv) {
             nextReport = now + std::chrono::seconds(1);
         }
     }
+    if (telemetry) telemetry.value().reset();  // before the interface it shows
     interface.detach();
     printStatistics("final", interface, *stack.value(), *echo.value());
     echo.value().reset();   // the endpoint before the stack, the stack before the interface

@@ -3,6 +3,7 @@
 /// @brief SampleProcess: nexnet-sample run by a test as a child process in a namespace, always
 /// stopped (SIGTERM, then SIGKILL after a timeout) even when the test fails.
 
+#include "support/ChildProcess.h"
 #include "support/NetworkNamespace.h"
 
 #include <chrono>
@@ -40,9 +41,7 @@ inline std::map<std::string, std::uint64_t> parseCounters(const std::string& lin
 class SampleProcess {
 public:
     /// How the process ended.
-    struct Exit {
-        int status = -1;     ///< Exit code, or 128 + signal when killed by one, -1 when it would not stop.
-        std::string output;  ///< Everything it printed.
+    struct Exit : ChildProcess::Exit {
         /// The counters of its "final" statistics line (empty when there is none).
         std::map<std::string, std::uint64_t> finalCounters() const {
             auto at = output.rfind("nexnet-sample: final ");
@@ -52,87 +51,30 @@ public:
     };
 
     /// Starts build/samples/ethernet/nexnet-sample with @p arguments inside @p ns.
-    SampleProcess(const NetworkNamespace& ns, const std::vector<std::string>& arguments) {
-        log_ = "/tmp/nexnet-sample-test-" + std::to_string(getpid()) + "-" + ns.name() + ".log";
-        std::string binary = std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample";
-        std::string netns = "/run/netns/" + ns.name();
-        std::vector<std::string> argv = {binary};
-        argv.insert(argv.end(), arguments.begin(), arguments.end());
-        std::vector<char*> pointers;
-        for (auto& a : argv) pointers.push_back(a.data());
-        pointers.push_back(nullptr);
-        pid_ = fork();
-        if (pid_ == 0) {  // only async-signal-safe calls until execv
-            int target = open(netns.c_str(), O_RDONLY);
-            int out = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (target < 0 || out < 0 || setns(target, CLONE_NEWNET) != 0) _exit(126);
-            dup2(out, 1);
-            dup2(out, 2);
-            execv(binary.c_str(), pointers.data());
-            _exit(127);
-        }
-    }
-    ~SampleProcess() {
-        stop();
-        unlink(log_.c_str());
-    }
+    SampleProcess(const NetworkNamespace& ns, const std::vector<std::string>& arguments)
+        : child_(std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample", arguments,
+                 ChildProcess::Options{ns.name(), {}}) {}
+    /// Stops it as stop() does.
+    ~SampleProcess() { child_.stop(); }
     SampleProcess(const SampleProcess&) = delete;
     SampleProcess& operator=(const SampleProcess&) = delete;
 
     /// What it has printed so far.
-    std::string output() const {
-        std::ifstream file(log_);
-        std::stringstream text;
-        text << file.rdbuf();
-        return text.str();
-    }
+    std::string output() const { return child_.output(); }
     /// Waits until it has printed its banner (configured, running) or exited.
     /// @return true when it runs.
     bool waitUntilRunning(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (output().find(" mode") != std::string::npos) return true;
-            if (reap(false)) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
+        return child_.waitForOutput(" mode", timeout);
     }
     /// Waits up to @p timeout for it to exit by itself. @return true when it did.
-    bool waitForExit(std::chrono::milliseconds timeout) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!reap(false)) {
-            if (std::chrono::steady_clock::now() >= deadline) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return true;
-    }
+    bool waitForExit(std::chrono::milliseconds timeout) { return child_.waitForExit(timeout); }
     /// Sends @p signal, waits up to @p timeout, then kills it. Safe to call twice.
     Exit stop(int signal = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-        if (pid_ > 0 && !exited_) {
-            kill(pid_, signal);
-            if (!waitForExit(timeout)) {
-                kill(pid_, SIGKILL);
-                reap(true);
-                status_ = -1;
-            }
-        }
-        return {status_, output()};
+        return {child_.stop(signal, timeout)};
     }
 
 private:
-    bool reap(bool block) {
-        if (exited_ || pid_ <= 0) return true;
-        int status = 0;
-        if (waitpid(pid_, &status, block ? 0 : WNOHANG) != pid_) return false;
-        exited_ = true;
-        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return true;
-    }
-
-    pid_t pid_ = -1;
-    bool exited_ = false;
-    int status_ = -1;
-    std::string log_;
+    ChildProcess child_;
 };
 
 }  // namespace nexnet::test
