@@ -37,7 +37,7 @@ private:
 NetworkInterface::NetworkInterface(std::unique_ptr<IONetwork> driver, unsigned outputQueueLimit)
     : driver_(std::move(driver)) {
     unsigned queues = std::clamp(driver_->queueCount(), 1u, IONetwork::kMaxQueues);
-    for (unsigned q = 0; q < queues; ++q) transmitQueues_.push_back(std::make_unique<TransmitQueue>(outputQueueLimit));
+    for (unsigned q = 0; q < queues; ++q) transmitQueues_.push_back(std::make_unique<OutputQueue>(outputQueueLimit));
     driver_->setClient(this);
 }
 
@@ -69,12 +69,7 @@ int NetworkInterface::performCommand(std::string_view command, void* data) {
 void NetworkInterface::dropQueuedOutput() {
     // Down: what waited for the ring will not go out; as a NIC reset empties its rings. Called
     // with the gate closed: no queue thread touches its output queue meanwhile.
-    for (unsigned q = 0; q < transmitQueues_.size(); ++q) {
-        IONetbufQueue& pending = transmitQueues_[q]->pending;
-        if (pending.empty()) continue;
-        driver_->report(QueueEvent::transmitDrop, q, pending.count());
-        pending.freeAll();
-    }
+    for (unsigned q = 0; q < transmitQueues_.size(); ++q) transmitQueues_[q]->drop(*driver_, q);
 }
 
 int NetworkInterface::ioctl(unsigned long request, ifreq* ifr) {
@@ -271,7 +266,7 @@ int NetworkInterface::watchInterrupts(unsigned queue, EventLoop& loop) {
 
 bool NetworkInterface::pollQueues(const std::vector<unsigned>& queues) {
     bool busy = false;
-    for (unsigned q : queues) busy |= pollQueue(q) > 0 || !transmitQueues_[q]->pending.empty();
+    for (unsigned q : queues) busy |= pollQueue(q) > 0 || !transmitQueues_[q]->empty();
     return busy;
 }
 
@@ -288,8 +283,8 @@ void NetworkInterface::serviceInterrupt(unsigned queue) {
 void NetworkInterface::afterInterrupt(unsigned queue) {
     flushOutput(queue);
     // Output still waits and the driver may never say it has room: look again shortly.
-    TransmitQueue& tq = *transmitQueues_[queue];
-    if (tq.pending.empty() || tq.retryTimer != 0 || tq.loop == nullptr) return;
+    OutputQueue& tq = *transmitQueues_[queue];
+    if (tq.empty() || tq.retryTimer != 0 || tq.loop == nullptr) return;
     auto timer = tq.loop->addTimer(kOutputRetry, [this, queue] {
         transmitQueues_[queue]->retryTimer = 0;
         QueueGate::Pass pass(driver_->queueGate(), queue);
@@ -305,7 +300,7 @@ void NetworkInterface::detach() {
     for (const LoopPoller& poller : pollers_) poller.loop->removePoller(poller.token);
     pollers_.clear();
     for (unsigned q = 0; q < transmitQueues_.size(); ++q) {
-        TransmitQueue& tq = *transmitQueues_[q];
+        OutputQueue& tq = *transmitQueues_[q];
         if (tq.retryTimer != 0) tq.loop->cancelTimer(tq.retryTimer);
         tq.retryTimer = 0;
         tq.loop = nullptr;
@@ -348,20 +343,7 @@ unsigned NetworkInterface::outputInterceptedBurst(unsigned queue, Netbuf** packe
         return 0;
     }
     for (OutputObserver* observer : outputObservers_) observer->observeOutput(*this, queue, packets, count);
-    // Behind queued output, in order; otherwise straight to the driver.
-    IONetbufQueue& pending = transmitQueues_[queue]->pending;
-    unsigned sent = pending.empty() ? driver_->send(queue, packets, count) : 0;
-    unsigned accepted = sent, dropped = 0;
-    for (unsigned i = sent; i < count; ++i) {
-        if (pending.enqueue(packets[i]) == 0) {
-            ++accepted;
-        } else {
-            packets[i]->free();
-            ++dropped;
-        }
-    }
-    if (dropped != 0) driver_->report(QueueEvent::transmitDrop, queue, dropped);
-    return accepted;
+    return transmitQueues_[queue]->send(*driver_, queue, packets, count);
 }
 
 void NetworkInterface::addOutputObserver(OutputObserver* observer) {
@@ -383,12 +365,12 @@ int NetworkInterface::outputPacket(Netbuf* packet, const void* address) {
 
 unsigned NetworkInterface::outputQueued() const {
     unsigned total = 0;
-    for (const auto& tq : transmitQueues_) total += tq->pending.count();
+    for (const auto& tq : transmitQueues_) total += tq->count();
     return total;
 }
 
 unsigned NetworkInterface::outputQueued(unsigned queue) const {
-    return queue < transmitQueues_.size() ? transmitQueues_[queue]->pending.count() : 0;
+    return queue < transmitQueues_.size() ? transmitQueues_[queue]->count() : 0;
 }
 
 unsigned NetworkInterface::flushOutput() {
@@ -400,22 +382,7 @@ unsigned NetworkInterface::flushOutput() {
 unsigned NetworkInterface::flushOutput(unsigned queue) {
     if (queue >= transmitQueues_.size()) return 0;
     QueueGate::Pass pass(driver_->queueGate(), queue);
-    TransmitQueue& tq = *transmitQueues_[queue];
-    if (!pass || tq.flushing || tq.pending.empty()) return 0;
-    tq.flushing = true;  // a driver reporting room from inside its send must not re-enter
-    unsigned total = 0;
-    Netbuf* burst[kBurst];
-    while (!tq.pending.empty() && driver_->isRunning()) {
-        unsigned n = tq.pending.dequeueBurst(burst, kBurst);
-        unsigned sent = driver_->send(queue, burst, n);
-        total += sent;
-        if (sent < n) {
-            tq.pending.requeue(burst + sent, n - sent);  // refused: back to the head, in order
-            break;
-        }
-    }
-    tq.flushing = false;
-    return total;
+    return pass ? transmitQueues_[queue]->flush(*driver_, queue) : 0;
 }
 
 }  // namespace nexnet

@@ -8,6 +8,7 @@
 #include "netif/InputConsumer.h"
 #include "netif/OutputInterceptor.h"
 #include "netif/OutputObserver.h"
+#include "netif/OutputQueue.h"
 #include "netif/netif.h"
 
 #include <cstdint>
@@ -210,16 +211,7 @@ public:
     void outputRoomAvailable(IONetwork& driver, unsigned queue) override;
 
 private:
-    // One transmit queue's output, on its own cache lines: only the queue's thread touches it
-    // (and control calls, while the queue gate is closed).
-    struct alignas(64) TransmitQueue {
-        explicit TransmitQueue(unsigned limit) : pending(limit) {}
-        IONetbufQueue pending;          // output waiting for room in the driver's ring
-        bool flushing = false;          // flushOutput is running: room reports from the driver wait
-        std::uint64_t retryTimer = 0;   // interrupt mode: retries queued output while it waits
-        EventLoop* loop = nullptr;      // the loop the queue runs on, when attached
-    };
-    // A loop's poll-mode poller and the queues it polls.
+    // A loop's poll-mode poller.
     struct LoopPoller {
         EventLoop* loop;
         std::uint64_t token;
@@ -238,7 +230,7 @@ private:
     std::vector<std::pair<int, InputConsumer*>> consumers_;
     std::vector<OutputObserver*> outputObservers_;
     OutputInterceptor* interceptor_ = nullptr;
-    std::vector<std::unique_ptr<TransmitQueue>> transmitQueues_;  // one per driver queue
+    std::vector<std::unique_ptr<OutputQueue>> transmitQueues_;  // one per driver queue
     std::function<void(bool)> linkHandler_;
     in_addr address_{};
     in_addr netmask_{};
