@@ -30,15 +30,13 @@ void reportMisuse(const QueueGate& gate, unsigned queue) {
 }
 
 std::atomic<QueueGate::MisuseHandler> gMisuseHandler{&reportMisuse};
-std::once_flag gBarrierOnce;
 
 }  // namespace
 
-std::atomic<bool> QueueGate::sAsymmetric_{false};
-
 QueueGate::QueueGate() {
-    // Before any thread can enter a gate: the first gate is made before its driver runs.
-    std::call_once(gBarrierOnce, [] { sAsymmetric_.store(registerExpeditedBarrier(), std::memory_order_relaxed); });
+    // Once per process, before this gate's driver runs (a static's initialisation is thread-safe).
+    static const bool registered = registerExpeditedBarrier();
+    asymmetric_ = registered;
 }
 
 void QueueGate::setMisuseHandler(MisuseHandler handler) {

@@ -155,15 +155,22 @@ private:
         std::uint32_t nested = 0;               // further enters by the owner
     };
 
-    static std::uintptr_t threadToken() { return reinterpret_cast<std::uintptr_t>(&tToken_); }
-    static bool asymmetricFence() { return sAsymmetric_.load(std::memory_order_relaxed); }
+    // A number unique to each live thread: its thread pointer (one instruction, %fs:0 on x86-64).
+    static std::uintptr_t threadToken() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
+        return reinterpret_cast<std::uintptr_t>(__builtin_thread_pointer());
+#else
+        static thread_local char token;
+        return reinterpret_cast<std::uintptr_t>(&token);
+#endif
+    }
+    bool asymmetricFence() const { return asymmetric_; }
     void claimChecked(Slot& slot, unsigned queue, std::uintptr_t me);
 
-    static inline thread_local char tToken_ __attribute__((tls_model("initial-exec"))) = 0;
-    static std::atomic<bool> sAsymmetric_;
-
     Slot slots_[kMaxQueues];
+    // Read by every burst, written only by control calls: one line of its own.
     alignas(64) std::atomic<std::uintptr_t> closer_{0};  // the thread holding the gate closed, 0: open
+    bool asymmetric_ = false;                            // membarrier registered: the data path has no fence
     unsigned closeDepth_ = 0;                            // nested closes by the closer
     std::mutex controlLock_;                             // control threads, one at a time
 };

@@ -214,9 +214,17 @@ int prepareWorker(QueueWorkers& workers, unsigned w, Direction* directions, bool
         }
     }
     if (!polled.empty()) {
+        // Up to 16 turns per call while frames come: the loop's own turn (timers, descriptors,
+        // the stop request) is paid once per 16 bursts per queue, as testpmd checks its lcore's
+        // state between bursts only now and then.
         loop.addPoller([polled] {
             bool busy = false;
-            for (auto [dir, q] : polled) busy |= dir->poll(q);
+            for (unsigned turn = 0; turn < 16; ++turn) {
+                bool moved = false;
+                for (auto [dir, q] : polled) moved |= dir->poll(q);
+                if (!moved) break;
+                busy = true;
+            }
             return busy;
         });
     }
