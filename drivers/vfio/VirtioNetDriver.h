@@ -41,7 +41,13 @@ namespace nexnet {
 /// Everything the device writes is checked before use: a used-ring id outside the queue or a
 /// length shorter than the header and an Ethernet header is counted as an error, never followed.
 ///
-/// Threading: one thread at a time (the event loop's), as every IONetwork.
+/// Threading: each queue pair may run on its own thread, concurrently with the others
+/// (IONetwork's per-queue model): pair i's receiveBurst, transmitBurst and interruptOccurred touch
+/// only receiveq/transmitq i (their rings, descriptor ids and netbufs), the pool (thread caches)
+/// and queue i's counters. The control virtqueue is used only by resetAndEnable, a control call,
+/// while the queue gate holds every queue. The link state is read by whichever thread notices a
+/// configuration change (a queue's interrupt, the watchdog on the driver's event loop):
+/// setLinkStatus tells the client once per change.
 class VirtioNetDriver : public IOEthernet {
 public:
     static constexpr std::uint16_t kVendorId = 0x1af4;  ///< Red Hat (virtio).
