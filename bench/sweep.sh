@@ -21,10 +21,10 @@ testpmd_mpps() {
     awk '/Rx-pps:/{n++; if (n > 2) s += $2} END{if (n > 2) printf "%.2f\n", s / 1e6; else print "nan"}'
 }
 
-# nexnet_mpps BINARY SECONDS THREADS BURST SIZE: the same with nexnet-fwd null: null:.
+# nexnet_mpps BINARY SECONDS THREADS BURST SIZE: the same with nexnet-fwd null: null:, a queue pair per thread.
 nexnet_mpps() {
   local fwd=$1 seconds=$2 threads=$3 burst=$4 size=$5
-  timeout $((seconds + 30)) "$fwd" "null:,size=$size" "null:,size=$size" --duration "$seconds" --burst "$burst" \
+  timeout $((seconds + 30)) "$fwd" "null:,size=$size,queues=$threads" "null:,size=$size,queues=$threads" --duration "$seconds" --burst "$burst" \
     --threads "$threads" 2>/dev/null | awk '/total both/{v = $(NF-1)} END{print (v == "" ? "nan" : v)}'
 }
 

@@ -100,8 +100,13 @@ EventLoop::Token EventLoop::addPoller(std::function<bool()> handler) {
     Token token = nextToken_++;
     auto next = std::make_shared<Pollers>(*pollers_);
     next->emplace_back(token, std::move(handler));
-    pollers_ = std::move(next);
+    replacePollers(std::move(next));
     return token;
+}
+
+void EventLoop::replacePollers(std::shared_ptr<const Pollers> next) {
+    if (polling_) retired_.push_back(std::move(pollers_));  // runOnce is iterating it
+    pollers_ = std::move(next);
 }
 
 int EventLoop::removePoller(Token poller) {
@@ -109,7 +114,7 @@ int EventLoop::removePoller(Token poller) {
     for (auto it = next->begin(); it != next->end(); ++it) {
         if (it->first == poller) {
             next->erase(it);
-            pollers_ = std::move(next);
+            replacePollers(std::move(next));
             return 0;
         }
     }
@@ -130,16 +135,25 @@ int EventLoop::runOnce(std::chrono::milliseconds timeout) {
         }
         runningPosted_.clear();
     }
-    // The snapshot keeps every poller alive while it runs, even one that removes itself.
-    std::shared_ptr<const Pollers> pollers = pollers_;
-    for (const auto& [token, handler] : *pollers) {
+    // The list stays alive while it runs (retired_), even when a poller removes itself.
+    const Pollers& pollers = *pollers_;
+    polling_ = true;
+    for (const auto& [token, handler] : pollers) {
         busy |= handler();
         ++ran;
     }
-    // A busy poll-mode loop looks at its descriptors only every 64th turn: no syscall per burst.
-    if (busy && (++busyTurns_ & 63) != 0) return ran;
+    polling_ = false;
+    if (!retired_.empty()) [[unlikely]] retired_.clear();
+    // A busy poll-mode loop looks at its descriptors at most every kBusyDescriptorCheck: no
+    // syscall per burst. The clock (vDSO, no syscall) is read every 16th turn only.
+    if (busy) {
+        if ((++busyTurns_ & 15) != 0) return ran;
+        auto now = std::chrono::steady_clock::now();
+        if (now - lastDescriptorCheck_ < kBusyDescriptorCheck) return ran;
+        lastDescriptorCheck_ = now;
+    }
     epoll_event events[64];
-    int wait = busy || !pollers->empty() || !posted_.empty() ? 0 : static_cast<int>(timeout.count());
+    int wait = busy || !pollers_->empty() || !posted_.empty() ? 0 : static_cast<int>(timeout.count());
     int n = epoll_wait(epoll_, events, 64, wait);
     if (n < 0) return errno == EINTR ? ran : -errno;
     for (int i = 0; i < n; ++i) {

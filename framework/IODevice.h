@@ -2,6 +2,7 @@
 /// @file IODevice.h
 /// @brief IODevice: the root of every nexnet driver (name, running state, event loop, timeouts).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -24,7 +25,8 @@ class EventLoop;
 /// device is destroyed, so a driver never leaves a timer behind. A driver that wants to act on
 /// attach or detach (start a link watchdog) overrides eventLoopChanged().
 ///
-/// Threading: everything here runs on the thread of the device's event loop (its control thread).
+/// Threading: everything here runs on the thread of the device's event loop (its control thread),
+/// but isRunning(), which the queue threads of a network driver read too.
 class IODevice {
 public:
     /// Cancels the pending timeout, if any. The event loop must still exist.
@@ -38,10 +40,11 @@ public:
     void setName(std::string name) { name_ = std::move(name); }
 
     /// True while the hardware is enabled (NeXT's -isRunning). Drivers check it before touching
-    /// the hardware in finishInitialization and their data path.
-    bool isRunning() const { return running_; }
+    /// the hardware in finishInitialization and their data path. Any thread (queue threads read
+    /// it on every burst; it changes only in control calls).
+    bool isRunning() const { return running_.load(std::memory_order_relaxed); }
     /// Records whether the hardware is enabled; drivers call it from resetAndEnable.
-    void setRunning(bool running) { running_ = running; }
+    void setRunning(bool running) { running_.store(running, std::memory_order_relaxed); }
 
     /// The event loop the driver's interrupts and timeouts are delivered on, or nullptr.
     EventLoop* eventLoop() const { return eventLoop_; }
@@ -73,7 +76,7 @@ protected:
 private:
     std::string name_;
     EventLoop* eventLoop_ = nullptr;
-    bool running_ = false;
+    std::atomic<bool> running_{false};
     std::uint64_t timeout_ = 0;
 };
 

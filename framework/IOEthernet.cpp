@@ -99,7 +99,25 @@ int IOEthernet::setFlags(unsigned flags) {
     return error;
 }
 
+namespace {
+
+// Commands that only read: they need not stop the data path.
+bool isQuery(std::string_view command, const void* data) {
+    if (command == IFCONTROL_GETADDR) return true;
+    if (command != IFCONTROL_UNIXIOCTL || data == nullptr) return false;
+    unsigned long request = static_cast<const if_ioctl_t*>(data)->ioctl_command;
+    return request == SIOCGIFFLAGS || request == SIOCGIFHWADDR || request == SIOCGIFMTU;
+}
+
+}  // namespace
+
 int IOEthernet::performCommand(std::string_view command, void* data) {
+    if (isQuery(command, data)) return performStandardCommand(command, data);
+    QueueGate::Control control(queueGate());  // no burst runs until the command is done
+    return performStandardCommand(command, data);
+}
+
+int IOEthernet::performStandardCommand(std::string_view command, void* data) {
     auto address = [data] { return EthernetAddress::fromBytes(data); };
     bool needsData = command != IFCONTROL_AUTOADDR && command != IFCONTROL_RCVPROMISCUOUS &&
                      command != IFCONTROL_RCVPROMISCOFF;

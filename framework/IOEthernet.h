@@ -32,7 +32,7 @@ namespace nexnet {
 /// (samples/ethernet) is the full tutorial.
 ///
 /// Threading: the filter and address methods run on the control thread (through
-/// performCommand), while no burst runs.
+/// performCommand), while no burst runs on any queue (the queue gate is closed).
 class IOEthernet : public IONetwork {
 public:
     /// Bytes of an Ethernet header (destination, source, type).
@@ -100,7 +100,10 @@ public:
     /// SIOCDELMULTI (sa_family AF_UNSPEC, as Linux). Other ioctls give EOPNOTSUPP; unknown
     /// commands, nullptr data where data is needed, a wrong sa_family, an MTU out of range and
     /// a unicast address to join give EINVAL, and change nothing.
-    /// A driver with its own commands handles them and calls this for the rest.
+    /// Every command but the queries (GETADDR, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU) runs with
+    /// the driver's queueGate() closed: no burst runs meanwhile, on any queue's thread.
+    /// A driver with its own commands handles them and calls this for the rest; an own command
+    /// that changes what the data path reads holds a QueueGate::Control itself.
     int performCommand(std::string_view command, void* data) override;
 
     /// The current unicast address.
@@ -125,6 +128,7 @@ protected:
     IOEthernet() = default;
 
 private:
+    int performStandardCommand(std::string_view command, void* data);
     int setFlags(unsigned flags);
     int performIoctl(unsigned long request, void* data);
 

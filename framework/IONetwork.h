@@ -7,10 +7,12 @@
 #include "framework/IODevice.h"
 #include "framework/IONetworkClient.h"
 #include "framework/QueueCounters.h"
+#include "framework/QueueGate.h"
 #include "netbuf/Netbuf.h"
 #include "netbuf/NetbufPool.h"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -54,11 +56,21 @@ enum class QueueEvent {
 /// IONetworkClient set with setClient (a NetworkInterface); the framework never depends on what
 /// is above it.
 ///
-/// Threading: queue q's receive, send and interruptOccurred run on one thread at a time, the
-/// queue's (with one queue, the event loop's); its counters are written only there and may be
-/// read from any thread. Control calls (performCommand, setMtu, resetAndEnable) run on the
-/// control thread while no burst runs. Data-path calls never block; control calls say how long
-/// they may (a hardware reset waits for the device).
+/// Threading, one thread per queue pair: queue q's receive, send and interruptOccurred run on
+/// one thread at a time, the queue's, concurrently with the other queues on theirs (DPDK's
+/// lcores, netmap's per-ring threads); with one queue that is the event loop's thread. A driver
+/// keeps whatever a queue's bursts touch (rings, spare netbufs, error counts) per queue, and
+/// state shared by the queues (link state, MTU, filters) changes only in control calls. The
+/// queue's counters are written only by its thread and read, summed, from any thread.
+///
+/// Control calls (performCommand, setMtu, resetAndEnable, setInterruptsEnabled) run while no
+/// burst runs, without a lock on the data path: the queueGate() of the driver stops the queues at
+/// a barrier for the length of the call (QueueGate.h). IOEthernet::performCommand and
+/// NetworkInterface close it themselves; a program calling another control method directly
+/// (setMtu) holds a QueueGate::Control around it. While it is closed, receive() and send() of
+/// other threads return 0 and serviceInterrupt() false. Data-path calls never block; control
+/// calls say how long they may (a hardware reset waits for the device). Debug builds catch a
+/// queue used from two threads at once (QueueGate::kChecksQueueOwners).
 class IONetwork : public IODevice {
 public:
     /// Most queues a driver may have in each direction.
@@ -112,6 +124,8 @@ public:
     /// @return the number received (0 when none, when stopped, or for a queue out of range).
     unsigned receive(unsigned queue, Netbuf** out, unsigned max) {
         if (queue >= kMaxQueues) [[unlikely]] return 0;
+        QueueGate::Pass pass(gate_, queue);
+        if (!pass) [[unlikely]] return 0;
         unsigned n = receiveBurst(queue, out, max);
         if (n != 0) counters_[queue].countReceived(out, n);
         return n;
@@ -129,7 +143,10 @@ public:
     /// retry or free. Frames go out as they are: no address insertion or padding.
     /// @return n, the number accepted.
     unsigned send(unsigned queue, Netbuf** packets, unsigned count) {
-        if (queue >= kMaxQueues || count == 0) [[unlikely]] return 0;
+        if (count == 0) [[unlikely]] return 0;
+        queue = transmitQueue(queue);
+        QueueGate::Pass pass(gate_, queue);
+        if (!pass) [[unlikely]] return 0;
         QueueCounters& counters = counters_[queue];
         std::uint64_t bytes = QueueCounters::bytesOf(packets, count);
         unsigned n = transmitBurst(queue, packets, count);
@@ -138,13 +155,23 @@ public:
         return n;
     }
 
+    /// The transmit queue send(@p queue) uses: @p queue itself below queueCount(), otherwise
+    /// @p queue modulo queueCount(), so that each of the driver's queues has one gate. Any thread.
+    unsigned transmitQueue(unsigned queue) const {
+        unsigned queues = queues_.load(std::memory_order_relaxed);
+        if (queues == 0) [[unlikely]] queues = cacheQueueCount();
+        return queue < queues ? queue : queue % queues;
+    }
+
     /// Counts @p count events the framework cannot see on @p queue, for the driver's data path
     /// (a receive ring it could not refill, a bad descriptor, a collision) and for the layers
-    /// above (frames nobody took, an output queue that overflowed). Call it on the queue's thread.
+    /// above (frames nobody took, an output queue that overflowed). Any thread: on the thread that
+    /// holds the queue it is two plain stores; elsewhere (a control call dropping queued output)
+    /// an atomic add on a counter of its own, summed into the queue's.
     void report(QueueEvent event, unsigned queue, std::uint64_t count = 1);
     /// Counts @p packet, which transmitBurst (or an earlier call of it) accepted, as failed
     /// (@p event transmitError or transmitDrop): it is then not counted as sent. Call it before
-    /// freeing the packet, on the queue's thread.
+    /// freeing the packet; any thread, as report() (the queue's thread: no locked instruction).
     void report(QueueEvent event, unsigned queue, const Netbuf& packet);
 
     // ---- queues and interrupts ---------------------------------------------------------------
@@ -171,6 +198,31 @@ public:
     /// eventfd, acknowledge the device's cause register) and then call the base (or receive and
     /// hand up itself). A driver whose transmit completions free room calls transmitRoomAvailable.
     virtual void interruptOccurred(unsigned queue);
+    /// Runs interruptOccurred(@p queue) as the data path: holding the queue through queueGate().
+    /// What an event loop watching interruptEventFd(queue) calls, on the queue's thread.
+    /// @return false when a control call holds the gate: nothing ran (the descriptor is still
+    /// readable: the loop calls again).
+    bool serviceInterrupt(unsigned queue) {
+        if (queue >= kMaxQueues) [[unlikely]] return false;
+        QueueGate::Pass pass(gate_, queue);
+        if (!pass) return false;
+        interruptOccurred(queue);
+        return true;
+    }
+    /// The event loop queue @p queue's interrupts are delivered on (the base interruptOccurred
+    /// posts its remaining work there): what setQueueEventLoop set, else eventLoop(). Any thread.
+    EventLoop* queueEventLoop(unsigned queue) const {
+        EventLoop* loop = queue < kMaxQueues ? queueLoops_[queue] : nullptr;
+        return loop != nullptr ? loop : eventLoop();
+    }
+    /// Delivers queue @p queue's interrupts on @p loop (nullptr: eventLoop()), the loop of the
+    /// thread that runs the queue. Called by NetworkInterface::attach, while the queue is not run.
+    void setQueueEventLoop(unsigned queue, EventLoop* loop) {
+        if (queue < kMaxQueues) queueLoops_[queue] = loop;
+    }
+
+    /// The gate that keeps control calls and each queue's data path apart (QueueGate.h).
+    QueueGate& queueGate() { return gate_; }
     /// For a driver: transmit queue @p queue has room again (descriptors completed). The client
     /// retries the output it queued. Call it on the queue's thread, not from inside transmitBurst.
     void transmitRoomAvailable(unsigned queue);
@@ -178,8 +230,9 @@ public:
     // ---- link ------------------------------------------------------------------------------
 
     /// Link state. Base: what the driver last set with setLinkStatus.
-    LinkStatus linkStatus() const { return link_; }
-    /// Records the link state and tells the client when it changes. Control or queue thread.
+    LinkStatus linkStatus() const { return link_.load(std::memory_order_relaxed); }
+    /// Records the link state and tells the client when it changes, once per change even when
+    /// two threads notice it. Control or queue thread.
     void setLinkStatus(LinkStatus status);
     /// Maximum transmission unit: payload bytes after the link header.
     unsigned mtu() const { return mtu_; }
@@ -261,14 +314,27 @@ protected:
     virtual unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count);
 
 private:
+    // Events reported for a queue by a thread that does not hold it (control calls), kept apart
+    // from the single-writer counters and added to them when read.
+    struct UnownedEvents {
+        std::atomic<std::uint64_t> receiveErrors{0}, receiveDrops{0}, transmitErrors{0}, transmitDrops{0}, collisions{0};
+        std::atomic<std::uint64_t> failedPackets{0}, failedBytes{0};  // accepted, then reported failed
+    };
+
     void deliverInput(unsigned queue, Netbuf** packets, unsigned count);
+    unsigned cacheQueueCount() const;
+    void reportUnowned(QueueEvent event, unsigned queue, std::uint64_t count);
 
     std::shared_ptr<NetbufPool> pool_;
     IONetworkClient* client_ = nullptr;
-    LinkStatus link_ = LinkStatus::unknown;
+    std::atomic<LinkStatus> link_{LinkStatus::unknown};
     unsigned mtu_ = 1500;
     std::string mode_;
+    mutable std::atomic<unsigned> queues_{0};  // queueCount(), read once: it never changes
+    std::array<EventLoop*, kMaxQueues> queueLoops_{};
+    QueueGate gate_;
     std::array<QueueCounters, kMaxQueues> counters_{};
+    std::array<UnownedEvents, kMaxQueues> unowned_{};
 };
 
 }  // namespace nexnet

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 
 namespace nexnet {
 
@@ -27,8 +28,10 @@ private:
     std::unique_ptr<PcapDumpFile> file_;
 };
 
-constexpr unsigned kInbound = static_cast<unsigned>(CaptureDirection::inbound);
-constexpr unsigned kOutbound = static_cast<unsigned>(CaptureDirection::outbound);
+// Adds @p n to a counter only its thread writes: a load and a store, no locked instruction.
+void addOwn(std::atomic<std::uint64_t>& counter, std::uint64_t n, std::memory_order order = std::memory_order_relaxed) {
+    if (n != 0) counter.store(counter.load(std::memory_order_relaxed) + n, order);
+}
 
 }  // namespace
 
@@ -40,8 +43,10 @@ struct CaptureTap::Filter {
 };
 
 CaptureTap::CaptureTap(const Options& options)
-    : options_(options), rings_{CaptureTapRing(options.queueBytes), CaptureTapRing(options.queueBytes)},
-      receive_(options.receive), transmit_(options.transmit) {}
+    : options_(options), receive_(options.receive), transmit_(options.transmit) {
+    queues_[0] = std::make_unique<Queue>(options.queueBytes);
+    rings_.store(1, std::memory_order_release);
+}
 
 Result<std::unique_ptr<CaptureTap>> CaptureTap::create(const Options& options, std::string* message) {
     using R = Result<std::unique_ptr<CaptureTap>>;
@@ -56,7 +61,7 @@ Result<std::unique_ptr<CaptureTap>> CaptureTap::create(const Options& options, s
     using R = Result<std::unique_ptr<CaptureTap>>;
     if (options.snaplen == 0 || writer == nullptr) return R::failure(EINVAL);
     std::unique_ptr<CaptureTap> tap(new CaptureTap(options));
-    if (tap->rings_[0].largestRecord() < options.snaplen) {
+    if (tap->queues_[0]->rings[0].largestRecord() < options.snaplen) {
         if (message != nullptr) *message = "queueBytes must hold at least two frames of snaplen bytes";
         return R::failure(EINVAL);
     }
@@ -83,7 +88,16 @@ CaptureTap::~CaptureTap() {
 }
 
 int CaptureTap::attach(NetworkInterface& interface) {
+    std::lock_guard<std::mutex> lock(filterLock_);
     if (interface_ != nullptr) return EBUSY;
+    // A ring per queue before any queue thread can produce into it: the consumer is added with
+    // the interface's queues stopped (a control call), which publishes the rings to them.
+    unsigned queues = std::min(interface.driver().queueCount(), kMaxQueues);
+    for (unsigned q = rings(); q < queues; ++q) {
+        queues_[q].reset(new (std::nothrow) Queue(options_.queueBytes));
+        if (!queues_[q]) return ENOMEM;
+        rings_.store(q + 1, std::memory_order_release);
+    }
     interface_ = &interface;
     interface.addInputConsumer(this, kPriority);
     interface.addOutputObserver(this);
@@ -91,8 +105,9 @@ int CaptureTap::attach(NetworkInterface& interface) {
 }
 
 void CaptureTap::detach() {
+    std::lock_guard<std::mutex> lock(filterLock_);
     if (interface_ == nullptr) return;
-    interface_->removeInputConsumer(this);
+    interface_->removeInputConsumer(this);  // once they return, no queue thread is inside
     interface_->removeOutputObserver(this);
     interface_ = nullptr;
 }
@@ -112,15 +127,11 @@ int CaptureTap::setFilter(std::string_view expression, std::string* message) {
     std::lock_guard<std::mutex> lock(filterLock_);
     auto fresh = compile(expression, message);
     if (fresh == nullptr) return EINVAL;
-    Filter* old = filter_.exchange(fresh.release());
-    // A burst that loaded the old filter began before the exchange and is still inside (busy_
-    // odd); once busy_ moves on, no burst can hold it.
-    std::uint64_t busy = busy_.load();
-    if (busy & 1) {
-        while (busy_.load() == busy) std::this_thread::yield();
-    }
-    delete old;
-    return 0;
+    std::unique_ptr<Filter> old(filter_.exchange(fresh.release()));
+    // Bursts run only inside the interface's queue gate: once it has been closed, every burst
+    // that could have loaded the old filter has ended (no counter on the data path for this).
+    if (interface_ != nullptr) QueueGate::Control quiesce(interface_->driver().queueGate());
+    return 0;  // the old filter goes here
 }
 
 std::string CaptureTap::filter() const {
@@ -128,25 +139,25 @@ std::string CaptureTap::filter() const {
     return filter_.load()->expression;
 }
 
-void CaptureTap::consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) {
-    if (receive_.load(std::memory_order_relaxed)) capture(packets, count, CaptureDirection::inbound);
+void CaptureTap::consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) {
+    if (queue < rings() && receive_.load(std::memory_order_relaxed)) capture(*queues_[queue], packets, count, CaptureDirection::inbound);
 }
 
-void CaptureTap::observeOutput(NetworkInterface&, Netbuf* const* packets, unsigned count) {
-    if (transmit_.load(std::memory_order_relaxed)) capture(packets, count, CaptureDirection::outbound);
+void CaptureTap::observeOutput(NetworkInterface&, unsigned queue, Netbuf* const* packets, unsigned count) {
+    if (queue < rings() && transmit_.load(std::memory_order_relaxed)) capture(*queues_[queue], packets, count, CaptureDirection::outbound);
 }
 
-void CaptureTap::capture(Netbuf* const* packets, unsigned count, CaptureDirection direction) {
-    CaptureTapRing& ring = rings_[static_cast<unsigned>(direction)];
-    // Options::count: one relaxed load per burst; the last burst may not take all of its frames.
+void CaptureTap::capture(Queue& queue, Netbuf* const* packets, unsigned count, CaptureDirection direction) {
+    CaptureTapRing& ring = queue.rings[static_cast<unsigned>(direction)];
+    // Options::count: the queues' counts summed once per burst, only when a count was asked for.
+    // Queues running at once may together queue a few frames more; the writer stops at the count.
     std::uint64_t room = UINT64_MAX;
     if (options_.count != 0) {
-        std::uint64_t done = captured_.load(std::memory_order_relaxed);
+        std::uint64_t done = captured();
         if (done >= options_.count) return;
         room = options_.count - done;
     }
-    busy_.fetch_add(1);  // odd: inside a burst (see setFilter)
-    const Filter* filter = filter_.load();
+    const Filter* filter = filter_.load(std::memory_order_acquire);
     std::uint64_t now = 0;
     std::uint64_t queued = 0, lost = 0, rejected = 0;
     for (unsigned i = 0; i < count && queued < room; ++i) {
@@ -164,11 +175,10 @@ void CaptureTap::capture(Netbuf* const* packets, unsigned count, CaptureDirectio
         if (ring.push(packet->data(), header.caplen, header.len, stamp)) ++queued;
         else ++lost;
     }
-    busy_.fetch_add(1);
-    if (rejected != 0) filtered_.fetch_add(rejected, std::memory_order_relaxed);
-    if (lost != 0) drops_.fetch_add(lost, std::memory_order_relaxed);
+    addOwn(queue.filtered, rejected);
+    addOwn(queue.drops, lost);
     // Release: flush() reading this count also sees the records in the ring.
-    if (queued != 0) captured_.fetch_add(queued, std::memory_order_release);
+    addOwn(queue.captured, queued, std::memory_order_release);
 }
 
 bool CaptureTap::complete() const {
@@ -180,63 +190,88 @@ int CaptureTap::writeError() const {
     return writeError_;
 }
 
+std::uint64_t CaptureTap::sumOf(Counter Queue::*counter) const {
+    std::uint64_t total = 0;
+    for (unsigned q = 0, n = rings(); q < n; ++q) total += ((*queues_[q]).*counter).load(std::memory_order_relaxed);
+    return total;
+}
+
 int CaptureTap::flush(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(writerLock_);
-    const std::uint64_t target = captured_.load(std::memory_order_acquire);
-    flushWanted_ = std::max(flushWanted_, target);
+    const unsigned n = rings();
+    std::array<std::uint64_t, kMaxQueues> target{};
+    for (unsigned q = 0; q < n; ++q) target[q] = queues_[q]->captured.load(std::memory_order_acquire);
+    ++flushRequests_;
     writerWake_.notify_one();
-    if (!flushed_.wait_for(lock, timeout, [&] { return flushedUpTo_ >= target || writeError_ != 0; })) return ETIMEDOUT;
+    bool done = flushed_.wait_for(lock, timeout, [&] {
+        if (writeError_ != 0) return true;
+        for (unsigned q = 0; q < n; ++q)
+            if (queues_[q]->flushedUpTo < target[q]) return false;
+        return true;
+    });
+    --flushRequests_;
+    if (!done) return ETIMEDOUT;
     return writeError_;
 }
 
-// Writes what both rings hold, the older record first, so the two directions interleave in time.
-// Writer thread only. @return the number of records written.
-unsigned CaptureTap::drain() {
-    unsigned drained = 0;
-    CaptureTapRing::Record records[2];
-    bool have[2] = {rings_[kInbound].pop(records[kInbound]), rings_[kOutbound].pop(records[kOutbound])};
-    while (have[kInbound] || have[kOutbound]) {
-        unsigned which = !have[kInbound] ? kOutbound
-                         : !have[kOutbound] ? kInbound
-                         : records[kOutbound].nanoseconds < records[kInbound].nanoseconds ? kOutbound : kInbound;
-        const CaptureTapRing::Record& record = records[which];
+// Writes the oldest record at the head of any ring: each ring is in time order (one producer),
+// so the file is too, but for frames still on their way into a ring. Records past
+// Options::count (queues running at once may queue a few more) are released unwritten.
+bool CaptureTap::writeOldest() {
+    Queue* oldest = nullptr;
+    unsigned oldestDirection = 0;
+    CaptureTapRing::Record record, candidate;
+    for (unsigned q = 0, n = rings(); q < n; ++q) {
+        Queue& queue = *queues_[q];
+        for (unsigned d = 0; d < 2; ++d) {
+            if (!queue.rings[d].pop(candidate)) continue;  // pop without release: a look at the head
+            if (oldest == nullptr || candidate.nanoseconds < record.nanoseconds) {
+                oldest = &queue;
+                oldestDirection = d;
+                record = candidate;
+            }
+        }
+    }
+    if (oldest == nullptr) return false;
+    if (options_.count == 0 || written() < options_.count) {
         CaptureFrame frame{record.data, record.captured, record.length, record.nanoseconds,
-                           static_cast<CaptureDirection>(which)};
+                           static_cast<CaptureDirection>(oldestDirection)};
         int error = writer_->write(frame);
-        rings_[which].release();
-        ++drained;
         if (error != 0) {
             std::lock_guard<std::mutex> lock(writerLock_);
             if (writeError_ == 0) writeError_ = error;
         }
-        have[which] = rings_[which].pop(records[which]);
     }
-    return drained;
+    oldest->rings[oldestDirection].release();
+    addOwn(oldest->written, 1);
+    return true;
 }
 
 void CaptureTap::writerLoop() {
     using Clock = std::chrono::steady_clock;
     auto lastFlush = Clock::now();
-    std::uint64_t writtenAtFlush = 0;
+    bool unflushed = false;
     std::unique_lock<std::mutex> lock(writerLock_);
     for (;;) {
         lock.unlock();
-        unsigned drained = drain();
-        const std::uint64_t written = written_.fetch_add(drained, std::memory_order_relaxed) + drained;
+        unsigned drained = 0;
+        while (writeOldest()) ++drained;
+        unflushed = unflushed || drained != 0;
         lock.lock();
         // Flush when asked, and every 100 ms while frames come, so the file can be read live.
         auto now = Clock::now();
-        if (flushWanted_ > flushedUpTo_ || (written != writtenAtFlush && now - lastFlush > std::chrono::milliseconds(100))) {
+        if (flushRequests_ != 0 || (unflushed && now - lastFlush > std::chrono::milliseconds(100))) {
             if (int error = writer_->flush(); error != 0 && writeError_ == 0) writeError_ = error;
-            flushedUpTo_ = written;
-            writtenAtFlush = written;
+            for (unsigned q = 0, n = rings(); q < n; ++q)
+                queues_[q]->flushedUpTo = queues_[q]->written.load(std::memory_order_relaxed);
+            unflushed = false;
             lastFlush = now;
             flushed_.notify_all();
         }
         if (stop_ && drained == 0) break;
         if (drained == 0) writerWake_.wait_for(lock, std::chrono::milliseconds(2));
     }
-    CaptureSummary summary{started_, PcapDumpFile::now(), captured_.load(), drops_.load(), filtered_.load()};
+    CaptureSummary summary{started_, PcapDumpFile::now(), captured(), drops(), filtered()};
     if (int error = writer_->finish(summary); error != 0 && writeError_ == 0) writeError_ = error;
 }
 

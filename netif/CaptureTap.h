@@ -9,6 +9,7 @@
 #include "netif/InputConsumer.h"
 #include "netif/OutputObserver.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,10 +28,15 @@ namespace nexnet {
 /// (tcpdump's expression language: pcap_compile, pcap_offline_filter).
 ///
 /// The data path never waits for the disk: each frame that passes the filter is copied into a
-/// preallocated ring (CaptureTapRing), one per direction, and a writer thread of the tap's own
-/// drains both rings into the writer, oldest timestamp first. When a ring is full the frame is not
+/// preallocated ring (CaptureTapRing), one per queue and direction, and a writer thread of the
+/// tap's own drains the rings into the writer, oldest timestamp first. When a ring is full the frame is not
 /// captured and drops() counts it; the interface's traffic is never delayed or changed. A tap
 /// costs the interface nothing until it is attached: nothing of it is on the data path before.
+///
+/// Per queue: each of the interface's queues has its own rings, counters and filter-use counter
+/// (its thread is the ring's only producer), so queues on different threads share nothing on the
+/// data path: no lock, no shared cache line written. The writer merges the rings into the file
+/// oldest record first.
 ///
 /// Receive is seen as an InputConsumer that only looks (it runs before the other consumers and
 /// takes nothing); transmit through the interface's OutputObserver hook (frames given to
@@ -51,7 +57,7 @@ public:
         bool receive = true;                      ///< Capture received frames.
         bool transmit = true;                     ///< Capture sent frames.
         std::string filter;                       ///< BPF expression; empty captures everything.
-        std::size_t queueBytes = 4u << 20;        ///< Bytes of each direction's ring between data path and writer.
+        std::size_t queueBytes = 4u << 20;        ///< Bytes of each ring (one per queue and direction) between data path and writer.
         std::uint32_t snaplen = 65535;            ///< Bytes kept of each frame.
         std::uint64_t count = 0;                  ///< Frames to capture, then stop (complete()); 0: no limit.
     };
@@ -69,10 +75,11 @@ public:
     CaptureTap(const CaptureTap&) = delete;
     CaptureTap& operator=(const CaptureTap&) = delete;
 
-    /// Starts capturing @p interface (an input consumer at kPriority and an output observer).
-    /// @return 0, or EBUSY when already attached. Call on the interface's thread, or before it runs.
+    /// Starts capturing @p interface (an input consumer at kPriority and an output observer),
+    /// with a ring for each of its queues. @return 0, EBUSY when already attached, or ENOMEM.
+    /// A control call: any thread, also while the interface's queues run.
     int attach(NetworkInterface& interface);
-    /// Stops capturing the interface it was attached to. Same thread rule as attach.
+    /// Stops capturing the interface it was attached to (a control call, as attach).
     void detach();
 
     /// Replaces the filter (empty: everything). @return 0, or EINVAL when @p expression does not
@@ -93,57 +100,65 @@ public:
     /// @return 0, ETIMEDOUT after @p timeout, or the errno of the write.
     int flush(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-    /// Frames queued for the file.
-    std::uint64_t captured() const { return captured_.load(std::memory_order_relaxed); }
-    /// Frames written to the file.
-    std::uint64_t written() const { return written_.load(std::memory_order_relaxed); }
-    /// Frames lost because the ring was full.
-    std::uint64_t drops() const { return drops_.load(std::memory_order_relaxed); }
-    /// Frames the filter rejected.
-    std::uint64_t filtered() const { return filtered_.load(std::memory_order_relaxed); }
-    /// True once Options::count frames were captured and written: the capture is over.
+    /// Frames queued for the file (all queues). Any thread.
+    std::uint64_t captured() const { return sumOf(&Queue::captured); }
+    /// Frames written to the file. Any thread.
+    std::uint64_t written() const { return sumOf(&Queue::written); }
+    /// Frames lost because a ring was full. Any thread.
+    std::uint64_t drops() const { return sumOf(&Queue::drops); }
+    /// Frames the filter rejected. Any thread.
+    std::uint64_t filtered() const { return sumOf(&Queue::filtered); }
+    /// True once Options::count frames were captured and written: the capture is over. Any thread.
     bool complete() const;
-    /// The first error the writer returned (0: none): the file or the stream is gone.
+    /// The first error the writer returned (0: none): the file or the stream is gone. Any thread.
     int writeError() const;
 
-    // InputConsumer: looks at the burst, takes nothing.
+    /// Looks at the burst of @p queue, takes nothing. On the queue's thread.
     void consumeInput(NetworkInterface& interface, unsigned queue, Netbuf** packets, unsigned count) override;
-    // OutputObserver
-    void observeOutput(NetworkInterface& interface, Netbuf* const* packets, unsigned count) override;
+    /// Looks at the output burst of @p queue. On the queue's thread.
+    void observeOutput(NetworkInterface& interface, unsigned queue, Netbuf* const* packets, unsigned count) override;
 
 private:
     struct Filter;
+    using Counter = std::atomic<std::uint64_t>;
+    static constexpr unsigned kMaxQueues = 16;  // IONetwork::kMaxQueues
+    // One queue's side of the tap: its ring (the queue's thread produces, the writer consumes)
+    // and its counters, each written by one thread only.
+    struct alignas(64) Queue {
+        explicit Queue(std::size_t bytes) : rings{CaptureTapRing(bytes), CaptureTapRing(bytes)} {}
+        CaptureTapRing rings[2];  // by CaptureDirection
+        alignas(64) Counter busy{0};  // odd while the queue's thread is inside a burst (see setFilter)
+        Counter captured{0}, drops{0}, filtered{0};
+        alignas(64) Counter written{0};  // the writer's
+        std::uint64_t flushedUpTo = 0;   // under writerLock_
+    };
+
     explicit CaptureTap(const Options& options);
-    void capture(Netbuf* const* packets, unsigned count, CaptureDirection direction);
+    void capture(Queue& queue, Netbuf* const* packets, unsigned count, CaptureDirection direction);
     void writerLoop();
-    unsigned drain();
+    bool writeOldest();
     std::unique_ptr<Filter> compile(std::string_view expression, std::string* message) const;
+    std::uint64_t sumOf(Counter Queue::*counter) const;
+    unsigned rings() const { return rings_.load(std::memory_order_acquire); }
 
     Options options_;
-    CaptureTapRing rings_[2];  // by CaptureDirection: one producer each
+    std::array<std::unique_ptr<Queue>, kMaxQueues> queues_;
+    std::atomic<unsigned> rings_{0};  // queues_[0, rings_) exist; grows only, in attach
     std::unique_ptr<CaptureWriter> writer_;
     std::uint64_t started_ = 0;
     NetworkInterface* interface_ = nullptr;
 
-    // The filter in use; a replaced one is freed once no burst can still be using it (busy_ odd
-    // means the data path is inside a burst; setFilter waits for it to move on).
+    // The filter in use; a replaced one is freed once no burst can still be using it.
     std::atomic<Filter*> filter_{nullptr};
-    std::atomic<std::uint64_t> busy_{0};
     mutable std::mutex filterLock_;  // serialises setFilter callers, never taken by the data path
     std::atomic<bool> receive_;
     std::atomic<bool> transmit_;
-
-    std::atomic<std::uint64_t> captured_{0};
-    std::atomic<std::uint64_t> written_{0};
-    std::atomic<std::uint64_t> drops_{0};
-    std::atomic<std::uint64_t> filtered_{0};
 
     mutable std::mutex writerLock_;  // writer thread <-> flush / stop / writeError only
     std::condition_variable writerWake_;
     std::condition_variable flushed_;
     bool stop_ = false;
-    std::uint64_t flushWanted_ = 0;
-    std::uint64_t flushedUpTo_ = 0;
+    std::uint64_t flushRequests_ = 0;  // flush() calls waiting
     int writeError_ = 0;
     std::thread writerThread_;
 };

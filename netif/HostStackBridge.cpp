@@ -8,18 +8,26 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace nexnet {
 
 // What the kernel sends on the host tap goes out through the wire (interceptable: tx intercept).
+namespace {
+// Adds to a counter that only the queue's thread writes: no locked instruction.
+void addOwn(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+}  // namespace
+
 class HostStackBridge::HostInput : public InputConsumer {
 public:
     explicit HostInput(HostStackBridge& bridge) : bridge_(bridge) {}
-    void consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) override {
-        InputConsumer::takeRemaining(packets, count, [this](Netbuf** burst, unsigned n) {
-            bridge_.stats_.fromHost += n;
-            bridge_.wire_.outputBurst(burst, n);
+    void consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) override {
+        InputConsumer::takeRemaining(packets, count, [this, queue](Netbuf** burst, unsigned n) {
+            addOwn(bridge_.counts_[queue % kMaxQueues].fromHost, n);
+            bridge_.wire_.outputBurst(queue, burst, n);  // the wire's queue of the same number
         });
     }
 
@@ -33,6 +41,7 @@ Result<std::unique_ptr<HostStackBridge>> HostStackBridge::create(NetworkInterfac
     using R = Result<std::unique_ptr<HostStackBridge>>;
     TapDriver::Options tapOptions;
     tapOptions.name = options.hostName;
+    tapOptions.queues = std::clamp(wire.driver().queueCount(), 1u, kMaxQueues);
     auto tap = TapDriver::create(tapOptions);
     if (!tap) return R::failure(tap.error());
     std::unique_ptr<HostStackBridge> bridge(new HostStackBridge(wire, options));
@@ -61,6 +70,26 @@ void HostStackBridge::mirror() {
 }
 
 int HostStackBridge::attach(EventLoop& loop) {
+    EventLoop* loops[] = {&loop};
+    return attach(loops);
+}
+
+int HostStackBridge::attach(std::span<EventLoop* const> loops) {
+    if (int error = configureKernelEnd()) return error;
+    auto mode = host_->attach(loops, NetworkInterface::Mode::interrupt);
+    return mode ? 0 : mode.error();
+}
+
+HostStackBridge::Statistics HostStackBridge::statistics() const {
+    Statistics total;
+    for (const QueueCounts& counts : counts_) {
+        total.toHost += counts.toHost.load(std::memory_order_relaxed);
+        total.fromHost += counts.fromHost.load(std::memory_order_relaxed);
+    }
+    return total;
+}
+
+int HostStackBridge::configureKernelEnd() {
     if (int error = host_->setUp(); error != 0) return error;
     auto* tap = static_cast<TapDriver*>(&host_->driver());
     if (options_.kernelAddress.s_addr != INADDR_ANY) {
@@ -77,8 +106,7 @@ int HostStackBridge::attach(EventLoop& loop) {
     if (options_.kernelUp) {
         if (int error = tap->kernelEnd().setUp(true)) return error;
     }
-    auto mode = host_->attach(loop, NetworkInterface::Mode::interrupt);
-    return mode ? 0 : mode.error();
+    return 0;
 }
 
 std::string HostStackBridge::hostName() const {
@@ -87,10 +115,10 @@ std::string HostStackBridge::hostName() const {
     return name;
 }
 
-void HostStackBridge::consumeInput(NetworkInterface&, unsigned, Netbuf** packets, unsigned count) {
-    InputConsumer::takeRemaining(packets, count, [this](Netbuf** burst, unsigned n) {
-        stats_.toHost += n;
-        host_->outputBurst(burst, n);
+void HostStackBridge::consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) {
+    InputConsumer::takeRemaining(packets, count, [this, queue](Netbuf** burst, unsigned n) {
+        addOwn(counts_[queue % kMaxQueues].toHost, n);
+        host_->outputBurst(queue, burst, n);  // the kernel sees it arrive on its queue q
     });
 }
 

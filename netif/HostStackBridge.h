@@ -6,9 +6,12 @@
 #include "netbuf/Result.h"
 #include "netif/InputConsumer.h"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
+#include <span>
 #include <string>
 
 namespace nexnet {
@@ -33,8 +36,14 @@ class NetworkInterface;
 /// (mirroring), so the kernel's interface stands for the nexnet one.
 ///
 /// Frames are handed over without copies when both drivers share a pool; otherwise the tap
-/// driver copies them in its writev. Runs on the wire interface's event loop; does not own the
-/// wire interface, which must outlive it.
+/// driver copies them in its writev. Does not own the wire interface, which must outlive it.
+///
+/// Queues: the host tap has as many queue pairs as the wire (a multi-queue tap), and wire queue q
+/// is bridged to host queue q both ways, on q's thread: what wire queue q receives goes to the
+/// kernel through host queue q, and the kernel spreads what it sends over the host queues by
+/// flow hash (tun's queue selection), each flow on one queue, which goes out on the wire's queue
+/// of the same number. Run both on the same loops (attach(loops) with the wire's) and nothing is
+/// shared between the queues' threads.
 class HostStackBridge : public InputConsumer {
 public:
     /// How the exception path is made.
@@ -56,8 +65,9 @@ public:
         std::uint64_t fromHost = 0;  ///< Frames the Linux stack sent out through the wire.
     };
 
-    /// Opens the host tap and hooks into @p wire as its input consumer at priority 100.
-    /// Errors: the tap driver's (EPERM without CAP_NET_ADMIN, ENOENT without /dev/net/tun).
+    /// Opens the host tap, with as many queues as @p wire's driver, and hooks into @p wire as its
+    /// input consumer at priority 100. Errors: the tap driver's (EPERM without CAP_NET_ADMIN,
+    /// ENOENT without /dev/net/tun).
     static Result<std::unique_ptr<HostStackBridge>> create(NetworkInterface& wire, const Options& options);
     /// Unhooks from the wire and closes the host tap (its kernel interface goes away).
     ~HostStackBridge() override;
@@ -70,26 +80,38 @@ public:
     /// NAME up`, `ip addr add`), as a NIC never configures its link partner. Control thread;
     /// does not block. @return 0 or an errno (of the tap, or of the kernel end's ioctls).
     int attach(EventLoop& loop);
+    /// As attach(loop), with host queue q on loops[q % loops.size()]: pass the loops the wire runs
+    /// on (QueueWorkers::loops()), while they are stopped. Destroy the bridge while they are stopped.
+    int attach(std::span<EventLoop* const> loops);
     /// The kernel-facing interface (its name: host().name()).
     NetworkInterface& host() { return *host_; }
     /// The kernel interface's name now.
     std::string hostName() const;
-    /// Counters.
-    const Statistics& statistics() const { return stats_; }
+    /// Counters, summed over the queues. Any thread.
+    Statistics statistics() const;
 
-    /// Takes every frame left by consumers before it (app rings) and gives it to the kernel.
+    /// Takes every frame left by consumers before it (app rings) and gives it to the kernel
+    /// through host queue @p queue. On the queue's thread.
     void consumeInput(NetworkInterface& interface, unsigned queue, Netbuf** packets, unsigned count) override;
 
 private:
     class HostInput;
+    // One queue pair's counters, each written by the queue's thread only.
+    struct alignas(64) QueueCounts {
+        std::atomic<std::uint64_t> toHost{0};
+        std::atomic<std::uint64_t> fromHost{0};
+    };
+    static constexpr unsigned kMaxQueues = 16;  // IONetwork::kMaxQueues
+
     HostStackBridge(NetworkInterface& wire, const Options& options);
     void mirror();
+    int configureKernelEnd();
 
     NetworkInterface& wire_;
     Options options_;
     std::unique_ptr<NetworkInterface> host_;
     std::unique_ptr<HostInput> hostInput_;
-    Statistics stats_;
+    std::array<QueueCounts, kMaxQueues> counts_{};
 };
 
 }  // namespace nexnet

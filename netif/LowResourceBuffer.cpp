@@ -21,6 +21,10 @@ Result<std::unique_ptr<LowResourceBuffer>> LowResourceBuffer::create(std::shared
     if (resolved.highWater < resolved.lowWater) return R::failure(EINVAL);
     std::unique_ptr<LowResourceBuffer> layer(new (std::nothrow) LowResourceBuffer(pool, resolved));
     if (!layer) return R::failure(ENOMEM);
+    for (auto& state : layer->queues_) {
+        state.reset(new (std::nothrow) QueueState);
+        if (!state) return R::failure(ENOMEM);
+    }
     if (resolved.reserveCount > 0) {
         // The reserve: buffers as large as the shared pool's, so every packet fits; no thread
         // cache, so reserveInUse() is exact and netbufs freed on any thread come straight back.
@@ -38,17 +42,28 @@ Result<std::unique_ptr<LowResourceBuffer>> LowResourceBuffer::create(std::shared
     return R(std::move(layer));
 }
 
+namespace {
+// Adds to a counter only one thread writes: a load and a store, no locked instruction.
+void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+std::uint64_t read(const std::atomic<std::uint64_t>& counter) { return counter.load(std::memory_order_relaxed); }
+}  // namespace
+
 LowResourceBuffer::LowResourceBuffer(std::shared_ptr<NetbufPool> pool, const Config& config)
     : pool_(std::move(pool)), sharedFree_(pool_.get()), config_(config) {}
 
 LowResourceBuffer::~LowResourceBuffer() {
     remove();
-    for (auto& queue : heldQueues_) queue.freeAll();
+    for (auto& state : queues_)
+        if (state) state->heldPackets.freeAll();
 }
 
 int LowResourceBuffer::insert(IONetwork& driver) {
     if (inserted_) return EBUSY;
-    setDownstream(driver.client());
+    QueueGate::Control control(driver.queueGate());  // the driver's queues hand bursts to its client
+    downstream_ = driver.client();
+    updateShortcuts();
     driver.setClient(this);
     driver_ = &driver;
     inserted_ = true;
@@ -57,6 +72,7 @@ int LowResourceBuffer::insert(IONetwork& driver) {
 
 void LowResourceBuffer::remove() {
     if (!inserted_) return;
+    QueueGate::Control control(driver_->queueGate());
     flush();
     driver_->setClient(downstream_);
     inserted_ = false;
@@ -72,20 +88,47 @@ std::uint32_t LowResourceBuffer::reserveInUse() const {
 }
 
 LowResourceBuffer::Statistics LowResourceBuffer::statistics() const {
-    Statistics copy = stats_;
-    copy.packetsToHost += stats_.packets - slowPackets_;  // the normal path counts no more than packets
-    if (reserve_) copy.reserveHighWater = reserve_->highWaterMark();
-    return copy;
+    Statistics total;
+    for (const auto& state : queues_) {
+        const QueueState& q = *state;
+        total.arrays += read(q.arrays);
+        total.packets += read(q.packets);
+        total.lowResourceEntries += read(q.lowResourceEntries);
+        total.recoveries += read(q.recoveries);
+        total.packetsFlagged += read(q.packetsFlagged);
+        total.flagsRemoved += read(q.flagsRemoved);
+        // The normal path counts no more than packets: the rest of them went up in their netbuf.
+        total.packetsToHost += read(q.packetsToHost) + read(q.packets) - read(q.slowPackets);
+        total.packetsBuffered += read(q.packetsBuffered);
+        total.packetsReleased += read(q.packetsReleased);
+        total.drops += read(q.drops);
+    }
+    if (reserve_) total.reserveHighWater = reserve_->highWaterMark();
+    return total;
+}
+
+bool LowResourceBuffer::isLowResource() const {
+    for (const auto& state : queues_)
+        if (state->low.load(std::memory_order_relaxed)) return true;
+    return false;
+}
+
+std::uint64_t LowResourceBuffer::held() const {
+    std::uint64_t total = 0;
+    for (const auto& state : queues_) total += read(state->held);
+    return total;
 }
 
 void LowResourceBuffer::inputBurst(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count) {
+    if (queue >= IONetwork::kMaxQueues) [[unlikely]] queue = 0;
+    QueueState& state = *queues_[queue];
     // Claim 4: no low-resource condition and nothing buffered: the normal path, no copy. Kept
-    // to a few stores and one atomic load per burst (bench/lowres measures it).
-    if (!slow_ && count <= kMaxArray && sharedFree_->sharedAvailable() >= config_.lowWater) [[likely]] {
-        stats_.arrays++;
-        stats_.packets += count;
-        lastFast_ = {nextSequence_, queue, count};
-        nextSequence_ += count;
+    // to a few stores to the queue's own line and one atomic load per burst (bench/lowres).
+    if (!state.slow && !slowAlways_ && count <= kMaxArray && sharedFree_->sharedAvailable() >= config_.lowWater) [[likely]] {
+        bump(state.arrays, 1);
+        bump(state.packets, count);
+        state.lastFast = {state.nextSequence, queue, count};
+        state.nextSequence += count;
         downstream_->inputBurst(driver, queue, netbufs, count);
         return;
     }
@@ -95,114 +138,132 @@ void LowResourceBuffer::inputBurst(IONetwork& driver, unsigned queue, Netbuf** n
         count -= kMaxArray;
     }
     if (count > 0) processArray(driver, queue, netbufs, count);
-    updateShortcut();
+    updateShortcut(state);
 }
 
-void LowResourceBuffer::updateShortcut() {
-    slow_ = low_ || held_ != 0 || client_ != nullptr || downstream_ == nullptr;
+void LowResourceBuffer::updateShortcuts() {
+    slowAlways_ = client_ != nullptr || downstream_ == nullptr;
+    for (auto& state : queues_) updateShortcut(*state);
 }
 
 void LowResourceBuffer::setDownstream(IONetworkClient* downstream) {
+    if (driver_ != nullptr) {
+        QueueGate::Control control(driver_->queueGate());
+        downstream_ = downstream;
+        updateShortcuts();
+        return;
+    }
     downstream_ = downstream;
-    updateShortcut();
+    updateShortcuts();
 }
 
 void LowResourceBuffer::setClient(LowResourceClient* client) {
+    if (driver_ != nullptr) {
+        QueueGate::Control control(driver_->queueGate());
+        client_ = client;
+        updateShortcuts();
+        return;
+    }
     client_ = client;
-    updateShortcut();
+    updateShortcuts();
 }
 
-LowResourceClient::ArrayReport LowResourceBuffer::lastArray() const {
-    if (!lastFast_.valid) return report_;
+LowResourceClient::ArrayReport LowResourceBuffer::lastArray(unsigned queue) const {
+    const QueueState& state = *queues_[queue < IONetwork::kMaxQueues ? queue : 0];
+    if (!state.lastFast.valid) return state.report;
     LowResourceClient::ArrayReport report;
-    report.firstSequence = lastFast_.firstSequence;
-    report.queue = lastFast_.queue;
-    report.count = lastFast_.count;
-    report.toHost = lastFast_.count;
+    report.firstSequence = state.lastFast.firstSequence;
+    report.queue = state.lastFast.queue;
+    report.count = state.lastFast.count;
+    report.toHost = state.lastFast.count;
     return report;
 }
 
 void LowResourceBuffer::processArray(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count) {
-    stats_.arrays++;
-    stats_.packets += count;
-    slowPackets_ += count;
-    lastFast_.valid = false;
-    report_ = LowResourceClient::ArrayReport{};
-    report_.firstSequence = nextSequence_;
-    report_.queue = queue;
-    report_.count = count;
-    nextSequence_ += count;
-    if (!low_ && held_ == 0 && pool_->sharedAvailable() >= config_.lowWater) {
-        report_.toHost = count;
-        for (unsigned i = 0; i < count; ++i) describe(i, netbufs[i], Location::host, false);
+    QueueState& state = *queues_[queue];
+    bump(state.arrays, 1);
+    bump(state.packets, count);
+    bump(state.slowPackets, count);
+    state.lastFast.valid = false;
+    LowResourceClient::ArrayReport& report = state.report;
+    report = LowResourceClient::ArrayReport{};
+    report.firstSequence = state.nextSequence;
+    report.queue = queue;
+    report.count = count;
+    state.nextSequence += count;
+    if (!state.low.load(std::memory_order_relaxed) && read(state.held) == 0 && pool_->sharedAvailable() >= config_.lowWater) {
+        report.toHost = count;
+        for (unsigned i = 0; i < count; ++i) describe(state, i, netbufs[i], Location::host, false);
         deliver(driver, queue, netbufs, count);
     } else {
         processLowResource(driver, queue, netbufs, count);
     }
-    stats_.packetsToHost += report_.toHost;
-    finishArray(count);
+    bump(state.packetsToHost, report.toHost);
+    finishArray(state, count);
 }
 
 // Moves between the normal and the low-resource state, with hysteresis.
-bool LowResourceBuffer::checkCondition(std::uint32_t free) {
-    if (!low_) {
-        if (free < config_.lowWater) {
-            low_ = true;
-            stats_.lowResourceEntries++;
-        }
-    } else if (free >= config_.highWater) {
-        low_ = false;
-        stats_.recoveries++;
+bool LowResourceBuffer::checkCondition(QueueState& state, std::uint32_t free) {
+    bool low = state.low.load(std::memory_order_relaxed);
+    if (!low && free < config_.lowWater) {
+        low = true;
+        bump(state.lowResourceEntries, 1);
+    } else if (low && free >= config_.highWater) {
+        low = false;
+        bump(state.recoveries, 1);
     }
-    return low_;
+    state.low.store(low, std::memory_order_relaxed);
+    return low;
 }
 
 // The current packet when the condition arose: the array's packets were taken from the pool in
 // order, so packet i left free + (count - 1 - i) netbufs behind it; the first to leave fewer than
 // lowWater is the one to mark. A condition older than this array, or packets still held (which
 // nothing may overtake), mark the first packet.
-unsigned LowResourceBuffer::markFor(std::uint32_t free, bool wasLow, unsigned count) const {
-    if (wasLow || held_ > 0) return 0;
+unsigned LowResourceBuffer::markFor(const QueueState& state, std::uint32_t free, bool wasLow, unsigned count) const {
+    if (wasLow || read(state.held) > 0) return 0;
     std::uint64_t left = std::uint64_t{free} + count;
     if (left <= config_.lowWater) return 0;
     return static_cast<unsigned>(std::min<std::uint64_t>(left - config_.lowWater, count));
 }
 
 void LowResourceBuffer::processLowResource(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count) {
+    QueueState& state = *queues_[queue];
+    LowResourceClient::ArrayReport& report = state.report;
     std::uint32_t free = pool_->sharedAvailable();
-    bool wasLow = low_;
-    if (!checkCondition(free)) {
+    bool wasLow = state.low.load(std::memory_order_relaxed);
+    if (!checkCondition(state, free)) {
         // Recovered since the last array: what was held goes up first, then this array.
-        report_.released = releaseHeld();
-        report_.toHost = count;
-        for (unsigned i = 0; i < count; ++i) describe(i, netbufs[i], Location::host, false);
+        report.released = releaseHeld(queue);
+        report.toHost = count;
+        for (unsigned i = 0; i < count; ++i) describe(state, i, netbufs[i], Location::host, false);
         deliver(driver, queue, netbufs, count);
         return;
     }
     // Claim 1: mark the current packet, flag it and each further packet of the array.
-    unsigned mark = markFor(free, wasLow, count);
-    report_.mark = mark;
-    report_.flagged = count - mark;
-    stats_.packetsFlagged += count - mark;
+    unsigned mark = markFor(state, free, wasLow, count);
+    report.mark = mark;
+    report.flagged = count - mark;
+    bump(state.packetsFlagged, count - mark);
     for (unsigned i = mark; i < count; ++i)
         netbufs[i]->setFlags(static_cast<std::uint16_t>(netbufs[i]->flags() | Netbuf::kMarkedForBuffering));
     // The packets before the mark were received while resources were fine: host memory.
-    for (unsigned i = 0; i < mark; ++i) describe(i, netbufs[i], Location::host, false);
-    report_.toHost = mark;
+    for (unsigned i = 0; i < mark; ++i) describe(state, i, netbufs[i], Location::host, false);
+    report.toHost = mark;
     if (mark > 0) deliver(driver, queue, netbufs, mark);
 
     // Re-check; the layers above may have freed netbufs meanwhile, on this thread or others.
     pool_->flushThreadCache();
-    if (!checkCondition(pool_->sharedAvailable())) {
+    if (!checkCondition(state, pool_->sharedAvailable())) {
         // Claim 8: resources are available: return to the mark and remove the flags.
         for (unsigned i = mark; i < count; ++i) {
             netbufs[i]->setFlags(static_cast<std::uint16_t>(netbufs[i]->flags() & ~Netbuf::kMarkedForBuffering));
-            describe(i, netbufs[i], Location::host, false);
+            describe(state, i, netbufs[i], Location::host, false);
         }
-        report_.unflagged = count - mark;
-        stats_.flagsRemoved += count - mark;
-        report_.released = releaseHeld();
-        report_.toHost += count - mark;
+        report.unflagged = count - mark;
+        bump(state.flagsRemoved, count - mark);
+        report.released = releaseHeld(queue);
+        report.toHost += count - mark;
         deliver(driver, queue, netbufs + mark, count - mark);
         return;
     }
@@ -212,34 +273,34 @@ void LowResourceBuffer::processLowResource(IONetwork& driver, unsigned queue, Ne
 // Still low: flagged packets go to the reserve, their netbufs back to the shared pool.
 void LowResourceBuffer::bufferFlagged(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned mark,
                                       unsigned count) {
+    QueueState& state = *queues_[queue];
+    LowResourceClient::ArrayReport& report = state.report;
+    Netbuf** copies = state.copies.data();
     unsigned flagged = count - mark;
-    unsigned copied = copyToReserve(netbufs + mark, flagged, copies_.data());
+    unsigned copied = copyToReserve(netbufs + mark, flagged, copies);
     for (unsigned i = 0; i < flagged; ++i) {
-        Netbuf* copy = copies_[i];
-        if (copy != nullptr)
-            describe(mark + i, copy, Location::reserve, true);
+        if (copies[i] != nullptr)
+            describe(state, mark + i, copies[i], Location::reserve, true);
         else
-            describe(mark + i, netbufs[mark + i], Location::dropped, true);
+            describe(state, mark + i, netbufs[mark + i], Location::dropped, true);
     }
     NetbufPool::freeToOwners(netbufs + mark, flagged);
     unsigned kept = 0;
     for (unsigned i = 0; i < flagged; ++i)
-        if (copies_[i] != nullptr) copies_[kept++] = copies_[i];
-    report_.toReserve = copied;
-    report_.reserveFree = reserve_ ? reserve_->sharedAvailable() : 0;
-    report_.dropped = flagged - copied;
-    stats_.packetsBuffered += copied;
-    stats_.drops += flagged - copied;
+        if (copies[i] != nullptr) copies[kept++] = copies[i];
+    report.toReserve = copied;
+    report.reserveFree = reserve_ ? reserve_->sharedAvailable() : 0;
+    report.dropped = flagged - copied;
+    bump(state.packetsBuffered, copied);
+    bump(state.drops, flagged - copied);
     if (config_.release == Release::immediately) {
-        deliver(driver, queue, copies_.data(), kept);
+        deliver(driver, queue, copies, kept);
         return;
     }
-    NetbufQueue& held = heldQueues_[queue % IONetwork::kMaxQueues];
-    for (unsigned i = 0; i < kept; ++i) held.enqueue(copies_[i]);
-    held_ += kept;
-    lastDriver_ = &driver;
+    for (unsigned i = 0; i < kept; ++i) state.heldPackets.enqueue(copies[i]);
+    bump(state.held, kept);
+    state.heldDriver = &driver;
 }
-
 // Copies each packet into a reserve netbuf, copies[i] nullptr where none was left (or the packet
 // does not fit, as a wrapped netbuf may not). Returns the number copied.
 unsigned LowResourceBuffer::copyToReserve(Netbuf** netbufs, unsigned count, Netbuf** copies) {
@@ -270,10 +331,10 @@ unsigned LowResourceBuffer::copyToReserve(Netbuf** netbufs, unsigned count, Netb
     return copied;
 }
 
-void LowResourceBuffer::describe(unsigned at, const Netbuf* netbuf, Location location, bool flagged) {
+void LowResourceBuffer::describe(QueueState& state, unsigned at, const Netbuf* netbuf, Location location, bool flagged) {
     if (client_ == nullptr) return;
-    LowResourceDescriptor& d = descriptors_[at];
-    d.sequence = report_.firstSequence + at;
+    LowResourceDescriptor& d = state.descriptors[at];
+    d.sequence = state.report.firstSequence + at;
     d.offset = netbuf->headroom();
     d.length = netbuf->size();
     d.index = netbuf->index();
@@ -289,41 +350,67 @@ void LowResourceBuffer::deliver(IONetwork& driver, unsigned queue, Netbuf** netb
         return;
     }
     NetbufPool::freeToOwners(netbufs, count);
-    stats_.drops += count;
+    bump(queues_[queue]->drops, count);
 }
 
-unsigned LowResourceBuffer::releaseHeld() {
-    if (held_ == 0) return 0;
+unsigned LowResourceBuffer::releaseHeld(unsigned queue) {
+    QueueState& state = *queues_[queue];
+    if (read(state.held) == 0) return 0;
     unsigned total = 0;
     Netbuf* burst[kReleaseBurst];
-    for (unsigned q = 0; q < heldQueues_.size(); ++q) {
-        while (unsigned n = heldQueues_[q].dequeueBurst(burst, kReleaseBurst)) {
-            deliver(*lastDriver_, q, burst, n);
-            total += n;
-        }
+    while (unsigned n = state.heldPackets.dequeueBurst(burst, kReleaseBurst)) {
+        deliver(*state.heldDriver, queue, burst, n);
+        total += n;
     }
-    held_ -= total;
-    stats_.packetsReleased += total;
+    bump(state.held, 0 - std::uint64_t{total});
+    bump(state.packetsReleased, total);
     return total;
 }
 
-void LowResourceBuffer::finishArray(unsigned count) {
+void LowResourceBuffer::finishArray(QueueState& state, unsigned count) {
     if (client_ == nullptr) return;
-    client_->packetsDescribed(descriptors_.data(), count);
-    client_->arrayProcessed(report_);
+    client_->packetsDescribed(state.descriptors.data(), count);
+    client_->arrayProcessed(state.report);
+}
+
+// Runs @p action holding @p queue of the driver the layer is inserted in, as its bursts do: what
+// the layer hands up then runs where the consumers expect it. Not inserted: as it is.
+template <typename Action>
+unsigned LowResourceBuffer::holdingQueue(unsigned queue, Action&& action) {
+    if (driver_ == nullptr) return action();
+    QueueGate::Pass pass(driver_->queueGate(), queue);
+    return pass ? action() : 0;
+}
+
+unsigned LowResourceBuffer::drain(unsigned queue) {
+    if (queue >= IONetwork::kMaxQueues || read(queues_[queue]->held) == 0) return 0;
+    return holdingQueue(queue, [&] {
+        QueueState& state = *queues_[queue];
+        pool_->flushThreadCache();
+        unsigned released = checkCondition(state, pool_->sharedAvailable()) ? 0 : releaseHeld(queue);
+        updateShortcut(state);
+        return released;
+    });
 }
 
 unsigned LowResourceBuffer::drain() {
-    if (held_ == 0) return 0;
-    pool_->flushThreadCache();
-    unsigned released = checkCondition(pool_->sharedAvailable()) ? 0 : releaseHeld();
-    updateShortcut();
+    unsigned released = 0;
+    for (unsigned q = 0; q < IONetwork::kMaxQueues; ++q) released += drain(q);
     return released;
 }
 
+unsigned LowResourceBuffer::flush(unsigned queue) {
+    if (queue >= IONetwork::kMaxQueues) return 0;
+    return holdingQueue(queue, [&] {
+        unsigned released = releaseHeld(queue);
+        updateShortcut(*queues_[queue]);
+        return released;
+    });
+}
+
 unsigned LowResourceBuffer::flush() {
-    unsigned released = releaseHeld();
-    updateShortcut();
+    unsigned released = 0;
+    for (unsigned q = 0; q < IONetwork::kMaxQueues; ++q) released += flush(q);
     return released;
 }
 

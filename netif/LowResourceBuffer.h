@@ -11,6 +11,7 @@
 #include "netif/LowResourceDescriptor.h"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -54,8 +55,16 @@ namespace nexnet {
 /// hysteresis: low under lowWater, recovered at highWater or more. The re-check first flushes
 /// the calling thread's cache of the pool, so netbufs freed on this thread count.
 ///
-/// Threading: one receive thread (the driver's event-loop thread) calls inputBurst, drain and
-/// flush; other threads may free netbufs of either pool at any time.
+/// Per queue: every receive queue has its own state (the condition, the mark, held packets,
+/// descriptors, sequence numbers, counters), so queues running on their own threads share nothing
+/// on the data path but the two pools (thread caches) and one read of the shared pool's free
+/// count per burst: no lock. Each queue enters and leaves the condition by itself; sequence
+/// numbers and order are per queue (each flow is on one queue); statistics() sums the queues.
+///
+/// Threading: queue q's thread calls inputBurst for q, drain(q) and flush(q); drain() and
+/// flush() (every queue) are for an interface run by one thread. Configuration calls (insert,
+/// remove, setDownstream, setClient) are control calls: with the layer inserted they stop the
+/// driver's queues for the change. Other threads may free netbufs of either pool at any time.
 class LowResourceBuffer : public IONetworkClient {
 public:
     /// When buffered packets go up.
@@ -119,17 +128,24 @@ public:
     /// and the cheapest). The layer does not own it.
     void setClient(LowResourceClient* client);
 
-    /// Hands held packets up, in order, if the shared pool has recovered: call it from the
-    /// receive thread when the link is idle (an event-loop poller or timer), since otherwise
-    /// only the next array releases them. @return the number handed up.
+    /// Hands packets held for @p queue up, in order, if the shared pool has recovered: call it
+    /// from the queue's thread when the link is idle (an event-loop poller or timer), since
+    /// otherwise only the queue's next array releases them. @return the number handed up.
+    unsigned drain(unsigned queue);
+    /// drain(q) for every queue, from the one thread that runs them all. @return the number.
     unsigned drain();
-    /// Hands every held packet up now, in order, whatever the condition. @return the number.
+    /// Hands every packet held for @p queue up now, in order, whatever the condition, on the
+    /// queue's thread. @return the number.
+    unsigned flush(unsigned queue);
+    /// flush(q) for every queue, from the one thread that runs them all (or with the queues
+    /// stopped). @return the number.
     unsigned flush();
 
-    /// True while the low-resource condition holds (as of the last array, drain or flush).
-    bool isLowResource() const { return low_; }
-    /// Reserve copies held for release (Release::onRecovery).
-    std::uint64_t held() const { return held_; }
+    /// True while the low-resource condition holds on any queue (as of its last array, drain or
+    /// flush). Any thread.
+    bool isLowResource() const;
+    /// Reserve copies held for release (Release::onRecovery), all queues. Any thread.
+    std::uint64_t held() const;
     /// Reserve netbufs in use: held here or owned by the layers above.
     std::uint32_t reserveInUse() const;
     /// The reserve's pool, or nullptr when Config::reserveCount is 0.
@@ -138,30 +154,58 @@ public:
     NetbufPool& sharedPool() const { return *pool_; }
     /// The configuration (highWater resolved).
     const Config& config() const { return config_; }
-    /// The counters.
+    /// The counters, summed over the queues (lowResourceEntries and recoveries count each
+    /// queue's own). Any thread.
     Statistics statistics() const;
-    /// Report of the last array processed (claim 5).
-    LowResourceClient::ArrayReport lastArray() const;
+    /// Report of the last array processed on @p queue (claim 5), on the queue's thread.
+    LowResourceClient::ArrayReport lastArray(unsigned queue = 0) const;
 
     /// Processes one array received on @p queue of @p driver, as described above; the layer
-    /// owns the netbufs from here on. Called by the driver (IONetwork::handleInputBurst).
+    /// owns the netbufs from here on. Called by the driver (IONetwork::handleInputBurst), on
+    /// the queue's thread.
     void inputBurst(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count) override;
     /// Passes the link change up.
     void linkChanged(IONetwork& driver, bool up) override;
 
 private:
+    using Counter = std::atomic<std::uint64_t>;
+    struct FastArray {  // the last array, when it took the normal path's shortcut
+        std::uint64_t firstSequence = 0;
+        unsigned queue = 0;
+        unsigned count = 0;
+        bool valid = true;
+    };
+    // One receive queue's state, written only by the queue's thread (the counters and flags are
+    // read from any); on cache lines of its own.
+    struct alignas(64) QueueState {
+        bool slow = false;                // low, or packets held: no shortcut
+        std::atomic<bool> low{false};     // the low-resource condition, as this queue last saw it
+        std::uint64_t nextSequence = 0;
+        FastArray lastFast;
+        Counter held{0};
+        IONetwork* heldDriver = nullptr;  // the driver of the held packets
+        Counter arrays{0}, packets{0}, slowPackets{0}, lowResourceEntries{0}, recoveries{0};
+        Counter packetsFlagged{0}, flagsRemoved{0}, packetsToHost{0}, packetsBuffered{0}, packetsReleased{0}, drops{0};
+        LowResourceClient::ArrayReport report;
+        NetbufQueue heldPackets;
+        std::array<LowResourceDescriptor, kMaxArray> descriptors{};
+        std::array<Netbuf*, kMaxArray> copies{};
+    };
+
     LowResourceBuffer(std::shared_ptr<NetbufPool> pool, const Config& config);
     void processArray(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count);
     void processLowResource(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count);
-    bool checkCondition(std::uint32_t free);
-    unsigned markFor(std::uint32_t free, bool wasLow, unsigned count) const;
+    bool checkCondition(QueueState& state, std::uint32_t free);
+    unsigned markFor(const QueueState& state, std::uint32_t free, bool wasLow, unsigned count) const;
     void bufferFlagged(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned mark, unsigned count);
     unsigned copyToReserve(Netbuf** netbufs, unsigned count, Netbuf** copies);
-    void describe(unsigned at, const Netbuf* netbuf, LowResourceDescriptor::Location location, bool flagged);
+    void describe(QueueState& state, unsigned at, const Netbuf* netbuf, LowResourceDescriptor::Location location, bool flagged);
     void deliver(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count);
-    unsigned releaseHeld();
-    void finishArray(unsigned count);
-    void updateShortcut();
+    unsigned releaseHeld(unsigned queue);
+    void finishArray(QueueState& state, unsigned count);
+    void updateShortcut(QueueState& state) { state.slow = state.low.load(std::memory_order_relaxed) || state.held.load(std::memory_order_relaxed) != 0; }
+    void updateShortcuts();
+    template <typename Action> unsigned holdingQueue(unsigned queue, Action&& action);
 
     std::shared_ptr<NetbufPool> pool_;
     const NetbufPool* sharedFree_;  // pool_.get(): one load less on the normal path
@@ -170,25 +214,9 @@ private:
     IONetworkClient* downstream_ = nullptr;
     LowResourceClient* client_ = nullptr;
     IONetwork* driver_ = nullptr;     // set by insert()
-    IONetwork* lastDriver_ = nullptr; // the driver of the held packets
     bool inserted_ = false;
-    bool low_ = false;
-    bool slow_ = true;  // low_, held packets, a client or no downstream: no shortcut
-    std::uint64_t nextSequence_ = 0;
-    std::uint64_t slowPackets_ = 0;  // packets that went through processArray
-    struct FastArray {              // the last array, when it took the normal path's shortcut
-        std::uint64_t firstSequence = 0;
-        unsigned queue = 0;
-        unsigned count = 0;
-        bool valid = true;
-    };
-    FastArray lastFast_;
-    std::uint64_t held_ = 0;
-    Statistics stats_;
-    LowResourceClient::ArrayReport report_;
-    std::array<NetbufQueue, IONetwork::kMaxQueues> heldQueues_;
-    std::array<LowResourceDescriptor, kMaxArray> descriptors_{};
-    std::array<Netbuf*, kMaxArray> copies_{};
+    bool slowAlways_ = true;  // a client, or no downstream: every queue takes the slow path
+    std::array<std::unique_ptr<QueueState>, IONetwork::kMaxQueues> queues_;
 };
 
 }  // namespace nexnet

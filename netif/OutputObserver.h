@@ -20,7 +20,7 @@ class OutputObserver {
 public:
     virtual ~OutputObserver() = default;
     /// Sees @p count frames about to be sent on @p interface.
-    virtual void observeOutput(NetworkInterface& interface, Netbuf* const* packets, unsigned count) = 0;
+    virtual void observeOutput(NetworkInterface& interface, unsigned queue, Netbuf* const* packets, unsigned count) = 0;
 };
 
 }  // namespace nexnet

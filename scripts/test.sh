@@ -2,6 +2,8 @@
 # Installs what is missing, builds nexnet twice and runs the whole test suite in both builds:
 #   build-werror : -Wall -Wextra -Werror
 #   build-asan   : AddressSanitizer + UndefinedBehaviorSanitizer
+# then a third, short build that runs only the multi-threaded tests (*ThreadsTest):
+#   build-tsan   : ThreadSanitizer
 # then builds the Doxygen reference (warnings are errors) and checks that an out-of-tree program
 # links against the installed library.
 #
@@ -44,6 +46,8 @@ run_build() { # run_build NAME cmake-options...
 
 run_build werror -DNEXNET_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_build asan -DNEXNET_SANITIZE=ON -DNEXNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+# The library and the *ThreadsTest tests only: races between queue threads and control calls.
+run_build tsan -DNEXNET_TSAN=ON -DNEXNET_BENCH=OFF -DNEXNET_SAMPLES=OFF -DNEXNET_DOCS=OFF -DCMAKE_BUILD_TYPE=Debug
 
 echo "== docs: Doxygen reference (warnings are errors)"
 if cmake --build "$top/build-werror" --target docs >"$top/build-werror/docs.log" 2>&1; then

@@ -1,6 +1,6 @@
 // nexnet-bench: nexnet's foundation micro-benchmarks, one "name value unit" line per figure.
 //
-//   nexnet-bench [all|pool|null] [--nohuge] [--seconds S]
+//   nexnet-bench [all|pool|null|gate] [--nohuge] [--seconds S]
 //
 // Each loop has the shape of its DPDK counterpart, so the two can be printed side by side:
 //   pool  NetbufPool::allocateBulk(32) + freeBulk(32), thread cache 256, 8191 netbufs
@@ -9,18 +9,24 @@
 //   null  two null drivers forwarding to each other on one core in bursts of 32, as testpmd's
 //         io-fwd does: for each port, receiveBurst, transmitBurst to the other, free what was
 //         not accepted; the figure is packets received per second on both ports (Rx-pps summed).
+//   gate  (not in all) what one thread per queue pair costs: QueueGate enter + leave around a
+//         burst (each receive and send pays it), and a control call's barrier (close + open)
+//         while another thread spins on bursts of another queue: docs/scaling.md's inputs.
 // --nohuge keeps every pool on 4 KiB pages (DPDK's --no-huge): compare on the same page size.
 #include "drivers/BuiltinDrivers.h"
 #include "framework/IOCommands.h"
+#include "framework/QueueGate.h"
 #include "netbuf/NetbufPool.h"
 
 #include <net/if.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 using namespace nexnet;
 
@@ -132,6 +138,36 @@ int benchNull(bool hugepages, double seconds) {
     return 0;
 }
 
+int benchGate() {
+    QueueGate gate;
+    constexpr std::uint64_t kPasses = 100'000'000;
+    double t0 = now();
+    for (std::uint64_t i = 0; i < kPasses; ++i) {
+        if (gate.enter(1)) [[likely]] gate.leave(1);
+        escape(&gate);
+    }
+    double dt = now() - t0;
+    std::printf("nexnet_gate_pass_ns %.2f ns/burst\n", dt * 1e9 / kPasses);
+    // A control call while a queue thread runs bursts: the membarrier and the wait for its burst.
+    std::atomic<bool> done{false};
+    std::thread queue([&] {
+        while (!done.load(std::memory_order_relaxed)) {
+            if (gate.enter(0)) gate.leave(0);
+        }
+    });
+    constexpr int kControls = 2000;
+    t0 = now();
+    for (int i = 0; i < kControls; ++i) {
+        gate.close();
+        gate.open();
+    }
+    dt = now() - t0;
+    done = true;
+    queue.join();
+    std::printf("nexnet_gate_control_us %.2f us/control call\n", dt * 1e6 / kControls);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,13 +178,14 @@ int main(int argc, char** argv) {
         std::string arg = argv[i];
         if (arg == "--nohuge") hugepages = false;
         else if (arg == "--seconds" && i + 1 < argc && (seconds = std::atof(argv[i + 1])) > 0) ++i;
-        else if (arg == "all" || arg == "pool" || arg == "null") part = arg;
+        else if (arg == "all" || arg == "pool" || arg == "null" || arg == "gate") part = arg;
         else {
-            std::fputs("usage: nexnet-bench [all|pool|null] [--nohuge] [--seconds S]\n", stderr);
+            std::fputs("usage: nexnet-bench [all|pool|null|gate] [--nohuge] [--seconds S]\n", stderr);
             return 2;
         }
     }
     if ((part == "all" || part == "pool") && benchPool(hugepages) != 0) return 1;
     if ((part == "all" || part == "null") && benchNull(hugepages, seconds) != 0) return 1;
+    if (part == "gate" && benchGate() != 0) return 1;
     return 0;
 }

@@ -8,6 +8,7 @@ namespace nexnet {
 
 namespace {
 constexpr std::uint16_t kLocalExperimentalEtherType = 0x88b5;  // IEEE 802 local experimental
+constexpr std::uint32_t kSequenceEnd = IOEthernet::kHeaderSize + 8;  // the sequence, then the queue
 }
 
 NullDriver::NullDriver(const Options& options) : options_(options), template_(options.frameSize, 0) {
@@ -26,6 +27,8 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
     NetbufPool::Options poolOptions;
     poolOptions.count = poolSize;
     poolOptions.name = "nexnet-null";
+    if (options.queues == 0 || options.queues > kMaxQueues)
+        return R::failure(EINVAL, "queues=" + std::to_string(options.queues) + ": 1 to " + std::to_string(kMaxQueues));
     if (options.frameSize < IOEthernet::kHeaderSize || options.frameSize > poolOptions.dataRoom)
         return R::failure(EINVAL, "size=" + std::to_string(options.frameSize) + ": frames are " +
                                       std::to_string(IOEthernet::kHeaderSize) + " to " +
@@ -39,8 +42,8 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
 
 int NullDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
-        "null", "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES]",
-        "endless source and sink of frames, for tests and benchmarks", {"size", "fill", "pool", "limit"},
+        "null", "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N]",
+        "endless source and sink of frames, for tests and benchmarks", {"size", "fill", "pool", "limit", "queues"},
         [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
@@ -48,6 +51,8 @@ int NullDriver::registerWith(DriverRegistry& registry) {
             auto fill = uri.flag("fill", false);
             auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
             auto limit = uri.number("limit", UINT64_MAX);
+            auto queues = uri.number("queues", 1, kMaxQueues, 1);
+            if (!queues) return R::failure(queues);
             if (!size) return R::failure(size);
             if (!fill) return R::failure(fill);
             if (!pool) return R::failure(pool);
@@ -55,6 +60,7 @@ int NullDriver::registerWith(DriverRegistry& registry) {
             options.frameSize = static_cast<std::uint32_t>(size.value());
             options.fill = fill.value();
             options.limit = limit.value();
+            options.queues = static_cast<unsigned>(queues.value());
             auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
             if (!driver) return R::failure(driver);
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
@@ -68,9 +74,24 @@ int NullDriver::resetAndEnable(bool enable) {
 
 unsigned NullDriver::maxMtu() const { return pool()->bufferSize() - pool()->headroom() - kHeaderSize; }
 
+unsigned NullDriver::queueCount() const { return options_.queues; }
+
+std::uint64_t NullDriver::produced() const {
+    std::uint64_t total = 0;
+    for (unsigned q = 0; q < options_.queues; ++q) total += produced(q);
+    return total;
+}
+
+std::uint64_t NullDriver::produced(unsigned queue) const {
+    return queue < kMaxQueues ? queues_[queue].produced.load(std::memory_order_relaxed) : 0;
+}
+
 unsigned NullDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
-    if (!isRunning() || produced_ >= options_.limit) return 0;
-    unsigned n = static_cast<unsigned>(std::min<std::uint64_t>(max, options_.limit - produced_));
+    if (!isRunning() || queue >= options_.queues) return 0;
+    Queue& rq = queues_[queue];
+    const std::uint64_t produced = rq.produced.load(std::memory_order_relaxed);
+    if (produced >= options_.limit) return 0;
+    unsigned n = static_cast<unsigned>(std::min<std::uint64_t>(max, options_.limit - produced));
     // The raw bulk get, then one pass that sets every field: what a NIC's receive loop does with
     // the descriptors it takes (no separate pass to zero what is about to be set).
     if (pool()->getBulk(out, n) != 0) {
@@ -83,12 +104,14 @@ unsigned NullDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
         out[i]->resetForReceive(headroom);
         out[i]->setSize(size);
         if (options_.fill) {
-            std::memcpy(out[i]->data(), template_.data(), size);
-            std::uint64_t sequence = produced_ + i;
-            if (size >= 22) std::memcpy(out[i]->data() + 14, &sequence, sizeof sequence);
+            std::uint8_t* frame = out[i]->data();
+            std::memcpy(frame, template_.data(), size);
+            std::uint64_t sequence = produced + i;
+            if (size >= kSequenceEnd) std::memcpy(frame + kHeaderSize, &sequence, sizeof sequence);
+            if (size > kSequenceEnd) frame[kSequenceEnd] = static_cast<std::uint8_t>(queue);
         }
     }
-    produced_ += n;
+    rq.produced.store(produced + n, std::memory_order_relaxed);  // single writer: the queue's thread
     return n;
 }
 

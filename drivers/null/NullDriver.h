@@ -5,6 +5,8 @@
 #include "framework/DriverRegistry.h"
 #include "framework/IOEthernet.h"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -13,22 +15,30 @@ namespace nexnet {
 /// A driver with no hardware: every receiveBurst returns a full burst of frames, every
 /// transmitBurst accepts and frees everything. nexnet's counterpart of DPDK's net_null.
 ///
-/// URI: `null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES]`
+/// URI: `null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N]`
 /// - size: frame size in bytes, 14 to the pool's data room (default 64).
-/// - fill: 1 writes a test frame (broadcast, EtherType 0x88b5, a counter) into every received
-///   netbuf; 0 (the default, as net_null) leaves the data untouched and only sets the size.
-/// - pool: netbufs in the driver's pool (default 8192).
-/// - limit: stop producing after this many frames (default: endless).
+/// - fill: 1 writes a test frame into every received netbuf: broadcast, EtherType 0x88b5, then
+///   the frame's sequence number on its queue (8 bytes, host order, at offset 14, when the frame
+///   has room) and the queue's number (1 byte at offset 22): each queue is one flow, numbered
+///   from 0. 0 (the default, as net_null) leaves the data untouched and only sets the size.
+/// - pool: netbufs in the driver's pool, shared by the queues (default 8192).
+/// - limit: frames each queue produces before it stops (default: endless).
+/// - queues: 1 to 16 queue pairs (default 1), independent sources and sinks.
+///
+/// Threading: each queue's state (what it produced) is its own, on its own cache line; queues run
+/// on their own threads with nothing shared but the pool, whose thread caches keep them apart.
 class NullDriver : public IOEthernet {
 public:
     /// Frame and pool settings.
     struct Options {
         std::uint32_t frameSize = 64;     ///< Bytes of each received frame.
         bool fill = false;                ///< Write a test frame into each received netbuf.
-        std::uint64_t limit = UINT64_MAX; ///< Frames to produce before receiveBurst returns 0.
+        std::uint64_t limit = UINT64_MAX; ///< Frames each queue produces before receiveBurst returns 0.
+        unsigned queues = 1;              ///< Queue pairs, 1 to kMaxQueues.
     };
 
-    /// Makes a null driver with its own pool of @p poolSize netbufs.
+    /// Makes a null driver with its own pool of @p poolSize netbufs. Errors: EINVAL for a frame
+    /// size outside 14 to the data room or a queue count outside 1 to kMaxQueues, the pool's errno.
     static Result<std::unique_ptr<NullDriver>> create(const Options& options, std::uint32_t poolSize);
     /// Registers "null:" with @p registry.
     static int registerWith(DriverRegistry& registry);
@@ -37,15 +47,20 @@ public:
     int resetAndEnable(bool enable) override;
     /// What fits in a netbuf.
     unsigned maxMtu() const override;
+    /// The number of queue pairs (Options::queues).
+    unsigned queueCount() const override;
 
     /// The frame template written when fill is on.
     const std::vector<std::uint8_t>& frameTemplate() const { return template_; }
-    /// Frames produced so far.
-    std::uint64_t produced() const { return produced_; }
+    /// Frames produced so far, on every queue. Any thread.
+    std::uint64_t produced() const;
+    /// Frames produced so far on @p queue. Any thread.
+    std::uint64_t produced(unsigned queue) const;
 
 protected:
-    /// Takes min(@p max, frames left before the limit) netbufs from the pool, sized (and filled)
-    /// as the options say. A pool that cannot give them all gives none: reported as receive drops.
+    /// Takes min(@p max, frames left before the queue's limit) netbufs from the pool, sized (and
+    /// filled) as the options say. A pool that cannot give them all gives none: reported as
+    /// receive drops. 0 for a queue beyond queueCount().
     unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
     /// Accepts everything and frees it at once.
     unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
@@ -53,9 +68,14 @@ protected:
 private:
     explicit NullDriver(const Options& options);
 
+    // A queue's own state: written by its thread only, read (summed) by any.
+    struct alignas(64) Queue {
+        std::atomic<std::uint64_t> produced{0};
+    };
+
     Options options_;
     std::vector<std::uint8_t> template_;
-    std::uint64_t produced_ = 0;
+    std::array<Queue, kMaxQueues> queues_{};
 };
 
 }  // namespace nexnet

@@ -38,7 +38,9 @@ namespace nexnet {
 /// (inputErrors()), readError() says what libpcap said, and the link goes down. When the last
 /// loop ends the link goes down too: link down means "the capture is over".
 ///
-/// Poll mode only (no interrupt eventfd). One thread at a time, as every driver.
+/// Poll mode only (no interrupt eventfd). One queue pair (queueCount() 1: a file is one ordered
+/// stream), so one thread: with several workers (QueueWorkers, nexnet-fwd --threads), worker 0
+/// runs it and the others have none of its queues.
 class PcapDriver : public IOEthernet {
 public:
     /// How frames are replayed.

@@ -29,6 +29,8 @@ namespace nexnet {
 /// only (PCAP_D_IN), so it does not hear what it sends. Timestamps are nanoseconds from the
 /// kernel. A frame longer than the pool's data room is dropped and counted, never cut. Opening
 /// needs CAP_NET_RAW.
+///
+/// One queue pair (one libpcap handle), so one thread: with several workers only worker 0 runs it.
 class PcapLiveDriver : public IOEthernet {
 public:
     /// What to open.

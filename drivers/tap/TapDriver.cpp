@@ -41,10 +41,10 @@ Result<std::unique_ptr<TapDriver>> TapDriver::create(const Options& options) {
 int TapDriver::open(const Options& options) {
     if (options.name.size() >= IFNAMSIZ || options.queues == 0 || options.queues > kMaxQueues) return EINVAL;
     offloads_ = options.vnet;
-    queues_.resize(options.queues);
+    queueCount_ = options.queues;
     std::string name = options.name.empty() ? "nxtap%d" : options.name;
     int uringError = 0;
-    for (Queue& queue : queues_) {
+    for (Queue& queue : queues()) {
         // Every queue after the first attaches to the interface the first one made or found.
         int fd = openQueue(name, options.queues > 1, name);
         if (fd < 0) return -fd;
@@ -124,7 +124,7 @@ int TapDriver::makePool(const Options& options) {
 }
 
 TapDriver::~TapDriver() {
-    for (Queue& queue : queues_) {
+    for (Queue& queue : queues()) {
         if (queue.spareCount > 0) pool()->freeBulk(queue.spare, queue.spareCount);
         if (queue.fd >= 0) close(queue.fd);
     }
@@ -179,7 +179,7 @@ int TapDriver::resetAndEnable(bool enable) {
     kernelEnd_.setCarrier(enable);
     setRunning(enable);
     if (!enable) {
-        for (Queue& queue : queues_) drain(queue);
+        for (Queue& queue : queues()) drain(queue);
     }
     refreshLinkStatus();
     return 0;
@@ -187,7 +187,8 @@ int TapDriver::resetAndEnable(bool enable) {
 
 LinkStatus TapDriver::refreshLinkStatus() {
     unsigned flags = 0;
-    bool alive = std::any_of(queues_.begin(), queues_.end(), [](const Queue& q) { return !q.dead; });
+    moveKernelEndToLiveQueue();
+    bool alive = std::any_of(queues().begin(), queues().end(), [](const Queue& q) { return !q.dead; });
     // The carrier is ours (on while running), so the link is up when the kernel's end is: its
     // IFF_RUNNING would say the same, but only after the kernel's link watch catches up.
     bool up = alive && isRunning() && kernelEnd_.flags(flags) == 0 && (flags & IFF_UP) != 0;
@@ -218,15 +219,15 @@ int TapDriver::setMtu(unsigned mtu) {
     return IONetwork::setMtu(mtu);
 }
 
-unsigned TapDriver::queueCount() const { return static_cast<unsigned>(queues_.size()); }
+unsigned TapDriver::queueCount() const { return queueCount_; }
 
 int TapDriver::interruptEventFd(unsigned queue) const {
-    return queue < queues_.size() ? queues_[queue].fd : -1;
+    return queue < queueCount_ ? queues_[queue].fd : -1;
 }
 
 int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     (void)enabled;  // a tap descriptor is always readable when frames wait: nothing to arm or mask
-    return queue < queues_.size() ? 0 : EINVAL;
+    return queue < queueCount_ ? 0 : EINVAL;
 }
 
 void TapDriver::queueDied(Queue& queue) {
@@ -239,16 +240,30 @@ void TapDriver::queueDied(Queue& queue) {
         dup2(silent, queue.fd);
         close(silent);
     }
-    queue.dead = true;
-    if (&queue == &queues_[0]) {
-        for (const Queue& other : queues_)
-            if (!other.dead) kernelEnd_.setTapFd(other.fd);
+    queue.dead.store(true, std::memory_order_relaxed);
+    setLinkStatus(LinkStatus::down);  // the kernel end moves to a live queue in refreshLinkStatus
+}
+
+void TapDriver::moveKernelEndToLiveQueue() {
+    // Queue 0's descriptor carries the kernel end's ioctls until its queue dies; the queue's own
+    // thread only marks it dead, and this (control, watchdog) moves the ioctls to a live queue.
+    if (!queues_[0].dead.load(std::memory_order_relaxed)) return;
+    for (const Queue& other : queues()) {
+        if (!other.dead.load(std::memory_order_relaxed)) {
+            kernelEnd_.setTapFd(other.fd);
+            return;
+        }
     }
-    setLinkStatus(LinkStatus::down);
+}
+
+std::uint64_t TapDriver::sumOf(Counter Queue::*counter) const {
+    std::uint64_t total = 0;
+    for (const Queue& queue : queues()) total += (queue.*counter).load(std::memory_order_relaxed);
+    return total;
 }
 
 void TapDriver::drain(Queue& queue) {
-    if (queue.dead) return;
+    if (queue.dead.load(std::memory_order_relaxed)) return;
     std::uint8_t scratch[2048];
     for (unsigned i = 0; i < 4096 && read(queue.fd, scratch, sizeof scratch) >= 0; ++i) {
     }
@@ -271,36 +286,36 @@ void TapDriver::fillSpares(Queue& queue) {
     }
 }
 
-bool TapDriver::acceptFrame(const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room) {
-    std::uint64_t* reason = nullptr;
+bool TapDriver::acceptFrame(Queue& queue, const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room) {
+    Counter* reason = nullptr;
     const NetbufOffload offload = header.offload();
     // tun copies what fits and reports at most the room it was given: a frame that fills the
     // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
-    if (length >= room) reason = &truncated_;
-    else if (length < kHeaderSize) reason = &runts_;
-    else if (header.gsoType == NetbufOffload::kGsoNone && length > kHeaderSize + mtu() + kVlanTag) reason = &oversize_;
+    if (length >= room) reason = &queue.truncated;
+    else if (length < kHeaderSize) reason = &queue.runts;
+    else if (header.gsoType == NetbufOffload::kGsoNone && length > kHeaderSize + mtu() + kVlanTag) reason = &queue.oversize;
     // The kernel's header is checked as virtio-net's device side is (virtio 1.2 section
     // 5.1.6.4): a partial checksum whose field lies outside the frame would make a layer above
     // write past it.
-    else if (!offload.isConsistentWith(length)) reason = &badOffloads_;
+    else if (!offload.isConsistentWith(length)) reason = &queue.badOffloads;
     if (reason == nullptr) return true;
-    ++*reason;
+    reason->store(reason->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // single writer
     return false;
 }
 
 // Takes the frame a read of @p result bytes put in @p netbuf, or counts it as malformed.
-bool TapDriver::takeFrame(Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room) {
+bool TapDriver::takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room) {
     std::uint32_t length = result > kVnetHeaderSize ? static_cast<std::uint32_t>(result - kVnetHeaderSize) : 0;
-    if (!acceptFrame(header, length, room)) return false;
+    if (!acceptFrame(queue, header, length, room)) return false;
     netbuf->setSize(length);
     netbuf->offload() = header.offload();
     return true;
 }
 
 unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
-    if (!isRunning() || queue >= queues_.size()) return 0;
+    if (!isRunning() || queue >= queueCount_) return 0;
     Queue& rq = queues_[queue];
-    if (rq.dead) return 0;
+    if (rq.dead.load(std::memory_order_relaxed)) return 0;
     fillSpares(rq);
     unsigned limit = std::min({max, kBurst, rq.spareCount});
     if (limit == 0) return 0;
@@ -339,7 +354,7 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     for (unsigned i = 0; i < attempted; ++i) used[i] = rq.spare[rq.spareCount - 1 - i];
     for (unsigned i = 0; i < attempted; ++i) {
         Netbuf* netbuf = used[i];
-        if (results[i] >= 0 && takeFrame(netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
+        if (results[i] >= 0 && takeFrame(rq, netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
             out[got++] = netbuf;
             continue;
         }
@@ -378,11 +393,11 @@ unsigned TapDriver::dropBurst(unsigned queue, Netbuf** packets, unsigned count) 
 }
 
 unsigned TapDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
-    if (!isRunning() || queues_.empty()) return 0;
-    unsigned index = queue % queueCount();
+    if (!isRunning() || queueCount_ == 0) return 0;
+    unsigned index = queue % queueCount_;
     Queue& tq = queues_[index];
     unsigned base = 0;
-    while (base < count && !tq.dead) {
+    while (base < count && !tq.dead.load(std::memory_order_relaxed)) {
         unsigned n = std::min(kBurst, count - base);
         transmitChunk(index, tq, packets + base, n);
         base += n;

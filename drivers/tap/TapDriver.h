@@ -9,9 +9,12 @@
 #include "framework/IOEthernet.h"
 #include "netbuf/VirtioNetHeader.h"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/uio.h>
 #include <vector>
@@ -67,8 +70,13 @@ namespace nexnet {
 ///
 /// Interrupt mode: interruptEventFd(q) is the queue's tap descriptor, readable while frames wait.
 ///
-/// Threading: one thread per queue at most (each queue has its own descriptor and buffers);
-/// control calls (performCommand, setMtu) from one thread while no burst runs.
+/// Threading: each queue may run on its own thread, concurrently with the others: a queue's
+/// descriptor, io_uring, spare netbufs and malformed-frame counts are its own, on cache lines of
+/// their own; the queues share only the pool (thread caches), the link state and the MTU (atomic,
+/// or changed only while the queue gate is closed). A queue that finds the interface deleted
+/// silences its own descriptor only; the link watchdog (control) moves the kernel end's ioctls to
+/// a live queue. The kernel spreads its flows over the queues by hash, each flow on one queue, so
+/// each flow keeps its order whatever the number of threads.
 class TapDriver : public IOEthernet {
 public:
     /// Frames handled per receiveBurst / transmitBurst call at most.
@@ -133,18 +141,19 @@ public:
     /// The kernel end, to read or configure the interface.
     const TapKernelEnd& kernelEnd() const { return kernelEnd_; }
     /// True when bursts go through io_uring (uring=1 and the kernel allows it).
-    bool usesIoUring() const { return !queues_.empty() && queues_[0].uring != nullptr; }
+    bool usesIoUring() const { return queueCount_ != 0 && queues_[0].uring != nullptr; }
     /// True with vnet=1: received netbufs may be super-packets or carry partial checksums.
     bool receivesOffloads() const { return offloads_; }
 
-    /// Received frames shorter than an Ethernet header, dropped.
-    std::uint64_t runtFrames() const { return runts_; }
-    /// Received frames longer than the MTU allows (not super-packets), dropped.
-    std::uint64_t oversizeFrames() const { return oversize_; }
-    /// Received frames longer than a netbuf (the kernel's end has a larger MTU), dropped.
-    std::uint64_t truncatedFrames() const { return truncated_; }
+    /// Received frames shorter than an Ethernet header, dropped (all queues). Any thread.
+    std::uint64_t runtFrames() const { return sumOf(&Queue::runts); }
+    /// Received frames longer than the MTU allows (not super-packets), dropped. Any thread.
+    std::uint64_t oversizeFrames() const { return sumOf(&Queue::oversize); }
+    /// Received frames longer than a netbuf (the kernel's end has a larger MTU), dropped. Any thread.
+    std::uint64_t truncatedFrames() const { return sumOf(&Queue::truncated); }
     /// Received frames whose virtio-net header asked for a checksum outside the frame, dropped.
-    std::uint64_t badOffloadFrames() const { return badOffloads_; }
+    /// Any thread.
+    std::uint64_t badOffloadFrames() const { return sumOf(&Queue::badOffloads); }
 
 protected:
     /// Receives up to min(@p max, kBurst) frames from queue @p queue into netbufs the caller then
@@ -167,14 +176,17 @@ protected:
 
 private:
 
+    using Counter = std::atomic<std::uint64_t>;
     // One queue pair: its descriptor and the empty netbufs kept for the next reads, as a NIC
-    // keeps its receive ring full.
-    struct Queue {
+    // keeps its receive ring full. Written by the queue's thread only (and by control calls
+    // while the gate is closed); the counters are read from any thread.
+    struct alignas(64) Queue {
         int fd = -1;
-        bool dead = false;  // the interface was deleted: fd is a silent eventfd
+        std::atomic<bool> dead{false};  // the interface was deleted: fd is a silent eventfd
         Netbuf* spare[kBurst] = {};
         unsigned spareCount = 0;
         std::unique_ptr<TapUring> uring;  // nullptr: plain readv/writev
+        Counter runts{0}, oversize{0}, truncated{0}, badOffloads{0};
     };
 
     TapDriver() = default;
@@ -184,21 +196,22 @@ private:
     void fillSpares(Queue& queue);
     void queueDied(Queue& queue);
     void drain(Queue& queue);
-    bool acceptFrame(const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room);
-    bool takeFrame(Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room);
+    bool acceptFrame(Queue& queue, const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room);
+    bool takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room);
+    std::span<Queue> queues() { return {queues_.data(), queueCount_}; }
+    std::span<const Queue> queues() const { return {queues_.data(), queueCount_}; }
+    std::uint64_t sumOf(Counter Queue::*counter) const;
+    void moveKernelEndToLiveQueue();
     void transmitChunk(unsigned index, Queue& queue, Netbuf** packets, unsigned n);
     unsigned dropBurst(unsigned queue, Netbuf** packets, unsigned count);
     static VirtioNetHeader headerFor(const Netbuf& packet);
 
-    std::vector<Queue> queues_;
+    std::array<Queue, kMaxQueues> queues_;
+    unsigned queueCount_ = 0;
     TapKernelEnd kernelEnd_;
     std::string name_;
     bool offloads_ = false;
     unsigned maxMtu_ = 1500;
-    std::uint64_t runts_ = 0;
-    std::uint64_t oversize_ = 0;
-    std::uint64_t truncated_ = 0;
-    std::uint64_t badOffloads_ = 0;
 };
 
 }  // namespace nexnet

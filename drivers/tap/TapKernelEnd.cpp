@@ -34,7 +34,7 @@ int TapKernelEnd::socketInDeviceNamespace() const {
     // TUNGETDEVNETNS (Linux 5.2) hands back the namespace the interface lives in now; it may not
     // be the one the tap was opened in. A socket belongs for life to the namespace of the thread
     // that made it, so make it there and come straight back.
-    ScopedFd device{ioctl(tapFd_, TUNGETDEVNETNS)};
+    ScopedFd device{ioctl(tapFd(), TUNGETDEVNETNS)};
     ScopedFd own{open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)};
     if (device.fd < 0 || own.fd < 0 || sameFile(device.fd, own.fd))
         return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -48,14 +48,14 @@ int TapKernelEnd::socketInDeviceNamespace() const {
 
 int TapKernelEnd::name(std::string& out) const {
     ifreq ifr{};
-    if (ioctl(tapFd_, TUNGETIFF, &ifr) != 0) return errno;
+    if (ioctl(tapFd(), TUNGETIFF, &ifr) != 0) return errno;
     out.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
     return 0;
 }
 
 int TapKernelEnd::control(unsigned long request, ifreq& ifr) const {
     ifreq current{};
-    if (ioctl(tapFd_, TUNGETIFF, &current) != 0) return errno;  // EBADFD: the interface is gone
+    if (ioctl(tapFd(), TUNGETIFF, &current) != 0) return errno;  // EBADFD: the interface is gone
     std::memcpy(ifr.ifr_name, current.ifr_name, IFNAMSIZ);
     ScopedFd socket{socketInDeviceNamespace()};
     if (socket.fd < 0) return errno;
@@ -101,7 +101,7 @@ int TapKernelEnd::hardwareAddress(EthernetAddress& out) const {
 
 int TapKernelEnd::setCarrier(bool on) const {
     int value = on ? 1 : 0;
-    return ioctl(tapFd_, TUNSETCARRIER, &value) == 0 ? 0 : errno;
+    return ioctl(tapFd(), TUNSETCARRIER, &value) == 0 ? 0 : errno;
 }
 
 }  // namespace nexnet

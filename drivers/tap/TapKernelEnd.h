@@ -5,6 +5,7 @@
 
 #include "framework/EthernetAddress.h"
 
+#include <atomic>
 #include <net/if.h>
 #include <string>
 
@@ -32,8 +33,9 @@ public:
     /// attached to. Does not own @p tapFd.
     explicit TapKernelEnd(int tapFd = -1) : tapFd_(tapFd) {}
 
-    /// Uses @p tapFd from now on (another queue's descriptor when the first one died).
-    void setTapFd(int tapFd) { tapFd_ = tapFd; }
+    /// Uses @p tapFd from now on (another queue's descriptor when the first one died). Any
+    /// thread: a call under way on another thread finishes with the descriptor it read.
+    void setTapFd(int tapFd) { tapFd_.store(tapFd, std::memory_order_relaxed); }
 
     /// The interface's current name. @return 0 or an errno (EBADFD: deleted).
     int name(std::string& out) const;
@@ -58,8 +60,9 @@ public:
 
 private:
     int socketInDeviceNamespace() const;
+    int tapFd() const { return tapFd_.load(std::memory_order_relaxed); }
 
-    int tapFd_;
+    std::atomic<int> tapFd_;
 };
 
 }  // namespace nexnet

@@ -35,7 +35,10 @@ namespace nexnet {
 /// reports the frames the rings never saw (missed for want of a descriptor, bad CRC) and
 /// collisions.
 ///
-/// Threading: one thread at a time (the event loop's), as every IONetwork.
+/// Threading: one queue pair (queueCount() 1: the 82574L's second queue is not used), so one
+/// thread: with several workers (QueueWorkers, nexnet-fwd --threads) only worker 0 runs it, and
+/// nexnet-fwd refuses more threads than queue pairs. The link watchdog runs on the driver's event
+/// loop, which is queue 0's.
 class E1000eDriver : public IOEthernet {
 public:
     static constexpr std::uint16_t kVendorId = 0x8086;  ///< Intel.

@@ -48,9 +48,14 @@ namespace nexnet {
 /// Everything the device writes is checked before use: a used-ring id outside the queue or a
 /// length shorter than the header and an Ethernet header is counted as an error, never followed.
 ///
-/// Threading: one thread at a time (the event loop's), as every IONetwork. The control-queue
-/// commands (resetAndEnable, the filter calls) wait for the device's acknowledgement: QEMU gives
-/// it within the notification, a device gets at most a second.
+/// Threading: each queue pair may run on its own thread, concurrently with the others
+/// (IONetwork's per-queue model): pair i's receiveBurst, transmitBurst and interruptOccurred touch
+/// only receiveq/transmitq i (their rings, descriptor ids and netbufs), the pool (thread caches)
+/// and queue i's counters. The control virtqueue is used only by control calls (resetAndEnable,
+/// the filter calls) while the queue gate holds every queue; they wait for the device's
+/// acknowledgement: QEMU gives it within the notification, a device gets at most a second. The
+/// link state is read by whichever thread notices a configuration change (a queue's interrupt,
+/// the watchdog on the driver's event loop): setLinkStatus tells the client once per change.
 class VirtioNetDriver : public IOEthernet {
 public:
     static constexpr std::uint16_t kVendorId = 0x1af4;  ///< Red Hat (virtio).

@@ -55,7 +55,8 @@ namespace nexnet {
 /// veth with TSO/GSO on) are counted as receive errors: turn those offloads off on the peer
 /// (`ethtool -K IF tso off gso off`) to forward TCP through this driver.
 ///
-/// Threading: one thread at a time, as every IONetwork; nothing blocks.
+/// Threading: one queue pair, so its bursts run on one thread (IONetwork's contract: one thread
+/// per queue); nothing blocks.
 class SampleEthernet : public IOEthernet {
 public:
     /// Packets moved per recvmmsg / sendmmsg: receiveBurst and transmitBurst take at most this many.

@@ -1,22 +1,27 @@
-// nexnet-fwd: forwards everything one driver receives to the other and back, in bursts of 32,
-// on one thread: nexnet's ixy-fwd and testpmd io-fwd, and the forwarding benchmark.
+// nexnet-fwd: forwards everything one driver receives to the other and back, in bursts of 32:
+// nexnet's ixy-fwd and testpmd io-fwd, and the forwarding benchmark.
 //
-//   nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt] [--burst N] [--threads N]
+//   nexnet-fwd URI URI [--threads N] [--cpus LIST] [--burst N] [--duration SECONDS] [--stats] [--interrupt]
 //
-// Poll mode (default) spins on the receive bursts of both drivers. --interrupt sleeps in an EventLoop
-// on each driver's interruptEventFd when idle (a driver without one is polled, and said so).
-// Every second it prints the forwarded Mpps of each direction; at exit the totals (--stats adds
-// the drivers' own counters). SIGINT and SIGTERM stop it. --burst sets the packets per receive
-// (1-256, default 32); --threads N (poll mode) opens the two URIs N times and forwards each pair on
-// a thread of its own (null: null: scales so; the benchmark's thread axis), totals summed.
+// --threads N runs N workers (QueueWorkers), worker w forwarding queue pair w of each driver both
+// ways (and queues w + N, w + 2N... of a driver that has more), so each driver needs N queue
+// pairs or more (null:,queues=N; tap:NAME,queues=N). --cpus pins the workers (taskset's list
+// syntax, worker w on the w-th CPU listed). Poll mode (default) spins on the receive bursts;
+// --interrupt sleeps in each worker's EventLoop on the queues' interruptEventFd when idle (a
+// driver without one is polled, and said so). Every second it prints the forwarded Mpps of each
+// direction; at exit the totals (--stats adds the drivers' own counters and each thread's share).
+// SIGINT and SIGTERM stop it. --burst sets the packets per receive (1-256, default 32). nexnetctl
+// sees both drivers through the process's telemetry socket.
 #include "drivers/BuiltinDrivers.h"
 #include "framework/EventLoop.h"
 #include "framework/IOCommands.h"
+#include "netif/QueueWorkers.h"
 #include "netif/Telemetry.h"
 
 #include <net/if.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -35,40 +40,56 @@ namespace {
 constexpr unsigned kBurst = 32;
 
 volatile std::sig_atomic_t stopSignal = 0;
-EventLoop* signalLoop = nullptr;
-void onSignal(int signal) {
-    stopSignal = signal;
-    if (signalLoop != nullptr) signalLoop->stop();  // stop() is async-signal-safe
-}
+void onSignal(int signal) { stopSignal = signal; }
 
-/// One direction: what `from` receives goes out through `to`. Also the input sink of `from` in
-/// interrupt mode, where the driver's interruptOccurred hands its bursts here.
+/// One direction: what `from` receives on queue q goes out through `to` on the worker's queue
+/// (q modulo the number of workers), so each worker uses one transmit queue of `to` and a flow,
+/// which stays on one receive queue, stays in order. Also the client of `from` in interrupt
+/// mode, where the driver's interruptOccurred hands its bursts here.
 struct Direction final : IONetworkClient {
+    // One queue's counts, written by its worker only.
+    struct alignas(64) QueueCounts {
+        std::atomic<std::uint64_t> forwarded{0};
+        std::atomic<std::uint64_t> dropped{0};  // received but not accepted for transmit: freed
+    };
     IONetwork* from = nullptr;
     IONetwork* to = nullptr;
     std::string name;
-    std::uint64_t forwarded = 0;
-    std::uint64_t dropped = 0;  // received but not accepted for transmit: freed
-    std::uint64_t lastForwarded = 0;
+    unsigned workers = 1;
     unsigned burstSize = kBurst;
+    std::array<QueueCounts, IONetwork::kMaxQueues> counts{};
+    std::uint64_t lastForwarded = 0;  // the main thread's, for the rate
 
-    void forward(Netbuf** burst, unsigned n) {
-        unsigned sent = to->send(0, burst, n);
+    static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    void forward(unsigned queue, Netbuf** burst, unsigned n) {
+        unsigned out = queue < workers ? queue : queue % workers;  // no division in the common case
+        unsigned sent = to->send(out, burst, n);
         if (sent < n) [[unlikely]] {  // the ring is full: drop, as a forwarder does, and count it
             NetbufPool::freeToOwners(burst + sent, n - sent);
-            to->report(QueueEvent::transmitDrop, 0, n - sent);
-            dropped += n - sent;
+            to->report(QueueEvent::transmitDrop, out, n - sent);
+            add(counts[queue].dropped, n - sent);
         }
-        forwarded += sent;
+        add(counts[queue].forwarded, sent);
     }
-    // Poll mode: one burst. @return true when it moved something.
-    bool poll() {
+    // Poll mode: one burst from @p queue. @return true when it moved something.
+    bool poll(unsigned queue) {
         Netbuf* burst[IONetwork::kMaxBurst];
-        unsigned n = from->receive(0, burst, burstSize);
-        if (n != 0) forward(burst, n);
+        unsigned n = from->receive(queue, burst, burstSize);
+        if (n != 0) forward(queue, burst, n);
         return n != 0;
     }
-    void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override { forward(netbufs, count); }
+    void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override { forward(queue, netbufs, count); }
+
+    std::uint64_t forwarded(unsigned queue) const { return counts[queue].forwarded.load(std::memory_order_relaxed); }
+    std::uint64_t forwarded() const { return sum(&QueueCounts::forwarded); }
+    std::uint64_t dropped() const { return sum(&QueueCounts::dropped); }
+    std::uint64_t sum(std::atomic<std::uint64_t> QueueCounts::*field) const {
+        std::uint64_t total = 0;
+        for (const QueueCounts& c : counts) total += (c.*field).load(std::memory_order_relaxed);
+        return total;
+    }
 };
 
 struct Settings {
@@ -77,25 +98,19 @@ struct Settings {
     double duration = 0;  // seconds; 0: until a signal
     bool stats = false;
     bool interrupt = false;
+    unsigned threads = 1;
     unsigned burst = kBurst;  // packets per receive
-    unsigned threads = 1;     // pairs forwarded, one thread each
+    std::vector<unsigned> cpus;
 };
 
 const char kUsage[] =
-    "usage: nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt] [--burst N] [--threads N]\n"
-    "                  [-d PLUGIN.so]...\n"
-    "Forwards in bursts of 32 between two drivers (e.g. null: null:, tap:a tap:b), both ways, on\n"
-    "one thread. Poll mode by default; --interrupt sleeps on the drivers' event fds when idle.\n"
-    "Prints Mpps per direction every second and totals at exit; --stats adds driver counters.\n";
-
-// A whole number from 1 to @p max, nothing else.
-bool parseCount(const char* text, unsigned max, unsigned& out) {
-    char* end = nullptr;
-    unsigned long value = std::strtoul(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || *end != '\0' || value < 1 || value > max) return false;
-    out = static_cast<unsigned>(value);
-    return true;
-}
+    "usage: nexnet-fwd URI URI [--threads N] [--cpus LIST] [--burst N] [--duration SECONDS] [--stats]\n"
+    "                  [--interrupt] [-d PLUGIN.so]...\n"
+    "Forwards in bursts (32, --burst) between two drivers (e.g. null: null:, tap:a tap:b), both ways. --threads N:\n"
+    "N workers, worker w forwarding queue pair w of each driver (each needs N queue pairs:\n"
+    "null:,queues=N, tap:NAME,queues=N); --cpus 2-3 pins them. Poll mode by default; --interrupt\n"
+    "sleeps on the drivers' event fds when idle. Prints Mpps per direction every second and totals\n"
+    "at exit; --stats adds driver counters and each thread's share.\n";
 
 // 0: run, 1: bad usage, 2: --help.
 int parseArguments(int argc, char** argv, Settings& settings) {
@@ -106,14 +121,25 @@ int parseArguments(int argc, char** argv, Settings& settings) {
         if (option == "--stats") settings.stats = true;
         else if (option == "--interrupt") settings.interrupt = true;
         else if (option == "--duration" && i + 1 < argc && (settings.duration = std::atof(argv[i + 1])) > 0) ++i;
+        else if (option == "--threads" && i + 1 < argc && (settings.threads = std::atoi(argv[i + 1])) > 0) ++i;
+        else if (option == "--burst" && i + 1 < argc) {
+            int burst = std::atoi(argv[++i]);
+            if (burst < 1 || burst > static_cast<int>(IONetwork::kMaxBurst)) return 1;
+            settings.burst = static_cast<unsigned>(burst);
+        }
+        else if (option == "--cpus" && i + 1 < argc) {
+            auto cpus = QueueWorkers::parseCpuList(argv[++i]);
+            if (!cpus) {
+                std::fprintf(stderr, "nexnet-fwd: --cpus: %s\n", cpus.describe().c_str());
+                return 1;
+            }
+            settings.cpus = cpus.value();
+        }
         else if ((option == "-d" || option == "--plugin") && i + 1 < argc) settings.plugins.push_back(argv[++i]);
-        else if (option == "--burst" && i + 1 < argc && parseCount(argv[i + 1], IONetwork::kMaxBurst, settings.burst)) ++i;
-        else if (option == "--threads" && i + 1 < argc && parseCount(argv[i + 1], 16, settings.threads)) ++i;
         else if (option.rfind("--", 0) != 0 && uris < 2) settings.uri[uris++] = option;
         else return 1;
     }
-    if (settings.threads > 1 && settings.interrupt) return 1;  // one event loop: poll mode only
-    return uris == 2 ? 0 : 1;
+    return uris == 2 && settings.threads > 0 ? 0 : 1;
 }
 
 std::unique_ptr<IONetwork> openUp(const std::string& uri) {
@@ -136,24 +162,22 @@ std::unique_ptr<IONetwork> openUp(const std::string& uri) {
 void printRates(Direction* directions, double seconds) {
     for (unsigned d = 0; d < 2; ++d) {
         Direction& dir = directions[d];
+        std::uint64_t forwarded = dir.forwarded();
         std::printf("%s%s %.3f Mpps", d == 0 ? "nexnet-fwd: " : "  ", dir.name.c_str(),
-                    double(dir.forwarded - dir.lastForwarded) / seconds / 1e6);
-        dir.lastForwarded = dir.forwarded;
+                    double(forwarded - dir.lastForwarded) / seconds / 1e6);
+        dir.lastForwarded = forwarded;
     }
     std::printf("\n");
 }
 
-void printTotals(Direction* directions, double seconds, const Settings& settings, std::uint64_t others) {
+void printTotals(Direction* directions, double seconds, const Settings& settings, const QueueWorkers& workers) {
     for (unsigned d = 0; d < 2; ++d) {
         const Direction& dir = directions[d];
         std::printf("nexnet-fwd: total %s forwarded %llu dropped %llu in %.3f s: %.3f Mpps\n", dir.name.c_str(),
-                    static_cast<unsigned long long>(dir.forwarded), static_cast<unsigned long long>(dir.dropped),
-                    seconds, double(dir.forwarded) / seconds / 1e6);
+                    static_cast<unsigned long long>(dir.forwarded()), static_cast<unsigned long long>(dir.dropped()),
+                    seconds, double(dir.forwarded()) / seconds / 1e6);
     }
-    if (settings.threads > 1)
-        std::printf("nexnet-fwd: total other threads %.3f Mpps\n", double(others) / seconds / 1e6);
-    std::printf("nexnet-fwd: total both %.3f Mpps\n",
-                double(directions[0].forwarded + directions[1].forwarded + others) / seconds / 1e6);
+    std::printf("nexnet-fwd: total both %.3f Mpps\n", double(directions[0].forwarded() + directions[1].forwarded()) / seconds / 1e6);
     if (!settings.stats) return;
     for (unsigned d = 0; d < 2; ++d) {
         const IONetwork& driver = *directions[d].from;
@@ -164,95 +188,86 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
                     static_cast<unsigned long long>(driver.outputPackets()),
                     static_cast<unsigned long long>(driver.outputErrors()));
     }
+    for (unsigned w = 0; w < workers.threads(); ++w) {
+        std::uint64_t moved[2] = {0, 0};
+        for (unsigned d = 0; d < 2; ++d)
+            for (unsigned q = w; q < IONetwork::kMaxQueues; q += workers.threads()) moved[d] += directions[d].forwarded(q);
+        std::printf("nexnet-fwd: thread %u (CPU %d) A->B %llu B->A %llu\n", w, workers.cpu(w),
+                    static_cast<unsigned long long>(moved[0]), static_cast<unsigned long long>(moved[1]));
+    }
 }
 
-// Spins on both drivers; looks at the clock and at telemetry requests every 256 turns (a vDSO
-// call and a relaxed load, no syscall).
-void runPolling(Direction* directions, Clock::time_point end, Telemetry* telemetry) {
+// The receive queues of @p driver that worker @p worker runs: w, w + N, w + 2N...
+std::vector<unsigned> queuesOf(const IONetwork& driver, unsigned worker, unsigned workers) {
+    std::vector<unsigned> queues;
+    for (unsigned q = worker; q < driver.queueCount(); q += workers) queues.push_back(q);
+    return queues;
+}
+
+// Sets up worker w's loop: a poller over its queues of both directions (poll mode), or a watch
+// on each queue's interrupt descriptor (interrupt mode; a driver without one is polled).
+int prepareWorker(QueueWorkers& workers, unsigned w, Direction* directions, bool interrupt) {
+    EventLoop& loop = workers.loop(w);
+    std::vector<std::pair<Direction*, unsigned>> polled;
+    for (unsigned d = 0; d < 2; ++d) {
+        Direction* dir = &directions[d];
+        for (unsigned q : queuesOf(*dir->from, w, workers.threads())) {
+            int fd = interrupt ? dir->from->interruptEventFd(q) : -1;
+            if (fd < 0 || dir->from->setInterruptsEnabled(q, true) != 0) {
+                if (interrupt && q == 0) std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
+                polled.emplace_back(dir, q);
+                continue;
+            }
+            dir->from->setQueueEventLoop(q, &loop);  // where its interruptOccurred posts leftover work
+            if (int error = loop.watchReadable(fd, [dir, q] { dir->from->serviceInterrupt(q); })) return error;
+        }
+    }
+    if (!polled.empty()) {
+        // Up to 16 turns per call while frames come: the loop's own turn (timers, descriptors,
+        // the stop request) is paid once per 16 bursts per queue, as testpmd checks its lcore's
+        // state between bursts only now and then.
+        loop.addPoller([polled] {
+            bool busy = false;
+            for (unsigned turn = 0; turn < 16; ++turn) {
+                bool moved = false;
+                for (auto [dir, q] : polled) moved |= dir->poll(q);
+                if (!moved) break;
+                busy = true;
+            }
+            return busy;
+        });
+    }
+    return 0;
+}
+
+// Starts the workers and prints the rates every second until the duration or a signal.
+int run(QueueWorkers& workers, Direction* directions, const Settings& settings, Clock::time_point end,
+        Telemetry* telemetry) {
+    for (unsigned w = 0; w < workers.threads(); ++w) {
+        if (int error = prepareWorker(workers, w, directions, settings.interrupt)) return error;
+    }
+    if (settings.interrupt) {
+        for (unsigned d = 0; d < 2; ++d) directions[d].from->setClient(&directions[d]);
+    }
+    if (auto started = workers.start(); !started.ok()) {
+        std::fprintf(stderr, "nexnet-fwd: %s\n", started.describe().c_str());
+        return -1;
+    }
     Clock::time_point last = Clock::now();
-    for (unsigned turn = 0; stopSignal == 0; ++turn) {
-        directions[0].poll();
-        directions[1].poll();
-        if (turn % 256 != 0) continue;
+    while (stopSignal == 0 && Clock::now() < end) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(50), end - Clock::now()));
+        // Telemetry requests on this thread: a set command is a control call, which the drivers'
+        // queue gates keep apart from the workers' bursts.
         if (telemetry != nullptr) telemetry->serviceControl();
         Clock::time_point now = Clock::now();
         if (now - last >= std::chrono::seconds(1)) {
             printRates(directions, std::chrono::duration<double>(now - last).count());
             last = now;
         }
-        if (now >= end) break;
     }
-}
-
-// Sleeps in epoll until a driver signals; its interruptOccurred drains the queue into the
-// Direction (its input sink). A driver without an interrupt fd becomes a poller.
-int runInterrupts(Direction* directions, Clock::time_point end, Telemetry* telemetry) {
-    auto created = EventLoop::create();
-    if (!created) return created.error();
-    EventLoop& loop = *created.value();
-    if (telemetry != nullptr) {
-        if (int error = loop.watchReadable(telemetry->controlEventFd(), [telemetry] { telemetry->serviceControl(); })) return error;
-    }
-    for (unsigned d = 0; d < 2; ++d) {
-        Direction* dir = &directions[d];
-        int fd = dir->from->interruptEventFd(0);
-        if (fd < 0 || dir->from->setInterruptsEnabled(0, true) != 0) {
-            std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
-            loop.addPoller([dir] { return dir->poll(); });
-            continue;
-        }
-        dir->from->setClient(dir);
-        if (int error = loop.watchReadable(fd, [dir] { dir->from->interruptOccurred(0); })) return error;
-    }
-    Clock::time_point last = Clock::now();
-    auto timer = loop.addTimer(std::chrono::seconds(1), [&] {
-        Clock::time_point now = Clock::now();
-        printRates(directions, std::chrono::duration<double>(now - last).count());
-        last = now;
-    }, true);
-    if (!timer) return timer.error();
-    if (end != Clock::time_point::max()) {
-        // A zero delay would disarm the timerfd: wait at least a millisecond.
-        auto delay = std::max<Clock::duration>(end - Clock::now(), std::chrono::milliseconds(1));
-        auto stop = loop.addTimer(delay, [&] { loop.stop(); });
-        if (!stop) return stop.error();
-    }
-    signalLoop = &loop;
-    if (stopSignal == 0) loop.run();
-    signalLoop = nullptr;
+    workers.stop();
     for (unsigned d = 0; d < 2; ++d) directions[d].from->setClient(nullptr);
     return 0;
-}
-
-// One more pair of the same URIs forwarded on its own thread (--threads).
-struct Pair {
-    std::unique_ptr<IONetwork> drivers[2];
-    Direction directions[2];
-    std::thread thread;
-};
-
-std::unique_ptr<Pair> openPair(const Settings& settings) {
-    auto pair = std::make_unique<Pair>();
-    for (unsigned d = 0; d < 2; ++d) {
-        pair->drivers[d] = openUp(settings.uri[d]);
-        if (!pair->drivers[d]) return nullptr;
-    }
-    for (unsigned d = 0; d < 2; ++d) {
-        pair->directions[d].from = pair->drivers[d].get();
-        pair->directions[d].to = pair->drivers[1 - d].get();
-        pair->directions[d].burstSize = settings.burst;
-    }
-    return pair;
-}
-
-std::atomic<bool> othersStop{false};  // the main pair is done: so are the others
-
-void forwardQuietly(Pair& pair, Clock::time_point end) {
-    for (unsigned turn = 0; !othersStop.load(std::memory_order_relaxed); ++turn) {
-        pair.directions[0].poll();
-        pair.directions[1].poll();
-        if (turn % 256 == 0 && Clock::now() >= end) break;
-    }
 }
 
 }  // namespace
@@ -270,17 +285,30 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<IONetwork> drivers[2] = {openUp(settings.uri[0]), openUp(settings.uri[1])};
     if (!drivers[0] || !drivers[1]) return 1;
+    for (unsigned d = 0; d < 2; ++d) {
+        if (drivers[d]->queueCount() < settings.threads) {
+            std::fprintf(stderr, "nexnet-fwd: %s has %u queue pair%s; --threads %u needs %u (add ,queues=%u)\n",
+                         settings.uri[d].c_str(), drivers[d]->queueCount(), drivers[d]->queueCount() == 1 ? "" : "s",
+                         settings.threads, settings.threads, settings.threads);
+            return 1;
+        }
+    }
+    QueueWorkers::Options options;
+    options.threads = settings.threads;
+    options.cpus = settings.cpus;
+    options.name = "nexnet-fwd";
+    auto workers = QueueWorkers::create(options);
+    if (!workers) {
+        std::fprintf(stderr, "nexnet-fwd: %s\n", workers.describe().c_str());
+        return 1;
+    }
     Direction directions[2];
     for (unsigned d = 0; d < 2; ++d) {
         directions[d].from = drivers[d].get();
         directions[d].to = drivers[1 - d].get();
         directions[d].name = d == 0 ? "A->B" : "B->A";
+        directions[d].workers = settings.threads;
         directions[d].burstSize = settings.burst;
-    }
-    std::vector<std::unique_ptr<Pair>> others;
-    for (unsigned t = 1; t < settings.threads; ++t) {
-        others.push_back(openPair(settings));
-        if (!others.back()) return 1;
     }
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
@@ -292,7 +320,6 @@ int main(int argc, char** argv) {
     std::printf("nexnet-fwd: A=%s B=%s, bursts of %u, %s mode, %u thread%s\n", settings.uri[0].c_str(),
                 settings.uri[1].c_str(), settings.burst, settings.interrupt ? "interrupt" : "poll", settings.threads,
                 settings.threads == 1 ? "" : "s");
-    for (auto& pair : others) pair->thread = std::thread([&pair, end] { forwardQuietly(*pair, end); });
     for (unsigned d = 0; d < 2; ++d) {
         if (const NetbufPool* pool = drivers[d]->pool())  // say which memory runs: hugepages or not
             std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
@@ -309,20 +336,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-fwd: no telemetry: %s\n", telemetry.describe().c_str());
     }
     Telemetry* served = telemetry ? telemetry.value().get() : nullptr;
-    if (settings.interrupt) {
-        if (int error = runInterrupts(directions, end, served)) {
-            std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
-            return 1;
-        }
-    } else {
-        runPolling(directions, end, served);
+    if (int error = run(*workers.value(), directions, settings, end, served)) {
+        if (error > 0) std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
+        return 1;
     }
-    std::uint64_t othersForwarded = 0;
-    othersStop.store(true);
-    for (auto& pair : others) {
-        pair->thread.join();
-        othersForwarded += pair->directions[0].forwarded + pair->directions[1].forwarded;
-    }
-    printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings, othersForwarded);
+    printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings, *workers.value());
     return 0;
 }

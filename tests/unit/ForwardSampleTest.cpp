@@ -54,6 +54,28 @@ TEST_F(ForwardSampleTest, InterruptModePollsADriverWithoutInterruptsAndSaysSo) {
     EXPECT_NE(run.output.find("total A->B forwarded 5000 dropped 0"), std::string::npos) << run.output;
 }
 
+TEST_F(ForwardSampleTest, TwoThreadsForwardTheirOwnQueuePairsAndCountEachThreadsShare) {
+    ForwarderRun run = forward("null:,queues=2,limit=50000 null:,queues=2,limit=20000 --threads 2 --duration 0.5 --stats");
+    ASSERT_EQ(run.status, 0) << run.output;
+    EXPECT_NE(run.output.find("poll mode, 2 threads"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("total A->B forwarded 100000 dropped 0"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("total B->A forwarded 40000 dropped 0"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("thread 0 (CPU -1) A->B 50000 B->A 20000"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("thread 1 (CPU -1) A->B 50000 B->A 20000"), std::string::npos) << run.output;
+}
+
+TEST_F(ForwardSampleTest, RefusesMoreThreadsThanADriverHasQueuePairs) {
+    ForwarderRun run = forward("null:,queues=2 null: --threads 2 --duration 0.1");
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_NE(run.output.find("null: has 1 queue pair; --threads 2 needs 2"), std::string::npos) << run.output;
+}
+
+TEST_F(ForwardSampleTest, RefusesABadCpuList) {
+    ForwarderRun run = forward("null: null: --cpus 3-1 --duration 0.1");
+    EXPECT_EQ(run.status, 2) << run.output;
+    EXPECT_NE(run.output.find("--cpus: CPU list"), std::string::npos) << run.output;
+}
+
 TEST_F(ForwardSampleTest, ReportsTheMemoryItRunsOn) {
     ForwarderRun run = forward("null: null: --duration 0.1");
     ASSERT_EQ(run.status, 0) << run.output;

@@ -21,10 +21,11 @@ const EthernetAddress kGroup{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
 
 // Overrides transmitBurst and resetAndEnable, as a small driver does; records what it sends.
 // `room` frames fit its ring; `refuse` makes it take frames but fail them (a frame the hardware
-// refuses), as a driver reports with report(transmitError, queue, packet).
+// refuses), as a driver reports with report(transmitError, queue, packet). Two queue pairs.
 class TestEthernet : public IOEthernet {
 public:
     TestEthernet() { attachToNetworkWithAddress(kOwn); }
+    unsigned queueCount() const override { return 2; }
     std::vector<std::vector<std::uint8_t>> sent;
     unsigned room = 1000;
     bool refuse = false;
@@ -283,6 +284,15 @@ TEST_F(IOEthernetTest, SendCountsWhatTheDriverAcceptedOnItsQueue) {
     EXPECT_EQ(driver.transmitStatistics(1).packets, 3u);
     EXPECT_EQ(driver.transmitStatistics(1).bytes, 210u);
     EXPECT_EQ(driver.transmitStatistics(0).packets, 0u);
+}
+
+TEST_F(IOEthernetTest, SendOnAQueueTheDriverLacksGoesOutOnTheQueueOfThatNumberModuloItsQueues) {
+    driver.setRunning(true);
+    EXPECT_EQ(driver.transmitQueue(3), 1u);
+    Netbuf* packets[1] = {frame(60)};
+    EXPECT_EQ(driver.send(3, packets, 1), 1u);
+    EXPECT_EQ(driver.transmitStatistics(1).packets, 1u);  // one gate and one set of counters per real queue
+    EXPECT_EQ(driver.transmitStatistics(3).packets, 0u);
 }
 
 TEST_F(IOEthernetTest, SendCountsOnlyTheFramesTheRingTookAndLeavesTheRest) {
