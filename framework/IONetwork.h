@@ -195,6 +195,15 @@ public:
     const std::string& modeDescription() const { return mode_; }
     /// Sets modeDescription(); a driver (or its factory) calls it once it knows how it runs.
     void setModeDescription(std::string description) { mode_ = std::move(description); }
+    /// A line saying what is wrong with the device while something is, for a person ("interface
+    /// nx0 was deleted; waiting for it to come back", "out.pcap: No space left on device"): a
+    /// failure the counters alone would leave unexplained. "" while nothing is wrong. The library
+    /// does not print it; programs do, with the link state (a sample prints it when it changes and
+    /// exits non-zero if it is still set at the end). Read it on the thread that runs the driver.
+    const std::string& faultDescription() const { return fault_; }
+    /// Sets faultDescription(), "" clearing it: a driver calls it on the thread that found the
+    /// fault (or its end), usually together with setLinkStatus.
+    void setFaultDescription(std::string description) { fault_ = std::move(description); }
 
     // ---- input -----------------------------------------------------------------------------
 
@@ -268,6 +277,7 @@ private:
     LinkStatus link_ = LinkStatus::unknown;
     unsigned mtu_ = 1500;
     std::string mode_;
+    std::string fault_;
     std::array<QueueCounters, kMaxQueues> counters_{};
 };
 

@@ -1,15 +1,21 @@
 // nexnet-fwd: forwards everything one driver receives to the other and back, in bursts of 32,
 // on one thread: nexnet's ixy-fwd and testpmd io-fwd, and the forwarding benchmark.
 //
-//   nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt]
+//   nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt] [--user NAME]
 //
 // Poll mode (default) spins on the receive bursts of both drivers. --interrupt sleeps in an EventLoop
 // on each driver's interruptEventFd when idle (a driver without one is polled, and said so).
 // Every second it prints the forwarded Mpps of each direction; at exit the totals (--stats adds
-// the drivers' own counters). SIGINT and SIGTERM stop it.
+// the drivers' own counters). SIGINT and SIGTERM stop it. A driver's link changes and faults (a
+// deleted tap) are printed as they happen; it keeps forwarding and exits with status 1 if a fault
+// is still there when it stops.
 #include "drivers/BuiltinDrivers.h"
 #include "framework/EventLoop.h"
 #include "framework/IOCommands.h"
+#include "samples/common/ArgumentParser.h"
+#include "samples/common/ArgumentValues.h"
+#include "samples/common/LinkWatch.h"
+#include "samples/common/RunAsUser.h"
 
 #include <net/if.h>
 
@@ -19,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +52,7 @@ struct Direction final : IONetworkClient {
     std::uint64_t forwarded = 0;
     std::uint64_t dropped = 0;  // received but not accepted for transmit: freed
     std::uint64_t lastForwarded = 0;
+    std::optional<LinkWatch> watch;  // of `from`: its link and faults, printed as they change
 
     void forward(Netbuf** burst, unsigned n) {
         unsigned sent = to->send(0, burst, n);
@@ -71,28 +79,33 @@ struct Settings {
     double duration = 0;  // seconds; 0: until a signal
     bool stats = false;
     bool interrupt = false;
+    std::optional<RunAsUser> user;  // --user: who to continue as once both drivers are open
 };
 
 const char kUsage[] =
-    "usage: nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt] [-d PLUGIN.so]...\n"
+    "usage: nexnet-fwd URI URI [--duration SECONDS] [--stats] [--interrupt] [--user NAME] [-d PLUGIN.so]...\n"
     "Forwards in bursts of 32 between two drivers (e.g. null: null:, tap:a tap:b), both ways, on\n"
     "one thread. Poll mode by default; --interrupt sleeps on the drivers' event fds when idle.\n"
-    "Prints Mpps per direction every second and totals at exit; --stats adds driver counters.\n";
+    "Prints Mpps per direction every second and totals at exit; --stats adds driver counters.\n"
+    "--user continues as that account once both drivers are open (started as root).\n";
 
-// 0: run, 1: bad usage, 2: --help.
-int parseArguments(int argc, char** argv, Settings& settings) {
+// The command line, strictly: every refusal names the argument (samples/common/ArgumentParser.h).
+Result<ArgumentParser::Outcome> parseArguments(int argc, char** argv, Settings& settings) {
     unsigned uris = 0;
-    for (int i = 1; i < argc; ++i) {
-        std::string option = argv[i];
-        if (option == "--help" || option == "-h") return 2;
-        if (option == "--stats") settings.stats = true;
-        else if (option == "--interrupt") settings.interrupt = true;
-        else if (option == "--duration" && i + 1 < argc && (settings.duration = std::atof(argv[i + 1])) > 0) ++i;
-        else if ((option == "-d" || option == "--plugin") && i + 1 < argc) settings.plugins.push_back(argv[++i]);
-        else if (option.rfind("--", 0) != 0 && uris < 2) settings.uri[uris++] = option;
-        else return 1;
-    }
-    return uris == 2 ? 0 : 1;
+    ArgumentParser parser;
+    parser.flag({"--stats"}, [&] { settings.stats = true; })
+        .flag({"--interrupt"}, [&] { settings.interrupt = true; })
+        .option({"--duration"}, "SECONDS", storeInto(settings.duration, [](auto v) { return parseSeconds(v); }))
+        .option({"-d", "--plugin"}, "PLUGIN.so", [&](std::string_view file) {
+            settings.plugins.emplace_back(file);
+            return Status();
+        })
+        .option({"--user"}, "NAME", storeInto(settings.user, RunAsUser::find))
+        .operands("URIs", 2, 2, [&](std::string_view uri) {
+            settings.uri[uris++] = uri;
+            return Status();
+        });
+    return parser.parse(argc, argv);
 }
 
 std::unique_ptr<IONetwork> openUp(const std::string& uri) {
@@ -120,6 +133,9 @@ void printRates(Direction* directions, double seconds) {
         dir.lastForwarded = dir.forwarded;
     }
     std::printf("\n");
+    for (unsigned d = 0; d < 2; ++d) {
+        if (auto line = directions[d].watch->change()) std::printf("nexnet-fwd: %s\n", line->c_str());
+    }
 }
 
 void printTotals(Direction* directions, double seconds, const Settings& settings) {
@@ -200,9 +216,11 @@ int runInterrupts(Direction* directions, Clock::time_point end) {
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     Settings settings;
-    if (int usage = parseArguments(argc, argv, settings); usage != 0) {
-        std::fputs(kUsage, usage == 2 ? stdout : stderr);
-        return usage == 2 ? 0 : 2;
+    auto parsed = parseArguments(argc, argv, settings);
+    if (!parsed || parsed.value() == ArgumentParser::Outcome::help) {
+        if (!parsed) std::fprintf(stderr, "nexnet-fwd: %s\n", parsed.message().c_str());
+        std::fputs(kUsage, parsed ? stdout : stderr);
+        return parsed ? 0 : 2;
     }
     if (auto plugins = loadDriverPlugins(settings.plugins); !plugins) {
         std::fprintf(stderr, "nexnet-fwd: %s\n", plugins.describe().c_str());
@@ -210,11 +228,20 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<IONetwork> drivers[2] = {openUp(settings.uri[0]), openUp(settings.uri[1])};
     if (!drivers[0] || !drivers[1]) return 1;
+    if (settings.user) {  // both drivers are open: continue as the account
+        if (Status dropped = settings.user->become(); !dropped) {
+            std::fprintf(stderr, "nexnet-fwd: %s\n", dropped.describe().c_str());
+            return 1;
+        }
+        std::printf("nexnet-fwd: continuing as %s (uid %u, gid %u)\n", settings.user->name().c_str(),
+                    static_cast<unsigned>(settings.user->uid()), static_cast<unsigned>(settings.user->gid()));
+    }
     Direction directions[2];
     for (unsigned d = 0; d < 2; ++d) {
         directions[d].from = drivers[d].get();
         directions[d].to = drivers[1 - d].get();
         directions[d].name = d == 0 ? "A->B" : "B->A";
+        directions[d].watch.emplace(*drivers[d], settings.uri[d]);
     }
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
@@ -239,5 +266,10 @@ int main(int argc, char** argv) {
         runPolling(directions, end);
     }
     printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings);
-    return 0;
+    int status = 0;
+    for (const Direction& dir : directions) {
+        if (auto line = dir.watch->finalMessage()) std::printf("nexnet-fwd: %s\n", line->c_str());
+        status = std::max(status, dir.watch->exitStatus());
+    }
+    return status;
 }

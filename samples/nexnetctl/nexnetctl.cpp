@@ -3,11 +3,13 @@
 #include "SystemCheck.h"
 
 #include "drivers/BuiltinDrivers.h"
+#include "samples/common/ArgumentValues.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -39,6 +41,46 @@ int check() {
     return allOk ? 0 : 1;
 }
 
+// `hugepages COUNT`: the count strictly in digits (no sign, space or empty text: "" would write 0
+// and release every reserved hugepage).
+int hugepages(std::string_view argument) {
+    auto count = nexnet::parseCount(argument, 0, 1u << 20);
+    if (!count) {
+        std::fprintf(stderr, "nexnetctl: hugepages %s: %s\n", nexnet::quotedArgument(argument).c_str(), count.message().c_str());
+        return 2;
+    }
+    std::string message;
+    int error = nexnet::SystemCheck::reserveHugepages(static_cast<unsigned>(count.value()), message);
+    std::printf("%s\n", message.c_str());
+    return error == 0 ? 0 : 1;
+}
+
+// `bind BDF`: a PCI address and nothing else, before any sysfs path is built from it.
+int bind(std::string_view argument) {
+    auto bdf = nexnet::parsePciAddress(argument);
+    if (!bdf) {
+        std::fprintf(stderr, "nexnetctl: bind %s: %s\n", nexnet::quotedArgument(argument).c_str(), bdf.message().c_str());
+        return 2;
+    }
+    std::string message;
+    int error = nexnet::SystemCheck::bindToVfio(bdf.value(), message);
+    std::printf("%s\n", message.c_str());
+    return error == 0 ? 0 : 1;
+}
+
+// The commands: name, whether it takes one argument, what runs it.
+struct Command {
+    std::string_view name;
+    bool takesArgument;
+    int (*run)(std::string_view argument);
+};
+constexpr Command kCommands[] = {
+    {"drivers", false, [](std::string_view) { return listDrivers(); }},
+    {"check", false, [](std::string_view) { return check(); }},
+    {"hugepages", true, hugepages},
+    {"bind", true, bind},
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,21 +96,10 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (argc < 2) return usage();
-    std::string command = argv[1];
-    std::string message;
-    int error = 0;
-    if (command == "drivers") return listDrivers();
-    if (command == "check") return check();
-    if (command == "hugepages" && argc == 3) {
-        char* end = nullptr;
-        unsigned long count = std::strtoul(argv[2], &end, 10);
-        if (*end != '\0' || count > 1u << 20) return usage();
-        error = nexnet::SystemCheck::reserveHugepages(static_cast<unsigned>(count), message);
-    } else if (command == "bind" && argc == 3) {
-        error = nexnet::SystemCheck::bindToVfio(argv[2], message);
-    } else {
-        return usage();
+    for (const Command& command : kCommands) {
+        if (command.name != argv[1]) continue;
+        if (argc != (command.takesArgument ? 3 : 2)) return usage();
+        return command.run(command.takesArgument ? argv[2] : "");
     }
-    std::printf("%s\n", message.c_str());
-    return error == 0 ? 0 : 1;
+    return usage();
 }

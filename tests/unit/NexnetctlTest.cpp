@@ -49,6 +49,35 @@ TEST(Nexnetctl, BindingAMissingDeviceSaysWhatToDo) {
     EXPECT_NE(out.text.find("no PCI device 0000:ff:1f.7"), std::string::npos) << out.text;
 }
 
+// "" would write 0 to nr_hugepages and release every reserved hugepage; "+5", " 7" and "-0" are
+// not what the person meant either. Each is refused before anything is written.
+TEST(Nexnetctl, HugepagesTakesACountInDigitsOnlyAndWritesNothingElse) {
+    auto reserved = [] {
+        FILE* file = std::fopen("/proc/sys/vm/nr_hugepages", "r");
+        if (file == nullptr) return std::string("?");
+        std::array<char, 64> line{};
+        if (std::fgets(line.data(), line.size(), file) == nullptr) line[0] = 0;
+        std::fclose(file);
+        return std::string(line.data());
+    };
+    std::string before = reserved();
+    for (const char* argument : {"\"\"", "+5", "\" 7\"", "-0", "-1", "1e3", "0x10", "5abc", "..", "1048577"}) {
+        Output out = run(std::string("hugepages ") + argument);
+        EXPECT_EQ(out.status, 2) << argument << ": " << out.text;
+        EXPECT_NE(out.text.find("not a number from 0 to 1048576"), std::string::npos) << argument << ": " << out.text;
+        EXPECT_EQ(reserved(), before) << argument << " changed nr_hugepages";
+    }
+}
+
+// Anything but DDDD:BB:DD.F would become part of a sysfs path ("/sys/bus/pci/devices/..").
+TEST(Nexnetctl, BindTakesAPciAddressAndNoPath) {
+    for (const char* argument : {"\"\"", "..", "../../../../tmp", ".", "0000:00:03.0/..", "0000:00:03.8", "eth0"}) {
+        Output out = run(std::string("bind ") + argument);
+        EXPECT_EQ(out.status, 2) << argument << ": " << out.text;
+        EXPECT_NE(out.text.find("not a PCI address"), std::string::npos) << argument << ": " << out.text;
+    }
+}
+
 TEST(Nexnetctl, BadUsageExitsWithStatusTwo) {
     EXPECT_EQ(run("").status, 2);
     EXPECT_EQ(run("hugepages many").status, 2);

@@ -1,0 +1,96 @@
+// nexnet-sample and nexnet-fwd refuse bad arguments before they open anything: status 2, and a
+// line that names the argument and says what is wrong with it (the hostile-user probe of issue 17).
+#include "support/ShellCommand.h"
+#include "support/TestEnvironment.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+using namespace nexnet::test;
+
+namespace {
+
+const std::string kSample = std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample";
+const std::string kForwarder = std::string(NEXNET_BINARY_DIR) + "/samples/forward/nexnet-fwd";
+
+struct Case {
+    const char* arguments;  // as a shell reads them
+    const char* says;       // the first line must contain this
+};
+
+CommandResult run(const std::string& program, const std::string& arguments) {
+    return runCommand("timeout 10 " + program + " " + arguments);
+}
+
+class SampleCommandLineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        NEXNET_REQUIRE(std::filesystem::exists(kSample) && std::filesystem::exists(kForwarder),
+                       "the samples are not built");
+    }
+};
+
+TEST_F(SampleCommandLineTest, TheSampleRefusesEachBadArgumentByName) {
+    const Case cases[] = {
+        {"--ip '1.2.3.4/ 24'", "--ip \"1.2.3.4/ 24\": the prefix length \" 24\" is not a number"},
+        {"--ip 224.0.0.1/24", "--ip 224.0.0.1/24: 224.0.0.1 is a multicast address"},
+        {"--ip 255.255.255.255/32", "255.255.255.255 is the limited broadcast address"},
+        {"--ip 0.0.0.0/24", "0.0.0.0/8"},
+        {"--driver", "--driver needs a value (URI)"},
+        {"--driver --poll", "--driver needs a value (URI), not the option --poll"},
+        {"--mac ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:ff is the broadcast address"},
+        {"--mac 01:00:5e:00:00:01", "01:00:5e:00:00:01 is a multicast address"},
+        {"--udp-port 0", "--udp-port 0: not a number from 1 to 65535"},
+        {"--udp-port 65536", "--udp-port 65536: not a number from 1 to 65535"},
+        {"--count -5", "--count -5: not a number"},
+        {"--duration -1", "--duration -1: not a number of seconds"},
+        {"--duration 1e400", "--duration 1e400: not a number of seconds"},
+        {"--user no-such-account-here", "no account no-such-account-here"},
+        {"--frobnicate", "unknown option --frobnicate"},
+        {"tap:a tap:b", "unexpected tap:b"},
+    };
+    for (const Case& c : cases) {
+        CommandResult result = run(kSample, c.arguments);
+        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
+        std::string first = result.output.substr(0, result.output.find('\n'));
+        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
+        EXPECT_NE(result.output.find("usage: nexnet-sample"), std::string::npos) << c.arguments;
+    }
+}
+
+TEST_F(SampleCommandLineTest, TheForwarderRefusesEachBadArgumentByName) {
+    const Case cases[] = {
+        {"null:", "missing URIs (2 needed, 1 given)"},
+        {"null: null: null:", "unexpected null:"},
+        {"null: null: --duration", "--duration needs a value (SECONDS)"},
+        {"null: null: --duration abc", "--duration abc: not a number of seconds"},
+        {"null: null: --duration 0", "--duration 0: not a number of seconds"},
+        {"null: null: --user", "--user needs a value (NAME)"},
+        {"null: null: --stats=1", "--stats takes no value"},
+    };
+    for (const Case& c : cases) {
+        CommandResult result = run(kForwarder, c.arguments);
+        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
+        std::string first = result.output.substr(0, result.output.find('\n'));
+        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
+    }
+}
+
+TEST_F(SampleCommandLineTest, HelpPrintsTheUsageAndSucceeds) {
+    CommandResult sample = run(kSample, "--help");
+    EXPECT_EQ(sample.status, 0);
+    EXPECT_NE(sample.output.find("--user NAME"), std::string::npos) << sample.output;
+    CommandResult forwarder = run(kForwarder, "-h");
+    EXPECT_EQ(forwarder.status, 0);
+    EXPECT_NE(forwarder.output.find("--user NAME"), std::string::npos) << forwarder.output;
+}
+
+TEST_F(SampleCommandLineTest, TheNullDriversSizeLimitIsNamed) {
+    CommandResult result = run(kForwarder, "null:,size=65535 null: --duration 0.1");
+    EXPECT_EQ(result.status, 1) << result.output;
+    EXPECT_NE(result.output.find("size=65535: frames are 14 to 2048 bytes"), std::string::npos) << result.output;
+}
+
+}  // namespace
