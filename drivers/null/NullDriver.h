@@ -17,7 +17,7 @@ namespace nexnet {
 /// - size: frame size in bytes, 14 to the pool's data room (default 64).
 /// - fill: 1 writes a test frame (broadcast, EtherType 0x88b5, a counter) into every received
 ///   netbuf; 0 (the default, as net_null) leaves the data untouched and only sets the size.
-/// - pool: netbufs in the driver's pool (default 8192).
+/// - pool: netbufs in the driver's pool (default 8192, at least a burst: kBurst).
 /// - limit: stop producing after this many frames (default: endless).
 class NullDriver : public IOEthernet {
 public:

@@ -38,7 +38,7 @@ constexpr auto kLinkWatchdog = std::chrono::seconds(1);
 Result<std::unique_ptr<TapDriver>> TapDriver::create(const Options& options) {
     using R = Result<std::unique_ptr<TapDriver>>;
     std::unique_ptr<TapDriver> driver(new TapDriver());
-    if (int error = driver->open(options); error != 0) return R::failure(error);
+    if (int error = driver->open(options); error != 0) return R::failure(error, driver->openFailure_);
     return R(std::move(driver));
 }
 
@@ -122,7 +122,10 @@ int TapDriver::makePool(const Options& options) {
     poolOptions.dataRoom = offloads_ ? kSuperPacketRoom : 2048;
     poolOptions.name = "nexnet-tap";
     auto pool = NetbufPool::create(poolOptions);
-    if (!pool) return pool.error();
+    if (!pool) {
+        openFailure_ = pool.message();  // the memory it needs and the machine has
+        return pool.error();
+    }
     setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
     return 0;
 }
@@ -144,23 +147,25 @@ int TapDriver::registerWith(DriverRegistry& registry) {
             options.name = uri.target;
             auto queues = uri.number("queues", 1, kMaxQueues, 1);
             auto vnet = uri.flag("vnet", false);
-            auto pool = uri.number("pool", 0, UINT32_MAX - 1);
             auto uring = uri.flag("uring", true);
             if (!queues) return R::failure(queues);
             if (!vnet) return R::failure(vnet);
+            // Each queue keeps a burst of netbufs ready for the kernel's frames (fillSpares).
+            auto pool = uri.poolSize(vnet.value() ? 1024 : 4096, static_cast<std::uint32_t>(queues.value()) * kBurst);
             if (!pool) return R::failure(pool);
             if (!uring) return R::failure(uring);
             options.uring = uring.value();
             options.queues = static_cast<unsigned>(queues.value());
             options.vnet = vnet.value();
-            options.poolSize = static_cast<std::uint32_t>(pool.value());
+            options.poolSize = pool.value();
             if (uri.option("persist")) {
                 auto persist = uri.flag("persist", false);
                 if (!persist) return R::failure(persist);
                 options.persist = persist.value();
             }
             auto driver = create(options);
-            if (!driver) return R::failure(driver.error(), explainOpenError(driver.error()));
+            if (!driver)
+                return R::failure(driver.error(), driver.message().empty() ? explainOpenError(driver.error()) : driver.message());
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }

@@ -32,7 +32,8 @@ namespace nexnet {
 ///   most MTU-sized, in 2 KB buffers. Either way the driver transmits netbufs carrying offload
 ///   requests (a super-packet received on another driver), since every queue sends a virtio-net
 ///   header (IFF_VNET_HDR): the kernel segments and checksums what the netbuf asks for.
-/// - pool: netbufs in the driver's pool (default 4096 with vnet=0, 1024 with vnet=1).
+/// - pool: netbufs in the driver's pool (default 4096 with vnet=0, 1024 with vnet=1; at least
+///   kBurst per queue, the netbufs each queue keeps ready for the kernel's frames).
 /// - persist: 1 keeps the interface after the driver closes (TUNSETPERSIST), 0 lets it go with
 ///   the last file descriptor; absent: unchanged (a new interface goes, an existing one stays
 ///   as it was).
@@ -209,6 +210,7 @@ private:
     std::uint64_t oversize_ = 0;
     std::uint64_t truncated_ = 0;
     std::uint64_t badOffloads_ = 0;
+    std::string openFailure_;  // what create() says beyond the errno, when it knows more
 };
 
 }  // namespace nexnet
