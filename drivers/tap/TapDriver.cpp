@@ -16,8 +16,9 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 namespace nexnet {
@@ -31,6 +32,7 @@ constexpr std::uint8_t kGsoTcpV6 = 4;       // VIRTIO_NET_HDR_GSO_TCPV6
 constexpr std::uint8_t kGsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4
 constexpr std::uint8_t kGsoEcn = 0x80;      // VIRTIO_NET_HDR_GSO_ECN
 constexpr auto kLinkWatchdog = std::chrono::seconds(1);
+constexpr auto kStarvedRetry = std::chrono::milliseconds(1);  // a dry pool is looked at again after this
 }  // namespace
 
 // ---- opening ---------------------------------------------------------------------------------
@@ -53,6 +55,14 @@ int TapDriver::open(const Options& options) {
         int fd = openQueue(name, options.queues > 1, name);
         if (fd < 0) return -fd;
         queue.fd = fd;
+        queue.interrupt = epoll_create1(EPOLL_CLOEXEC);
+        if (queue.interrupt < 0) return errno;
+        if (int error = watch(queue)) return error;
+        queue.retry = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        epoll_event retry{};
+        retry.events = EPOLLIN;
+        retry.data.fd = queue.retry;
+        if (queue.retry < 0 || epoll_ctl(queue.interrupt, EPOLL_CTL_ADD, queue.retry, &retry) != 0) return errno;
         if (options.uring) {
             queue.uring = std::make_unique<TapUring>();
             if ((uringError = queue.uring->setUp()) != 0) queue.uring.reset();  // io_uring disabled: plain calls
@@ -134,7 +144,17 @@ TapDriver::~TapDriver() {
     for (Queue& queue : queues_) {
         if (queue.spareCount > 0) pool()->freeBulk(queue.spare, queue.spareCount);
         if (queue.fd >= 0) close(queue.fd);
+        if (queue.interrupt >= 0) close(queue.interrupt);
+        if (queue.retry >= 0) close(queue.retry);
     }
+}
+
+// Puts the queue's tap descriptor in its epoll set: interruptEventFd() is readable when it is.
+int TapDriver::watch(Queue& queue) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = queue.fd;
+    return epoll_ctl(queue.interrupt, EPOLL_CTL_ADD, queue.fd, &event) == 0 ? 0 : errno;
 }
 
 int TapDriver::registerWith(DriverRegistry& registry) {
@@ -210,8 +230,41 @@ int TapDriver::eventLoopChanged() {
 }
 
 void TapDriver::timeoutOccurred() {
+    reattach();  // harmless when nothing was deleted; ENODEV while the interface is not back
     refreshLinkStatus();
     setRelativeTimeout(kLinkWatchdog);
+}
+
+int TapDriver::reattach() {
+    if (std::none_of(queues_.begin(), queues_.end(), [](const Queue& q) { return q.dead; })) return 0;
+    // Only an interface someone made again: TUNSETIFF on a name that does not exist would create
+    // it, undoing what its administrator did.
+    if (if_nametoindex(name_.c_str()) == 0) return ENODEV;
+    std::string actual = name_;
+    for (Queue& queue : queues_) {
+        if (!queue.dead) continue;
+        int fd = openQueue(name_, queues_.size() > 1, actual);
+        int error = fd < 0 ? -fd : 0;
+        if (error == 0) {
+            queue.fd = fd;
+            error = watch(queue);
+        }
+        if (error != 0) {
+            if (fd >= 0) close(fd);
+            queue.fd = -1;
+            setFaultDescription("interface " + name_ + " is back but cannot be taken: " + explainOpenError(error));
+            return error;
+        }
+        queue.dead = false;
+    }
+    kernelEnd_.setTapFd(queues_[0].fd);
+    // The new interface starts as a new one: give it the carrier and the MTU the wire had.
+    kernelEnd_.setCarrier(isRunning());
+    unsigned kernelMtu = 0;
+    if (kernelEnd_.mtu(kernelMtu) == 0 && kernelMtu != mtu()) kernelEnd_.setMtu(mtu());
+    setFaultDescription("");
+    refreshLinkStatus();
+    return 0;
 }
 
 std::string TapDriver::interfaceName() const {
@@ -230,7 +283,7 @@ int TapDriver::setMtu(unsigned mtu) {
 unsigned TapDriver::queueCount() const { return static_cast<unsigned>(queues_.size()); }
 
 int TapDriver::interruptEventFd(unsigned queue) const {
-    return queue < queues_.size() ? queues_[queue].fd : -1;
+    return queue < queues_.size() ? queues_[queue].interrupt : -1;
 }
 
 int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
@@ -240,19 +293,18 @@ int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
 
 void TapDriver::queueDied(Queue& queue) {
     // The interface was deleted: the descriptor is detached and reports an error to poll()
-    // forever, which would spin any event loop watching it. Put a silent eventfd in its place
-    // (dup2 closes the tap file, which also drops it from every epoll set): the number stays
-    // valid for whoever holds it, and never wakes anyone.
-    int silent = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (silent >= 0) {
-        dup2(silent, queue.fd);
-        close(silent);
-    }
+    // forever, which would spin any event loop watching it. Closing it also takes it out of the
+    // queue's epoll set, so interruptEventFd() stays quiet until reattach() puts a new one in.
+    if (queue.fd >= 0) close(queue.fd);
+    queue.fd = -1;
     queue.dead = true;
-    if (&queue == &queues_[0]) {
-        for (const Queue& other : queues_)
-            if (!other.dead) kernelEnd_.setTapFd(other.fd);
-    }
+    setRetryTimer(queue, false);  // a pending retry would make interruptEventFd() readable forever
+    queue.starved = false;
+    int live = -1;
+    for (const Queue& other : queues_)
+        if (!other.dead && live < 0) live = other.fd;
+    kernelEnd_.setTapFd(live);
+    setFaultDescription("interface " + name_ + " was deleted; waiting for it to come back");
     setLinkStatus(LinkStatus::down);
 }
 
@@ -264,6 +316,50 @@ void TapDriver::drain(Queue& queue) {
 }
 
 // ---- receive ---------------------------------------------------------------------------------
+
+// The pool ran dry. The tap descriptor stays readable while frames wait, which would make an event
+// loop watching interruptEventFd() spin until netbufs come back. So stop watching it and look
+// again every kStarvedRetry instead, from the retry timer in the same epoll set: a NIC whose
+// receive ring is empty raises no interrupt either, and NAPI polls it again later.
+void TapDriver::starve(Queue& queue) {
+    if (queue.starved) return;
+    epoll_event event{};
+    event.data.fd = queue.fd;
+    epoll_ctl(queue.interrupt, EPOLL_CTL_MOD, queue.fd, &event);  // no events: the fd stays, quiet
+    queue.starved = true;
+    setRetryTimer(queue, true);
+}
+
+// While starved: true when the retry is due and netbufs came back, the descriptor then watched
+// again. Until it is due nothing is tried, so a poll loop pays no system call per turn.
+bool TapDriver::retryStarved(Queue& queue) {
+    if (std::chrono::steady_clock::now() < queue.retryAt) return false;
+    std::uint64_t expirations = 0;
+    if (read(queue.retry, &expirations, sizeof expirations) < 0) {
+        // EAGAIN: a poll loop came first; the timer is re-armed or disarmed below either way.
+    }
+    fillSpares(queue);
+    if (queue.spareCount == 0) {
+        setRetryTimer(queue, true);
+        return false;
+    }
+    setRetryTimer(queue, false);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = queue.fd;
+    epoll_ctl(queue.interrupt, EPOLL_CTL_MOD, queue.fd, &event);
+    queue.starved = false;
+    return true;
+}
+
+void TapDriver::setRetryTimer(Queue& queue, bool armed) {
+    itimerspec when{};
+    if (armed) {
+        when.it_value.tv_nsec = std::chrono::nanoseconds(kStarvedRetry).count();
+        queue.retryAt = std::chrono::steady_clock::now() + kStarvedRetry;
+    }
+    timerfd_settime(queue.retry, 0, &when, nullptr);
+}
 
 void TapDriver::fillSpares(Queue& queue) {
     unsigned missing = kBurst - queue.spareCount;
@@ -315,7 +411,12 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (!isRunning() || queue >= queues_.size()) return 0;
     Queue& rq = queues_[queue];
     if (rq.dead) return 0;
+    if (rq.starved && !retryStarved(rq)) return 0;
     fillSpares(rq);
+    if (rq.spareCount == 0) {  // the pool ran dry: frames wait in the kernel's queue
+        starve(rq);
+        return 0;
+    }
     unsigned limit = std::min({max, kBurst, rq.spareCount});
     if (limit == 0) return 0;
     std::uint32_t headroom = pool()->headroom();

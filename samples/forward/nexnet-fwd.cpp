@@ -158,8 +158,9 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
     }
 }
 
-// Spins on both drivers; looks at the clock every 256 turns (a vDSO call, no syscall).
-void runPolling(Direction* directions, Clock::time_point end) {
+// Spins on both drivers; looks at the clock every 256 turns (a vDSO call, no syscall). Once a
+// second it also lets @p loop run the drivers' timers (a tap's link watchdog) without waiting.
+void runPolling(Direction* directions, Clock::time_point end, EventLoop& loop) {
     Clock::time_point last = Clock::now();
     for (unsigned turn = 0; stopSignal == 0; ++turn) {
         directions[0].poll();
@@ -167,6 +168,7 @@ void runPolling(Direction* directions, Clock::time_point end) {
         if (turn % 256 != 0) continue;
         Clock::time_point now = Clock::now();
         if (now - last >= std::chrono::seconds(1)) {
+            loop.runOnce(std::chrono::milliseconds(0));
             printRates(directions, std::chrono::duration<double>(now - last).count());
             last = now;
         }
@@ -176,10 +178,7 @@ void runPolling(Direction* directions, Clock::time_point end) {
 
 // Sleeps in epoll until a driver signals; its interruptOccurred drains the queue into the
 // Direction (its input sink). A driver without an interrupt fd becomes a poller.
-int runInterrupts(Direction* directions, Clock::time_point end) {
-    auto created = EventLoop::create();
-    if (!created) return created.error();
-    EventLoop& loop = *created.value();
+int runInterrupts(Direction* directions, Clock::time_point end, EventLoop& loop) {
     for (unsigned d = 0; d < 2; ++d) {
         Direction* dir = &directions[d];
         int fd = dir->from->interruptEventFd(0);
@@ -207,7 +206,10 @@ int runInterrupts(Direction* directions, Clock::time_point end) {
     signalLoop = &loop;
     if (stopSignal == 0) loop.run();
     signalLoop = nullptr;
-    for (unsigned d = 0; d < 2; ++d) directions[d].from->setClient(nullptr);
+    for (unsigned d = 0; d < 2; ++d) {
+        loop.unwatch(directions[d].from->interruptEventFd(0));
+        directions[d].from->setClient(nullptr);
+    }
     return 0;
 }
 
@@ -257,13 +259,19 @@ int main(int argc, char** argv) {
             std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
                         pool->dataRegion().pageSize() / 1024);
     }
-    if (settings.interrupt) {
-        if (int error = runInterrupts(directions, end)) {
-            std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
-            return 1;
-        }
-    } else {
-        runPolling(directions, end);
+    // Both modes run the drivers' timers (a tap's link watchdog) on one event loop.
+    auto loop = EventLoop::create();
+    if (!loop) {
+        std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(loop.error()));
+        return 1;
+    }
+    for (auto& driver : drivers) driver->attachToEventLoop(loop.value().get());
+    int error = settings.interrupt ? runInterrupts(directions, end, *loop.value()) : 0;
+    if (!settings.interrupt) runPolling(directions, end, *loop.value());
+    for (auto& driver : drivers) driver->attachToEventLoop(nullptr);
+    if (error != 0) {
+        std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
+        return 1;
     }
     printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings);
     int status = 0;
