@@ -51,10 +51,13 @@ public:
         }
     };
 
-    /// Starts build/samples/ethernet/nexnet-sample with @p arguments inside @p ns.
-    SampleProcess(const NetworkNamespace& ns, const std::vector<std::string>& arguments) {
-        log_ = "/tmp/nexnet-sample-test-" + std::to_string(getpid()) + "-" + ns.name() + ".log";
-        std::string binary = std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample";
+    /// Starts build/@p program (nexnet-sample unless told otherwise) with @p arguments inside @p ns.
+    SampleProcess(const NetworkNamespace& ns, const std::vector<std::string>& arguments,
+                  const std::string& program = "samples/ethernet/nexnet-sample") {
+        static int started = 0;
+        log_ = "/tmp/nexnet-sample-test-" + std::to_string(getpid()) + "-" + ns.name() + "-" +
+               std::to_string(started++) + ".log";
+        std::string binary = std::string(NEXNET_BINARY_DIR) + "/" + program;
         std::string netns = "/run/netns/" + ns.name();
         std::vector<std::string> argv = {binary};
         argv.insert(argv.end(), arguments.begin(), arguments.end());
@@ -79,6 +82,8 @@ public:
     SampleProcess(const SampleProcess&) = delete;
     SampleProcess& operator=(const SampleProcess&) = delete;
 
+    /// Its process id (to look at /proc/PID).
+    pid_t pid() const { return pid_; }
     /// What it has printed so far.
     std::string output() const {
         std::ifstream file(log_);

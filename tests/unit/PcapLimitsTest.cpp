@@ -269,4 +269,25 @@ TEST(PcapLimits, TheSampleSleepsThroughAGapOfAnOriginalTimingReplay) {
     EXPECT_LT(cpu, 750000000u) << "the sample used " << cpu / 1000000 << " ms of CPU in 3 s:\n" << run.output;
 }
 
+// Records cut in the file (dropped) and a record cut in the middle (a read error that ends the
+// replay) reach the sample's statistics: the driver reports them, the interface's counters are
+// the driver's, the sample prints them.
+TEST(PcapLimits, CutRecordsAndReadErrorsReachTheSamplesStatistics) {
+    NEXNET_REQUIRE(std::filesystem::exists(kSample), "nexnet-sample is not built");
+    TemporaryDirectory dir;
+    std::vector<CaptureRecord> records = {{testFrame(100, 1), 1, 0}, {testFrame(60, 2), 2, 1514}, {testFrame(100, 3), 3, 0},
+                                          {testFrame(9000, 4), 4, 0}, {testFrame(100, 5), 5, 0}};
+    ASSERT_TRUE(writeCapture(dir.file("cut.pcap"), records));
+    auto bytes = fileBytes(dir.file("cut.pcap"));
+    bytes.resize(bytes.size() - 40);  // the last record ends in the middle: a read error
+    std::FILE* file = std::fopen(dir.file("cut.pcap").c_str(), "wb");
+    ASSERT_NE(file, nullptr);
+    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), file), bytes.size());
+    std::fclose(file);
+    CommandResult run = runCommand("timeout 30 " + kSample + " pcap:" + dir.file("cut.pcap") + " --duration 1 --quiet");
+    ASSERT_EQ(run.status, 0) << run.output;
+    // Received: records 1 and 3; dropped: the snaplen-cut 2 and the oversize 4; an error: 5.
+    EXPECT_NE(run.output.find("if-rx=2 if-rx-errors=1 if-rx-drops=2 "), std::string::npos) << run.output;
+}
+
 }  // namespace
