@@ -8,6 +8,8 @@
 // returning EAGAIN, and the loop stops at the first EAGAIN.
 #include "drivers/tap/TapDriver.h"
 
+#include "drivers/tap/TapFrameCheck.h"
+
 #include "framework/EventLoop.h"
 
 #include <algorithm>
@@ -32,7 +34,6 @@ constexpr std::uint8_t kGsoTcpV6 = 4;       // VIRTIO_NET_HDR_GSO_TCPV6
 constexpr std::uint8_t kGsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4
 constexpr std::uint8_t kGsoEcn = 0x80;      // VIRTIO_NET_HDR_GSO_ECN
 constexpr auto kLinkWatchdog = std::chrono::seconds(1);
-constexpr auto kStarvedRetry = std::chrono::milliseconds(1);  // a dry pool is looked at again after this
 }  // namespace
 
 // ---- opening ---------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ int TapDriver::open(const Options& options) {
 
     // Both ends of a wire share its MTU: take the interface's, or lower it to what fits a netbuf.
     unsigned room = pool()->bufferSize() - pool()->headroom();
-    maxMtu_ = std::min(kTapMaxMtu, room - kHeaderSize - kVlanTag - 1);  // - 1: see acceptFrame
+    maxMtu_ = std::min(kTapMaxMtu, room - kHeaderSize - kVlanTag - 1);  // - 1: see TapFrameCheck, truncated
     unsigned kernelMtu = 1500;
     if (int error = kernelEnd_.mtu(kernelMtu)) return error;
     int error = kernelMtu > maxMtu_ ? setMtu(maxMtu_) : IONetwork::setMtu(std::max(kernelMtu, kMinMtu));
@@ -147,14 +148,6 @@ TapDriver::~TapDriver() {
         if (queue.interrupt >= 0) close(queue.interrupt);
         if (queue.retry >= 0) close(queue.retry);
     }
-}
-
-// Puts the queue's tap descriptor in its epoll set: interruptEventFd() is readable when it is.
-int TapDriver::watch(Queue& queue) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.fd = queue.fd;
-    return epoll_ctl(queue.interrupt, EPOLL_CTL_ADD, queue.fd, &event) == 0 ? 0 : errno;
 }
 
 int TapDriver::registerWith(DriverRegistry& registry) {
@@ -235,38 +228,6 @@ void TapDriver::timeoutOccurred() {
     setRelativeTimeout(kLinkWatchdog);
 }
 
-int TapDriver::reattach() {
-    if (std::none_of(queues_.begin(), queues_.end(), [](const Queue& q) { return q.dead; })) return 0;
-    // Only an interface someone made again: TUNSETIFF on a name that does not exist would create
-    // it, undoing what its administrator did.
-    if (if_nametoindex(name_.c_str()) == 0) return ENODEV;
-    std::string actual = name_;
-    for (Queue& queue : queues_) {
-        if (!queue.dead) continue;
-        int fd = openQueue(name_, queues_.size() > 1, actual);
-        int error = fd < 0 ? -fd : 0;
-        if (error == 0) {
-            queue.fd = fd;
-            error = watch(queue);
-        }
-        if (error != 0) {
-            if (fd >= 0) close(fd);
-            queue.fd = -1;
-            setFaultDescription("interface " + name_ + " is back but cannot be taken: " + explainOpenError(error));
-            return error;
-        }
-        queue.dead = false;
-    }
-    kernelEnd_.setTapFd(queues_[0].fd);
-    // The new interface starts as a new one: give it the carrier and the MTU the wire had.
-    kernelEnd_.setCarrier(isRunning());
-    unsigned kernelMtu = 0;
-    if (kernelEnd_.mtu(kernelMtu) == 0 && kernelMtu != mtu()) kernelEnd_.setMtu(mtu());
-    setFaultDescription("");
-    refreshLinkStatus();
-    return 0;
-}
-
 std::string TapDriver::interfaceName() const {
     std::string name;
     return kernelEnd_.name(name) == 0 ? name : name_;
@@ -291,23 +252,6 @@ int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     return queue < queues_.size() ? 0 : EINVAL;
 }
 
-void TapDriver::queueDied(Queue& queue) {
-    // The interface was deleted: the descriptor is detached and reports an error to poll()
-    // forever, which would spin any event loop watching it. Closing it also takes it out of the
-    // queue's epoll set, so interruptEventFd() stays quiet until reattach() puts a new one in.
-    if (queue.fd >= 0) close(queue.fd);
-    queue.fd = -1;
-    queue.dead = true;
-    setRetryTimer(queue, false);  // a pending retry would make interruptEventFd() readable forever
-    queue.starved = false;
-    int live = -1;
-    for (const Queue& other : queues_)
-        if (!other.dead && live < 0) live = other.fd;
-    kernelEnd_.setTapFd(live);
-    setFaultDescription("interface " + name_ + " was deleted; waiting for it to come back");
-    setLinkStatus(LinkStatus::down);
-}
-
 void TapDriver::drain(Queue& queue) {
     if (queue.dead) return;
     std::uint8_t scratch[2048];
@@ -316,50 +260,6 @@ void TapDriver::drain(Queue& queue) {
 }
 
 // ---- receive ---------------------------------------------------------------------------------
-
-// The pool ran dry. The tap descriptor stays readable while frames wait, which would make an event
-// loop watching interruptEventFd() spin until netbufs come back. So stop watching it and look
-// again every kStarvedRetry instead, from the retry timer in the same epoll set: a NIC whose
-// receive ring is empty raises no interrupt either, and NAPI polls it again later.
-void TapDriver::starve(Queue& queue) {
-    if (queue.starved) return;
-    epoll_event event{};
-    event.data.fd = queue.fd;
-    epoll_ctl(queue.interrupt, EPOLL_CTL_MOD, queue.fd, &event);  // no events: the fd stays, quiet
-    queue.starved = true;
-    setRetryTimer(queue, true);
-}
-
-// While starved: true when the retry is due and netbufs came back, the descriptor then watched
-// again. Until it is due nothing is tried, so a poll loop pays no system call per turn.
-bool TapDriver::retryStarved(Queue& queue) {
-    if (std::chrono::steady_clock::now() < queue.retryAt) return false;
-    std::uint64_t expirations = 0;
-    if (read(queue.retry, &expirations, sizeof expirations) < 0) {
-        // EAGAIN: a poll loop came first; the timer is re-armed or disarmed below either way.
-    }
-    fillSpares(queue);
-    if (queue.spareCount == 0) {
-        setRetryTimer(queue, true);
-        return false;
-    }
-    setRetryTimer(queue, false);
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.fd = queue.fd;
-    epoll_ctl(queue.interrupt, EPOLL_CTL_MOD, queue.fd, &event);
-    queue.starved = false;
-    return true;
-}
-
-void TapDriver::setRetryTimer(Queue& queue, bool armed) {
-    itimerspec when{};
-    if (armed) {
-        when.it_value.tv_nsec = std::chrono::nanoseconds(kStarvedRetry).count();
-        queue.retryAt = std::chrono::steady_clock::now() + kStarvedRetry;
-    }
-    timerfd_settime(queue.retry, 0, &when, nullptr);
-}
 
 void TapDriver::fillSpares(Queue& queue) {
     unsigned missing = kBurst - queue.spareCount;
@@ -377,19 +277,14 @@ void TapDriver::fillSpares(Queue& queue) {
 }
 
 bool TapDriver::acceptFrame(const VnetHeader& header, std::uint32_t length, std::uint32_t room) {
-    std::uint64_t* reason = nullptr;
     NetbufOffload offload{header.gsoSize, header.csumStart, header.csumOffset, header.gsoType, header.flags};
-    // tun copies what fits and reports at most the room it was given: a frame that fills the
-    // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
-    if (length >= room) reason = &truncated_;
-    else if (length < kHeaderSize) reason = &runts_;
-    else if (header.gsoType == 0 && length > kHeaderSize + mtu() + kVlanTag) reason = &oversize_;
-    // The kernel's header is checked as virtio-net's device side is (virtio 1.2 section
-    // 5.1.6.4): a partial checksum whose field lies outside the frame would make a layer above
-    // write past it.
-    else if (!offload.isConsistentWith(length)) reason = &badOffloads_;
-    if (reason == nullptr) return true;
-    ++*reason;
+    switch (TapFrameCheck{room, mtu(), offloads_}.judge(offload, length)) {
+    case TapFrameCheck::Verdict::accepted: return true;
+    case TapFrameCheck::Verdict::truncated: ++truncated_; break;
+    case TapFrameCheck::Verdict::runt: ++runts_; break;
+    case TapFrameCheck::Verdict::oversize: ++oversize_; break;
+    case TapFrameCheck::Verdict::badOffload: ++badOffloads_; break;
+    }
     return false;
 }
 

@@ -164,7 +164,9 @@ public:
     std::uint64_t oversizeFrames() const { return oversize_; }
     /// Received frames longer than a netbuf (the kernel's end has a larger MTU), dropped.
     std::uint64_t truncatedFrames() const { return truncated_; }
-    /// Received frames whose virtio-net header asked for a checksum outside the frame, dropped.
+    /// Received frames whose virtio-net header a device may not write (a checksum outside the
+    /// frame, an unknown GSO type, a super-packet without a segment size or not asked for),
+    /// dropped (TapFrameCheck).
     std::uint64_t badOffloadFrames() const { return badOffloads_; }
 
 protected:
