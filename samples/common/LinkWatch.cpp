@@ -10,11 +10,16 @@ std::optional<std::string> LinkWatch::change() {
     const std::string& fault = driver_.faultDescription();
     if (link == link_ && fault == fault_) return std::nullopt;
     bool recovered = !fault_.empty() && fault.empty();
+    recovering_ = fault.empty() && (recovering_ || recovered);
     link_ = link;
     fault_ = fault;
     std::string line = label_ + ": ";
-    if (link == LinkStatus::up) line += recovered ? "link up again" : "link up";
-    else line += link == LinkStatus::down ? "link down" : "link state unknown";
+    if (link == LinkStatus::up) {
+        line += recovering_ ? "link up again" : "link up";
+        recovering_ = false;
+    } else {
+        line += link == LinkStatus::down ? "link down" : "link state unknown";
+    }
     if (!fault.empty()) line += ": " + fault;
     else if (recovered && link != LinkStatus::up) line += " (the fault has cleared)";
     return line;

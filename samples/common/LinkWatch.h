@@ -29,7 +29,8 @@ public:
 
     /// A line when the link went up or down or the fault changed since the last call ("tap:nx0:
     /// link down: interface nx0 was deleted; waiting for it to come back", "tap:nx0: link up"),
-    /// nullopt otherwise.
+    /// nullopt otherwise. The first "link up" after a fault cleared says "link up again", also
+    /// when the link came up only after the fault had cleared (a recreated tap brought up later).
     std::optional<std::string> change();
     /// The line to print when the program stops with a fault, nullopt without one.
     std::optional<std::string> finalMessage() const;
@@ -41,6 +42,7 @@ private:
     std::string label_;
     LinkStatus link_;
     std::string fault_;
+    bool recovering_ = false;  // a fault cleared and the link has not been up since
 };
 
 }  // namespace nexnet
