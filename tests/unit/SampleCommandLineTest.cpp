@@ -1,4 +1,4 @@
-// nexnet-sample and nexnet-fwd refuse bad arguments before they open anything: status 2, and a
+// nexnet-sample, nexnet-fwd and nexnet-appring refuse bad arguments before they open anything: status 2, and a
 // line that names the argument and says what is wrong with it (the hostile-user probe of issue 17).
 #include "support/ShellCommand.h"
 #include "support/TestEnvironment.h"
@@ -14,6 +14,7 @@ namespace {
 
 const std::string kSample = std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample";
 const std::string kForwarder = std::string(NEXNET_BINARY_DIR) + "/samples/forward/nexnet-fwd";
+const std::string kAppRing = std::string(NEXNET_BINARY_DIR) + "/samples/appring/nexnet-appring";
 
 struct Case {
     const char* arguments;  // as a shell reads them
@@ -75,6 +76,30 @@ TEST_F(SampleCommandLineTest, TheForwarderRefusesEachBadArgumentByName) {
         EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
         std::string first = result.output.substr(0, result.output.find('\n'));
         EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
+    }
+}
+
+// Before: an unknown mode became join, unknown actions and options were ignored, --hold -5 was a
+// huge number; each then failed (or not) only when mapping the rings.
+TEST_F(SampleCommandLineTest, TheAppRingApplicationRefusesEachBadArgumentByName) {
+    NEXNET_REQUIRE(std::filesystem::exists(kAppRing), "nexnet-appring is not built");
+    const Case cases[] = {
+        {"/tmp/no.sock null0 sideways reinject", "unknown mode sideways (rx, tx, bypass, non-network or join)"},
+        {"/tmp/no.sock null0 rx dance", "unknown action dance (reinject, respond, watch, hold or garbage)"},
+        {"/tmp/no.sock null0 rx hold --hold -5", "--hold -5: not a number"},
+        {"/tmp/no.sock null0 rx hold --hold 0", "--hold 0: not a number from 1"},
+        {"/tmp/no.sock null0 rx reinject --seconds never", "--seconds never: not a number of seconds"},
+        {"/tmp/no.sock null0 rx reinject --frobnicate 1", "unknown option --frobnicate"},
+        {"/tmp/no.sock null0 bypass respond --ip 255.255.255.255", "limited broadcast"},
+        {"/tmp/no.sock null0 bypass respond --mac ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:ff is the broadcast address"},
+        {"/tmp/no.sock null0 rx", "missing"},
+    };
+    for (const Case& c : cases) {
+        CommandResult result = run(kAppRing, c.arguments);
+        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
+        std::string first = result.output.substr(0, result.output.find('\n'));
+        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
+        EXPECT_NE(result.output.find("usage: nexnet-appring"), std::string::npos) << c.arguments;
     }
 }
 
