@@ -7,10 +7,6 @@
 #include "framework/EventLoop.h"
 #include "netif/NetworkInterface.h"
 
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <sys/ioctl.h>
-
 using namespace nexnet;
 using namespace nexnet::test;
 
@@ -34,50 +30,6 @@ struct Counter final : InputConsumer {
         NetbufPool::freeToOwners(held.data(), static_cast<unsigned>(held.size()));
         held.clear();
     }
-};
-
-// Sends broadcast frames on the kernel end of the tap from inside the namespace until stopped,
-// finding the interface again by name when it was deleted and created again.
-class Flood {
-public:
-    Flood(const NetworkNamespace& ns, std::string name) : name_(std::move(name)) {
-        socket_ = ns.openSocket(AF_PACKET, SOCK_RAW, 0);
-        thread_ = std::thread([this] { run(); });
-    }
-    ~Flood() {
-        stop_ = true;
-        thread_.join();
-        if (socket_ >= 0) close(socket_);
-    }
-
-private:
-    void run() {
-        std::vector<std::uint8_t> frame(60, 0x5a);
-        std::memset(frame.data(), 0xff, 6);
-        frame[12] = 0x88;
-        frame[13] = 0xb5;
-        int ifindex = 0;
-        for (unsigned i = 0; !stop_; ++i) {
-            if (ifindex == 0 || i % 64 == 0) {
-                ifreq ifr{};
-                std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name_.c_str());
-                ifindex = ioctl(socket_, SIOCGIFINDEX, &ifr) == 0 ? ifr.ifr_ifindex : 0;
-            }
-            sockaddr_ll to{};
-            to.sll_family = AF_PACKET;
-            to.sll_ifindex = ifindex;
-            to.sll_halen = 6;
-            if (ifindex == 0 || sendto(socket_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));  // gone, down or full: later
-            else if (i % 16 == 0)
-                std::this_thread::sleep_for(std::chrono::microseconds(200));  // a steady load, not a storm
-        }
-    }
-
-    std::string name_;
-    int socket_ = -1;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
 };
 
 class TapFaultTest : public ::testing::Test {
@@ -145,7 +97,7 @@ protected:
 
 TEST_F(TapFaultTest, DeletedUnderTrafficTheLinkGoesDownWithAFaultAndTheLoopSleeps) {
     start("");
-    Flood flood(*ns_, name_);
+    KernelFlood flood(*ns_, name_);
     ASSERT_GE(moreFrames(200, std::chrono::seconds(5)), 200u) << "traffic does not flow";
 
     ASSERT_EQ(ns_->run("ip link del " + name_).status, 0);
@@ -162,7 +114,7 @@ TEST_F(TapFaultTest, DeletedUnderTrafficTheLinkGoesDownWithAFaultAndTheLoopSleep
 
 TEST_F(TapFaultTest, ADeletedInterfaceCreatedAgainIsTakenAgainAndTrafficResumes) {
     start("");
-    Flood flood(*ns_, name_);
+    KernelFlood flood(*ns_, name_);
     ASSERT_GE(moreFrames(100, std::chrono::seconds(5)), 100u);
     ASSERT_EQ(ns_->run("ip link del " + name_).status, 0);
     runUntil([&] { return !tap().faultDescription().empty(); }, std::chrono::seconds(3));
@@ -184,7 +136,7 @@ TEST_F(TapFaultTest, ADeletedInterfaceCreatedAgainIsTakenAgainAndTrafficResumes)
 
 TEST_F(TapFaultTest, ThePoolRunningDryUnderLoadStopsReceiveWithoutSpinningThenTrafficResumes) {
     start(",pool=64");
-    Flood flood(*ns_, name_);
+    KernelFlood flood(*ns_, name_);
     counter_.holding = true;  // every received netbuf is kept: the pool runs dry
     runUntil([&] { return counter_.held.size() >= 64; }, std::chrono::seconds(5));
     ASSERT_EQ(counter_.held.size(), 64u) << "the whole pool went up";
