@@ -25,6 +25,21 @@ CommandResult run(const std::string& program, const std::string& arguments) {
     return runCommand("timeout 10 " + program + " " + arguments);
 }
 
+// Runs @p program with each case: status 2, the reason on the first line, and @p usage (when
+// given) somewhere in what it printed.
+template <std::size_t N>
+void expectRefusals(const std::string& program, const Case (&cases)[N], const char* usage = nullptr) {
+    for (const Case& c : cases) {
+        CommandResult result = run(program, c.arguments);
+        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
+        std::string first = result.output.substr(0, result.output.find('\n'));
+        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
+        if (usage != nullptr) {
+            EXPECT_NE(result.output.find(usage), std::string::npos) << c.arguments;
+        }
+    }
+}
+
 class SampleCommandLineTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -52,13 +67,7 @@ TEST_F(SampleCommandLineTest, TheSampleRefusesEachBadArgumentByName) {
         {"--frobnicate", "unknown option --frobnicate"},
         {"tap:a tap:b", "unexpected tap:b"},
     };
-    for (const Case& c : cases) {
-        CommandResult result = run(kSample, c.arguments);
-        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
-        std::string first = result.output.substr(0, result.output.find('\n'));
-        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
-        EXPECT_NE(result.output.find("usage: nexnet-sample"), std::string::npos) << c.arguments;
-    }
+    expectRefusals(kSample, cases, "usage: nexnet-sample");
 }
 
 TEST_F(SampleCommandLineTest, TheForwarderRefusesEachBadArgumentByName) {
@@ -71,12 +80,7 @@ TEST_F(SampleCommandLineTest, TheForwarderRefusesEachBadArgumentByName) {
         {"null: null: --user", "--user needs a value (NAME)"},
         {"null: null: --stats=1", "--stats takes no value"},
     };
-    for (const Case& c : cases) {
-        CommandResult result = run(kForwarder, c.arguments);
-        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
-        std::string first = result.output.substr(0, result.output.find('\n'));
-        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
-    }
+    expectRefusals(kForwarder, cases);
 }
 
 // Before: an unknown mode became join, unknown actions and options were ignored, --hold -5 was a
@@ -94,13 +98,7 @@ TEST_F(SampleCommandLineTest, TheAppRingApplicationRefusesEachBadArgumentByName)
         {"/tmp/no.sock null0 bypass respond --mac ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:ff is the broadcast address"},
         {"/tmp/no.sock null0 rx", "missing"},
     };
-    for (const Case& c : cases) {
-        CommandResult result = run(kAppRing, c.arguments);
-        EXPECT_EQ(result.status, 2) << c.arguments << "\n" << result.output;
-        std::string first = result.output.substr(0, result.output.find('\n'));
-        EXPECT_NE(first.find(c.says), std::string::npos) << c.arguments << "\n" << result.output;
-        EXPECT_NE(result.output.find("usage: nexnet-appring"), std::string::npos) << c.arguments;
-    }
+    expectRefusals(kAppRing, cases, "usage: nexnet-appring");
 }
 
 TEST_F(SampleCommandLineTest, HelpPrintsTheUsageAndSucceeds) {
