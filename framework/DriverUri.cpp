@@ -54,6 +54,17 @@ Result<std::uint64_t> DriverUri::number(const std::string& key, std::uint64_t fa
     return value;
 }
 
+Result<std::uint32_t> DriverUri::poolSize(std::uint32_t fallback, std::uint32_t minimum) const {
+    constexpr std::uint64_t kMost = UINT32_MAX - 1;
+    auto count = number("pool", fallback, kMost);
+    if (!count) return Result<std::uint32_t>::failure(count);
+    if (count.value() < minimum)
+        return Result<std::uint32_t>::failure(
+            EINVAL, "option pool=" + std::to_string(count.value()) + ": at least " + std::to_string(minimum) +
+                        " netbufs (a receive burst for each queue: with fewer the driver would receive nothing)");
+    return static_cast<std::uint32_t>(count.value());
+}
+
 Result<bool> DriverUri::flag(const std::string& key, bool fallback) const {
     auto it = options.find(key);
     if (it == options.end()) return fallback;

@@ -36,6 +36,11 @@ struct DriverUri {
     /// (a sign, a space or an empty value is not a number).
     Result<std::uint64_t> number(const std::string& key, std::uint64_t fallback, std::uint64_t max = UINT64_MAX,
                                  std::uint64_t min = 0) const;
+    /// The option "pool", the netbufs in a driver's own pool, @p fallback when absent. EINVAL with
+    /// a message for a value that is not a number, is below @p minimum (a driver's receive burst,
+    /// per queue: a smaller pool never fills one and the driver would receive nothing, silently)
+    /// or above 2^32 - 2. Whether the machine has the memory is NetbufPool::create's to say.
+    Result<std::uint32_t> poolSize(std::uint32_t fallback, std::uint32_t minimum) const;
     /// The option @p key as a boolean (1/0, true/false, yes/no, on/off), @p fallback when absent;
     /// EINVAL with a message for anything else.
     Result<bool> flag(const std::string& key, bool fallback) const;

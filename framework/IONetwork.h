@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -248,6 +249,22 @@ public:
     const std::string& modeDescription() const { return mode_; }
     /// Sets modeDescription(); a driver (or its factory) calls it once it knows how it runs.
     void setModeDescription(std::string description) { mode_ = std::move(description); }
+    /// A line saying what is wrong with the device while something is, for a person ("interface
+    /// nx0 was deleted; waiting for it to come back", "out.pcap: No space left on device"): a
+    /// failure the counters alone would leave unexplained. "" while nothing is wrong. The library
+    /// does not print it; programs do, with the link state (a sample prints it when it changes and
+    /// exits non-zero if it is still set at the end). Any thread: a copy, taken under a lock that
+    /// only faults and their readers take (never the data path's bursts).
+    std::string faultDescription() const {
+        std::lock_guard lock(faultLock_);
+        return fault_;
+    }
+    /// Sets faultDescription(), "" clearing it: a driver calls it on the thread that found the
+    /// fault (or its end; a queue's thread or control), usually together with setLinkStatus.
+    void setFaultDescription(std::string description) {
+        std::lock_guard lock(faultLock_);
+        fault_ = std::move(description);
+    }
 
     // ---- input -----------------------------------------------------------------------------
 
@@ -333,6 +350,8 @@ private:
     mutable std::atomic<unsigned> queues_{0};  // queueCount(), read once: it never changes
     std::array<EventLoop*, kMaxQueues> queueLoops_{};
     QueueGate gate_;
+    mutable std::mutex faultLock_;  // a queue's thread may find a fault that control reads
+    std::string fault_;
     std::array<QueueCounters, kMaxQueues> counters_{};
     std::array<UnownedEvents, kMaxQueues> unowned_{};
 };

@@ -1,5 +1,7 @@
 #include "netbuf/NetbufPool.h"
 
+#include "netbuf/SystemMemory.h"
+
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -53,6 +55,13 @@ Result<std::unique_ptr<NetbufPool>> NetbufPool::create(const Options& options) {
     if (options.count == 0 || options.dataRoom == 0 || options.cacheSize > kMaxCacheSize ||
         options.count >= kEmpty || bufferSize > std::numeric_limits<std::uint32_t>::max() / 2)
         return R::failure(EINVAL);
+    // Made, populated and locked at once: check first that the machine has the memory, rather than
+    // push it into swap or the OOM killer while making a pool nobody can use.
+    std::uint64_t bytes = std::uint64_t{options.count} * (((bufferSize + 63) & ~63ull) + sizeof(Netbuf) + 4);
+    if (Status memory = SystemMemory::now().fits(bytes, options.hugepages,
+                                                 "a pool of " + std::to_string(options.count) + " netbufs");
+        !memory)
+        return R::failure(memory.error(), memory.message());
     std::unique_ptr<NetbufPool> pool(new (std::nothrow) NetbufPool(options));
     if (!pool) return R::failure(ENOMEM);
     if (int error = pool->setUp(options); error != 0) return R::failure(error);

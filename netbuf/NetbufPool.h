@@ -63,7 +63,9 @@ public:
     static constexpr std::uint32_t kMaxCacheSize = 512;
 
     /// Makes a pool. Errors: EINVAL (count 0, dataRoom 0, cacheSize > kMaxCacheSize, sizes
-    /// overflowing 32 bits), EMFILE (kMaxPools pools alive), ENOMEM or the errno of the memory.
+    /// overflowing 32 bits), EMFILE (kMaxPools pools alive), ENOMEM with a message when the
+    /// machine has not the memory for it (SystemMemory::fits: checked before anything is taken),
+    /// or the errno of the memory.
     static Result<std::unique_ptr<NetbufPool>> create(const Options& options);
     /// Makes a pool with default options and @p count netbufs.
     static Result<std::unique_ptr<NetbufPool>> create(std::uint32_t count);

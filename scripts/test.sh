@@ -2,9 +2,13 @@
 # Installs what is missing, builds nexnet twice and runs the whole test suite in both builds:
 #   build-werror : -Wall -Wextra -Werror
 #   build-asan   : AddressSanitizer + UndefinedBehaviorSanitizer
-# then a third, short build that runs only the multi-threaded tests (*ThreadsTest):
+# then a third, short build that runs only the multi-threaded tests (*ThreadsTest, no fuzz corpora:
+# the two builds above run those):
 #   build-tsan   : ThreadSanitizer
-# then builds the Doxygen reference (warnings are errors) and checks that an out-of-tree program
+# then builds the fuzz targets alone with clang, libFuzzer, ASan and UBSan (build-fuzz) and runs
+# each on its corpus and for FUZZ_SECONDS (default 5; 0: the corpora alone) of fuzzing
+# (scripts/fuzz.sh --short), and builds the Doxygen reference (warnings are errors) and checks
+# that an out-of-tree program
 # links against the installed library.
 #
 # Tests that need root, /dev/net/tun, network namespaces or a QEMU guest run as root (the script
@@ -48,6 +52,18 @@ run_build werror -DNEXNET_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_build asan -DNEXNET_SANITIZE=ON -DNEXNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 # The library and the *ThreadsTest tests only: races between queue threads and control calls.
 run_build tsan -DNEXNET_TSAN=ON -DNEXNET_BENCH=OFF -DNEXNET_SAMPLES=OFF -DNEXNET_DOCS=OFF -DCMAKE_BUILD_TYPE=Debug
+
+# The fuzz targets: with a filter, only when it asks for them ("Fuzz").
+if [ ${#filter[@]} -eq 0 ] || [[ "${filter[1]}" == *[Ff]uzz* ]]; then
+  seconds=${FUZZ_SECONDS:-5}
+  echo "== fuzz: every target of fuzz/ with clang, libFuzzer, ASan, UBSan: its corpus, then $seconds s of fuzzing"
+  mkdir -p "$top/build-fuzz"
+  if "$top/scripts/fuzz.sh" --short "$seconds" 2>&1 | tee "$top/build-fuzz/fuzz.log"; then
+    summary+=("fuzz: $(grep -c '^[A-Z][A-Za-z0-9]*Fuzz ' "$top/build-fuzz/fuzz.log") targets, corpus and ${seconds} s each, no findings")
+  else
+    status=1; summary+=("fuzz: FINDINGS or failure (build-fuzz/fuzz.log, build-fuzz/fuzz-findings/)")
+  fi
+fi
 
 echo "== docs: Doxygen reference (warnings are errors)"
 if cmake --build "$top/build-werror" --target docs >"$top/build-werror/docs.log" 2>&1; then

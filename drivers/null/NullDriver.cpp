@@ -34,7 +34,9 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
                                       std::to_string(IOEthernet::kHeaderSize) + " to " +
                                       std::to_string(poolOptions.dataRoom) + " bytes (a netbuf's data room)");
     auto pool = NetbufPool::create(poolOptions);
-    if (!pool) return R::failure(pool.error(), "cannot make a pool of " + std::to_string(poolSize) + " netbufs");
+    if (!pool)
+        return R::failure(pool.error(), pool.message().empty() ? "cannot make a pool of " + std::to_string(poolSize) + " netbufs"
+                                                               : pool.message());
     std::unique_ptr<NullDriver> driver(new NullDriver(options));
     driver->setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
     return R(std::move(driver));
@@ -49,7 +51,7 @@ int NullDriver::registerWith(DriverRegistry& registry) {
             Options options;
             auto size = uri.number("size", 64, 65535, IOEthernet::kHeaderSize);
             auto fill = uri.flag("fill", false);
-            auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
+            auto pool = uri.poolSize(8192, kBurst);
             auto limit = uri.number("limit", UINT64_MAX);
             auto queues = uri.number("queues", 1, kMaxQueues, 1);
             if (!queues) return R::failure(queues);
@@ -61,7 +63,7 @@ int NullDriver::registerWith(DriverRegistry& registry) {
             options.fill = fill.value();
             options.limit = limit.value();
             options.queues = static_cast<unsigned>(queues.value());
-            auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
+            auto driver = create(options, pool.value());
             if (!driver) return R::failure(driver);
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });

@@ -21,7 +21,8 @@ namespace nexnet {
 ///   the frame's sequence number on its queue (8 bytes, host order, at offset 14, when the frame
 ///   has room) and the queue's number (1 byte at offset 22): each queue is one flow, numbered
 ///   from 0. 0 (the default, as net_null) leaves the data untouched and only sets the size.
-/// - pool: netbufs in the driver's pool, shared by the queues (default 8192).
+/// - pool: netbufs in the driver's pool, shared by the queues (default 8192, at least a
+///   burst: kBurst).
 /// - limit: frames each queue produces before it stops (default: endless).
 /// - queues: 1 to 16 queue pairs (default 1), independent sources and sinks.
 ///

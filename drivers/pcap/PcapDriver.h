@@ -19,11 +19,18 @@ namespace nexnet {
 /// file (read with libpcap), transmitBurst appends frames to a pcap file (libpcap's dump API)
 /// or just counts and frees them. nexnet's counterpart of DPDK's net_pcap with rx_pcap/tx_pcap.
 ///
-/// URI: `pcap:FILE[,tx=OUT.pcap][,timing=original|fast][,loop=N][,partial=0|1][,mac=MAC][,pool=N]`
+/// URI: `pcap:FILE[,tx=OUT.pcap][,txlimit=BYTES][,timing=original|fast][,loop=N][,partial=0|1][,mac=MAC][,pool=N]`
+/// - FILE: a regular file (pcap or pcapng). Anything else (a FIFO, a device) is refused when
+///   opened, rather than waited on: a replay reads a file from its start, again for every loop.
 /// - timing: `fast` (default) hands frames up as fast as they are asked for; `original` keeps the
 ///   gaps between the file's timestamps (a frame is returned once its time has come).
 /// - loop: plays the file N times (default 1; 0 plays it endlessly).
-/// - tx: where transmitted frames go (nanosecond pcap); without it they are counted and freed.
+/// - tx: where transmitted frames go (nanosecond pcap); without it they are counted and freed. It
+///   may not be FILE itself (the capture being read would be replaced: refused). A FIFO is taken
+///   when a process reads it; a device such as /dev/null is fine.
+/// - txlimit: the size the tx file may reach, in bytes (default 1 GiB, kDefaultTransmitLimit).
+///   Frames past it are dropped and counted (transmit drops) and the driver reports a fault: a
+///   forwarder feeding an endless source into the file would otherwise fill the disk.
 /// - partial: hand up records cut in the file (captured length < frame length, a snaplen cut)
 ///   as captured; by default (0) they are dropped and counted (partialDrops()), since they are
 ///   not the frames that were on the wire.
@@ -38,9 +45,17 @@ namespace nexnet {
 /// (inputErrors()), readError() says what libpcap said, and the link goes down. When the last
 /// loop ends the link goes down too: link down means "the capture is over".
 ///
-/// Poll mode only (no interrupt eventfd). One queue pair (queueCount() 1: a file is one ordered
-/// stream), so one thread: with several workers (QueueWorkers, nexnet-fwd --threads), worker 0
-/// runs it and the others have none of its queues.
+/// Transmit: every burst is written and flushed (one write(2) per burst, as DPDK's net_pcap). A
+/// write that fails (a full disk, tx=/dev/full) counts the burst's frames as transmit errors, not
+/// as sent, and so does every later frame; faultDescription() says what failed.
+///
+/// Interrupt mode: interruptEventFd() is a timerfd that fires when frames can be read: at once
+/// while the file has frames, at the due time of the next frame with timing=original, a
+/// millisecond later while the pool is empty, never once the replay is over. So a program that
+/// sleeps in an event loop sleeps through the gaps of the capture instead of spinning on them.
+/// One queue pair (queueCount() 1: a file is one ordered stream), so one thread: with several
+/// workers (QueueWorkers, nexnet-fwd --threads), worker 0 runs it and the others have none of its
+/// queues.
 class PcapDriver : public IOEthernet {
 public:
     /// How frames are replayed.
@@ -48,11 +63,14 @@ public:
 
     /// The default hardware address, 02:70:63:61:70:00 ("pcap").
     static constexpr EthernetAddress kDefaultAddress{{0x02, 0x70, 0x63, 0x61, 0x70, 0x00}};
+    /// The default size limit of the tx file: 1 GiB.
+    static constexpr std::uint64_t kDefaultTransmitLimit = 1ull << 30;
 
     /// Files and replay settings.
     struct Options {
         std::string path;                 ///< Capture to replay (pcap or pcapng).
         std::string txPath;               ///< Where transmitted frames are written; empty: nowhere.
+        std::uint64_t txLimit = kDefaultTransmitLimit;  ///< Largest size of the tx file, in bytes.
         Timing timing = Timing::fast;     ///< Replay speed.
         std::uint64_t loops = 1;          ///< Times to play the file; 0: endlessly.
         std::uint32_t poolSize = 8192;    ///< Netbufs in the driver's pool.
@@ -63,7 +81,9 @@ public:
     /// Opens the files and makes the driver with its own pool. Errors: the file's errno (ENOENT,
     /// EACCES, EISDIR, ...), EBADMSG for a file libpcap cannot read as a capture (bad magic, cut
     /// header, unsupported version), EPROTONOSUPPORT for a link type other than Ethernet, EINVAL
-    /// for bad options. @p message, when not null, receives a sentence naming the file and cause.
+    /// for bad options, for a FILE that is not a regular file and for a tx file that is FILE
+    /// itself, ENOMEM for a pool the machine cannot hold. @p message, when not null, receives a
+    /// sentence naming the file and cause.
     static Result<std::unique_ptr<PcapDriver>> create(const Options& options, std::string* message = nullptr);
     /// Registers "pcap:" with @p registry; the factory's failures carry create()'s message.
     static int registerWith(DriverRegistry& registry);
@@ -74,6 +94,11 @@ public:
     int resetAndEnable(bool enable) override;
     /// The pool's data room less the Ethernet header.
     unsigned maxMtu() const override;
+    /// The timerfd that is readable when frames can be read (see the class comment); -1 for a
+    /// queue other than 0.
+    int interruptEventFd(unsigned queue) const override;
+    /// Acknowledges the timer, then receives and hands up as the base does.
+    void interruptOccurred(unsigned queue) override;
 
     /// True once every loop has been played (or a read error stopped the replay).
     bool finished() const { return finished_; }
@@ -93,7 +118,9 @@ protected:
     /// Records cut in the file (without partial=1) or too long for a netbuf are dropped and
     /// reported as receive drops; a read error ends the replay and is reported as a receive error.
     unsigned receiveBurst(unsigned queue, Netbuf** out, unsigned max) override;
-    /// Appends every frame to the transmit file (when there is one), then frees them all.
+    /// Appends every frame to the transmit file (when there is one) and flushes it, then frees
+    /// them all. Frames past txlimit are reported as transmit drops, frames of a burst whose write
+    /// failed (and every frame after) as transmit errors. @return @p count.
     unsigned transmitBurst(unsigned queue, Netbuf** packets, unsigned count) override;
 
 private:
@@ -105,6 +132,9 @@ private:
     bool fill(Netbuf* netbuf, const std::uint8_t* data, std::uint32_t captured, std::uint32_t length,
               std::uint64_t stamp);
     void finish(const char* error);
+    void armTimer(std::uint64_t dueNanoseconds);
+    void armTimerAfterEmptyReceive();
+    void reportTransmitFailure(unsigned queue, Netbuf** packets, unsigned count, QueueEvent event);
 
     static constexpr std::size_t kReadBuffer = 1u << 20;
 
@@ -112,6 +142,7 @@ private:
     std::unique_ptr<char[]> readBuffer_;  // the capture FILE's stdio buffer, outlives it
     pcap* capture_ = nullptr;
     std::unique_ptr<PcapDumpFile> tx_;
+    int timer_ = -1;  // timerfd: interruptEventFd()
     std::uint32_t dataRoom_ = 0;
     bool finished_ = false;
     std::string readError_;

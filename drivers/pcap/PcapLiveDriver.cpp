@@ -86,7 +86,7 @@ Result<std::unique_ptr<PcapLiveDriver>> PcapLiveDriver::create(const Options& op
     }
     driver->selectableFd_ = pcap_get_selectable_fd(live);
     auto pool = NetbufPool::create(poolOptions);
-    if (!pool) return R::failure(pool.error());
+    if (!pool) return R::failure(pool);
     driver->dataRoom_ = poolOptions.dataRoom;
     driver->setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
     return R(std::move(driver));
@@ -101,7 +101,7 @@ int PcapLiveDriver::registerWith(DriverRegistry& registry) {
             Options options;
             options.interfaceName = uri.target;
             auto promisc = uri.flag("promisc", true);
-            auto pool = uri.number("pool", 4096, UINT32_MAX - 1, 1);
+            auto pool = uri.poolSize(4096, kBurst);
             if (!promisc) return R::failure(promisc);
             if (!pool) return R::failure(pool);
             options.promiscuous = promisc.value();

@@ -8,6 +8,8 @@
 // returning EAGAIN, and the loop stops at the first EAGAIN.
 #include "drivers/tap/TapDriver.h"
 
+#include "drivers/tap/TapFrameCheck.h"
+
 #include "framework/EventLoop.h"
 
 #include <algorithm>
@@ -16,8 +18,9 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 namespace nexnet {
@@ -34,7 +37,7 @@ constexpr auto kLinkWatchdog = std::chrono::seconds(1);
 Result<std::unique_ptr<TapDriver>> TapDriver::create(const Options& options) {
     using R = Result<std::unique_ptr<TapDriver>>;
     std::unique_ptr<TapDriver> driver(new TapDriver());
-    if (int error = driver->open(options); error != 0) return R::failure(error);
+    if (int error = driver->open(options); error != 0) return R::failure(error, driver->openFailure_);
     return R(std::move(driver));
 }
 
@@ -49,6 +52,14 @@ int TapDriver::open(const Options& options) {
         int fd = openQueue(name, options.queues > 1, name);
         if (fd < 0) return -fd;
         queue.fd = fd;
+        queue.interrupt = epoll_create1(EPOLL_CLOEXEC);
+        if (queue.interrupt < 0) return errno;
+        if (int error = watch(queue)) return error;
+        queue.retry = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        epoll_event retry{};
+        retry.events = EPOLLIN;
+        retry.data.fd = queue.retry;
+        if (queue.retry < 0 || epoll_ctl(queue.interrupt, EPOLL_CTL_ADD, queue.retry, &retry) != 0) return errno;
         if (options.uring) {
             queue.uring = std::make_unique<TapUring>();
             if ((uringError = queue.uring->setUp()) != 0) queue.uring.reset();  // io_uring disabled: plain calls
@@ -73,7 +84,7 @@ int TapDriver::open(const Options& options) {
 
     // Both ends of a wire share its MTU: take the interface's, or lower it to what fits a netbuf.
     unsigned room = pool()->bufferSize() - pool()->headroom();
-    maxMtu_ = std::min(kTapMaxMtu, room - kHeaderSize - kVlanTag - 1);  // - 1: see acceptFrame
+    maxMtu_ = std::min(kTapMaxMtu, room - kHeaderSize - kVlanTag - 1);  // - 1: see TapFrameCheck, truncated
     unsigned kernelMtu = 1500;
     if (int error = kernelEnd_.mtu(kernelMtu)) return error;
     int error = kernelMtu > maxMtu_ ? setMtu(maxMtu_) : IONetwork::setMtu(std::max(kernelMtu, kMinMtu));
@@ -118,7 +129,10 @@ int TapDriver::makePool(const Options& options) {
     poolOptions.dataRoom = offloads_ ? kSuperPacketRoom : 2048;
     poolOptions.name = "nexnet-tap";
     auto pool = NetbufPool::create(poolOptions);
-    if (!pool) return pool.error();
+    if (!pool) {
+        openFailure_ = pool.message();  // the memory it needs and the machine has
+        return pool.error();
+    }
     setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
     return 0;
 }
@@ -127,6 +141,8 @@ TapDriver::~TapDriver() {
     for (Queue& queue : queues()) {
         if (queue.spareCount > 0) pool()->freeBulk(queue.spare, queue.spareCount);
         if (queue.fd >= 0) close(queue.fd);
+        if (queue.interrupt >= 0) close(queue.interrupt);
+        if (queue.retry >= 0) close(queue.retry);
     }
 }
 
@@ -140,23 +156,25 @@ int TapDriver::registerWith(DriverRegistry& registry) {
             options.name = uri.target;
             auto queues = uri.number("queues", 1, kMaxQueues, 1);
             auto vnet = uri.flag("vnet", false);
-            auto pool = uri.number("pool", 0, UINT32_MAX - 1);
             auto uring = uri.flag("uring", true);
             if (!queues) return R::failure(queues);
             if (!vnet) return R::failure(vnet);
+            // Each queue keeps a burst of netbufs ready for the kernel's frames (fillSpares).
+            auto pool = uri.poolSize(vnet.value() ? 1024 : 4096, static_cast<std::uint32_t>(queues.value()) * kBurst);
             if (!pool) return R::failure(pool);
             if (!uring) return R::failure(uring);
             options.uring = uring.value();
             options.queues = static_cast<unsigned>(queues.value());
             options.vnet = vnet.value();
-            options.poolSize = static_cast<std::uint32_t>(pool.value());
+            options.poolSize = pool.value();
             if (uri.option("persist")) {
                 auto persist = uri.flag("persist", false);
                 if (!persist) return R::failure(persist);
                 options.persist = persist.value();
             }
             auto driver = create(options);
-            if (!driver) return R::failure(driver.error(), explainOpenError(driver.error()));
+            if (!driver)
+                return R::failure(driver.error(), driver.message().empty() ? explainOpenError(driver.error()) : driver.message());
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }
@@ -202,6 +220,7 @@ int TapDriver::eventLoopChanged() {
 }
 
 void TapDriver::timeoutOccurred() {
+    reattach();  // harmless when nothing was deleted; ENODEV while the interface is not back
     refreshLinkStatus();
     setRelativeTimeout(kLinkWatchdog);
 }
@@ -222,26 +241,12 @@ int TapDriver::setMtu(unsigned mtu) {
 unsigned TapDriver::queueCount() const { return queueCount_; }
 
 int TapDriver::interruptEventFd(unsigned queue) const {
-    return queue < queueCount_ ? queues_[queue].fd : -1;
+    return queue < queueCount_ ? queues_[queue].interrupt : -1;
 }
 
 int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     (void)enabled;  // a tap descriptor is always readable when frames wait: nothing to arm or mask
     return queue < queueCount_ ? 0 : EINVAL;
-}
-
-void TapDriver::queueDied(Queue& queue) {
-    // The interface was deleted: the descriptor is detached and reports an error to poll()
-    // forever, which would spin any event loop watching it. Put a silent eventfd in its place
-    // (dup2 closes the tap file, which also drops it from every epoll set): the number stays
-    // valid for whoever holds it, and never wakes anyone.
-    int silent = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (silent >= 0) {
-        dup2(silent, queue.fd);
-        close(silent);
-    }
-    queue.dead.store(true, std::memory_order_relaxed);
-    setLinkStatus(LinkStatus::down);  // the kernel end moves to a live queue in refreshLinkStatus
 }
 
 void TapDriver::moveKernelEndToLiveQueue() {
@@ -288,17 +293,13 @@ void TapDriver::fillSpares(Queue& queue) {
 
 bool TapDriver::acceptFrame(Queue& queue, const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room) {
     Counter* reason = nullptr;
-    const NetbufOffload offload = header.offload();
-    // tun copies what fits and reports at most the room it was given: a frame that fills the
-    // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
-    if (length >= room) reason = &queue.truncated;
-    else if (length < kHeaderSize) reason = &queue.runts;
-    else if (header.gsoType == NetbufOffload::kGsoNone && length > kHeaderSize + mtu() + kVlanTag) reason = &queue.oversize;
-    // The kernel's header is checked as virtio-net's device side is (virtio 1.2 section
-    // 5.1.6.4): a partial checksum whose field lies outside the frame would make a layer above
-    // write past it.
-    else if (!offload.isConsistentWith(length)) reason = &queue.badOffloads;
-    if (reason == nullptr) return true;
+    switch (TapFrameCheck{room, mtu(), offloads_}.judge(header.offload(), length)) {
+    case TapFrameCheck::Verdict::accepted: return true;
+    case TapFrameCheck::Verdict::truncated: reason = &queue.truncated; break;
+    case TapFrameCheck::Verdict::runt: reason = &queue.runts; break;
+    case TapFrameCheck::Verdict::oversize: reason = &queue.oversize; break;
+    case TapFrameCheck::Verdict::badOffload: reason = &queue.badOffloads; break;
+    }
     reason->store(reason->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // single writer
     return false;
 }
@@ -316,7 +317,12 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (!isRunning() || queue >= queueCount_) return 0;
     Queue& rq = queues_[queue];
     if (rq.dead.load(std::memory_order_relaxed)) return 0;
+    if (rq.starved && !retryStarved(rq)) return 0;
     fillSpares(rq);
+    if (rq.spareCount == 0) {  // the pool ran dry: frames wait in the kernel's queue
+        starve(rq);
+        return 0;
+    }
     unsigned limit = std::min({max, kBurst, rq.spareCount});
     if (limit == 0) return 0;
     std::uint32_t headroom = pool()->headroom();

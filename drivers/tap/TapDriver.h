@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -36,7 +37,8 @@ namespace nexnet {
 ///   most MTU-sized, in 2 KB buffers. Either way the driver transmits netbufs carrying offload
 ///   requests (a super-packet received on another driver), since every queue sends a virtio-net
 ///   header (IFF_VNET_HDR): the kernel segments and checksums what the netbuf asks for.
-/// - pool: netbufs in the driver's pool (default 4096 with vnet=0, 1024 with vnet=1).
+/// - pool: netbufs in the driver's pool (default 4096 with vnet=0, 1024 with vnet=1; at least
+///   kBurst per queue, the netbufs each queue keeps ready for the kernel's frames).
 /// - persist: 1 keeps the interface after the driver closes (TUNSETPERSIST), 0 lets it go with
 ///   the last file descriptor; absent: unchanged (a new interface goes, an existing one stays
 ///   as it was).
@@ -58,9 +60,17 @@ namespace nexnet {
 /// Link state: up while the interface is up with its carrier on. Read when the driver starts,
 /// when a transmit fails with EIO (the interface went down, or moved to another namespace,
 /// which takes it down), on every second of the event loop the driver is attached to, and by
-/// refreshLinkStatus(). When the interface is deleted under the driver, each queue's descriptor
-/// is replaced by a silent one (so event loops watching it stop waking), the link goes down,
-/// receiveBurst returns 0 and transmitBurst drops and counts; nothing crashes.
+/// refreshLinkStatus().
+///
+/// Deletion: when the interface is deleted under the driver (`ip link del`), the link goes down
+/// and faultDescription() says "interface NAME was deleted; waiting for it to come back";
+/// receiveBurst returns 0, transmitBurst drops and counts; each queue, on its own thread, closes
+/// its descriptor when its own read or write finds the interface gone (so an event loop waiting
+/// on that queue's interruptEventFd() sleeps); nothing crashes. The driver never creates
+/// the interface again by itself: its administrator deleted it. When an interface of that name is
+/// created again in the driver's network namespace (`ip tuntap add mode tap NAME`, multi_queue for
+/// several queues), the watchdog (every second, or reattach()) takes it: the fault clears, the
+/// carrier and the MTU are set as before, and the link comes up once the interface is up.
 ///
 /// Receive: one readv per frame (Linux has no batched tap read), up to kBurst per call, straight
 /// into netbufs kept ready between bursts. Malformed frames are dropped and counted: runts
@@ -68,7 +78,11 @@ namespace nexnet {
 /// super-packet), truncated (longer than a netbuf). Transmit: one writev per frame, batched into
 /// one system call by io_uring; the kernel copies them, so the netbufs are freed before transmitBurst returns.
 ///
-/// Interrupt mode: interruptEventFd(q) is the queue's tap descriptor, readable while frames wait.
+/// Interrupt mode: interruptEventFd(q) is an epoll set holding the queue's tap descriptor,
+/// readable while frames wait; it stays the same when the descriptor is replaced (re-attach).
+/// When the pool runs dry, frames wait in the kernel's queue (which drops what overflows it) and
+/// the descriptor is not watched: a retry timer in the same set wakes the loop every millisecond
+/// until netbufs are back, so an event loop does not spin on frames it cannot take.
 ///
 /// Threading: each queue may run on its own thread, concurrently with the others: a queue's
 /// descriptor, io_uring, spare netbufs and malformed-frame counts are its own, on cache lines of
@@ -119,7 +133,8 @@ public:
 
     /// The number of queue pairs.
     unsigned queueCount() const override;
-    /// The queue's tap descriptor (readable when frames wait), or -1 for an unknown queue.
+    /// The queue's interrupt descriptor, readable when frames wait (an epoll set holding its tap
+    /// descriptor, constant for the driver's life), or -1 for an unknown queue.
     int interruptEventFd(unsigned queue) const override;
     /// 0 for a known queue: the descriptor always signals; poll mode just does not watch it.
     int setInterruptsEnabled(unsigned queue, bool enabled) override;
@@ -130,11 +145,20 @@ public:
     /// errno of SIOCSIFMTU.
     int setMtu(unsigned mtu) override;
 
-    /// The link watchdog: refreshes the link state and re-arms.
+    /// The link watchdog: re-attaches to a deleted interface that is back, refreshes the link
+    /// state and re-arms.
     void timeoutOccurred() override;
 
     /// Reads the interface's state and sets linkStatus() from it. @return the new state.
     LinkStatus refreshLinkStatus();
+    /// After the interface was deleted: attaches every queue again to the interface of the same
+    /// name, if one exists again in the driver's namespace (it is never created here), and clears
+    /// the fault. Called by the watchdog, on the control thread; it closes the queue gate while the
+    /// descriptors change, so the queues' threads may keep running.
+    /// @return 0 (attached, or nothing was deleted), ENODEV while no such interface exists, or the
+    /// errno of attaching (EPERM without CAP_NET_ADMIN, EINVAL for an interface of another kind),
+    /// which faultDescription() then explains.
+    int reattach();
 
     /// The interface's name now (it may have been renamed), or the name it was opened with.
     std::string interfaceName() const;
@@ -151,8 +175,9 @@ public:
     std::uint64_t oversizeFrames() const { return sumOf(&Queue::oversize); }
     /// Received frames longer than a netbuf (the kernel's end has a larger MTU), dropped. Any thread.
     std::uint64_t truncatedFrames() const { return sumOf(&Queue::truncated); }
-    /// Received frames whose virtio-net header asked for a checksum outside the frame, dropped.
-    /// Any thread.
+    /// Received frames whose virtio-net header a device may not write (a checksum outside the
+    /// frame, an unknown GSO type, a super-packet without a segment size or not asked for),
+    /// dropped (TapFrameCheck). Any thread.
     std::uint64_t badOffloadFrames() const { return sumOf(&Queue::badOffloads); }
 
 protected:
@@ -179,10 +204,15 @@ private:
     using Counter = std::atomic<std::uint64_t>;
     // One queue pair: its descriptor and the empty netbufs kept for the next reads, as a NIC
     // keeps its receive ring full. Written by the queue's thread only (and by control calls
-    // while the gate is closed); the counters are read from any thread.
+    // while the gate is closed: reattach); the counters and `dead` are read from any thread.
     struct alignas(64) Queue {
-        int fd = -1;
-        std::atomic<bool> dead{false};  // the interface was deleted: fd is a silent eventfd
+        int fd = -1;  // the tap descriptor; once the interface was deleted, a silent eventfd in its
+                      // place (the number stays valid for the kernel end until control moves it)
+        int interrupt = -1;  // epoll set holding fd: interruptEventFd(), the same for the driver's life
+        int retry = -1;      // timerfd in the same set: wakes the loop to retry a dry pool
+        std::atomic<bool> dead{false};  // the interface was deleted
+        bool starved = false;  // the pool ran dry: fd is not watched, retry is armed
+        std::chrono::steady_clock::time_point retryAt{};
         Netbuf* spare[kBurst] = {};
         unsigned spareCount = 0;
         std::unique_ptr<TapUring> uring;  // nullptr: plain readv/writev
@@ -195,6 +225,10 @@ private:
     int makePool(const Options& options);
     void fillSpares(Queue& queue);
     void queueDied(Queue& queue);
+    int watch(Queue& queue);
+    void starve(Queue& queue);
+    bool retryStarved(Queue& queue);
+    void setRetryTimer(Queue& queue, bool armed);
     void drain(Queue& queue);
     bool acceptFrame(Queue& queue, const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room);
     bool takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room);
@@ -212,6 +246,7 @@ private:
     std::string name_;
     bool offloads_ = false;
     unsigned maxMtu_ = 1500;
+    std::string openFailure_;  // what create() says beyond the errno, when it knows more
 };
 
 }  // namespace nexnet

@@ -22,20 +22,7 @@ constexpr std::uint32_t kPciStatus = 0x06;
 constexpr std::uint16_t kStatusCapabilities = 1u << 4;
 constexpr std::uint32_t kCapabilityPointer = 0x34;
 
-// DDDD:BB:DD.F in hex, function 0-7: also keeps anything odd out of the sysfs paths built from it.
-bool validAddress(const std::string& bdf) {
-    static constexpr char form[] = "xxxx:xx:xx.f";
-    if (bdf.size() != sizeof form - 1) return false;
-    for (std::size_t i = 0; i < bdf.size(); ++i) {
-        char c = bdf[i];
-        bool ok = form[i] == 'x' ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                  : form[i] == 'f' ? (c >= '0' && c <= '7')
-                                   : c == form[i];
-        if (!ok) return false;
-    }
-    return true;
-}
-
+// Only for addresses isAddress() accepted: nothing odd ('..', '/') reaches a sysfs path.
 std::string sysfs(const std::string& bdf) { return "/sys/bus/pci/devices/" + bdf; }
 
 std::string linkName(const std::string& path) {
@@ -58,7 +45,7 @@ std::uint32_t readHex(const std::string& path, bool& ok) {
 
 Result<std::uint32_t> PciDevice::readSysfsId(const std::string& bdf) {
     using R = Result<std::uint32_t>;
-    if (!validAddress(bdf)) return R::failure(EINVAL);
+    if (!isAddress(bdf)) return R::failure(EINVAL);
     bool okVendor = false, okDevice = false;
     std::uint32_t vendor = readHex(sysfs(bdf) + "/vendor", okVendor);
     std::uint32_t device = readHex(sysfs(bdf) + "/device", okDevice);
@@ -66,8 +53,22 @@ Result<std::uint32_t> PciDevice::readSysfsId(const std::string& bdf) {
     return (vendor << 16) | device;
 }
 
+bool PciDevice::isAddress(std::string_view bdf) {
+    static constexpr char form[] = "xxxx:xx:dx.f";  // d: the device's high digit, 0 or 1 (5 bits)
+    if (bdf.size() != sizeof form - 1) return false;
+    for (std::size_t i = 0; i < bdf.size(); ++i) {
+        char c = bdf[i];
+        bool ok = form[i] == 'x'   ? std::isxdigit(static_cast<unsigned char>(c)) != 0
+                  : form[i] == 'd' ? (c == '0' || c == '1')
+                  : form[i] == 'f' ? (c >= '0' && c <= '7')
+                                   : c == form[i];
+        if (!ok) return false;
+    }
+    return true;
+}
+
 std::string PciDevice::boundDriver(const std::string& bdf) {
-    return validAddress(bdf) ? linkName(sysfs(bdf) + "/driver") : "";
+    return isAddress(bdf) ? linkName(sysfs(bdf) + "/driver") : "";
 }
 
 Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::shared_ptr<VfioContainer> container,
@@ -77,7 +78,7 @@ Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::
         if (message != nullptr) *message = std::move(text);
         return R::failure(error);
     };
-    if (!validAddress(bdf)) return failure(EINVAL, "'" + bdf + "' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:00:03.0)");
+    if (!isAddress(bdf)) return failure(EINVAL, "'" + bdf + "' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:00:03.0)");
     if (!container) return failure(EINVAL, "no VFIO container");
     if (access(sysfs(bdf).c_str(), F_OK) != 0)
         return failure(ENODEV, "no PCI device " + bdf + " (`lspci -D` lists the devices)");

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nexnet {
@@ -49,6 +50,10 @@ public:
     static Result<std::uint32_t> readSysfsId(const std::string& bdf);
     /// The host driver @p bdf is bound to ("vfio-pci", "e1000e"), or "" when none.
     static std::string boundDriver(const std::string& bdf);
+    /// True when @p bdf is a PCI address as sysfs writes it, "DDDD:BB:DD.F" (hex domain, bus and
+    /// device up to 1f, function 0-7), nothing before or after: what every path built from a
+    /// user's address is checked with first ("..", "" and "../x" are not addresses).
+    static bool isAddress(std::string_view bdf);
 
     /// Turns interrupts off, clears bus mastering, closes the device.
     ~PciDevice();

@@ -13,6 +13,8 @@
 // When the framework ends it says so and exits with status 3.
 #include "RawResponder.h"
 #include "netif/AppRingClient.h"
+#include "samples/common/ArgumentParser.h"
+#include "samples/common/ArgumentValues.h"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -26,6 +28,8 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 
 using namespace nexnet;
 
@@ -36,7 +40,8 @@ bool frameworkEnded = false;
 void onSignal(int) { stopRequested = 1; }
 
 struct Settings {
-    std::string socket, interface, mode, action;
+    std::string socket, interface, action;
+    app_ring_mode mode = APP_RING_JOIN;
     in_addr ip{};
     std::uint8_t mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
     unsigned hold = 64;
@@ -47,29 +52,59 @@ struct Counters {
     std::uint64_t received = 0, sent = 0, requests = 0, replies = 0, returned = 0;
 };
 
-app_ring_mode parseMode(const std::string& mode) {
-    if (mode == "rx") return APP_RING_RX_INTERCEPT;
-    if (mode == "tx") return APP_RING_TX_INTERCEPT;
-    if (mode == "bypass") return APP_RING_BYPASS;
-    if (mode == "non-network") return APP_RING_NON_NETWORK;
-    return APP_RING_JOIN;
-}
+// The modes and actions by name; anything else is refused (issue 17: an unknown mode used to
+// become join).
+constexpr std::pair<std::string_view, app_ring_mode> kModes[] = {
+    {"rx", APP_RING_RX_INTERCEPT}, {"tx", APP_RING_TX_INTERCEPT}, {"bypass", APP_RING_BYPASS},
+    {"non-network", APP_RING_NON_NETWORK}, {"join", APP_RING_JOIN}};
+constexpr std::string_view kActions[] = {"reinject", "respond", "watch", "hold", "garbage"};
 
-bool parse(int argc, char** argv, Settings& settings) {
-    if (argc < 5) return false;
-    settings.socket = argv[1];
-    settings.interface = argv[2];
-    settings.mode = argv[3];
-    settings.action = argv[4];
-    for (int i = 5; i + 1 < argc; i += 2) {
-        std::string option = argv[i];
-        if (option == "--ip" && inet_pton(AF_INET, argv[i + 1], &settings.ip) != 1) return false;
-        if (option == "--mac" && std::sscanf(argv[i + 1], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &settings.mac[0], &settings.mac[1],
-                                             &settings.mac[2], &settings.mac[3], &settings.mac[4], &settings.mac[5]) != 6) return false;
-        if (option == "--hold") settings.hold = static_cast<unsigned>(std::atoi(argv[i + 1]));
-        if (option == "--seconds") settings.seconds = std::atof(argv[i + 1]);
-    }
-    return true;
+const char kUsage[] =
+    "usage: nexnet-appring SOCKET INTERFACE rx|tx|bypass|non-network|join reinject|respond|watch|hold|garbage\n"
+    "                      [--ip A.B.C.D] [--mac MAC] [--hold N] [--seconds S]\n";
+
+// The command line, strictly (samples/common/ArgumentParser.h): four operands, each option's
+// value checked, every refusal naming the argument.
+Result<ArgumentParser::Outcome> parse(int argc, char** argv, Settings& settings) {
+    unsigned operand = 0;
+    ArgumentParser parser;
+    parser
+        .option({"--ip"}, "A.B.C.D", [&](std::string_view text) {
+            auto host = parseHostAddress(text);
+            if (!host) return Status::from(host);
+            settings.ip = host->address;
+            return Status();
+        })
+        .option({"--mac"}, "MAC", [&](std::string_view text) {
+            auto mac = parseStationAddress(text);
+            if (!mac) return Status::from(mac);
+            std::copy(mac->bytes.begin(), mac->bytes.end(), settings.mac);
+            return Status();
+        })
+        .option({"--hold"}, "N", storeInto(settings.hold, [](auto v) { return parseCount(v, 1, UINT32_MAX); }))
+        .option({"--seconds"}, "S", storeInto(settings.seconds, [](auto v) { return parseSeconds(v); }))
+        .operands("SOCKET INTERFACE MODE ACTION", 4, 4, [&](std::string_view word) -> Status {
+            switch (operand++) {
+            case 0: settings.socket = word; return {};
+            case 1: settings.interface = word; return {};
+            case 2:
+                for (const auto& [name, mode] : kModes)
+                    if (word == name) {
+                        settings.mode = mode;
+                        return {};
+                    }
+                return Status(EINVAL, "unknown mode " + quotedArgument(word) + " (rx, tx, bypass, non-network or join)");
+            default:
+                for (std::string_view action : kActions)
+                    if (word == action) {
+                        settings.action = word;
+                        return {};
+                    }
+                return Status(EINVAL,
+                              "unknown action " + quotedArgument(word) + " (reinject, respond, watch, hold or garbage)");
+            }
+        });
+    return parser.parse(argc, argv);
 }
 
 // Waits, and notices when the framework has ended (EPIPE).
@@ -126,15 +161,16 @@ void scribble(AppRingClient& ring, double seconds) {
 
 int main(int argc, char** argv) {
     Settings settings;
-    if (!parse(argc, argv, settings)) {
-        std::fprintf(stderr, "usage: nexnet-appring SOCKET INTERFACE rx|tx|bypass|non-network|join "
-                             "reinject|respond|watch|hold|garbage [--ip A.B.C.D] [--mac MAC] [--hold N] [--seconds S]\n");
-        return 2;
+    auto parsed = parse(argc, argv, settings);
+    if (!parsed || parsed.value() == ArgumentParser::Outcome::help) {
+        if (!parsed) std::fprintf(stderr, "nexnet-appring: %s\n", parsed.message().c_str());
+        std::fputs(kUsage, parsed ? stdout : stderr);
+        return parsed ? 0 : 2;
     }
     std::signal(SIGTERM, onSignal);
     std::signal(SIGINT, onSignal);
     AppRingClient::Options options;
-    options.mode = parseMode(settings.mode);
+    options.mode = settings.mode;
     auto connected = AppRingClient::connect(settings.socket, settings.interface, options);
     if (!connected) {
         std::fprintf(stderr, "nexnet-appring: cannot map %s's rings: %s\n", settings.interface.c_str(), std::strerror(connected.error()));

@@ -104,7 +104,7 @@ int SampleEthernet::registerWith(DriverRegistry& registry) {
         "the sample driver: an existing Linux interface through an AF_PACKET socket", {"pool"},
         [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
-            auto poolSize = uri.number("pool", 4096, UINT32_MAX - 1, 1);
+            auto poolSize = uri.poolSize(4096, kBurst);
             if (!poolSize) return R::failure(poolSize);
             auto driver = create({uri.target, static_cast<std::uint32_t>(poolSize.value())});
             if (!driver) return R::failure(driver);

@@ -4,7 +4,7 @@
 // every second and when it stops.
 //
 //   nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]
-//                 [--duration SECONDS] [--poll] [--quiet]
+//                 [--duration SECONDS] [--poll] [--quiet] [--user NAME]
 //
 // URI defaults to tap:nxsample0; packet:IFNAME opens the tutorial driver, SampleEthernet.
 // scripts/demo.sh runs it with the kernel's end of the tap in a network namespace.
@@ -14,6 +14,10 @@
 #include "netif/NetworkInterface.h"
 #include "netif/Telemetry.h"
 #include "netif/netif.h"
+#include "samples/common/ArgumentParser.h"
+#include "samples/common/ArgumentValues.h"
+#include "samples/common/LinkWatch.h"
+#include "samples/common/RunAsUser.h"
 #include "samples/ethernet/SampleEthernet.h"
 #include "samples/responder/EchoService.h"
 
@@ -42,6 +46,7 @@ struct Settings {
     bool poll = false;
     bool quiet = false;
     std::vector<std::string> plugins;     // -d: driver plug-ins to load
+    std::optional<RunAsUser> user;        // --user: who to continue as once the driver is open
 };
 
 volatile std::sig_atomic_t stopSignal = 0;
@@ -49,53 +54,39 @@ void onSignal(int signal) { stopSignal = signal; }
 
 const char kUsage[] =
     "usage: nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]\n"
-    "                     [--duration SECONDS] [--poll] [--quiet] [-d PLUGIN.so]...\n"
+    "                     [--duration SECONDS] [--poll] [--quiet] [--user NAME] [-d PLUGIN.so]...\n"
     "Answers ARP, ICMP echo and UDP echo on the driver URI (default tap:nxsample0; packet:IFNAME\n"
     "is the sample driver on an existing interface). Default address 10.77.0.2/24, UDP port 7.\n"
     "--count stops after N replies, --duration after SECONDS; SIGINT and SIGTERM stop it too.\n"
-    "-d loads a driver plug-in (also NEXNET_DRIVER_PATH=FILE.so:DIR).\n";
+    "--user continues as that account once the driver is open (started as root).\n"
+    "-d loads a driver plug-in (also NEXNET_DRIVER_PATH=FILE.so:DIR).\n"
+    "A fault of the driver (a deleted tap) is reported as it happens; the sample keeps running and\n"
+    "exits with status 1 if the fault is still there when it stops.\n";
 
-bool parseNumber(const char* text, unsigned long long max, unsigned long long& out) {
-    char* end = nullptr;
-    errno = 0;
-    out = std::strtoull(text, &end, 10);
-    return errno == 0 && end != text && *end == '\0' && out <= max && text[0] != '-';
-}
-
-bool parseAddress(const std::string& text, Settings& settings) {
-    auto slash = text.find('/');
-    std::string address = text.substr(0, slash);
-    unsigned long long prefix = 24;
-    if (slash != std::string::npos && !parseNumber(text.c_str() + slash + 1, 32, prefix)) return false;
-    settings.prefix = static_cast<unsigned>(prefix);
-    return inet_pton(AF_INET, address.c_str(), &settings.ip) == 1;
-}
-
-// 0: run, 1: bad usage, 2: --help.
-int parseArguments(int argc, char** argv, Settings& settings) {
-    for (int i = 1; i < argc; ++i) {
-        std::string option = argv[i];
-        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-        unsigned long long number = 0;
-        if (option == "--help" || option == "-h") return 2;
-        if (option == "--poll") settings.poll = true;
-        else if (option == "--quiet") settings.quiet = true;
-        else if (option.rfind("-", 0) != 0) settings.uri = option;
-        else if (value == nullptr) return 1;
-        else if (option == "--driver") settings.uri = argv[++i];
-        else if (option == "-d" || option == "--plugin") settings.plugins.push_back(argv[++i]);
-        else if (option == "--ip" && parseAddress(value, settings)) ++i;
-        else if (option == "--mac" && (settings.mac = EthernetAddress::parse(value))) ++i;
-        else if (option == "--udp-port" && parseNumber(value, 65535, number) && number > 0) {
-            settings.udpPort = static_cast<std::uint16_t>(number);
-            ++i;
-        } else if (option == "--count" && parseNumber(value, UINT64_MAX, number)) {
-            settings.count = number;
-            ++i;
-        } else if (option == "--duration" && (settings.duration = std::atof(value)) > 0) ++i;
-        else return 1;
-    }
-    return 0;
+// The command line, strictly: every refusal names the argument (samples/common/ArgumentParser.h).
+Result<ArgumentParser::Outcome> parseArguments(int argc, char** argv, Settings& settings) {
+    ArgumentParser parser;
+    parser.flag({"--poll"}, [&] { settings.poll = true; })
+        .flag({"--quiet"}, [&] { settings.quiet = true; })
+        .option({"--driver"}, "URI", storeText(settings.uri))
+        .option({"-d", "--plugin"}, "PLUGIN.so", [&](std::string_view file) {
+            settings.plugins.emplace_back(file);
+            return Status();
+        })
+        .option({"--ip"}, "A.B.C.D/N", [&](std::string_view text) {
+            auto host = parseHostAddress(text);
+            if (!host) return Status::from(host);
+            settings.ip = host->address;
+            settings.prefix = host->prefix;
+            return Status();
+        })
+        .option({"--mac"}, "MAC", storeInto(settings.mac, parseStationAddress))
+        .option({"--udp-port"}, "PORT", storeInto(settings.udpPort, [](auto v) { return parseCount(v, 1, 65535); }))
+        .option({"--count"}, "N", storeInto(settings.count, [](auto v) { return parseCount(v, 0, UINT64_MAX); }))
+        .option({"--duration"}, "SECONDS", storeInto(settings.duration, [](auto v) { return parseSeconds(v); }))
+        .option({"--user"}, "NAME", storeInto(settings.user, RunAsUser::find))
+        .operands("URI", 0, 1, storeText(settings.uri));
+    return parser.parse(argc, argv);
 }
 
 // The NeXT way: everything through performCommand, with the IFCONTROL_* strings of netif.h.
@@ -120,12 +111,13 @@ void printStatistics(const char* label, NetworkInterface& interface, const InetS
     const InterfaceStatistics& rx = interface.receiveStatistics();
     const InterfaceStatistics& tx = interface.transmitStatistics();
     std::printf("nexnet-sample: %s %s replies=%llu udp=%llu echo-refused=%llu if-rx=%llu if-rx-errors=%llu "
-                "if-rx-drops=%llu if-tx=%llu if-tx-drops=%llu\n",
+                "if-rx-drops=%llu if-tx=%llu if-tx-errors=%llu if-tx-drops=%llu\n",
                 label, stack.statistics().format().c_str(), static_cast<unsigned long long>(replies(stack, echo)),
                 static_cast<unsigned long long>(echo.statistics().echoed),
                 static_cast<unsigned long long>(echo.statistics().refused), static_cast<unsigned long long>(rx.packets),
                 static_cast<unsigned long long>(rx.errors), static_cast<unsigned long long>(rx.drops),
-                static_cast<unsigned long long>(tx.packets), static_cast<unsigned long long>(tx.drops));
+                static_cast<unsigned long long>(tx.packets), static_cast<unsigned long long>(tx.errors),
+                static_cast<unsigned long long>(tx.drops));
 }
 
 }  // namespace
@@ -133,10 +125,11 @@ void printStatistics(const char* label, NetworkInterface& interface, const InetS
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they happen, even into a pipe
     Settings settings;
-    int usage = parseArguments(argc, argv, settings);
-    if (usage != 0) {
-        std::fputs(kUsage, usage == 2 ? stdout : stderr);
-        return usage == 2 ? 0 : 2;
+    auto parsed = parseArguments(argc, argv, settings);
+    if (!parsed || parsed.value() == ArgumentParser::Outcome::help) {
+        if (!parsed) std::fprintf(stderr, "nexnet-sample: %s\n", parsed.message().c_str());
+        std::fputs(kUsage, parsed ? stdout : stderr);
+        return parsed ? 0 : 2;
     }
 
     // The library knows nothing of the sample driver: register it next to the built-in ones.
@@ -193,10 +186,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sample: attach: %s\n", std::strerror(mode.error()));
         return 1;
     }
-    // nexnetctl list / stats / set / capture see this process through its telemetry socket.
+    // nexnetctl list / stats / set / capture see this process through its telemetry socket, made
+    // before --user drops the rights its directory needs.
     auto telemetry = Telemetry::open(*loop.value());
     if (telemetry) telemetry.value()->addInterface(interface, {settings.uri, nullptr, nullptr});
     else std::fprintf(stderr, "nexnet-sample: no telemetry: %s\n", telemetry.describe().c_str());
+    if (settings.user) {  // everything privileged is open: continue as the account
+        if (Status dropped = settings.user->become(); !dropped) {
+            std::fprintf(stderr, "nexnet-sample: %s\n", dropped.describe().c_str());
+            return 1;
+        }
+        std::printf("nexnet-sample: continuing as %s (uid %u, gid %u)\n", settings.user->name().c_str(),
+                    static_cast<unsigned>(settings.user->uid()), static_cast<unsigned>(settings.user->gid()));
+    }
     char ip[INET_ADDRSTRLEN] = "";
     inet_ntop(AF_INET, &settings.ip, ip, sizeof ip);
     bool polling = mode.value() == NetworkInterface::Mode::poll;
@@ -217,12 +219,14 @@ int main(int argc, char** argv) {
     // Interrupt mode sleeps in epoll up to 100 ms (then checks the signal flag and the clock);
     // poll mode never sleeps.
     auto wait = polling ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
+    LinkWatch watch(interface.driver(), settings.uri);  // a deleted tap, a failing file: said, not hidden
     while (stopSignal == 0) {
         loop.value()->runOnce(wait);
         auto now = Clock::now();
         if (settings.count != 0 && replies(*stack.value(), *echo.value()) >= settings.count) break;
         if (settings.duration > 0 && std::chrono::duration<double>(now - start).count() >= settings.duration) break;
         if (now >= nextReport) {
+            if (auto line = watch.change()) std::printf("nexnet-sample: %s\n", line->c_str());
             if (!settings.quiet) printStatistics("stats", interface, *stack.value(), *echo.value());
             nextReport = now + std::chrono::seconds(1);
         }
@@ -230,7 +234,8 @@ int main(int argc, char** argv) {
     if (telemetry) telemetry.value().reset();  // before the interface it shows
     interface.detach();
     printStatistics("final", interface, *stack.value(), *echo.value());
+    if (auto line = watch.finalMessage()) std::printf("nexnet-sample: %s\n", line->c_str());
     echo.value().reset();   // the endpoint before the stack, the stack before the interface
     stack.value().reset();
-    return 0;
+    return watch.exitStatus();
 }

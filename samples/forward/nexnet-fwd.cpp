@@ -2,6 +2,7 @@
 // nexnet's ixy-fwd and testpmd io-fwd, and the forwarding benchmark.
 //
 //   nexnet-fwd URI URI [--threads N] [--cpus LIST] [--burst N] [--duration SECONDS] [--stats] [--interrupt]
+//              [--user NAME]
 //
 // --threads N runs N workers (QueueWorkers), worker w forwarding queue pair w of each driver both
 // ways (and queues w + N, w + 2N... of a driver that has more), so each driver needs N queue
@@ -11,12 +12,19 @@
 // driver without one is polled, and said so). Every second it prints the forwarded Mpps of each
 // direction; at exit the totals (--stats adds the drivers' own counters and each thread's share).
 // SIGINT and SIGTERM stop it. --burst sets the packets per receive (1-256, default 32). nexnetctl
-// sees both drivers through the process's telemetry socket.
+// sees both drivers through the process's telemetry socket. The main thread runs the drivers'
+// timers (a tap's link watchdog) and prints a driver's link changes and faults (a deleted tap) as
+// they happen; it keeps forwarding and exits with status 1 if a fault is still there when it
+// stops. The command line is strict: a refusal names the argument, exit status 2.
 #include "drivers/BuiltinDrivers.h"
 #include "framework/EventLoop.h"
 #include "framework/IOCommands.h"
 #include "netif/QueueWorkers.h"
 #include "netif/Telemetry.h"
+#include "samples/common/ArgumentParser.h"
+#include "samples/common/ArgumentValues.h"
+#include "samples/common/LinkWatch.h"
+#include "samples/common/RunAsUser.h"
 
 #include <net/if.h>
 
@@ -28,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +68,7 @@ struct Direction final : IONetworkClient {
     unsigned burstSize = kBurst;
     std::array<QueueCounts, IONetwork::kMaxQueues> counts{};
     std::uint64_t lastForwarded = 0;  // the main thread's, for the rate
+    std::optional<LinkWatch> watch;  // of `from`: its link and faults, printed as they change (main thread)
 
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -101,45 +111,39 @@ struct Settings {
     unsigned threads = 1;
     unsigned burst = kBurst;  // packets per receive
     std::vector<unsigned> cpus;
+    std::optional<RunAsUser> user;  // --user: who to continue as once both drivers are open
 };
 
 const char kUsage[] =
     "usage: nexnet-fwd URI URI [--threads N] [--cpus LIST] [--burst N] [--duration SECONDS] [--stats]\n"
-    "                  [--interrupt] [-d PLUGIN.so]...\n"
+    "                  [--interrupt] [--user NAME] [-d PLUGIN.so]...\n"
     "Forwards in bursts (32, --burst) between two drivers (e.g. null: null:, tap:a tap:b), both ways. --threads N:\n"
     "N workers, worker w forwarding queue pair w of each driver (each needs N queue pairs:\n"
     "null:,queues=N, tap:NAME,queues=N); --cpus 2-3 pins them. Poll mode by default; --interrupt\n"
     "sleeps on the drivers' event fds when idle. Prints Mpps per direction every second and totals\n"
-    "at exit; --stats adds driver counters and each thread's share.\n";
+    "at exit; --stats adds driver counters and each thread's share.\n"
+    "--user continues as that account once both drivers are open (started as root).\n";
 
-// 0: run, 1: bad usage, 2: --help.
-int parseArguments(int argc, char** argv, Settings& settings) {
+// The command line, strictly: every refusal names the argument (samples/common/ArgumentParser.h).
+Result<ArgumentParser::Outcome> parseArguments(int argc, char** argv, Settings& settings) {
     unsigned uris = 0;
-    for (int i = 1; i < argc; ++i) {
-        std::string option = argv[i];
-        if (option == "--help" || option == "-h") return 2;
-        if (option == "--stats") settings.stats = true;
-        else if (option == "--interrupt") settings.interrupt = true;
-        else if (option == "--duration" && i + 1 < argc && (settings.duration = std::atof(argv[i + 1])) > 0) ++i;
-        else if (option == "--threads" && i + 1 < argc && (settings.threads = std::atoi(argv[i + 1])) > 0) ++i;
-        else if (option == "--burst" && i + 1 < argc) {
-            int burst = std::atoi(argv[++i]);
-            if (burst < 1 || burst > static_cast<int>(IONetwork::kMaxBurst)) return 1;
-            settings.burst = static_cast<unsigned>(burst);
-        }
-        else if (option == "--cpus" && i + 1 < argc) {
-            auto cpus = QueueWorkers::parseCpuList(argv[++i]);
-            if (!cpus) {
-                std::fprintf(stderr, "nexnet-fwd: --cpus: %s\n", cpus.describe().c_str());
-                return 1;
-            }
-            settings.cpus = cpus.value();
-        }
-        else if ((option == "-d" || option == "--plugin") && i + 1 < argc) settings.plugins.push_back(argv[++i]);
-        else if (option.rfind("--", 0) != 0 && uris < 2) settings.uri[uris++] = option;
-        else return 1;
-    }
-    return uris == 2 && settings.threads > 0 ? 0 : 1;
+    ArgumentParser parser;
+    parser.flag({"--stats"}, [&] { settings.stats = true; })
+        .flag({"--interrupt"}, [&] { settings.interrupt = true; })
+        .option({"--duration"}, "SECONDS", storeInto(settings.duration, [](auto v) { return parseSeconds(v); }))
+        .option({"--threads"}, "N", storeInto(settings.threads, [](auto v) { return parseCount(v, 1, IONetwork::kMaxQueues); }))
+        .option({"--burst"}, "N", storeInto(settings.burst, [](auto v) { return parseCount(v, 1, IONetwork::kMaxBurst); }))
+        .option({"--cpus"}, "LIST", storeInto(settings.cpus, QueueWorkers::parseCpuList))
+        .option({"-d", "--plugin"}, "PLUGIN.so", [&](std::string_view file) {
+            settings.plugins.emplace_back(file);
+            return Status();
+        })
+        .option({"--user"}, "NAME", storeInto(settings.user, RunAsUser::find))
+        .operands("URIs", 2, 2, [&](std::string_view uri) {
+            settings.uri[uris++] = uri;
+            return Status();
+        });
+    return parser.parse(argc, argv);
 }
 
 std::unique_ptr<IONetwork> openUp(const std::string& uri) {
@@ -168,6 +172,9 @@ void printRates(Direction* directions, double seconds) {
         dir.lastForwarded = forwarded;
     }
     std::printf("\n");
+    for (unsigned d = 0; d < 2; ++d) {
+        if (auto line = directions[d].watch->change()) std::printf("nexnet-fwd: %s\n", line->c_str());
+    }
 }
 
 void printTotals(Direction* directions, double seconds, const Settings& settings, const QueueWorkers& workers) {
@@ -241,8 +248,10 @@ int prepareWorker(QueueWorkers& workers, unsigned w, Direction* directions, bool
 }
 
 // Starts the workers and prints the rates every second until the duration or a signal.
+// @p loop is the main thread's: it runs the drivers' timers (a tap's link watchdog) between the
+// telemetry requests, and sleeps the rest of each 50 ms turn.
 int run(QueueWorkers& workers, Direction* directions, const Settings& settings, Clock::time_point end,
-        Telemetry* telemetry) {
+        Telemetry* telemetry, EventLoop& loop) {
     for (unsigned w = 0; w < workers.threads(); ++w) {
         if (int error = prepareWorker(workers, w, directions, settings.interrupt)) return error;
     }
@@ -255,7 +264,12 @@ int run(QueueWorkers& workers, Direction* directions, const Settings& settings, 
     }
     Clock::time_point last = Clock::now();
     while (stopSignal == 0 && Clock::now() < end) {
-        std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(50), end - Clock::now()));
+        auto wait = std::min<Clock::duration>(std::chrono::milliseconds(50), end - Clock::now());
+        if (int turn = loop.runOnce(std::chrono::ceil<std::chrono::milliseconds>(wait)); turn < 0) {
+            workers.stop();
+            for (unsigned d = 0; d < 2; ++d) directions[d].from->setClient(nullptr);
+            return -turn;
+        }
         // Telemetry requests on this thread: a set command is a control call, which the drivers'
         // queue gates keep apart from the workers' bursts.
         if (telemetry != nullptr) telemetry->serviceControl();
@@ -275,9 +289,11 @@ int run(QueueWorkers& workers, Direction* directions, const Settings& settings, 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     Settings settings;
-    if (int usage = parseArguments(argc, argv, settings); usage != 0) {
-        std::fputs(kUsage, usage == 2 ? stdout : stderr);
-        return usage == 2 ? 0 : 2;
+    auto parsed = parseArguments(argc, argv, settings);
+    if (!parsed || parsed.value() == ArgumentParser::Outcome::help) {
+        if (!parsed) std::fprintf(stderr, "nexnet-fwd: %s\n", parsed.message().c_str());
+        std::fputs(kUsage, parsed ? stdout : stderr);
+        return parsed ? 0 : 2;
     }
     if (auto plugins = loadDriverPlugins(settings.plugins); !plugins) {
         std::fprintf(stderr, "nexnet-fwd: %s\n", plugins.describe().c_str());
@@ -309,6 +325,7 @@ int main(int argc, char** argv) {
         directions[d].name = d == 0 ? "A->B" : "B->A";
         directions[d].workers = settings.threads;
         directions[d].burstSize = settings.burst;
+        directions[d].watch.emplace(*drivers[d], settings.uri[d]);
     }
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
@@ -336,10 +353,33 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-fwd: no telemetry: %s\n", telemetry.describe().c_str());
     }
     Telemetry* served = telemetry ? telemetry.value().get() : nullptr;
-    if (int error = run(*workers.value(), directions, settings, end, served)) {
+    if (settings.user) {  // both drivers and the telemetry socket are open: continue as the account
+        if (Status dropped = settings.user->become(); !dropped) {
+            std::fprintf(stderr, "nexnet-fwd: %s\n", dropped.describe().c_str());
+            return 1;
+        }
+        std::printf("nexnet-fwd: continuing as %s (uid %u, gid %u)\n", settings.user->name().c_str(),
+                    static_cast<unsigned>(settings.user->uid()), static_cast<unsigned>(settings.user->gid()));
+    }
+    // The main thread's loop runs the drivers' timers (a tap's link watchdog: control calls, kept
+    // apart from the workers' bursts by the queue gates) in both modes.
+    auto loop = EventLoop::create();
+    if (!loop) {
+        std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(loop.error()));
+        return 1;
+    }
+    for (auto& driver : drivers) driver->attachToEventLoop(loop.value().get());
+    int error = run(*workers.value(), directions, settings, end, served, *loop.value());
+    for (auto& driver : drivers) driver->attachToEventLoop(nullptr);
+    if (error != 0) {
         if (error > 0) std::fprintf(stderr, "nexnet-fwd: event loop: %s\n", std::strerror(error));
         return 1;
     }
     printTotals(directions, std::chrono::duration<double>(Clock::now() - start).count(), settings, *workers.value());
-    return 0;
+    int status = 0;
+    for (const Direction& dir : directions) {
+        if (auto line = dir.watch->finalMessage()) std::printf("nexnet-fwd: %s\n", line->c_str());
+        status = std::max(status, dir.watch->exitStatus());
+    }
+    return status;
 }

@@ -1,5 +1,6 @@
 #include "SystemCheck.h"
 
+#include "framework/pci/PciDevice.h"
 #include "netbuf/DmaRegion.h"
 
 #include <cerrno>
@@ -132,6 +133,10 @@ int SystemCheck::reserveHugepages(unsigned count, std::string& message) {
 }
 
 int SystemCheck::bindToVfio(const std::string& bdf, std::string& message) {
+    if (!PciDevice::isAddress(bdf)) {  // before any path is built from it: "..", "", "../x"
+        message = "'" + bdf + "' is not a PCI address (DDDD:BB:DD.F, as `lspci -D` shows it)";
+        return EINVAL;
+    }
     std::string device = "/sys/bus/pci/devices/" + bdf;
     if (!exists(device)) {
         message = "no PCI device " + bdf + " (see `lspci -D`)";

@@ -29,8 +29,9 @@ public:
     static int reserveHugepages(unsigned count, std::string& message);
 
     /// Binds PCI device @p bdf ("0000:00:03.0") to vfio-pci: loads the module, unbinds the
-    /// current driver, sets driver_override and binds. @return 0 or an errno; @p message says
-    /// what happened or what the user should do.
+    /// current driver, sets driver_override and binds. @return 0 or an errno (EINVAL when @p bdf
+    /// is not a PCI address: nothing is touched); @p message says what happened or what the user
+    /// should do.
     static int bindToVfio(const std::string& bdf, std::string& message);
 };
 

@@ -8,12 +8,13 @@
 #include "TelemetryCommands.h"
 
 #include "drivers/BuiltinDrivers.h"
+#include "samples/common/ArgumentValues.h"
 
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace nexnet;
@@ -42,22 +43,30 @@ int finish(int error, const std::string& message) {
     return error == 0 ? 0 : 1;
 }
 
+// `hugepages COUNT`: the count strictly in digits (no sign, space or empty text: "" would write 0
+// and release every reserved hugepage).
 int hugepages(const CommandLine& line) {
-    const std::string& text = line.operands[0];
-    unsigned count = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), count);
-    if (error != std::errc() || end != text.data() + text.size() || count > 1u << 20) {
-        std::fprintf(stderr, "nexnetctl: hugepages wants a whole number from 0 to 1048576, not \"%s\"\n", text.c_str());
+    const std::string& argument = line.operands[0];
+    auto count = parseCount(argument, 0, 1u << 20);
+    if (!count) {
+        std::fprintf(stderr, "nexnetctl: hugepages %s: %s\n", quotedArgument(argument).c_str(), count.message().c_str());
         return 2;
     }
     std::string message;
-    int failed = SystemCheck::reserveHugepages(count, message);
+    int failed = SystemCheck::reserveHugepages(static_cast<unsigned>(count.value()), message);
     return finish(failed, message);
 }
 
+// `bind BDF`: a PCI address and nothing else, before any sysfs path is built from it.
 int bind(const CommandLine& line) {
+    const std::string& argument = line.operands[0];
+    auto bdf = parsePciAddress(argument);
+    if (!bdf) {
+        std::fprintf(stderr, "nexnetctl: bind %s: %s\n", quotedArgument(argument).c_str(), bdf.message().c_str());
+        return 2;
+    }
     std::string message;
-    int failed = SystemCheck::bindToVfio(line.operands[0], message);
+    int failed = SystemCheck::bindToVfio(bdf.value(), message);
     return finish(failed, message);
 }
 

@@ -50,15 +50,17 @@ public:
         }
     };
 
-    /// Starts build/samples/ethernet/nexnet-sample with @p arguments inside @p ns.
-    SampleProcess(const NetworkNamespace& ns, const std::vector<std::string>& arguments)
-        : child_(std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample", arguments,
-                 ChildProcess::Options{ns.name(), {}}) {}
+    /// Starts build/@p program (nexnet-sample unless told otherwise) with @p arguments inside @p ns.
+    SampleProcess(const NetworkNamespace& ns, const std::vector<std::string>& arguments,
+                  const std::string& program = "samples/ethernet/nexnet-sample")
+        : child_(std::string(NEXNET_BINARY_DIR) + "/" + program, arguments, ChildProcess::Options{ns.name(), {}}) {}
     /// Stops it as stop() does.
     ~SampleProcess() { child_.stop(); }
     SampleProcess(const SampleProcess&) = delete;
     SampleProcess& operator=(const SampleProcess&) = delete;
 
+    /// Its process id (to look at /proc/PID).
+    pid_t pid() const { return child_.pid(); }
     /// What it has printed so far.
     std::string output() const { return child_.output(); }
     /// Waits until it has printed its banner (configured, running) or exited.

@@ -12,8 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <sys/ioctl.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -154,6 +160,52 @@ private:
     pid_t pid_ = -1;
     bool exited_ = false;
     std::string log_;
+};
+
+/// Sends broadcast frames (EtherType 0x88b5, local experimental) on the kernel end of a tap from
+/// inside its namespace until destroyed, a steady load rather than a storm, finding the interface
+/// again by name when it was deleted and created again or went down.
+class KernelFlood {
+public:
+    /// Starts sending on the interface @p name of @p ns.
+    KernelFlood(const NetworkNamespace& ns, std::string name) : name_(std::move(name)) {
+        socket_ = ns.openSocket(AF_PACKET, SOCK_RAW, 0);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~KernelFlood() {
+        stop_ = true;
+        thread_.join();
+        if (socket_ >= 0) close(socket_);
+    }
+
+private:
+    void run() {
+        std::vector<std::uint8_t> frame(60, 0x5a);
+        std::memset(frame.data(), 0xff, 6);
+        frame[12] = 0x88;
+        frame[13] = 0xb5;
+        int ifindex = 0;
+        for (unsigned i = 0; !stop_; ++i) {
+            if (ifindex == 0 || i % 64 == 0) {
+                ifreq ifr{};
+                std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name_.c_str());
+                ifindex = ioctl(socket_, SIOCGIFINDEX, &ifr) == 0 ? ifr.ifr_ifindex : 0;
+            }
+            sockaddr_ll to{};
+            to.sll_family = AF_PACKET;
+            to.sll_ifindex = ifindex;
+            to.sll_halen = 6;
+            if (ifindex == 0 || sendto(socket_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));  // gone, down or full: later
+            else if (i % 16 == 0)
+                std::this_thread::sleep_for(std::chrono::microseconds(200));  // a steady load, not a storm
+        }
+    }
+
+    std::string name_;
+    int socket_ = -1;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
 };
 
 }  // namespace nexnet::test

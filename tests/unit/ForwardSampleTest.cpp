@@ -73,7 +73,7 @@ TEST_F(ForwardSampleTest, RefusesMoreThreadsThanADriverHasQueuePairs) {
 TEST_F(ForwardSampleTest, RefusesABadCpuList) {
     ForwarderRun run = forward("null: null: --cpus 3-1 --duration 0.1");
     EXPECT_EQ(run.status, 2) << run.output;
-    EXPECT_NE(run.output.find("--cpus: CPU list"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("--cpus 3-1: CPU list"), std::string::npos) << run.output;
 }
 
 TEST_F(ForwardSampleTest, ReportsTheMemoryItRunsOn) {

@@ -6,6 +6,9 @@
 
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
+
 #include <filesystem>
 
 using namespace nexnet::test;
@@ -26,6 +29,59 @@ void expectRefused(const std::string& arguments, const std::string& message) {
     EXPECT_NE(result.output.find(message), std::string::npos) << arguments << ": " << result.output;
 }
 
+TEST(Nexnetctl, DriversListsTheNullDriverWithItsUri) {
+    auto out = nexnetctl("drivers");
+    EXPECT_EQ(out.status, 0);
+    EXPECT_NE(out.output.find("null:[,size=BYTES]"), std::string::npos) << out.output;
+}
+
+TEST(Nexnetctl, CheckReportsEveryItemAndAdviceForWhatIsMissing) {
+    auto out = nexnetctl("check");
+    for (const char* item : {"hugepages", "vfio", "tun", "memlock", "physical addresses"})
+        EXPECT_NE(out.output.find(item), std::string::npos) << item << " missing from:\n" << out.output;
+    // A failed item is followed by a line of advice; exit status 1 says something is missing.
+    bool anyMissing = out.output.find("\n--") != std::string::npos || out.output.rfind("--", 0) == 0;
+    EXPECT_EQ(out.status, anyMissing ? 1 : 0) << out.output;
+    if (anyMissing) {
+        EXPECT_NE(out.output.find("->"), std::string::npos);
+    }
+}
+
+TEST(Nexnetctl, BindingAMissingDeviceSaysWhatToDo) {
+    auto out = nexnetctl("bind 0000:ff:1f.7");
+    EXPECT_EQ(out.status, 1);
+    EXPECT_NE(out.output.find("no PCI device 0000:ff:1f.7"), std::string::npos) << out.output;
+}
+
+// "" would write 0 to nr_hugepages and release every reserved hugepage; "+5", " 7" and "-0" are
+// not what the person meant either. Each is refused (by the command table, or by the count's own
+// check) before anything is written.
+TEST(Nexnetctl, HugepagesTakesACountInDigitsOnlyAndWritesNothingElse) {
+    auto reserved = [] {
+        FILE* file = std::fopen("/proc/sys/vm/nr_hugepages", "r");
+        if (file == nullptr) return std::string("?");
+        std::array<char, 64> line{};
+        if (std::fgets(line.data(), line.size(), file) == nullptr) line[0] = 0;
+        std::fclose(file);
+        return std::string(line.data());
+    };
+    std::string before = reserved();
+    for (const char* argument : {"\"\"", "+5", "\" 7\"", "-0", "-1", "1e3", "0x10", "5abc", "..", "1048577"}) {
+        auto out = nexnetctl(std::string("hugepages ") + argument);
+        EXPECT_EQ(out.status, 2) << argument << ": " << out.output;
+        EXPECT_EQ(reserved(), before) << argument << " changed nr_hugepages";
+    }
+    for (const char* argument : {"+5", "1e3", "0x10", "5abc", "..", "1048577"})
+        expectRefused(std::string("hugepages ") + argument, "not a number from 0 to 1048576");
+}
+
+// Anything but DDDD:BB:DD.F would become part of a sysfs path ("/sys/bus/pci/devices/..").
+TEST(Nexnetctl, BindTakesAPciAddressAndNoPath) {
+    expectRefused("bind \"\"", "is empty");
+    for (const char* argument : {"..", "../../../../tmp", ".", "0000:00:03.0/..", "0000:00:03.8", "eth0"})
+        expectRefused(std::string("bind ") + argument, "not a PCI address");
+}
+
 }  // namespace
 
 TEST(Nexnetctl, RefusesWhatItsTableDoesNotAccept) {
@@ -44,7 +100,7 @@ TEST(Nexnetctl, RefusesWhatItsTableDoesNotAccept) {
     expectRefused("capture tap0 -w x --count 0", "--count wants a whole number from 1");
     expectRefused("top --iterations 1.5", "--iterations wants a whole number");
     expectRefused("hugepages -5", "unknown option -5");
-    expectRefused("hugepages 5x", "hugepages wants a whole number");
+    expectRefused("hugepages 5x", "hugepages 5x: not a number from 0 to 1048576");
     expectRefused("list extra", "unexpected \"extra\"");
     expectRefused("-d", "-d needs PLUGIN.so");
 }

@@ -185,7 +185,7 @@ TEST(NullDriver, RegisterWithAddsTheNullScheme) {
     EXPECT_EQ(NullDriver::registerWith(registry), 0);
     ASSERT_NE(registry.find("null"), nullptr);
     EXPECT_EQ(NullDriver::registerWith(registry), EEXIST);
-    EXPECT_TRUE(registry.open("null:,pool=8").ok());
+    EXPECT_TRUE(registry.open("null:,pool=32").ok());
 }
 
 }  // namespace
