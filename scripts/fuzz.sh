@@ -39,9 +39,10 @@ done
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (apt-get install clang)" >&2; exit 1; }
 
 echo "== fuzz: building $(echo $targets | wc -w) targets with clang, libFuzzer, ASan, UBSan in $build"
+mkdir -p "$build"
 cmake -S "$top" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DNEXNET_FUZZ=ON \
       -DNEXNET_SANITIZE=ON -DNEXNET_TESTS=OFF -DNEXNET_BENCH=OFF -DNEXNET_DOCS=OFF \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.cmake.log" 2>&1 || { tail -20 "$build.cmake.log"; exit 1; }
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/fuzz-cmake.log" 2>&1 || { tail -20 "$build/fuzz-cmake.log"; exit 1; }
 # shellcheck disable=SC2086
 if ! cmake --build "$build" -j"$(nproc)" --target $targets >"$build/fuzz-build.log" 2>&1; then
   grep -E 'error' "$build/fuzz-build.log" | head -20; echo "== fuzz: BUILD FAILED ($build/fuzz-build.log)"; exit 1
