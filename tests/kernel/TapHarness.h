@@ -7,6 +7,7 @@
 #include "drivers/BuiltinDrivers.h"
 #include "drivers/tap/TapDriver.h"
 #include "framework/IOCommands.h"
+#include "support/ChildProcess.h"
 #include "support/NetworkNamespace.h"
 #include "support/TestEnvironment.h"
 
@@ -104,63 +105,6 @@ inline std::uint64_t iperfReceivedBytes(const std::string& json) {
     at = json.find("\"bytes\":", at);
     return at == std::string::npos ? 0 : std::strtoull(json.c_str() + at + 8, nullptr, 10);
 }
-
-/// A program run as a child process (in this namespace), output to a log file; stopped with
-/// SIGTERM (then SIGKILL) when the object goes away.
-class ChildProcess {
-public:
-    /// Starts @p argv[0] with @p argv.
-    explicit ChildProcess(std::vector<std::string> argv) {
-        log_ = "/tmp/nexnet-tap-test-" + std::to_string(getpid()) + "-" + std::to_string(counter()++) + ".log";
-        std::vector<char*> pointers;
-        for (auto& a : argv) pointers.push_back(a.data());
-        pointers.push_back(nullptr);
-        pid_ = fork();
-        if (pid_ == 0) {  // async-signal-safe calls only until execv
-            int out = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (out < 0) _exit(126);
-            dup2(out, 1);
-            dup2(out, 2);
-            execv(pointers[0], pointers.data());
-            _exit(127);
-        }
-    }
-    ~ChildProcess() {
-        stop();
-        unlink(log_.c_str());
-    }
-    ChildProcess(const ChildProcess&) = delete;
-    ChildProcess& operator=(const ChildProcess&) = delete;
-
-    /// What it printed so far.
-    std::string output() const { return runCommand("cat " + log_).output; }
-    /// True while it runs.
-    bool running() {
-        if (pid_ <= 0 || exited_) return false;
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
-        return !exited_;
-    }
-    /// Stops it: SIGTERM, up to 5 s, then SIGKILL.
-    void stop() {
-        if (!running()) return;
-        kill(pid_, SIGTERM);
-        if (!pollUntil([this] { return !running(); }, std::chrono::seconds(5))) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-            exited_ = true;
-        }
-    }
-
-private:
-    static std::atomic<int>& counter() {
-        static std::atomic<int> value{0};
-        return value;
-    }
-    pid_t pid_ = -1;
-    bool exited_ = false;
-    std::string log_;
-};
 
 /// Sends broadcast frames (EtherType 0x88b5, local experimental) on the kernel end of a tap from
 /// inside its namespace until destroyed, a steady load rather than a storm, finding the interface

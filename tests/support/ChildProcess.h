@@ -37,6 +37,9 @@ public:
         std::string output;  ///< Everything it printed.
     };
 
+    /// Starts @p argv[0] with the rest of @p argv (in the test's namespace).
+    explicit ChildProcess(const std::vector<std::string>& argv)
+        : ChildProcess(argv.at(0), {argv.begin() + 1, argv.end()}, Options{}) {}
     /// Starts @p binary with @p arguments.
     ChildProcess(const std::string& binary, const std::vector<std::string>& arguments) : ChildProcess(binary, arguments, Options{}) {}
     /// Starts @p binary with @p arguments where and as whom @p options say.
