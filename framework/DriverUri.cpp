@@ -49,8 +49,9 @@ Result<std::uint64_t> DriverUri::number(const std::string& key, std::uint64_t fa
     // from_chars takes no sign, no space and no empty text: exactly the digits a user meant.
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min || value > max)
-        return Result<std::uint64_t>::failure(EINVAL, "option " + key + "=" + text + ": not a number from " +
-                                                          std::to_string(min) + " to " + std::to_string(max));
+        return Result<std::uint64_t>::failure(
+            EINVAL,
+            "option " + key + "=" + text + ": not a number from " + std::to_string(min) + " to " + std::to_string(max));
     return value;
 }
 
@@ -60,8 +61,9 @@ Result<std::uint32_t> DriverUri::poolSize(std::uint32_t fallback, std::uint32_t 
     if (!count) return Result<std::uint32_t>::failure(count);
     if (count.value() < minimum)
         return Result<std::uint32_t>::failure(
-            EINVAL, "option pool=" + std::to_string(count.value()) + ": at least " + std::to_string(minimum) +
-                        " netbufs (a receive burst for each queue: with fewer the driver would receive nothing)");
+            EINVAL,
+            "option pool=" + std::to_string(count.value()) + ": at least " + std::to_string(minimum) +
+                " netbufs (a receive burst for each queue: with fewer the driver would receive nothing)");
     return static_cast<std::uint32_t>(count.value());
 }
 

@@ -54,10 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ArgumentParser parser;
     parser.flag({"--poll"}, [&] { settings.poll = true; })
         .option({"--driver"}, "URI", storeText(settings.uri))
-        .option({"-d", "--plugin"}, "PLUGIN.so", [&](std::string_view file) {
-            settings.plugins.emplace_back(file);
-            return Status();
-        })
+        .option({"-d", "--plugin"}, "PLUGIN.so",
+                [&](std::string_view file) {
+                    settings.plugins.emplace_back(file);
+                    return Status();
+                })
         .option({"--ip"}, "A.B.C.D/N", storeInto(settings.host, parseHostAddress))
         .option({"--mac"}, "MAC", storeInto(settings.mac, parseStationAddress))
         .option({"--udp-port"}, "PORT", storeInto(settings.port, [](auto v) { return parseCount(v, 1, 65535); }))
@@ -75,8 +76,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::uint32_t host = ntohl(settings.host.address.s_addr);
     expect(settings.host.prefix <= 32, "a prefix beyond 32");
     expect(host != 0 || settings.host.address.s_addr == 0, "address");
-    if (host != 0) expect(host >> 28 != 0xe && host >> 28 != 0xf && host >> 24 != 127, "a host address no host may have");
-    if (settings.mac) expect(!settings.mac->isMulticast() && !settings.mac->isZero(), "a station address no station may have");
+    if (host != 0)
+        expect(host >> 28 != 0xe && host >> 28 != 0xf && host >> 24 != 127, "a host address no host may have");
+    if (settings.mac)
+        expect(!settings.mac->isMulticast() && !settings.mac->isZero(), "a station address no station may have");
     expect(settings.port >= 1, "port 0 accepted");
     expect(settings.seconds >= 0 && settings.seconds <= kMaxSeconds, "a duration out of range");
     expect(settings.pci.empty() || settings.pci.size() == 12, "a PCI address of the wrong shape");

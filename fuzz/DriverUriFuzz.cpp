@@ -24,10 +24,11 @@ namespace {
 // not read or write the machine's files (tx= is dropped for the same reason).
 std::string seedCapture() {
     static const std::string path = [] {
-        static const std::uint8_t file[] = {
-            0x4d, 0x3c, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,  // nanosecond pcap
-            0, 0, 0, 0, 0, 0, 0, 0, 14, 0, 0, 0, 14, 0, 0, 0,                                        // one record
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5};
+        static const std::uint8_t file[] = {0x4d, 0x3c, 0xb2, 0xa1, 2,    0,    4, 0, 0,  0, 0, 0, 0,    0,
+                                            0,    0,    0xff, 0xff, 0,    0,    1, 0, 0,  0,  // nanosecond pcap
+                                            0,    0,    0,    0,    0,    0,    0, 0, 14, 0, 0, 0, 14,   0,
+                                            0,    0,  // one record
+                                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0,  0, 0, 1, 0x88, 0xb5};
         int fd = memfd_create("nexnet-fuzz-seed", 0);
         expect(fd >= 0 && write(fd, file, sizeof file) == static_cast<ssize_t>(sizeof file), "seed capture");
         return "/proc/self/fd/" + std::to_string(fd);
@@ -57,7 +58,8 @@ void openSafely(DriverUri uri) {
     }
     ifreq ifr{};
     ifr.ifr_flags = IFF_UP;
-    expect(driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru) == 0, "a driver that opened does not come up");
+    expect(driver.value()->performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru) == 0,
+           "a driver that opened does not come up");
     Netbuf* burst[32];
     unsigned n = driver.value()->receive(0, burst, 32);
     NetbufPool::freeToOwners(burst, n);

@@ -37,7 +37,7 @@ constexpr std::uint8_t kOurMac[6] = {0x02, 0, 0, 0, 0, 0x02};
 constexpr unsigned kPoolSize = 256;
 constexpr unsigned kMtu = 1500;
 
-InetStack* currentStack = nullptr;     // the stack of the input running, for the checks below
+InetStack* currentStack = nullptr;  // the stack of the input running, for the checks below
 EchoService* currentEcho = nullptr;
 
 // Checks one frame the stack or the echo service sends.
@@ -56,7 +56,8 @@ void checkSent(const Netbuf& packet) {
     expect(ip.valid(), "an IPv4 packet sent that does not parse");
     expect(ip.headerChecksumValid(), "an IPv4 packet sent with a wrong header checksum");
     expect(currentStack->isOurAddress(ip.source()), "an IPv4 packet sent from another address");
-    expect(currentStack->isUnicastPeer(ip.destination()), "an IPv4 packet sent to an address that must not be answered");
+    expect(currentStack->isUnicastPeer(ip.destination()),
+           "an IPv4 packet sent to an address that must not be answered");
     if (ip.protocol() != Ipv4View::kUdp || ip.fragmentOffset() != 0 || currentEcho == nullptr) return;
     // The ports from the bytes: the first fragment of a datagram beyond the MTU is no whole UdpView.
     expect(ip.payload().size() >= UdpView::kHeaderSize, "a datagram sent without its UDP header");

@@ -44,8 +44,8 @@ void tcpOptionsRoundTrip(const TcpOptions& read) {
     expect(read.write(encoded) == length, "TcpOptions::write and encodedLength disagree");
     TcpOptions again;
     expect(again.read(encoded, length), "TCP options written that do not read back");
-    expect(again.mss == read.mss && again.windowScale == read.windowScale && again.sackPermitted == read.sackPermitted &&
-               again.timestamps.has_value() == read.timestamps.has_value(),
+    expect(again.mss == read.mss && again.windowScale == read.windowScale &&
+               again.sackPermitted == read.sackPermitted && again.timestamps.has_value() == read.timestamps.has_value(),
            "TCP options changed by a write and a read");
 }
 
@@ -57,8 +57,8 @@ void transport(const Ipv4View& ip) {
         if (!icmp) return;
         expectInside(icmp.bytes(), payload, "an ICMP view outside its packet");
         expectInside(icmp.payload(), icmp.bytes(), "an ICMP payload outside its view");
-        sink = icmp.type() + icmp.code() + icmp.checksum() + icmp.identifier() + icmp.sequence() + icmp.checksumValid() +
-               touch(icmp.payload());
+        sink = icmp.type() + icmp.code() + icmp.checksum() + icmp.identifier() + icmp.sequence() +
+            icmp.checksumValid() + touch(icmp.payload());
         return;
     }
     case Ipv4View::kUdp: {
@@ -78,7 +78,7 @@ void transport(const Ipv4View& ip) {
         expectInside(tcp.optionBytes(), tcp.bytes(), "TCP options outside the view");
         expectInside(tcp.payload(), tcp.bytes(), "a TCP payload outside its view");
         sink = tcp.sourcePort() + tcp.destinationPort() + tcp.sequence() + tcp.acknowledgment() + tcp.flags() +
-               tcp.window() + tcp.checksum() + tcp.urgentPointer() + tcp.sequenceLength() + touch(tcp.payload());
+            tcp.window() + tcp.checksum() + tcp.urgentPointer() + tcp.sequenceLength() + touch(tcp.payload());
         TcpOptions options;
         if (options.read(tcp.optionBytes().data(), static_cast<unsigned>(tcp.optionBytes().size())))
             tcpOptionsRoundTrip(options);
@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (arp) {
             expectInside(arp.bytes(), payload, "an ARP view outside its frame");
             sink = arp.operation() + arp.senderIp().s_addr + arp.targetIp().s_addr + arp.senderMac().bytes[0] +
-                   arp.targetMac().bytes[5];
+                arp.targetMac().bytes[5];
         }
         return 0;
     }
@@ -129,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expectInside(ip.options(), ip.bytes(), "IPv4 options outside the view");
     expectInside(ip.payload(), ip.bytes(), "an IPv4 payload outside its view");
     sink = ip.tos() + ip.identification() + ip.isFragment() + ip.fragmentOffset() + ip.ttl() + ip.headerChecksum() +
-           ip.source().s_addr + ip.destination().s_addr + ip.headerChecksumValid() + touch(ip.options());
+        ip.source().s_addr + ip.destination().s_addr + ip.headerChecksumValid() + touch(ip.options());
     if (!ip.isFragment()) transport(ip);
     return 0;
 }

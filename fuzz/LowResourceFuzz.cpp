@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.lowWater = input.below(poolSize);
     config.highWater = config.lowWater + input.below(poolSize / 2 + 1);
     config.reserveCount = input.below(129);
-    config.release = input.choose(2) == 0 ? LowResourceBuffer::Release::immediately : LowResourceBuffer::Release::onRecovery;
+    config.release =
+        input.choose(2) == 0 ? LowResourceBuffer::Release::immediately : LowResourceBuffer::Release::onRecovery;
     auto driver = makeNullDriver(poolSize);
     expect(driver != nullptr, "a null driver");
     auto made = LowResourceBuffer::create(driver->sharedPool(), config);
@@ -61,11 +62,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         PoolPressure pressure(*driver->pool());
         for (unsigned step = 0; step < kSteps && input.more(); ++step) {
             switch (input.choose(6)) {
-            case 0: case 1: receiveArray(*driver, 1 + input.below(LowResourceBuffer::kMaxArray)); break;
-            case 2: sink.releaseOldest(input.below(256)); break;
-            case 3: pressure.take(input.below(poolSize)); break;
-            case 4: pressure.release(input.below(poolSize)); break;
-            default: input.choose(2) == 0 ? layer.drain() : layer.flush(); break;
+            case 0:
+            case 1:
+                receiveArray(*driver, 1 + input.below(LowResourceBuffer::kMaxArray));
+                break;
+            case 2:
+                sink.releaseOldest(input.below(256));
+                break;
+            case 3:
+                pressure.take(input.below(poolSize));
+                break;
+            case 4:
+                pressure.release(input.below(poolSize));
+                break;
+            default:
+                input.choose(2) == 0 ? layer.drain() : layer.flush();
+                break;
             }
         }
     }

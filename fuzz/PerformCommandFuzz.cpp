@@ -28,9 +28,9 @@ constexpr unsigned kOperations = 64;
 const char* const kCommands[] = {IFCONTROL_SETFLAGS,      IFCONTROL_SETADDR,      IFCONTROL_GETADDR,
                                  IFCONTROL_AUTOADDR,      IFCONTROL_UNIXIOCTL,    IFCONTROL_RCVPROMISCUOUS,
                                  IFCONTROL_RCVPROMISCOFF, IFCONTROL_ADDMULTICAST, IFCONTROL_RMVMULTICAST};
-const unsigned long kRequests[] = {SIOCGIFFLAGS, SIOCSIFFLAGS,   SIOCGIFHWADDR, SIOCSIFHWADDR, SIOCGIFMTU,
-                                   SIOCSIFMTU,   SIOCADDMULTI,   SIOCDELMULTI,  SIOCGIFADDR,   SIOCSIFADDR,
-                                   SIOCGIFNETMASK, SIOCSIFNETMASK, SIOCGIFINDEX, SIOCGIFNAME,  SIOCETHTOOL};
+const unsigned long kRequests[] = {SIOCGIFFLAGS,   SIOCSIFFLAGS,   SIOCGIFHWADDR, SIOCSIFHWADDR, SIOCGIFMTU,
+                                   SIOCSIFMTU,     SIOCADDMULTI,   SIOCDELMULTI,  SIOCGIFADDR,   SIOCSIFADDR,
+                                   SIOCGIFNETMASK, SIOCSIFNETMASK, SIOCGIFINDEX,  SIOCGIFNAME,   SIOCETHTOOL};
 
 // Memory a command may be given: at least an ifreq, filled from the input.
 union Argument {
@@ -85,7 +85,8 @@ void operate(NetworkInterface& interface, FuzzInput& input) {
             if (burst[n] == nullptr) break;
             std::uint32_t size = input.below(2049);
             if (burst[n]->setSize(size) != 0) burst[n]->setSize(0);
-            if (burst[n]->size() >= sizeof argument.bytes) std::memcpy(burst[n]->data(), argument.bytes, sizeof argument.bytes);
+            if (burst[n]->size() >= sizeof argument.bytes)
+                std::memcpy(burst[n]->data(), argument.bytes, sizeof argument.bytes);
         }
         interface.outputBurst(burst, n);
         break;

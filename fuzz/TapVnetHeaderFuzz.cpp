@@ -22,7 +22,8 @@ namespace {
 void finishChecksum(std::uint8_t* frame, std::uint32_t length, const NetbufOffload& offload) {
     expect(std::uint32_t{offload.csumStart} + offload.csumOffset + 2 <= length, "a checksum field outside the frame");
     std::uint32_t sum = 0;
-    for (std::uint32_t i = offload.csumStart; i + 1 < length; i += 2) sum += std::uint32_t(frame[i] << 8 | frame[i + 1]);
+    for (std::uint32_t i = offload.csumStart; i + 1 < length; i += 2)
+        sum += std::uint32_t(frame[i] << 8 | frame[i + 1]);
     if ((length - offload.csumStart) % 2 != 0) sum += std::uint32_t(frame[length - 1] << 8);
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     std::uint16_t folded = static_cast<std::uint16_t>(~sum);

@@ -37,7 +37,8 @@ SystemMemory SystemMemory::fromMeminfo(std::string_view meminfo) {
     std::uint64_t value = 0;
     if (field(meminfo, "MemAvailable", value)) memory.available = value;
     std::uint64_t free = 0, size = 0;
-    if (field(meminfo, "HugePages_Free", free) && field(meminfo, "Hugepagesize", size)) memory.hugepagesFree = free * size;
+    if (field(meminfo, "HugePages_Free", free) && field(meminfo, "Hugepagesize", size))
+        memory.hugepagesFree = free * size;
     return memory;
 }
 
@@ -53,7 +54,7 @@ SystemMemory SystemMemory::now() {
 Status SystemMemory::fits(std::uint64_t bytes, bool hugepages, const std::string& what) const {
     if (bytes <= available || (hugepages && bytes <= hugepagesFree)) return {};
     std::string message = what + " needs " + format(bytes) + "; the machine has " + format(available) +
-                          " available (MemAvailable in /proc/meminfo)";
+        " available (MemAvailable in /proc/meminfo)";
     if (hugepages) message += " and " + format(hugepagesFree) + " of free hugepages";
     return Status(ENOMEM, message + ": ask for fewer");
 }

@@ -46,7 +46,7 @@ int openRegularFile(const std::string& path, std::string* message) {
         error = EINVAL;
         if (message != nullptr)
             *message = path + " is " + kindOf(st.st_mode) +
-                       ": pcap: replays capture files (regular files; pcap-live:IFNAME takes live traffic)";
+                ": pcap: replays capture files (regular files; pcap-live:IFNAME takes live traffic)";
     }
     if (error != 0) {
         if (fd >= 0) ::close(fd);
@@ -57,9 +57,10 @@ int openRegularFile(const std::string& path, std::string* message) {
 
 // True when @p a and @p b name the same existing file (the same inode, whatever the path).
 bool sameFile(const std::string& a, const std::string& b) {
-    struct stat first {}, second {};
+    struct stat first {
+    }, second{};
     return stat(a.c_str(), &first) == 0 && stat(b.c_str(), &second) == 0 && first.st_dev == second.st_dev &&
-           first.st_ino == second.st_ino;
+        first.st_ino == second.st_ino;
 }
 
 }  // namespace
@@ -85,7 +86,7 @@ Result<std::unique_ptr<PcapDriver>> PcapDriver::create(const Options& options, s
         if (sameFile(options.path, options.txPath)) {
             if (message != nullptr)
                 *message = "tx=" + options.txPath + " is the capture being read (" + options.path +
-                           "): the replies would replace it; write them to another file";
+                    "): the replies would replace it; write them to another file";
             return R::failure(EINVAL);
         }
         std::string why;
@@ -140,7 +141,7 @@ int PcapDriver::openCapture(std::string* message) {
     if (pcap_datalink(capture_) != DLT_EN10MB) {
         if (message != nullptr)
             *message = options_.path + ": link type " + std::to_string(pcap_datalink(capture_)) +
-                       " is not Ethernet (DLT_EN10MB)";
+                " is not Ethernet (DLT_EN10MB)";
         pcap_close(capture_);
         capture_ = nullptr;
         return EPROTONOSUPPORT;
@@ -150,7 +151,8 @@ int PcapDriver::openCapture(std::string* message) {
 
 int PcapDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
-        "pcap", "pcap:FILE[,tx=OUT.pcap][,txlimit=BYTES][,timing=original|fast][,loop=N][,partial=0|1][,mac=MAC][,pool=N]",
+        "pcap",
+        "pcap:FILE[,tx=OUT.pcap][,txlimit=BYTES][,timing=original|fast][,loop=N][,partial=0|1][,mac=MAC][,pool=N]",
         "replays a pcap/pcapng file as received frames, writes transmitted frames to a pcap file",
         {"tx", "txlimit", "timing", "loop", "partial", "mac", "pool"}, [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
@@ -246,7 +248,7 @@ bool PcapDriver::nextRecord(const std::uint8_t*& data, std::uint32_t& captured, 
             captured = header->caplen;
             length = header->len;
             stamp = static_cast<std::uint64_t>(header->ts.tv_sec) * 1000000000u +
-                    static_cast<std::uint64_t>(header->ts.tv_usec);
+                static_cast<std::uint64_t>(header->ts.tv_usec);
             return true;
         }
         if (result != PCAP_ERROR_BREAK) {  // a cut or corrupt record: libpcap says which

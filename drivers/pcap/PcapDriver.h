@@ -68,14 +68,14 @@ public:
 
     /// Files and replay settings.
     struct Options {
-        std::string path;                 ///< Capture to replay (pcap or pcapng).
-        std::string txPath;               ///< Where transmitted frames are written; empty: nowhere.
+        std::string path;                               ///< Capture to replay (pcap or pcapng).
+        std::string txPath;                             ///< Where transmitted frames are written; empty: nowhere.
         std::uint64_t txLimit = kDefaultTransmitLimit;  ///< Largest size of the tx file, in bytes.
-        Timing timing = Timing::fast;     ///< Replay speed.
-        std::uint64_t loops = 1;          ///< Times to play the file; 0: endlessly.
-        std::uint32_t poolSize = 8192;    ///< Netbufs in the driver's pool.
-        bool partial = false;             ///< Hand up records cut in the file instead of dropping them.
-        EthernetAddress address = kDefaultAddress;  ///< The driver's hardware address.
+        Timing timing = Timing::fast;                   ///< Replay speed.
+        std::uint64_t loops = 1;                        ///< Times to play the file; 0: endlessly.
+        std::uint32_t poolSize = 8192;                  ///< Netbufs in the driver's pool.
+        bool partial = false;                           ///< Hand up records cut in the file instead of dropping them.
+        EthernetAddress address = kDefaultAddress;      ///< The driver's hardware address.
     };
 
     /// Opens the files and makes the driver with its own pool. Errors: the file's errno (ENOENT,

@@ -26,9 +26,9 @@
 namespace nexnet {
 
 namespace {
-constexpr unsigned kVlanTag = 4;            // a frame may carry an 802.1Q tag beyond the MTU
-constexpr unsigned kTapMaxMtu = 65535 - 14; // tun: MAX_MTU less the Ethernet header
-constexpr unsigned kMinMtu = 68;            // IPv4 minimum (RFC 791), as IONetwork::setMtu
+constexpr unsigned kVlanTag = 4;             // a frame may carry an 802.1Q tag beyond the MTU
+constexpr unsigned kTapMaxMtu = 65535 - 14;  // tun: MAX_MTU less the Ethernet header
+constexpr unsigned kMinMtu = 68;             // IPv4 minimum (RFC 791), as IONetwork::setMtu
 constexpr auto kLinkWatchdog = std::chrono::seconds(1);
 }  // namespace
 
@@ -174,18 +174,24 @@ int TapDriver::registerWith(DriverRegistry& registry) {
             }
             auto driver = create(options);
             if (!driver)
-                return R::failure(driver.error(), driver.message().empty() ? explainOpenError(driver.error()) : driver.message());
+                return R::failure(driver.error(),
+                                  driver.message().empty() ? explainOpenError(driver.error()) : driver.message());
             return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
         });
 }
 
 std::string TapDriver::explainOpenError(int error) {
     switch (error) {
-    case EPERM: return "a tap needs CAP_NET_ADMIN to be created or attached (run as root)";
-    case ENOENT: return "/dev/net/tun is missing (modprobe tun)";
-    case EBUSY: return "every queue of that tap is taken by another process";
-    case EINVAL: return "a name of at most 15 characters, 1 to 16 queues, and no existing interface of another kind";
-    default: return std::strerror(error);
+    case EPERM:
+        return "a tap needs CAP_NET_ADMIN to be created or attached (run as root)";
+    case ENOENT:
+        return "/dev/net/tun is missing (modprobe tun)";
+    case EBUSY:
+        return "every queue of that tap is taken by another process";
+    case EINVAL:
+        return "a name of at most 15 characters, 1 to 16 queues, and no existing interface of another kind";
+    default:
+        return std::strerror(error);
     }
 }
 
@@ -240,9 +246,7 @@ int TapDriver::setMtu(unsigned mtu) {
 
 unsigned TapDriver::queueCount() const { return queueCount_; }
 
-int TapDriver::interruptEventFd(unsigned queue) const {
-    return queue < queueCount_ ? queues_[queue].interrupt : -1;
-}
+int TapDriver::interruptEventFd(unsigned queue) const { return queue < queueCount_ ? queues_[queue].interrupt : -1; }
 
 int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     (void)enabled;  // a tap descriptor is always readable when frames wait: nothing to arm or mask
@@ -294,18 +298,28 @@ void TapDriver::fillSpares(Queue& queue) {
 bool TapDriver::acceptFrame(Queue& queue, const VirtioNetHeader& header, std::uint32_t length, std::uint32_t room) {
     Counter* reason = nullptr;
     switch (TapFrameCheck{room, mtu(), offloads_}.judge(header.offload(), length)) {
-    case TapFrameCheck::Verdict::accepted: return true;
-    case TapFrameCheck::Verdict::truncated: reason = &queue.truncated; break;
-    case TapFrameCheck::Verdict::runt: reason = &queue.runts; break;
-    case TapFrameCheck::Verdict::oversize: reason = &queue.oversize; break;
-    case TapFrameCheck::Verdict::badOffload: reason = &queue.badOffloads; break;
+    case TapFrameCheck::Verdict::accepted:
+        return true;
+    case TapFrameCheck::Verdict::truncated:
+        reason = &queue.truncated;
+        break;
+    case TapFrameCheck::Verdict::runt:
+        reason = &queue.runts;
+        break;
+    case TapFrameCheck::Verdict::oversize:
+        reason = &queue.oversize;
+        break;
+    case TapFrameCheck::Verdict::badOffload:
+        reason = &queue.badOffloads;
+        break;
     }
     reason->store(reason->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // single writer
     return false;
 }
 
 // Takes the frame a read of @p result bytes put in @p netbuf, or counts it as malformed.
-bool TapDriver::takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room) {
+bool TapDriver::takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result,
+                          std::uint32_t room) {
     std::uint32_t length = result > kVnetHeaderSize ? static_cast<std::uint32_t>(result - kVnetHeaderSize) : 0;
     if (!acceptFrame(queue, header, length, room)) return false;
     netbuf->setSize(length);
@@ -360,7 +374,8 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     for (unsigned i = 0; i < attempted; ++i) used[i] = rq.spare[rq.spareCount - 1 - i];
     for (unsigned i = 0; i < attempted; ++i) {
         Netbuf* netbuf = used[i];
-        if (results[i] >= 0 && takeFrame(rq, netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
+        if (results[i] >= 0 &&
+            takeFrame(rq, netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
             out[got++] = netbuf;
             continue;
         }
@@ -387,8 +402,7 @@ VirtioNetHeader TapDriver::headerFor(const Netbuf& packet) {
     std::uint32_t start = offload.csumStart;
     if ((type == NetbufOffload::kGsoTcpV4 || type == NetbufOffload::kGsoTcpV6) && start + 13 < packet.size())
         header.headerLength = static_cast<std::uint16_t>(start + (packet.data()[start + 12] >> 4) * 4);
-    else if (type == NetbufOffload::kGsoUdpL4)
-        header.headerLength = static_cast<std::uint16_t>(start + 8);
+    else if (type == NetbufOffload::kGsoUdpL4) header.headerLength = static_cast<std::uint16_t>(start + 8);
     return header;
 }
 

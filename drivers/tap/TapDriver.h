@@ -103,12 +103,12 @@ public:
 
     /// What to open.
     struct Options {
-        std::string name;              ///< Interface name (empty: the kernel picks one).
-        unsigned queues = 1;           ///< Queue pairs, 1 to kMaxQueues.
-        bool vnet = false;             ///< Receive checksum-offloaded frames and super-packets.
-        std::uint32_t poolSize = 0;    ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
-        std::optional<bool> persist;   ///< TUNSETPERSIST when set.
-        bool uring = true;             ///< Batch each burst's system calls with io_uring.
+        std::string name;             ///< Interface name (empty: the kernel picks one).
+        unsigned queues = 1;          ///< Queue pairs, 1 to kMaxQueues.
+        bool vnet = false;            ///< Receive checksum-offloaded frames and super-packets.
+        std::uint32_t poolSize = 0;   ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
+        std::optional<bool> persist;  ///< TUNSETPERSIST when set.
+        bool uring = true;            ///< Batch each burst's system calls with io_uring.
     };
 
     /// Opens (creating or attaching to) the tap @p options.name with its queues and a pool. The
@@ -200,18 +200,17 @@ protected:
     int eventLoopChanged() override;
 
 private:
-
     using Counter = std::atomic<std::uint64_t>;
     // One queue pair: its descriptor and the empty netbufs kept for the next reads, as a NIC
     // keeps its receive ring full. Written by the queue's thread only (and by control calls
     // while the gate is closed: reattach); the counters and `dead` are read from any thread.
     struct alignas(64) Queue {
-        int fd = -1;  // the tap descriptor; once the interface was deleted, a silent eventfd in its
-                      // place (the number stays valid for the kernel end until control moves it)
-        int interrupt = -1;  // epoll set holding fd: interruptEventFd(), the same for the driver's life
-        int retry = -1;      // timerfd in the same set: wakes the loop to retry a dry pool
+        int fd = -1;                    // the tap descriptor; once the interface was deleted, a silent eventfd in its
+                                        // place (the number stays valid for the kernel end until control moves it)
+        int interrupt = -1;             // epoll set holding fd: interruptEventFd(), the same for the driver's life
+        int retry = -1;                 // timerfd in the same set: wakes the loop to retry a dry pool
         std::atomic<bool> dead{false};  // the interface was deleted
-        bool starved = false;  // the pool ran dry: fd is not watched, retry is armed
+        bool starved = false;           // the pool ran dry: fd is not watched, retry is armed
         std::chrono::steady_clock::time_point retryAt{};
         Netbuf* spare[kBurst] = {};
         unsigned spareCount = 0;

@@ -4,9 +4,9 @@ namespace nexnet {
 
 namespace {
 constexpr std::uint32_t kEthernetHeader = 14;
-constexpr std::uint32_t kVlanTag = 4;          // a frame may carry an 802.1Q tag beyond the MTU
-constexpr std::uint8_t kGsoUdpL4 = 5;          // VIRTIO_NET_HDR_GSO_UDP_L4
-constexpr std::uint8_t kGsoEcn = 0x80;         // VIRTIO_NET_HDR_GSO_ECN
+constexpr std::uint32_t kVlanTag = 4;   // a frame may carry an 802.1Q tag beyond the MTU
+constexpr std::uint8_t kGsoUdpL4 = 5;   // VIRTIO_NET_HDR_GSO_UDP_L4
+constexpr std::uint8_t kGsoEcn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN
 
 // The GSO types Linux writes into a virtio-net header (include/uapi/linux/virtio_net.h); the
 // kernel refuses any other from userspace (virtio_net_hdr_to_skb), and so does this driver.

@@ -54,9 +54,11 @@ struct Counters {
 
 // The modes and actions by name; anything else is refused (issue 17: an unknown mode used to
 // become join).
-constexpr std::pair<std::string_view, app_ring_mode> kModes[] = {
-    {"rx", APP_RING_RX_INTERCEPT}, {"tx", APP_RING_TX_INTERCEPT}, {"bypass", APP_RING_BYPASS},
-    {"non-network", APP_RING_NON_NETWORK}, {"join", APP_RING_JOIN}};
+constexpr std::pair<std::string_view, app_ring_mode> kModes[] = {{"rx", APP_RING_RX_INTERCEPT},
+                                                                 {"tx", APP_RING_TX_INTERCEPT},
+                                                                 {"bypass", APP_RING_BYPASS},
+                                                                 {"non-network", APP_RING_NON_NETWORK},
+                                                                 {"join", APP_RING_JOIN}};
 constexpr std::string_view kActions[] = {"reinject", "respond", "watch", "hold", "garbage"};
 
 const char kUsage[] =
@@ -69,39 +71,46 @@ Result<ArgumentParser::Outcome> parse(int argc, char** argv, Settings& settings)
     unsigned operand = 0;
     ArgumentParser parser;
     parser
-        .option({"--ip"}, "A.B.C.D", [&](std::string_view text) {
-            auto host = parseHostAddress(text);
-            if (!host) return Status::from(host);
-            settings.ip = host->address;
-            return Status();
-        })
-        .option({"--mac"}, "MAC", [&](std::string_view text) {
-            auto mac = parseStationAddress(text);
-            if (!mac) return Status::from(mac);
-            std::copy(mac->bytes.begin(), mac->bytes.end(), settings.mac);
-            return Status();
-        })
+        .option({"--ip"}, "A.B.C.D",
+                [&](std::string_view text) {
+                    auto host = parseHostAddress(text);
+                    if (!host) return Status::from(host);
+                    settings.ip = host->address;
+                    return Status();
+                })
+        .option({"--mac"}, "MAC",
+                [&](std::string_view text) {
+                    auto mac = parseStationAddress(text);
+                    if (!mac) return Status::from(mac);
+                    std::copy(mac->bytes.begin(), mac->bytes.end(), settings.mac);
+                    return Status();
+                })
         .option({"--hold"}, "N", storeInto(settings.hold, [](auto v) { return parseCount(v, 1, UINT32_MAX); }))
         .option({"--seconds"}, "S", storeInto(settings.seconds, [](auto v) { return parseSeconds(v); }))
         .operands("SOCKET INTERFACE MODE ACTION", 4, 4, [&](std::string_view word) -> Status {
             switch (operand++) {
-            case 0: settings.socket = word; return {};
-            case 1: settings.interface = word; return {};
+            case 0:
+                settings.socket = word;
+                return {};
+            case 1:
+                settings.interface = word;
+                return {};
             case 2:
                 for (const auto& [name, mode] : kModes)
                     if (word == name) {
                         settings.mode = mode;
                         return {};
                     }
-                return Status(EINVAL, "unknown mode " + quotedArgument(word) + " (rx, tx, bypass, non-network or join)");
+                return Status(EINVAL,
+                              "unknown mode " + quotedArgument(word) + " (rx, tx, bypass, non-network or join)");
             default:
                 for (std::string_view action : kActions)
                     if (word == action) {
                         settings.action = word;
                         return {};
                     }
-                return Status(EINVAL,
-                              "unknown action " + quotedArgument(word) + " (reinject, respond, watch, hold or garbage)");
+                return Status(
+                    EINVAL, "unknown action " + quotedArgument(word) + " (reinject, respond, watch, hold or garbage)");
             }
         });
     return parser.parse(argc, argv);
@@ -129,16 +138,22 @@ void scribble(AppRingClient& ring, double seconds) {
     std::size_t takenWords = (header.claims_offset + header.slot_count * sizeof(app_ring_claim)) / 4;
     auto* own = reinterpret_cast<std::uint32_t*>(ring.application());
     std::size_t ownWords = (header.slots_offset + header.slot_count * sizeof(app_ring_slot)) / 4;
-    auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(ring.taken()) + header.claims_offset);
+    auto* claims =
+        reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(ring.taken()) + header.claims_offset);
     auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!stopRequested && std::chrono::steady_clock::now() < end) {
         std::uint32_t head = std::atomic_ref<const std::uint32_t>(ring.posted()->head).load(std::memory_order_relaxed);
         for (int i = 0; i < 4096; ++i) {
             std::uint32_t value = random();
             switch (random() % 4) {
-            case 0: value = head - random() % (2 * header.slot_count); break;  // positions near the live ones
-            case 1: value %= 2 * header.buffer_count; break;                   // indices near the pool's end
-            default: break;
+            case 0:
+                value = head - random() % (2 * header.slot_count);
+                break;  // positions near the live ones
+            case 1:
+                value %= 2 * header.buffer_count;
+                break;  // indices near the pool's end
+            default:
+                break;
             }
             if (random() % 4 == 0) {
                 std::atomic_ref<std::uint32_t>(own[random() % ownWords]).store(value, std::memory_order_relaxed);
@@ -149,7 +164,8 @@ void scribble(AppRingClient& ring, double seconds) {
         for (int i = 0; i < 64; ++i) {  // claims that decide live positions, for itself or anyone
             std::uint32_t position = head - random() % header.slot_count;
             std::uint64_t word = position | std::uint64_t{random() % 2 == 0 ? ring.token() : random()} << 32;
-            std::atomic_ref<std::uint64_t>(claims[position & (header.slot_count - 1)]).store(word, std::memory_order_relaxed);
+            std::atomic_ref<std::uint64_t>(claims[position & (header.slot_count - 1)])
+                .store(word, std::memory_order_relaxed);
         }
         app_ring_packet forged = ring.packet(random() % ring.header().buffer_count, random() % 4096);
         ring.send(&forged, 1);  // a buffer it never received: must be refused
@@ -173,7 +189,8 @@ int main(int argc, char** argv) {
     options.mode = settings.mode;
     auto connected = AppRingClient::connect(settings.socket, settings.interface, options);
     if (!connected) {
-        std::fprintf(stderr, "nexnet-appring: cannot map %s's rings: %s\n", settings.interface.c_str(), std::strerror(connected.error()));
+        std::fprintf(stderr, "nexnet-appring: cannot map %s's rings: %s\n", settings.interface.c_str(),
+                     std::strerror(connected.error()));
         return 1;
     }
     AppRingClient& ring = *connected.value();
@@ -190,7 +207,9 @@ int main(int argc, char** argv) {
             if (poll(&control, 1, 10) > 0) waitFor(EPIPE);
             continue;
         }
-        unsigned max = settings.action == "hold" ? static_cast<unsigned>(std::min<std::uint64_t>(32, settings.hold - counters.received)) : 32;
+        unsigned max = settings.action == "hold"
+            ? static_cast<unsigned>(std::min<std::uint64_t>(32, settings.hold - counters.received))
+            : 32;
         unsigned n = ring.receive(packets, max);
         if (n == 0) {
             waitFor(ring.waitReceive(std::chrono::milliseconds(50)));
@@ -198,7 +217,8 @@ int main(int argc, char** argv) {
         }
         counters.received += n;
         if (settings.action == "hold") {
-            if (counters.received >= settings.hold) std::printf("held %llu\n", static_cast<unsigned long long>(counters.received));
+            if (counters.received >= settings.hold)
+                std::printf("held %llu\n", static_cast<unsigned long long>(counters.received));
             std::fflush(stdout);
             continue;
         }

@@ -19,7 +19,8 @@ ArgumentParser& ArgumentParser::flag(std::initializer_list<std::string_view> nam
     return *this;
 }
 
-ArgumentParser& ArgumentParser::option(std::initializer_list<std::string_view> names, std::string valueName, Take take) {
+ArgumentParser& ArgumentParser::option(std::initializer_list<std::string_view> names, std::string valueName,
+                                       Take take) {
     entries_.push_back({{names.begin(), names.end()}, std::move(valueName), std::move(take), nullptr});
     return *this;
 }
@@ -57,8 +58,9 @@ Result<ArgumentParser::Outcome> ArgumentParser::parse(int argc, const char* cons
         }
         if (onlyOperands || !isOption(word)) {
             if (++operands > maxOperands_)
-                return Parsed::failure(EINVAL, "unexpected " + quotedArgument(word) + " (at most " +
-                                                   std::to_string(maxOperands_) + " " + operandName_ + ")");
+                return Parsed::failure(EINVAL,
+                                       "unexpected " + quotedArgument(word) + " (at most " +
+                                           std::to_string(maxOperands_) + " " + operandName_ + ")");
             if (Status taken = takeOperand_(word); !taken)
                 return Parsed::failure(EINVAL, quotedArgument(word) + ": " + taken.describe());
             continue;
@@ -71,7 +73,8 @@ Result<ArgumentParser::Outcome> ArgumentParser::parse(int argc, const char* cons
             inlineValue = word.substr(equals + 1);
         }
         const Entry* entry = find(name);
-        if (entry == nullptr) return Parsed::failure(EINVAL, "unknown option " + quotedArgument(name) + " (see --help)");
+        if (entry == nullptr)
+            return Parsed::failure(EINVAL, "unknown option " + quotedArgument(name) + " (see --help)");
         if (entry->valueName.empty()) {
             if (inlineValue) return Parsed::failure(EINVAL, std::string(name) + " takes no value");
             entry->on();
@@ -89,12 +92,14 @@ Result<ArgumentParser::Outcome> ArgumentParser::parse(int argc, const char* cons
             inlineValue = next;
             ++i;
         }
-        if (Status taken = takeOption(*entry, name, *inlineValue); !taken) return Parsed::failure(EINVAL, taken.message());
+        if (Status taken = takeOption(*entry, name, *inlineValue); !taken)
+            return Parsed::failure(EINVAL, taken.message());
     }
     if (operands < minOperands_)
-        return Parsed::failure(EINVAL, "missing " + operandName_ + " (" + std::to_string(minOperands_) +
-                                           (minOperands_ == maxOperands_ ? "" : " or more") + " needed, " +
-                                           std::to_string(operands) + " given)");
+        return Parsed::failure(EINVAL,
+                               "missing " + operandName_ + " (" + std::to_string(minOperands_) +
+                                   (minOperands_ == maxOperands_ ? "" : " or more") + " needed, " +
+                                   std::to_string(operands) + " given)");
     return Outcome::run;
 }
 

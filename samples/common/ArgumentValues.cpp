@@ -58,8 +58,9 @@ Result<std::uint64_t> parseCount(std::string_view text, std::uint64_t min, std::
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     bool digits = !text.empty() && error == std::errc() && end == text.data() + text.size();
     if (!digits || value < min || value > max)
-        return Result<std::uint64_t>::failure(EINVAL, "not a number from " + std::to_string(min) + " to " +
-                                                          std::to_string(max) + " (decimal digits only)");
+        return Result<std::uint64_t>::failure(
+            EINVAL,
+            "not a number from " + std::to_string(min) + " to " + std::to_string(max) + " (decimal digits only)");
     return value;
 }
 
@@ -80,8 +81,9 @@ Result<double> parseSeconds(std::string_view text, double max) {
     if (!ok) {
         char limit[32];
         std::snprintf(limit, sizeof limit, "%.0f", max);
-        return Result<double>::failure(EINVAL, std::string("not a number of seconds above 0 and at most ") + limit +
-                                                   " (digits and one point, e.g. 2 or 0.5)");
+        return Result<double>::failure(EINVAL,
+                                       std::string("not a number of seconds above 0 and at most ") + limit +
+                                           " (digits and one point, e.g. 2 or 0.5)");
     }
     return value;
 }
@@ -94,8 +96,8 @@ Result<HostAddress> parseHostAddress(std::string_view text) {
     if (slash != std::string_view::npos) {
         auto prefix = parseCount(text.substr(slash + 1), 0, 32);
         if (!prefix)
-            return R::failure(EINVAL, "the prefix length " + quotedArgument(text.substr(slash + 1)) + " is " +
-                                          prefix.message());
+            return R::failure(
+                EINVAL, "the prefix length " + quotedArgument(text.substr(slash + 1)) + " is " + prefix.message());
         host.prefix = static_cast<unsigned>(prefix.value());
     }
     // inet_pton takes exactly four decimal parts: no spaces, no octal or hex, no shortened forms.
@@ -119,19 +121,21 @@ Result<EthernetAddress> parseStationAddress(std::string_view text) {
     using R = Result<EthernetAddress>;
     auto address = EthernetAddress::parse(text);
     if (!address) return R::failure(EINVAL, "not an Ethernet address (six hex bytes, e.g. 02:00:00:00:00:01)");
-    const char* why = address->isBroadcast()   ? "the broadcast address"
-                      : address->isMulticast() ? "a multicast address (the group bit, 01:00:00:00:00:00, is set)"
-                      : address->isZero()      ? "all zeros"
-                                               : nullptr;
+    const char* why = address->isBroadcast() ? "the broadcast address"
+        : address->isMulticast()             ? "a multicast address (the group bit, 01:00:00:00:00:00, is set)"
+        : address->isZero()                  ? "all zeros"
+                                             : nullptr;
     if (why != nullptr)
-        return R::failure(EINVAL, address->toString() + " is " + why +
-                                      ": a station's own address must be unicast (e.g. 02:00:00:00:00:01)");
+        return R::failure(
+            EINVAL,
+            address->toString() + " is " + why + ": a station's own address must be unicast (e.g. 02:00:00:00:00:01)");
     return *address;
 }
 
 Result<std::string> parsePciAddress(std::string_view text) {
     if (!PciDevice::isAddress(text))
-        return Result<std::string>::failure(EINVAL, "not a PCI address (DDDD:BB:DD.F as `lspci -D` shows it, e.g. 0000:03:00.0)");
+        return Result<std::string>::failure(
+            EINVAL, "not a PCI address (DDDD:BB:DD.F as `lspci -D` shows it, e.g. 0000:03:00.0)");
     return std::string(text);
 }
 

@@ -23,8 +23,8 @@ inline constexpr double kMaxSeconds = 365.0 * 24 * 3600;
 
 /// A host's IPv4 address and the length of its network's prefix ("10.77.0.2/24").
 struct HostAddress {
-    in_addr address{};    ///< The address, network order.
-    unsigned prefix = 24; ///< Prefix length, 0 to 32.
+    in_addr address{};     ///< The address, network order.
+    unsigned prefix = 24;  ///< Prefix length, 0 to 32.
 
     /// The netmask the prefix stands for, network order.
     in_addr netmask() const;

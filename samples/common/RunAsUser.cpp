@@ -24,9 +24,10 @@ Result<RunAsUser> RunAsUser::find(std::string_view name) {
             error = getpwuid_r(static_cast<uid_t>(uid.value()), &entry, buffer.data(), buffer.size(), &found);
     }
     if (found == nullptr)
-        return R::failure(EINVAL, "no account " + quotedArgument(wanted) + (error != 0 && error != ENOENT
-                                                                                ? std::string(" (") + std::strerror(error) + ")"
-                                                                                : std::string(" (see /etc/passwd)")));
+        return R::failure(EINVAL,
+                          "no account " + quotedArgument(wanted) +
+                              (error != 0 && error != ENOENT ? std::string(" (") + std::strerror(error) + ")"
+                                                             : std::string(" (see /etc/passwd)")));
     RunAsUser user;
     user.name_ = entry.pw_name;
     user.uid_ = entry.pw_uid;

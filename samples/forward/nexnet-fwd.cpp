@@ -68,7 +68,7 @@ struct Direction final : IONetworkClient {
     unsigned burstSize = kBurst;
     std::array<QueueCounts, IONetwork::kMaxQueues> counts{};
     std::uint64_t lastForwarded = 0;  // the main thread's, for the rate
-    std::optional<LinkWatch> watch;  // of `from`: its link and faults, printed as they change (main thread)
+    std::optional<LinkWatch> watch;   // of `from`: its link and faults, printed as they change (main thread)
 
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -90,7 +90,9 @@ struct Direction final : IONetworkClient {
         if (n != 0) forward(queue, burst, n);
         return n != 0;
     }
-    void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override { forward(queue, netbufs, count); }
+    void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override {
+        forward(queue, netbufs, count);
+    }
 
     std::uint64_t forwarded(unsigned queue) const { return counts[queue].forwarded.load(std::memory_order_relaxed); }
     std::uint64_t forwarded() const { return sum(&QueueCounts::forwarded); }
@@ -105,7 +107,7 @@ struct Direction final : IONetworkClient {
 struct Settings {
     std::string uri[2];
     std::vector<std::string> plugins;  // -d: driver plug-ins to load
-    double duration = 0;  // seconds; 0: until a signal
+    double duration = 0;               // seconds; 0: until a signal
     bool stats = false;
     bool interrupt = false;
     unsigned threads = 1;
@@ -131,13 +133,16 @@ Result<ArgumentParser::Outcome> parseArguments(int argc, char** argv, Settings& 
     parser.flag({"--stats"}, [&] { settings.stats = true; })
         .flag({"--interrupt"}, [&] { settings.interrupt = true; })
         .option({"--duration"}, "SECONDS", storeInto(settings.duration, [](auto v) { return parseSeconds(v); }))
-        .option({"--threads"}, "N", storeInto(settings.threads, [](auto v) { return parseCount(v, 1, IONetwork::kMaxQueues); }))
-        .option({"--burst"}, "N", storeInto(settings.burst, [](auto v) { return parseCount(v, 1, IONetwork::kMaxBurst); }))
+        .option({"--threads"}, "N",
+                storeInto(settings.threads, [](auto v) { return parseCount(v, 1, IONetwork::kMaxQueues); }))
+        .option({"--burst"}, "N",
+                storeInto(settings.burst, [](auto v) { return parseCount(v, 1, IONetwork::kMaxBurst); }))
         .option({"--cpus"}, "LIST", storeInto(settings.cpus, QueueWorkers::parseCpuList))
-        .option({"-d", "--plugin"}, "PLUGIN.so", [&](std::string_view file) {
-            settings.plugins.emplace_back(file);
-            return Status();
-        })
+        .option({"-d", "--plugin"}, "PLUGIN.so",
+                [&](std::string_view file) {
+                    settings.plugins.emplace_back(file);
+                    return Status();
+                })
         .option({"--user"}, "NAME", storeInto(settings.user, RunAsUser::find))
         .operands("URIs", 2, 2, [&](std::string_view uri) {
             settings.uri[uris++] = uri;
@@ -184,7 +189,8 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
                     static_cast<unsigned long long>(dir.forwarded()), static_cast<unsigned long long>(dir.dropped()),
                     seconds, double(dir.forwarded()) / seconds / 1e6);
     }
-    std::printf("nexnet-fwd: total both %.3f Mpps\n", double(directions[0].forwarded() + directions[1].forwarded()) / seconds / 1e6);
+    std::printf("nexnet-fwd: total both %.3f Mpps\n",
+                double(directions[0].forwarded() + directions[1].forwarded()) / seconds / 1e6);
     if (!settings.stats) return;
     for (unsigned d = 0; d < 2; ++d) {
         const IONetwork& driver = *directions[d].from;
@@ -198,7 +204,8 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
     for (unsigned w = 0; w < workers.threads(); ++w) {
         std::uint64_t moved[2] = {0, 0};
         for (unsigned d = 0; d < 2; ++d)
-            for (unsigned q = w; q < IONetwork::kMaxQueues; q += workers.threads()) moved[d] += directions[d].forwarded(q);
+            for (unsigned q = w; q < IONetwork::kMaxQueues; q += workers.threads())
+                moved[d] += directions[d].forwarded(q);
         std::printf("nexnet-fwd: thread %u (CPU %d) A->B %llu B->A %llu\n", w, workers.cpu(w),
                     static_cast<unsigned long long>(moved[0]), static_cast<unsigned long long>(moved[1]));
     }
@@ -221,7 +228,8 @@ int prepareWorker(QueueWorkers& workers, unsigned w, Direction* directions, bool
         for (unsigned q : queuesOf(*dir->from, w, workers.threads())) {
             int fd = interrupt ? dir->from->interruptEventFd(q) : -1;
             if (fd < 0 || dir->from->setInterruptsEnabled(q, true) != 0) {
-                if (interrupt && q == 0) std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
+                if (interrupt && q == 0)
+                    std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
                 polled.emplace_back(dir, q);
                 continue;
             }
@@ -332,15 +340,15 @@ int main(int argc, char** argv) {
 
     Clock::time_point start = Clock::now();
     Clock::time_point end = settings.duration > 0
-                                ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings.duration))
-                                : Clock::time_point::max();
+        ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings.duration))
+        : Clock::time_point::max();
     std::printf("nexnet-fwd: A=%s B=%s, bursts of %u, %s mode, %u thread%s\n", settings.uri[0].c_str(),
                 settings.uri[1].c_str(), settings.burst, settings.interrupt ? "interrupt" : "poll", settings.threads,
                 settings.threads == 1 ? "" : "s");
     for (unsigned d = 0; d < 2; ++d) {
         if (const NetbufPool* pool = drivers[d]->pool())  // say which memory runs: hugepages or not
-            std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
-                        pool->dataRegion().pageSize() / 1024);
+            std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool -> capacity(),
+                        pool -> dataRegion().pageSize() / 1024);
     }
     // nexnetctl sees both drivers (counters, link, set) through this process's telemetry socket.
     auto telemetry = Telemetry::open(Telemetry::Options{});

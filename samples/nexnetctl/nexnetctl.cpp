@@ -49,7 +49,8 @@ int hugepages(const CommandLine& line) {
     const std::string& argument = line.operands[0];
     auto count = parseCount(argument, 0, 1u << 20);
     if (!count) {
-        std::fprintf(stderr, "nexnetctl: hugepages %s: %s\n", quotedArgument(argument).c_str(), count.message().c_str());
+        std::fprintf(stderr, "nexnetctl: hugepages %s: %s\n", quotedArgument(argument).c_str(),
+                     count.message().c_str());
         return 2;
     }
     std::string message;
@@ -79,7 +80,8 @@ std::vector<Command> commands() {
     std::vector<Command> table = {
         {{"drivers", {}, {}, false, "", "the drivers and their URIs"}, listDrivers},
         {{"check", {}, {}, false, "", "what this machine offers nexnet, and what to do"}, check},
-        {{"hugepages", {"COUNT"}, {}, false, "COUNT", "reserve COUNT 2 MiB hugepages, mount /dev/hugepages"}, hugepages},
+        {{"hugepages", {"COUNT"}, {}, false, "COUNT", "reserve COUNT 2 MiB hugepages, mount /dev/hugepages"},
+         hugepages},
         {{"bind", {"BDF"}, {}, false, "BDF", "bind PCI device BDF (0000:00:03.0) to vfio-pci"}, bind},
     };
     for (auto& spec : TelemetryCommands::specs()) table.push_back({spec, TelemetryCommands::run});
@@ -123,7 +125,8 @@ int main(int argc, char** argv) {
         std::string error;
         auto line = CommandLine::parse(command.spec, {arguments.begin() + at + 1, arguments.end()}, error);
         if (!line) {
-            std::fprintf(stderr, "nexnetctl: %s\nusage: nexnetctl %s %s\n", error.c_str(), name.c_str(), command.spec.usage.c_str());
+            std::fprintf(stderr, "nexnetctl: %s\nusage: nexnetctl %s %s\n", error.c_str(), name.c_str(),
+                         command.spec.usage.c_str());
             return 2;
         }
         return command.run(*line);

@@ -98,7 +98,8 @@ protected:
     bool pings(int count) {
         return ns_->run("ping -q -c " + std::to_string(count) + " -i 0.05 -W 2 10.77.0.2", 20).status == 0;
     }
-    bool said(SampleProcess& process, const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    bool said(SampleProcess& process, const std::string& text,
+              std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
         return pollUntil([&] { return process.output().find(text) != std::string::npos; }, timeout);
     }
 
@@ -111,8 +112,9 @@ TEST_F(SampleFaultTest, TheSampleSaysTheTapWasDeletedKeepsRunningAndTakesItAgain
     startSample();
     ASSERT_TRUE(pings(3));
     ASSERT_EQ(ns_->run("ip link del " + kSampleTap).status, 0);
-    EXPECT_TRUE(said(*sample_, "tap:" + kSampleTap + ": link down: interface " + kSampleTap +
-                                   " was deleted; waiting for it to come back"))
+    EXPECT_TRUE(said(
+        *sample_,
+        "tap:" + kSampleTap + ": link down: interface " + kSampleTap + " was deleted; waiting for it to come back"))
         << sample_->output();
     EXPECT_FALSE(sample_->waitForExit(std::chrono::milliseconds(300))) << "it must keep running";
 
@@ -136,8 +138,8 @@ TEST_F(SampleFaultTest, TheSampleExitsWithStatusOneWhileTheTapIsStillGone) {
 }
 
 TEST_F(SampleFaultTest, TheForwarderSaysATapWasDeletedAndExitsWithStatusOne) {
-    forwarder_ = std::make_unique<SampleProcess>(*ns_, std::vector<std::string>{"tap:nxfa", "tap:nxfb", "--duration", "60"},
-                                                 "samples/forward/nexnet-fwd");
+    forwarder_ = std::make_unique<SampleProcess>(
+        *ns_, std::vector<std::string>{"tap:nxfa", "tap:nxfb", "--duration", "60"}, "samples/forward/nexnet-fwd");
     ASSERT_TRUE(forwarder_->waitUntilRunning()) << forwarder_->output();
     ASSERT_EQ(ns_->run("ip link del nxfa").status, 0);
     EXPECT_TRUE(said(*forwarder_, "tap:nxfa: link down: interface nxfa was deleted")) << forwarder_->output();

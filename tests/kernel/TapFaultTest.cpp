@@ -79,7 +79,9 @@ protected:
         return handlers;
     }
     // Runs the loop for @p time. @return the handlers that ran: how often the loop woke.
-    std::uint64_t runFor(std::chrono::milliseconds time) { return runUntil([] { return false; }, time); }
+    std::uint64_t runFor(std::chrono::milliseconds time) {
+        return runUntil([] { return false; }, time);
+    }
     // Frames counted within @p timeout after now (0: traffic does not flow).
     std::uint64_t moreFrames(std::uint64_t wanted, std::chrono::milliseconds timeout) {
         std::uint64_t before = counter_.frames;

@@ -22,7 +22,7 @@ namespace {
 using Mode = NetworkInterface::Mode;
 constexpr unsigned kQueues = 4;
 constexpr unsigned kFlows = 32;
-constexpr unsigned kPerRound = 8;   // datagrams of each flow in flight at once
+constexpr unsigned kPerRound = 8;  // datagrams of each flow in flight at once
 constexpr unsigned kRounds = 12;
 constexpr std::uint16_t kPort = 7000;
 
@@ -31,7 +31,8 @@ class Forwarder : public InputConsumer {
 public:
     explicit Forwarder(NetworkInterface& to) : to_(to) {}
     void consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) override {
-        InputConsumer::takeRemaining(packets, count, [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
+        InputConsumer::takeRemaining(packets, count,
+                                     [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
     }
 
 private:
@@ -61,7 +62,9 @@ public:
         for (int fd : senders_) close(fd);
         if (receiver_ >= 0) close(receiver_);
     }
-    bool ok() const { return bound_ && std::all_of(senders_.begin(), senders_.end(), [](int fd) { return fd >= 0; }); }
+    bool ok() const {
+        return bound_ && std::all_of(senders_.begin(), senders_.end(), [](int fd) { return fd >= 0; });
+    }
 
     // Sends every round; @return false when a round did not arrive whole within 5 s.
     bool run() {

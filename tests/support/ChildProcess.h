@@ -41,7 +41,8 @@ public:
     explicit ChildProcess(const std::vector<std::string>& argv)
         : ChildProcess(argv.at(0), {argv.begin() + 1, argv.end()}, Options{}) {}
     /// Starts @p binary with @p arguments.
-    ChildProcess(const std::string& binary, const std::vector<std::string>& arguments) : ChildProcess(binary, arguments, Options{}) {}
+    ChildProcess(const std::string& binary, const std::vector<std::string>& arguments)
+        : ChildProcess(binary, arguments, Options{}) {}
     /// Starts @p binary with @p arguments where and as whom @p options say.
     ChildProcess(const std::string& binary, const std::vector<std::string>& arguments, const Options& options) {
         static std::atomic<int> counter{0};
@@ -68,7 +69,8 @@ public:
                 int target = open(netns.c_str(), O_RDONLY);
                 if (target < 0 || setns(target, CLONE_NEWNET) != 0) _exit(126);
             }
-            if (options.gid != static_cast<gid_t>(-1) && (setgroups(0, nullptr) != 0 || setgid(options.gid) != 0)) _exit(126);
+            if (options.gid != static_cast<gid_t>(-1) && (setgroups(0, nullptr) != 0 || setgid(options.gid) != 0))
+                _exit(126);
             if (options.uid != static_cast<uid_t>(-1) && setuid(options.uid) != 0) _exit(126);
             execve(binary.c_str(), pointers.data(), envp.data());
             _exit(127);

@@ -23,10 +23,11 @@ struct Table {
         parser.flag({"--poll"}, [this] { poll = true; })
             .option({"--driver"}, "URI", storeText(uri))
             .option({"--count"}, "N", storeInto(count, [](auto v) { return parseCount(v, 0, 100); }))
-            .option({"-d", "--plugin"}, "PLUGIN.so", [this](std::string_view file) {
-                plugins.emplace_back(file);
-                return Status();
-            })
+            .option({"-d", "--plugin"}, "PLUGIN.so",
+                    [this](std::string_view file) {
+                        plugins.emplace_back(file);
+                        return Status();
+                    })
             .operands("URI", 0, 1, storeText(uri));
     }
     Result<ArgumentParser::Outcome> parse(std::vector<const char*> words) {

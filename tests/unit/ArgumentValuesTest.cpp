@@ -96,9 +96,9 @@ TEST(ArgumentValues, AStationAddressIsUnicastAndTheMessageNamesIt) {
 }
 
 TEST(ArgumentValues, APciAddressIsDomainBusDeviceFunctionAndNoPath) {
-    for (const char* text : {"", "..", "../../../../tmp", "0000:00:03.0/..", "0000:00:03.8", "0000:00:20.0",
-                             "0000:00:3.0", "00:03.0", "0000:00:03.0 ", "/sys/bus/pci/devices/0000:00:03.0",
-                             "0000:0g:03.0"}) {
+    for (const char* text :
+         {"", "..", "../../../../tmp", "0000:00:03.0/..", "0000:00:03.8", "0000:00:20.0", "0000:00:3.0", "00:03.0",
+          "0000:00:03.0 ", "/sys/bus/pci/devices/0000:00:03.0", "0000:0g:03.0"}) {
         auto bdf = parsePciAddress(text);
         EXPECT_FALSE(bdf) << "'" << text << "'";
         EXPECT_NE(bdf.message().find("not a PCI address"), std::string::npos) << bdf.message();

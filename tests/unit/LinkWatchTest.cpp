@@ -38,7 +38,8 @@ TEST_F(LinkWatchTest, AFaultIsSaidWithItsReasonAndDecidesTheExitStatus) {
     EXPECT_EQ(watch.change(), "tap:nx0: link down: interface nx0 was deleted; waiting for it to come back");
     EXPECT_EQ(watch.change(), std::nullopt);
     EXPECT_EQ(watch.exitStatus(), 1);
-    EXPECT_EQ(watch.finalMessage(), "tap:nx0: stopping with a fault: interface nx0 was deleted; waiting for it to come back");
+    EXPECT_EQ(watch.finalMessage(),
+              "tap:nx0: stopping with a fault: interface nx0 was deleted; waiting for it to come back");
 }
 
 TEST_F(LinkWatchTest, TheLinkComingBackWithTheFaultClearedIsUpAgain) {

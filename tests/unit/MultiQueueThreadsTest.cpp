@@ -47,7 +47,7 @@ FlowMark markOf(const std::uint8_t* frame) {
 class FlowCheckingSink : public IOEthernet {
 public:
     struct alignas(64) Flow {
-        std::uint64_t next = 0;                  // the sequence expected next
+        std::uint64_t next = 0;  // the sequence expected next
         std::atomic<std::uint64_t> received{0};
         std::atomic<std::uint64_t> disorders{0};  // behind an earlier one, or (no gaps) not the next
         int queue = -1;                           // the queue its frames came on
@@ -93,7 +93,8 @@ class Forwarder : public InputConsumer {
 public:
     explicit Forwarder(NetworkInterface& to) : to_(to) {}
     void consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) override {
-        InputConsumer::takeRemaining(packets, count, [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
+        InputConsumer::takeRemaining(packets, count,
+                                     [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
     }
 
 private:
@@ -266,7 +267,8 @@ TEST_F(MultiQueueThreadsTest, LowResourceBufferingPerQueueKeepsEveryFlowInOrder)
     ASSERT_TRUE(layer.ok());
     ASSERT_EQ(layer.value()->insert(source->driver()), 0);
     ASSERT_TRUE(workers->start().ok());
-    ASSERT_TRUE(waitUntil([&] { return checker->received() + layer.value()->statistics().drops >= kQueues * kPerFlow; }));
+    ASSERT_TRUE(
+        waitUntil([&] { return checker->received() + layer.value()->statistics().drops >= kQueues * kPerFlow; }));
     workers->stop();
     LowResourceBuffer::Statistics stats = layer.value()->statistics();
     EXPECT_GT(stats.packetsBuffered, 0u);  // the low-resource path ran, on several threads
@@ -282,8 +284,7 @@ TEST(QueueWorkers, StartsAndStopsAgainAndAgain) {
     auto workers = QueueWorkers::create({2, {}, "nexnet-t"});
     ASSERT_TRUE(workers.ok());
     std::atomic<unsigned> turns[2] = {0, 0};
-    for (unsigned w = 0; w < 2; ++w)
-        workers.value()->loop(w).addPoller([&turns, w] { return ++turns[w] < 1000; });
+    for (unsigned w = 0; w < 2; ++w) workers.value()->loop(w).addPoller([&turns, w] { return ++turns[w] < 1000; });
     for (int round = 0; round < 3; ++round) {
         ASSERT_TRUE(workers.value()->start().ok());
         EXPECT_TRUE(workers.value()->isRunning());

@@ -28,7 +28,8 @@ const std::string kRequests = std::string(NEXNET_SOURCE_DIR) + "/samples/data/re
 
 std::vector<CaptureRecord> someRecords(unsigned count) {
     std::vector<CaptureRecord> records;
-    for (unsigned i = 0; i < count; ++i) records.push_back({testFrame(100, i), 1700000000000000000ull + i * 1000ull, 0});
+    for (unsigned i = 0; i < count; ++i)
+        records.push_back({testFrame(100, i), 1700000000000000000ull + i * 1000ull, 0});
     return records;
 }
 
@@ -95,7 +96,8 @@ TEST(PcapLimits, TheTxFileStopsAtTxLimitDropsTheRestAndSaysSo) {
     EXPECT_EQ(readCapture(dir.file("out.pcap")).size(), 86u);
     EXPECT_EQ(driver->outputPackets(), 86u);
     EXPECT_EQ(driver->outputDrops(), 1000u - 86u);
-    EXPECT_NE(driver->faultDescription().find("reached txlimit=10000"), std::string::npos) << driver->faultDescription();
+    EXPECT_NE(driver->faultDescription().find("reached txlimit=10000"), std::string::npos)
+        << driver->faultDescription();
 }
 
 TEST(PcapLimits, TheDefaultTxLimitIsOneGibibyte) {
@@ -142,13 +144,14 @@ TEST(PcapLimits, AFifoIsRefusedAtOnceInsteadOfWaitedOn) {
 TEST(PcapLimits, APoolSmallerThanABurstIsRefusedWithTheReason) {
     TemporaryDirectory dir;
     ASSERT_TRUE(writeCapture(dir.file("in.pcap"), someRecords(1)));
-    const std::vector<std::string> uris = {"null:,pool=8", "pcap:" + dir.file("in.pcap") + ",pool=31", "tap:nx0,pool=16",
-                                           "tap:nx0,queues=2,pool=63", "pcap-live:lo,pool=1"};
+    const std::vector<std::string> uris = {"null:,pool=8", "pcap:" + dir.file("in.pcap") + ",pool=31",
+                                           "tap:nx0,pool=16", "tap:nx0,queues=2,pool=63", "pcap-live:lo,pool=1"};
     for (const std::string& uri : uris) {
         auto driver = builtinDrivers().open(uri);
         ASSERT_FALSE(driver) << uri;
         EXPECT_EQ(driver.error(), EINVAL) << uri;
-        EXPECT_NE(driver.message().find("netbufs (a receive burst for each queue"), std::string::npos) << driver.message();
+        EXPECT_NE(driver.message().find("netbufs (a receive burst for each queue"), std::string::npos)
+            << driver.message();
     }
     EXPECT_TRUE(builtinDrivers().open("null:,pool=32")) << "one burst is enough";
 }
@@ -156,7 +159,8 @@ TEST(PcapLimits, APoolSmallerThanABurstIsRefusedWithTheReason) {
 TEST(PcapLimits, APoolLargerThanTheMachineIsRefusedBeforeItIsMade) {
     TemporaryDirectory dir;
     ASSERT_TRUE(writeCapture(dir.file("in.pcap"), someRecords(1)));
-    for (const std::string& uri : {std::string("null:,pool=4294967294"), "pcap:" + dir.file("in.pcap") + ",pool=4000000000"}) {
+    for (const std::string& uri :
+         {std::string("null:,pool=4294967294"), "pcap:" + dir.file("in.pcap") + ",pool=4000000000"}) {
         auto driver = builtinDrivers().open(uri);
         ASSERT_FALSE(driver) << uri;
         EXPECT_EQ(driver.error(), ENOMEM) << uri;
@@ -189,10 +193,12 @@ TEST(PcapLimits, OriginalTimingSleepsThroughAGapInTheCapture) {
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop);
     unsigned wakeups = 0;
-    ASSERT_EQ(loop.value()->watchReadable(fd, [&] {
-        ++wakeups;
-        driver->interruptOccurred(0);
-    }), 0);
+    ASSERT_EQ(loop.value()->watchReadable(fd,
+                                          [&] {
+                                              ++wakeups;
+                                              driver->interruptOccurred(0);
+                                          }),
+              0);
     driver->attachToEventLoop(loop.value().get());
 
     std::uint64_t cpuBefore = cpuNanoseconds(RUSAGE_THREAD);
@@ -233,8 +239,8 @@ TEST(PcapLimits, TheTimerIsQuietOnceTheReplayIsOver) {
 TEST(PcapLimits, TheForwarderStopsTheTxFileAtItsLimitAndExitsWithTheFault) {
     NEXNET_REQUIRE(std::filesystem::exists(kForwarder), "nexnet-fwd is not built");
     TemporaryDirectory dir;
-    CommandResult run = runCommand("timeout 30 " + kForwarder + " pcap:" + kRequests + ",loop=0,tx=" +
-                                   dir.file("out.pcap") + ",txlimit=100000 null: --duration 1");
+    CommandResult run = runCommand("timeout 30 " + kForwarder + " pcap:" + kRequests +
+                                   ",loop=0,tx=" + dir.file("out.pcap") + ",txlimit=100000 null: --duration 1");
     EXPECT_EQ(run.status, 1) << run.output;
     EXPECT_NE(run.output.find("reached txlimit=100000 bytes"), std::string::npos) << run.output;
     struct stat info {};
@@ -245,7 +251,8 @@ TEST(PcapLimits, TheForwarderStopsTheTxFileAtItsLimitAndExitsWithTheFault) {
 TEST(PcapLimits, TheSampleCountsRepliesItCannotWriteAsErrorsAndExitsWithTheFault) {
     NEXNET_REQUIRE(std::filesystem::exists(kSample), "nexnet-sample is not built");
     NEXNET_REQUIRE(access("/dev/full", W_OK) == 0, "/dev/full is not writable here");
-    CommandResult run = runCommand("timeout 30 " + kSample + " pcap:" + kRequests + ",tx=/dev/full --count 7 --duration 5");
+    CommandResult run =
+        runCommand("timeout 30 " + kSample + " pcap:" + kRequests + ",tx=/dev/full --count 7 --duration 5");
     EXPECT_EQ(run.status, 1) << run.output;
     // The seven replies and the gratuitous ARP announcing the address: none written, all counted.
     EXPECT_NE(run.output.find("if-tx=0 if-tx-errors=8"), std::string::npos) << run.output;
@@ -261,8 +268,8 @@ TEST(PcapLimits, TheSampleSleepsThroughAGapOfAnOriginalTimingReplay) {
                                           {testFrame(64, 1), 1700000002500000000ull, 0}};
     ASSERT_TRUE(writeCapture(dir.file("gap.pcap"), records));
     std::uint64_t before = cpuNanoseconds(RUSAGE_CHILDREN);
-    CommandResult run = runCommand("timeout 30 " + kSample + " pcap:" + dir.file("gap.pcap") +
-                                   ",timing=original --duration 3 --quiet");
+    CommandResult run =
+        runCommand("timeout 30 " + kSample + " pcap:" + dir.file("gap.pcap") + ",timing=original --duration 3 --quiet");
     std::uint64_t cpu = cpuNanoseconds(RUSAGE_CHILDREN) - before;
     ASSERT_EQ(run.status, 0) << run.output;
     EXPECT_NE(run.output.find("interrupt mode"), std::string::npos) << run.output;
@@ -276,8 +283,11 @@ TEST(PcapLimits, TheSampleSleepsThroughAGapOfAnOriginalTimingReplay) {
 TEST(PcapLimits, CutRecordsAndReadErrorsReachTheSamplesStatistics) {
     NEXNET_REQUIRE(std::filesystem::exists(kSample), "nexnet-sample is not built");
     TemporaryDirectory dir;
-    std::vector<CaptureRecord> records = {{testFrame(100, 1), 1, 0}, {testFrame(60, 2), 2, 1514}, {testFrame(100, 3), 3, 0},
-                                          {testFrame(9000, 4), 4, 0}, {testFrame(100, 5), 5, 0}};
+    std::vector<CaptureRecord> records = {{testFrame(100, 1), 1, 0},
+                                          {testFrame(60, 2), 2, 1514},
+                                          {testFrame(100, 3), 3, 0},
+                                          {testFrame(9000, 4), 4, 0},
+                                          {testFrame(100, 5), 5, 0}};
     ASSERT_TRUE(writeCapture(dir.file("cut.pcap"), records));
     auto bytes = fileBytes(dir.file("cut.pcap"));
     bytes.resize(bytes.size() - 40);  // the last record ends in the middle: a read error
