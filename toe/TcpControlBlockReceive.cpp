@@ -30,7 +30,9 @@ void TcpControlBlock::input(Netbuf* packet, const TcpView& tcp) {
         TcpOptions options = tcp.options();
         if (options.timestamps) {
             std::uint32_t value = options.timestamps->value;
-            if (timestampRecentValid_ && sequenceBefore(value, timestampRecent_)) {  // PAWS, RFC 7323 section 5.3
+            // PAWS (RFC 7323 section 5.3), with Linux's tolerance of one tick (TCP_PAWS_WINDOW): a
+            // segment reordered within the same millisecond or the next is not old.
+            if (timestampRecentValid_ && static_cast<std::int32_t>(timestampRecent_ - value) > 1) {
                 statistics_.pawsDrops++;
                 packet->free();
                 return sendAck();
@@ -134,10 +136,11 @@ void TcpControlBlock::receivePayload(Netbuf* packet, std::uint32_t sequence, con
             packet->free();
             break;
         }
-        receiveNext_ = held_.contiguousEnd(receiveNext_);
-        if (before != receiveNext_ && !held_.empty() && sequenceBefore(receiveNext_, held_.contiguousEnd(receiveNext_) + 1))
-            ackNow = ackNow || sequenceBefore(before, sequence);  // a gap filled: acknowledge at once
     }
+    // What was held after this segment may now join the in-order run: a gap filled, to be
+    // acknowledged at once (RFC 5681 section 4.2).
+    receiveNext_ = held_.contiguousEnd(receiveNext_);
+    if (receiveNext_ - before > length) ackNow = true;
     ackOwed_ += receiveNext_ - before;
     // ACK as we place (claim 2): every second full segment, as RFC 1122's delayed ACK, and at once
     // for anything out of order; the rest at the end of the burst (finishInput).
@@ -145,6 +148,13 @@ void TcpControlBlock::receivePayload(Netbuf* packet, std::uint32_t sequence, con
 }
 
 void TcpControlBlock::drain() {
+    // A segment placed straight from the wire may have covered bytes held after a gap (the
+    // peer's retransmission need not keep the first transmission's boundaries): drop them.
+    while (!held_.empty() && sequenceBefore(held_.front().sequence, placed_)) {
+        std::uint32_t stale = std::min(placed_ - held_.front().sequence, held_.front().length);
+        statistics_.trimmedBytes += stale;
+        held_.consumeFront(stale);
+    }
     while (postedCount_ > 0) {
         std::uint32_t n = 0;
         if (backlogOffset_ < state_.receiveQueue.size()) {

@@ -88,7 +88,10 @@ protected:
     }
 
     void TearDown() override {
-        if (peerThread_.joinable()) peerThread_.join();
+        if (peerThread_.joinable()) {
+            if (peerSocket_ >= 0) shutdown(peerSocket_, SHUT_RDWR);  // a failed test must not leave the peer blocked
+            peerThread_.join();
+        }
         for (int fd : {kernel_, peerSocket_, listener_})
             if (fd >= 0) ::close(fd);
         engine_.reset();
@@ -130,6 +133,7 @@ protected:
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
             loop_->runOnce(std::chrono::milliseconds(2));
+            if (everyPump_) everyPump_();
             if (done()) return true;
         }
         return false;
@@ -230,6 +234,7 @@ protected:
     std::atomic<std::size_t> peerSent_{0};
     std::atomic<int> peerSendError_{0};
     std::vector<std::vector<std::uint8_t>> storage_;
+    std::function<void()> everyPump_;  // run after every turn of the loop (an ImpairedLink's release)
 };
 
 }  // namespace nexnet::test

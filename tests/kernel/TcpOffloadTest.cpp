@@ -2,6 +2,7 @@
 // the peer sends; the payload lands in posted buffers, byte-exact, the peer never notices; the
 // kernel's unread bytes come first; hand-back gives the connection to a new kernel socket; the
 // peer's FIN and RST reach the application as completions. Topology: TcpOffloadHarness.h.
+#include "ImpairedLink.h"
 #include "TcpOffloadHarness.h"
 
 #include <cerrno>
@@ -192,6 +193,65 @@ TEST_F(TcpOffloadTest, ThePeersResetFailsThePostedBuffers) {
     EXPECT_EQ(engine_->postReceive(handle, buffer.data(), buffer.size(), 2), EPIPE);
     EXPECT_EQ(engine_->close(handle), 0);
     EXPECT_EQ(engine_->connections(), 0u);
+}
+
+TEST_F(TcpOffloadTest, SurvivesLossReorderingAndDuplicationByteForByte) {
+    constexpr std::size_t kTotal = 32u << 20, kBeforeOffload = 256 * 1024;
+    ImpairedLink link(*wire_, ImpairedLink::Rates{});  // 1 % loss, 5 % reordered, 1 % duplicated
+    everyPump_ = [&] { link.release(); };
+    peerSends(0, kTotal, true);
+    ASSERT_TRUE(kernelReads(kernel_, 0, kBeforeOffload));
+    TcpOffloadHandle handle = offloadKernelSocket();
+    ASSERT_TRUE(handle);
+    link.enable(true);
+    Received received = receiveThroughEngine(handle, kBeforeOffload, 8, 1u << 20,
+                                             [](const Received& r) { return r.endOfStream || r.error != 0; },
+                                             std::chrono::seconds(60));
+    link.enable(false);
+    EXPECT_FALSE(received.corrupt);
+    ASSERT_TRUE(received.endOfStream);
+    EXPECT_EQ(received.bytes, kTotal - kBeforeOffload);
+    const TcpConnectionStatistics* statistics = engine_->statistics(handle);
+    ASSERT_NE(statistics, nullptr);
+    EXPECT_GT(link.lost, 0u);
+    EXPECT_GT(statistics->outOfOrder, 0u);
+    EXPECT_GT(statistics->duplicates, 0u);
+    peerThread_.join();
+    EXPECT_EQ(peerSendError_, 0);
+    EXPECT_EQ(peerUnacknowledged(), 0);
+    EXPECT_EQ(engine_->close(handle), 0);
+    EXPECT_TRUE(peerSeesEndOfStream());
+    std::printf("[ figures  ] impaired: %u lost, %u reordered, %u duplicated; engine: %llu out of order, %llu "
+                "duplicates, %llu trimmed bytes, %llu held drops, %llu PAWS drops, %llu ACKs\n",
+                link.lost, link.reordered, link.duplicated, static_cast<unsigned long long>(statistics->outOfOrder),
+                static_cast<unsigned long long>(statistics->duplicates),
+                static_cast<unsigned long long>(statistics->trimmedBytes), static_cast<unsigned long long>(statistics->heldDrops),
+                static_cast<unsigned long long>(statistics->pawsDrops), static_cast<unsigned long long>(statistics->acksSent));
+    tcp_info info{};
+    socklen_t size = sizeof info;
+    getsockopt(peerSocket_, SOL_TCP, TCP_INFO, &info, &size);
+    std::printf("[ figures  ] peer: %u retransmitted segments, %u RTOs now, rto %u us\n", info.tcpi_total_retrans,
+                info.tcpi_retransmits, info.tcpi_rto);
+}
+
+TEST_F(TcpOffloadTest, AdvertisesAZeroWindowUntilTheApplicationPostsThenResumes) {
+    constexpr std::size_t kTotal = 2u << 20;
+    TcpOffloadHandle handle = offloadKernelSocket();
+    ASSERT_TRUE(handle);
+    peerSends(0, kTotal, true);
+    // Nothing posted: the peer fills the window the kernel last offered, then stops.
+    std::uint64_t placed = 0;
+    pump([&] { return false; }, std::chrono::milliseconds(500));
+    const TcpConnectionStatistics* statistics = engine_->statistics(handle);
+    ASSERT_NE(statistics, nullptr);
+    EXPECT_LT(statistics->advertisedWindow, 1448u);  // closed: less than a segment (rounded up to the scale)
+    EXPECT_GT(peerUnacknowledged(), 0);
+    EXPECT_EQ(statistics->bytesPlaced, placed);
+    Received received = receiveThroughEngine(handle, 0, 4, 256 * 1024,
+                                             [](const Received& r) { return r.endOfStream || r.error != 0; });
+    EXPECT_FALSE(received.corrupt);
+    EXPECT_TRUE(received.endOfStream);
+    EXPECT_EQ(received.bytes, kTotal);
 }
 
 }  // namespace
