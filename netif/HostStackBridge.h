@@ -70,7 +70,11 @@ public:
     /// NAME up`, `ip addr add`), as a NIC never configures its link partner. Control thread;
     /// does not block. @return 0 or an errno (of the tap, or of the kernel end's ioctls).
     int attach(EventLoop& loop);
-    /// The kernel-facing interface (its name: host().name()).
+    /// The kernel-facing interface (its name: host().name()). What the kernel sends arrives here
+    /// and goes to the wire through the bridge's input consumer at priority 100: a layer that
+    /// must see (or stop) the kernel's frames before the wire adds its own InputConsumer here at
+    /// a lower priority (the TCP offload engine drops the kernel's frames for the connections it
+    /// carries).
     NetworkInterface& host() { return *host_; }
     /// The kernel interface's name now.
     std::string hostName() const;

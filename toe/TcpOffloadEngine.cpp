@@ -198,6 +198,21 @@ const TcpConnectionStatistics* TcpOffloadEngine::statistics(TcpOffloadHandle con
     return block == nullptr ? nullptr : &block->statistics();
 }
 
+TcpOffloadCapabilities TcpOffloadEngine::capabilities() const {
+    TcpOffloadCapabilities capabilities;
+    capabilities.maxConnections = options_.maxConnections;
+    capabilities.maxPostedBuffers = TcpControlBlock::kMaxPosted;
+    capabilities.reassemblySegments = TcpControlBlock::kMaxHeld;
+    capabilities.minMss = 48;  // Linux never uses less (TCP_MIN_SND_MSS); the engine takes any segment size
+    capabilities.maxMss = 65495;  // an IPv4 datagram of 65535 bytes less both headers
+    capabilities.receivePlacement = true;
+    capabilities.timestamps = true;
+    capabilities.windowScaling = true;
+    capabilities.sackBlocks = true;
+    capabilities.handBack = true;
+    return capabilities;
+}
+
 unsigned TcpOffloadEngine::connections() const { return static_cast<unsigned>(claims_.size()); }
 
 // ---- timers -------------------------------------------------------------------------------------

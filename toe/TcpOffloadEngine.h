@@ -6,6 +6,7 @@
 #include "inet/Ipv4Protocol.h"
 #include "netbuf/Result.h"
 #include "toe/TcpCompletionQueue.h"
+#include "toe/TcpOffloadCapabilities.h"
 #include "toe/TcpConnectionStatistics.h"
 #include "toe/TcpOffloadHandle.h"
 #include "toe/TcpSegmentOutput.h"
@@ -52,8 +53,8 @@ class TcpControlBlock;
 /// ends the connection in the engine.
 ///
 /// Not yet: sending data (the kernel's unacknowledged bytes are kept and handed back, never
-/// retransmitted by the engine), SACK recovery, urgent data (ignored), the capabilities query and
-/// the offload heuristic (claims 7, 9, 10, 11, 14, 19).
+/// retransmitted by the engine), urgent data (ignored), recording the capabilities in the
+/// interface's structure, and the offload heuristic (claims 7, 9, 11, 14).
 ///
 /// Threads: every call, like InetStack's, on the interface's thread; nothing blocks except the
 /// few system calls of offload and handBack (control path). No allocation, lock or system call
@@ -122,6 +123,8 @@ public:
     const TcpConnectionStatistics* statistics(TcpOffloadHandle connection) const;
     /// The engine's counters.
     const Statistics& statistics() const { return statistics_; }
+    /// What the engine can carry (claims 10, 19): a stack asks before it offloads.
+    TcpOffloadCapabilities capabilities() const;
     /// The engine's own completion queue, nullptr when Options::sink replaced it.
     TcpCompletionQueue* completionQueue() { return queue_.get(); }
     /// Connections carried now.

@@ -45,7 +45,7 @@ protected:
 };
 
 TEST_F(TcpOffloadTest, PlacesAStreamOffloadedMidStreamIntoPostedBuffersByteForByte) {
-    constexpr std::size_t kTotal = 64u << 20, kBeforeOffload = 1u << 20;
+    constexpr std::size_t kTotal = 256u << 20, kBeforeOffload = 1u << 20;
     peerSends(0, kTotal, true);
     ASSERT_TRUE(kernelReads(kernel_, 0, kBeforeOffload));
     std::uint64_t toHostBefore = bridge_->statistics().toHost;
@@ -78,6 +78,28 @@ TEST_F(TcpOffloadTest, PlacesAStreamOffloadedMidStreamIntoPostedBuffersByteForBy
                 static_cast<unsigned long long>(statistics->segmentsIn), static_cast<unsigned long long>(statistics->acksSent),
                 static_cast<unsigned long long>(statistics->outOfOrder), static_cast<unsigned long long>(statistics->duplicates),
                 static_cast<unsigned long long>(statistics->heldDrops));
+}
+
+TEST_F(TcpOffloadTest, AnswersTheCapabilityQuery) {
+    TcpOffloadCapabilities capabilities = engine_->capabilities();
+    EXPECT_EQ(capabilities.maxConnections, TcpOffloadEngine::Options{}.maxConnections);
+    EXPECT_TRUE(capabilities.receivePlacement);
+    EXPECT_FALSE(capabilities.send);  // not yet: a stack must not offload a connection it sends on
+    EXPECT_TRUE(capabilities.handBack);
+    EXPECT_GT(capabilities.maxPostedBuffers, 0u);
+}
+
+TEST_F(TcpOffloadTest, RefusesUnconnectedSocketsAndDeadHandles) {
+    int loopbackListener = host_->openSocket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(loopbackListener, 0);
+    auto notOurs = engine_->offload(loopbackListener);  // no connection to take
+    EXPECT_FALSE(notOurs);
+    ::close(loopbackListener);
+    TcpOffloadHandle handle = offloadKernelSocket();
+    ASSERT_TRUE(handle);
+    EXPECT_EQ(engine_->postReceive(TcpOffloadHandle{handle.value + (1ull << 32)}, storage_.emplace_back(16).data(), 16, 0), ENOENT);
+    EXPECT_EQ(engine_->close(handle), 0);
+    EXPECT_EQ(engine_->close(handle), ENOENT);  // the handle died with the connection
 }
 
 TEST_F(TcpOffloadTest, PlacesTheKernelsUnreadBytesFirst) {
