@@ -10,6 +10,7 @@
 /// Everything nexnet does runs on the test's thread (pump()); the peer's sockets block on threads
 /// of their own.
 
+#include "BridgedInterface.h"
 #include "TapHarness.h"
 
 #include "framework/EventLoop.h"
@@ -59,27 +60,11 @@ protected:
         host_ = std::make_unique<NetworkNamespace>("toh");
         ASSERT_TRUE(peer_->ok() && host_->ok());
         loop_ = std::move(EventLoop::create().value());
-        std::string wireName = uniqueTapName("w");
-        auto tap = openTap("tap:" + wireName);
-        ASSERT_TRUE(tap);
-        wire_ = std::make_unique<NetworkInterface>(std::move(tap));
-        ASSERT_TRUE(moveIntoNamespace(wireName, *peer_, "10.83.0.1/24"));
-        HostStackBridge::Options options;
-        options.hostName = uniqueTapName("h");
-        auto bridge = HostStackBridge::create(*wire_, options);
-        ASSERT_TRUE(bridge);
-        bridge_ = std::move(bridge.value());
-        ASSERT_TRUE(moveIntoNamespace(options.hostName, *host_, "10.83.0.2/24"));
-        ASSERT_EQ(wire_->setUp(), 0);
-        ASSERT_EQ(wire_->setAddress(address("10.83.0.2"), address("255.255.255.0")), 0);
-        ASSERT_TRUE(wire_->attach(*loop_, NetworkInterface::Mode::interrupt));
-        ASSERT_EQ(bridge_->attach(*loop_), 0);
-        InetStack::Options stackOptions;
-        stackOptions.bridge = bridge_.get();
-        auto stack = InetStack::create(*wire_, stackOptions);
-        ASSERT_TRUE(stack);
-        stack_ = std::move(stack.value());
-        ASSERT_EQ(stack_->attach(*loop_), 0);
+        topology_.open(*loop_, *peer_, "10.83.0.1/24", *host_, "10.83.0.2");
+        if (HasFatalFailure()) return;
+        wire_ = topology_.wire.get();
+        bridge_ = topology_.bridge.get();
+        stack_ = topology_.stack.get();
         auto engine = TcpOffloadEngine::create(*stack_, *bridge_, TcpOffloadEngine::Options{});
         ASSERT_TRUE(engine) << engine.describe();
         engine_ = std::move(engine.value());
@@ -95,10 +80,7 @@ protected:
         for (int fd : {kernel_, peerSocket_, listener_})
             if (fd >= 0) ::close(fd);
         engine_.reset();
-        stack_.reset();
-        bridge_.reset();
-        if (wire_) wire_->detach();
-        wire_.reset();
+        topology_.close();
     }
 
     static in_addr address(const char* text) {
@@ -223,9 +205,10 @@ protected:
     std::unique_ptr<NetworkNamespace> peer_;
     std::unique_ptr<NetworkNamespace> host_;
     std::unique_ptr<EventLoop> loop_;
-    std::unique_ptr<NetworkInterface> wire_;
-    std::unique_ptr<HostStackBridge> bridge_;
-    std::unique_ptr<InetStack> stack_;
+    BridgedInterface topology_;
+    NetworkInterface* wire_ = nullptr;
+    HostStackBridge* bridge_ = nullptr;
+    InetStack* stack_ = nullptr;
     std::unique_ptr<TcpOffloadEngine> engine_;
     int listener_ = -1;
     int peerSocket_ = -1;
