@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <time.h>
 
 namespace nexnet {
@@ -161,6 +162,8 @@ void InetStack::finishBurst(Burst& burst) {
     flush(burst);
     for (unsigned i = 0; i < burst.touchedCount; ++i) burst.touched[i]->signal();
     burst.touchedCount = 0;
+    for (unsigned i = 0; i < burst.handlerCount; ++i) burst.handlers[i]->finishInput();
+    burst.handlerCount = 0;
 }
 
 bool InetStack::claims(Netbuf* frame) const {
@@ -285,7 +288,12 @@ void InetStack::deliver(Netbuf* packet, const Ipv4View& ip, bool broadcast, Burs
     case Ipv4View::kIcmp: return icmpInput(packet, ip, broadcast, burst);
     case Ipv4View::kUdp: return udpInput(packet, ip, broadcast, burst);
     default:
-        if (Ipv4Protocol* handler = protocols_[ip.protocol()]) return handler->input(packet, ip);
+        if (Ipv4Protocol* handler = protocols_[ip.protocol()]) {
+            bool known = false;
+            for (unsigned i = 0; i < burst.handlerCount; ++i) known = known || burst.handlers[i] == handler;
+            if (!known && burst.handlerCount < std::size(burst.handlers)) burst.handlers[burst.handlerCount++] = handler;
+            return handler->input(packet, ip);
+        }
         return drop(packet, InetDrop::ipProtocol);
     }
 }

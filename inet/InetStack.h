@@ -180,6 +180,8 @@ private:
         unsigned count = 0;
         UdpEndpoint* touched[kMax];
         unsigned touchedCount = 0;
+        Ipv4Protocol* handlers[4];   // protocol handlers given packets, told when the burst ends
+        unsigned handlerCount = 0;
         std::uint64_t now = 0;
     };
     InetStack(NetworkInterface& interface, IOEthernet& ethernet, const Options& options);
