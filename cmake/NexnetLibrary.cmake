@@ -25,10 +25,10 @@ foreach(kind shared static)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/nexnet>)
   # Boost::headers is public: installed headers use Boost.Intrusive (nexnetConfig finds it).
   target_link_libraries(${target} PUBLIC Threads::Threads Boost::headers PRIVATE $<BUILD_INTERFACE:nexnet_options>)
-  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:PkgConfig::PCAP>)
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:PkgConfig::PCAP> $<BUILD_INTERFACE:PkgConfig::URING>)
   if(kind STREQUAL "static")
-    # A static archive carries no dependencies of its own: consumers link libpcap themselves.
-    target_link_libraries(${target} INTERFACE $<INSTALL_INTERFACE:pcap>)
+    # A static archive carries no dependencies of its own: consumers link libpcap and liburing themselves.
+    target_link_libraries(${target} INTERFACE $<INSTALL_INTERFACE:pcap> $<INSTALL_INTERFACE:uring>)
   endif()
   add_library(nexnet::${target} ALIAS ${target})
 endforeach()
