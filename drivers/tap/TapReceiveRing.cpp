@@ -13,7 +13,9 @@ namespace {
 // 12's headers (6.1) stop before it.
 constexpr unsigned kOpReadMultishot = IORING_OP_SENDMSG_ZC + 1;
 constexpr std::uint16_t kBufferGroup = 0;
-constexpr std::uint64_t kCancelTag = 0;  // user_data of a cancel request: no read has generation 0
+constexpr std::uint64_t kCancelTag = 0;  // user_data of a cancel request: epoch 0 is no read's
+// Which thread armed the read: the address of a thread_local, with no system call to ask.
+thread_local const char tThreadMarker = 0;
 // How long stop() waits for a cancelled read's last completion, when another thread armed it.
 constexpr unsigned kStopWaits = 20;
 constexpr long kStopWaitNanoseconds = 50'000'000;
@@ -104,7 +106,20 @@ void TapReceiveRing::refill() {
     io_uring_buf_ring_advance(buffers_, static_cast<int>(got));
 }
 
+std::uint64_t TapReceiveRing::currentTag() const { return std::uint64_t{epoch_} << 32 | read_; }
+
 int TapReceiveRing::arm() {
+    if (armed_ && armer_ != &tThreadMarker) {
+        // Armed by another thread (start() on the control thread): the kernel would read frames in
+        // that thread's task work. Move the read here: cancel it, arm a new one in the same call.
+        // Frames the old one read stay valid (same epoch); its end is ignored (another read).
+        io_uring_sqe* cancel = io_uring_get_sqe(ring_.get());
+        if (cancel == nullptr) return EBUSY;
+        io_uring_prep_cancel64(cancel, currentTag(), 0);
+        cancel->user_data = kCancelTag;
+        ++read_;
+        armed_ = false;
+    }
     if (armed_ || posted() == 0) return 0;
     io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
     if (sqe == nullptr) return EBUSY;
@@ -112,10 +127,11 @@ int TapReceiveRing::arm() {
     io_uring_prep_rw(static_cast<int>(kOpReadMultishot), sqe, fd_, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBufferGroup;
-    sqe->user_data = generation_;
+    sqe->user_data = currentTag();
     // The read runs at once: what the tap holds now arrives with this call.
     if (int r = io_uring_submit(ring_.get()); r < 0) return -r;
     armed_ = true;
+    armer_ = &tThreadMarker;
     return 0;
 }
 
@@ -135,8 +151,10 @@ unsigned TapReceiveRing::reap(Netbuf** out, std::uint32_t* bytes, unsigned max, 
     unsigned frames = 0, seen = 0, head = 0;
     io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(ring_.get(), head, cqe) {
-        bool current = cqe->user_data == generation_;
-        if (current && (cqe->flags & IORING_CQE_F_BUFFER) != 0) {
+        // Frames of any read since the last start() are ours; only the current read's end matters.
+        bool sameEpoch = cqe->user_data >> 32 == epoch_;
+        bool current = cqe->user_data == currentTag();
+        if (sameEpoch && (cqe->flags & IORING_CQE_F_BUFFER) != 0) {
             if (out != nullptr && frames == max) break;
             auto id = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
             Netbuf* netbuf = id < slots_.size() ? slots_[id] : nullptr;
@@ -174,7 +192,7 @@ void TapReceiveRing::release() {
     if (armed_) {
         io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
         if (sqe != nullptr) {
-            io_uring_prep_cancel64(sqe, generation_, 0);
+            io_uring_prep_cancel64(sqe, currentTag(), 0);
             sqe->user_data = kCancelTag;
             io_uring_submit(ring_.get());
         }
@@ -189,11 +207,11 @@ void TapReceiveRing::release() {
         }
         armed_ = false;
     }
-    // After this the kernel picks no buffer of ours: whatever a late read of the old generation
+    // After this the kernel picks no buffer of ours: whatever a late read of this epoch
     // could still do, it cannot touch the netbufs returned below.
     io_uring_unregister_buf_ring(ring_.get(), kBufferGroup);
     registered_ = false;
-    ++generation_;
+    ++epoch_;
     for (std::size_t id = 0; id < slots_.size(); ++id) {
         if (slots_[id] == nullptr) continue;
         pool_->free(slots_[id]);

@@ -54,9 +54,10 @@ namespace nexnet {
 /// the interface's tx_dropped, what overflows it): no frame is lost in the driver.
 ///
 /// Threading: harvest() on the queue's thread; start() and stop() from the control thread while no
-/// harvest runs, best from the queue's thread (stop() waits up to a second for the kernel to
-/// finish a read armed by another thread, then takes the netbufs back anyway: unregistering the
-/// buffer ring guarantees no later read uses them).
+/// harvest runs. start() arms the read on the calling thread (so that interrupt mode has something
+/// to wait for); the first harvest() from another thread moves it there. stop() waits up to a
+/// second for a read armed by another thread to end, then takes the netbufs back anyway:
+/// unregistering the buffer ring guarantees no later read uses them.
 class TapReceiveRing {
 public:
     /// Most netbufs posted per queue.
@@ -110,12 +111,17 @@ private:
     void refill();
     int arm();
     void release();
+    std::uint64_t currentTag() const;
     unsigned reap(Netbuf** out, std::uint32_t* bytes, unsigned max, int& error);
 
     std::unique_ptr<io_uring> ring_;  // liburing's handle, set up (nullptr: not yet)
     bool registered_ = false;    // buffer ring registered with the kernel
     bool armed_ = false;         // a multishot read is pending
-    std::uint64_t generation_ = 1;  // user_data of the current read; completions of older ones are ignored
+    const void* armer_ = nullptr;  // the thread that armed it (a thread_local's address)
+    // user_data of a read: epoch << 32 | read. The epoch changes at stop(): completions of an older
+    // one carry netbufs already returned and are ignored.
+    std::uint32_t epoch_ = 1;
+    std::uint32_t read_ = 0;
     int fd_ = -1;
     NetbufPool* pool_ = nullptr;
     std::uint32_t prefix_ = 0;

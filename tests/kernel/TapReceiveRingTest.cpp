@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <thread>
 
 using namespace nexnet;
 using namespace nexnet::test;
@@ -195,6 +196,24 @@ TEST_P(TapReceiveRingTest, EveryNetbufComesBackOnDownWithFramesStillQueued) {
     sendDatagrams(1000, 50);
     std::vector<long> sequences = receiveDatagrams(50);
     EXPECT_EQ(sequences, numbers(1000, 50));
+}
+
+TEST_P(TapReceiveRingTest, AQueueReceivedOnAnotherThreadThanTheOneThatBroughtItUpLosesNothing) {
+    open();  // up on this thread: rx=uring arms its read here
+    std::vector<long> sequences;
+    std::thread receiver([&] {
+        for (std::uint32_t round = 0; round < 3; ++round) {
+            sendDatagrams(round * 100, 100);
+            std::vector<long> got = receiveDatagrams(100);
+            sequences.insert(sequences.end(), got.begin(), got.end());
+        }
+    });
+    receiver.join();
+    EXPECT_EQ(sequences, numbers(0, 300));
+    ASSERT_EQ(setFlags(*driver_, 0), 0);  // back on this thread
+    if (GetParam() == "uring") {
+        EXPECT_EQ(driver_->pool()->inUse(), 0u);
+    }
 }
 
 TEST_P(TapReceiveRingTest, ClosingWithFramesPostedRemovesTheInterface) {
