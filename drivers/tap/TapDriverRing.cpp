@@ -1,0 +1,66 @@
+// TapDriver's receive through TapReceiveRing (rx=uring): choosing it when the queues open, and the
+// burst that takes its frames through the same checks as the readv path (acceptFrame).
+#include "drivers/tap/TapDriver.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace nexnet {
+
+int TapDriver::openReceiveRings(const Options& options, const std::string& transmitMode) {
+    std::string receiveMode;
+    int error = 0;
+    if (!options.receiveRing.value_or(options.uring)) {
+        receiveMode = options.receiveRing ? "receive: one readv per frame (rx=readv)" : "receive: one readv per frame (uring=0)";
+    } else {
+        // A quarter of the pool posted over all queues: the rest serves what the layers above hold.
+        unsigned buffers = std::max(1u, pool()->capacity() / (4 * queueCount()));
+        for (Queue& queue : queues_) {
+            queue.rxRing = std::make_unique<TapReceiveRing>();
+            if ((error = queue.rxRing->setUp(queue.fd, *pool(), buffers, kVnetHeaderSize)) != 0) break;
+        }
+        if (error == 0) {
+            receiveMode = "receive: io_uring multishot read into " + std::to_string(queues_[0].rxRing->capacity()) +
+                          " posted netbufs per queue";
+        } else {
+            for (Queue& queue : queues_) queue.rxRing.reset();
+            if (options.receiveRing) return ENOTSUP;  // forced: never a silent slower path
+            receiveMode = std::string("receive: one readv per frame (io_uring multishot read unavailable: ") +
+                          std::strerror(error) + ")";
+        }
+    }
+    setModeDescription(receiveMode + "; " + transmitMode);
+    return 0;
+}
+
+unsigned TapDriver::receiveFromRing(unsigned queue, Queue& rq, Netbuf** out, unsigned max) {
+    if (rq.dead) {  // perhaps found by transmit: the ring's last completions must not wake anyone
+        rq.rxRing->stop();
+        return 0;
+    }
+    Netbuf* frames[kBurst];
+    std::uint32_t bytes[kBurst];
+    TapReceiveRing::Harvest harvest = rq.rxRing->harvest(frames, bytes, std::min(max, kBurst));
+    Netbuf* malformed[kBurst];
+    unsigned got = 0, bad = 0;
+    for (unsigned i = 0; i < harvest.frames; ++i) {
+        Netbuf* netbuf = frames[i];
+        // The ring had the kernel write the virtio-net header into the headroom, before data().
+        VnetHeader header;
+        std::memcpy(&header, netbuf->data() - kVnetHeaderSize, kVnetHeaderSize);
+        if (takeFrame(netbuf, header, bytes[i], netbuf->tailroom())) out[got++] = netbuf;
+        else malformed[bad++] = netbuf;  // its reason counted by acceptFrame
+    }
+    if (bad != 0) {
+        pool()->freeBulk(malformed, bad);
+        report(QueueEvent::receiveError, queue, bad);
+    }
+    if (harvest.error == EBADFD || harvest.error == ENXIO) {
+        rq.rxRing->stop();
+        queueDied(rq);
+    }
+    if (got != 0 && linkStatus() != LinkStatus::up) setLinkStatus(LinkStatus::up);
+    return got;
+}
+
+}  // namespace nexnet
