@@ -1,8 +1,8 @@
-# The layers (netbuf, framework, drivers, netif) are object libraries, made by nexnet_add_layer();
+# The layers (netbuf, framework, drivers, netif, toe, sio) are object libraries, made by nexnet_add_layer();
 # this file joins them into the one library, nexnet, built shared and static, and installs it with
 # its headers, a find_package(nexnet) config and a pkg-config file.
 
-set(NEXNET_LAYERS netbuf framework drivers netif toe)
+set(NEXNET_LAYERS netbuf framework drivers netif toe sio)
 set(_objects)
 foreach(layer IN LISTS NEXNET_LAYERS)
   list(APPEND _objects $<TARGET_OBJECTS:nexnet_${layer}>)
@@ -25,10 +25,12 @@ foreach(kind shared static)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/nexnet>)
   # Boost::headers is public: installed headers use Boost.Intrusive (nexnetConfig finds it).
   target_link_libraries(${target} PUBLIC Threads::Threads Boost::headers PRIVATE $<BUILD_INTERFACE:nexnet_options>)
-  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:PkgConfig::PCAP>)
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:PkgConfig::PCAP> $<BUILD_INTERFACE:PkgConfig::URING>)
   if(kind STREQUAL "static")
-    # A static archive carries no dependencies of its own: consumers link libpcap themselves.
-    target_link_libraries(${target} INTERFACE $<INSTALL_INTERFACE:pcap>)
+    # A static archive carries no dependencies of its own: consumers link libpcap and liburing
+    # themselves.
+    target_link_libraries(${target} INTERFACE $<BUILD_INTERFACE:PkgConfig::URING> $<INSTALL_INTERFACE:pcap>
+                                              $<INSTALL_INTERFACE:uring>)
   endif()
   add_library(nexnet::${target} ALIAS ${target})
 endforeach()

@@ -1,0 +1,28 @@
+#pragma once
+/// @file Runtime.h
+/// @brief Runtime: the process-wide state behind the C API (channels, memories, sockets, mode).
+
+#include "sio/core/Channel.h"
+#include "sio/core/HandleTable.h"
+
+namespace nexnet::sio {
+
+/// The tables that turn the C API's handles into objects: event channels (ec_t). Made on first use, never destroyed (objects still in them at exit are the
+/// program's, as open descriptors are).
+class Runtime {
+public:
+    /// The one instance.
+    static Runtime& instance();
+
+    /// Event channels by ec_t.
+    HandleTable<Channel>& channels() { return channels_; }
+
+    /// The handle value of an ec_t.
+    static std::uintptr_t handleOf(ec_t ec) { return reinterpret_cast<std::uintptr_t>(ec); }
+
+private:
+    Runtime() = default;
+    HandleTable<Channel> channels_{4096};
+};
+
+}  // namespace nexnet::sio
