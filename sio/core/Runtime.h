@@ -4,10 +4,12 @@
 
 #include "sio/core/Channel.h"
 #include "sio/core/HandleTable.h"
+#include "sio/core/Memory.h"
 
 namespace nexnet::sio {
 
-/// The tables that turn the C API's handles into objects: event channels (ec_t). Made on first use, never destroyed (objects still in them at exit are the
+/// The tables that turn the C API's handles into objects: event channels (ec_t), DMA memories
+/// (dma_mem_t). Made on first use, never destroyed (objects still in them at exit are the
 /// program's, as open descriptors are).
 class Runtime {
 public:
@@ -16,13 +18,18 @@ public:
 
     /// Event channels by ec_t.
     HandleTable<Channel>& channels() { return channels_; }
+    /// DMA memories by dma_mem_t.
+    HandleTable<Memory>& memories() { return memories_; }
 
     /// The handle value of an ec_t.
     static std::uintptr_t handleOf(ec_t ec) { return reinterpret_cast<std::uintptr_t>(ec); }
+    /// The handle value of a dma_mem_t.
+    static std::uintptr_t handleOf(dma_mem_t mem) { return reinterpret_cast<std::uintptr_t>(mem); }
 
 private:
     Runtime() = default;
     HandleTable<Channel> channels_{4096};
+    HandleTable<Memory> memories_{4096};
 };
 
 }  // namespace nexnet::sio
