@@ -203,6 +203,24 @@ void Channel::watch(int fd, std::uint32_t events) {
     epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event);
 }
 
+sio_aiocb* Channel::allocateRequest() {
+    std::lock_guard<std::mutex> lock(requestsMutex_);
+    if (!requests_) {
+        requests_ = std::make_unique<sio_aiocb[]>(capacity());
+        for (std::size_t i = capacity(); i > 0; --i) freeRequests_.push_back(&requests_[i - 1]);
+    }
+    if (freeRequests_.empty()) return nullptr;
+    sio_aiocb* request = freeRequests_.back();
+    freeRequests_.pop_back();
+    *request = sio_aiocb{};
+    return request;
+}
+
+void Channel::freeRequest(sio_aiocb* request) {
+    std::lock_guard<std::mutex> lock(requestsMutex_);
+    freeRequests_.push_back(request);
+}
+
 void Channel::shutDown() {
     closing_.store(true, std::memory_order_release);
     std::uint64_t one = 1;

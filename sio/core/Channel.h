@@ -3,6 +3,7 @@
 /// @brief Channel: the event channel behind an ec_t.
 
 #include "netbuf/Result.h"
+#include "sio/aio.h"
 #include "sio/core/EventQueue.h"
 #include "sio/ec.h"
 
@@ -84,6 +85,12 @@ public:
     /// Makes every waiter return EBADF (ec_destroy, before the channel goes).
     void shutDown();
 
+    /// A zeroed control block for an ev_* request (Figure 1 has none of its own), from a pool
+    /// of the channel's capacity. @return nullptr when all are in use.
+    sio_aiocb* allocateRequest();
+    /// Gives a control block of allocateRequest back.
+    void freeRequest(sio_aiocb* request);
+
 private:
     Channel(unsigned flags, std::size_t capacity, int eventFd, int epoll);
 
@@ -113,6 +120,11 @@ private:
     std::condition_variable followers_;
     int followerCount_ = 0;
     bool leader_ = false;
+
+    // Control blocks of ev_* requests.
+    std::mutex requestsMutex_;
+    std::unique_ptr<sio_aiocb[]> requests_;
+    std::vector<sio_aiocb*> freeRequests_;
 
     // Sources (by handle), driven when the queue is empty.
     std::mutex sourcesMutex_;

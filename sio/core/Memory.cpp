@@ -167,12 +167,41 @@ void Memory::addPart(std::size_t unit) {
     }
 }
 
+bool Memory::isPosted(std::size_t unit, unsigned slot) const {
+    std::uint32_t word = words_[unit].load(std::memory_order_acquire);
+    return stateOf(word) == kPosted && homeOf(word) == slot;
+}
+
 void Memory::unpost(std::size_t unit) {
     words_[unit].store(makeWord(kFree, kNoHome), std::memory_order_release);
     allocator_->release(unit << unitShift_, this->unit());
 }
 
 void Memory::releaseUnit(std::size_t unit) { releaseAt(unit); }
+
+bool Memory::returnToPool(std::size_t unit, bool keep) {
+    std::atomic<std::uint32_t>& slot = words_[unit];
+    std::uint32_t word = slot.load(std::memory_order_acquire);
+    for (;;) {
+        if (stateOf(word) != kReceived) return false;
+        std::uint32_t next;
+        bool posted = false;
+        if (partsOf(word) > 1) {
+            next = word - (1u << kPartsShift);
+        } else if (sendsOf(word) > 0) {
+            next = word | kDeferred;
+        } else if (keep) {
+            next = makeWord(kPosted, homeOf(word));
+            posted = true;
+        } else {
+            next = makeWord(kFree, kNoHome);
+        }
+        if (slot.compare_exchange_weak(word, next, std::memory_order_acq_rel)) {
+            if (stateOf(next) == kFree) allocator_->release(unit << unitShift_, this->unit());
+            return posted;
+        }
+    }
+}
 
 long Memory::checkSendable(const void* p, std::size_t length) const {
     if (length == 0 || !contains(p, length))

@@ -75,8 +75,15 @@ public:
     void markReceived(std::size_t unit);
     /// One more part of received unit @p unit was handed out (a stream read split it).
     void addPart(std::size_t unit);
+    /// True when unit @p unit is posted for receiving by association @p slot.
+    bool isPosted(std::size_t unit, unsigned slot) const;
     /// A posted unit the kernel never filled goes back to the allocator (disassociation).
     void unpost(std::size_t unit);
+    /// A received unit whose data was copied out (never given to the program) goes back: to
+    /// its pool when @p keep (@return true: posted again, the caller lends it to the kernel),
+    /// else to the allocator (@return false). Also false when something else still holds it
+    /// (another part of it, a zero-copy send), which releases it later.
+    bool returnToPool(std::size_t unit, bool keep);
     /// A received unit the program was never given goes back to its pool or the allocator
     /// (a receive nobody wanted: a datagram truncated away, a socket closed).
     void releaseUnit(std::size_t unit);
