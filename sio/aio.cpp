@@ -88,7 +88,8 @@ int submitRequest(sio_aiocb* cb, const Submission& s) {
             channelRef = Runtime::instance().channels().acquire(Runtime::handleOf(cb->aio_sigevent.sigev_ec));
             if (!channelRef) return fail(EINVAL, "%s: sigev_ec is no event channel", name);
             channel = channelRef.get();
-        } else if (notify != SIGEV_NONE) {
+        } else if (notify != SIGEV_NONE && !(notify == SIGEV_SIGNAL && cb->aio_sigevent.sigev_signo == 0)) {
+            // (A zeroed sigevent is SIGEV_SIGNAL with signal 0, no signal at all: SIGEV_NONE.)
             return fail(EINVAL, "%s: sigev_notify %d: only SIGEV_EC and SIGEV_NONE", name, notify);
         }
     }
@@ -277,6 +278,11 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
             continue;
         }
         sockets.push_back(requestOf(*cb).socket);
+        if (channel) {
+            // The list's channel drives the sockets too: its requests may have no channel.
+            if (auto socket = Sockets::instance().byHandle(requestOf(*cb).socket))
+                channel->attach(socket->handle(), socket->eventDescriptor(op == AioOp::send));
+        }
     }
     if (mode == LIO_NOWAIT) return refused ? fail(EAGAIN, "lio_listio: not every request could be queued") : 0;
     // LIO_WAIT: nobody else may be driving these sockets (their channels' takers), so this

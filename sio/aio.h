@@ -85,7 +85,8 @@ enum { LIO_DMA_READ = 16, LIO_DMA_WRITE = 17 };
 /// The paper's extended struct sigevent: how a request says it finished.
 struct sio_sigevent {
     /// SIGEV_EC, or SIGEV_NONE (poll with aio_error). SIGEV_SIGNAL and SIGEV_THREAD are
-    /// refused (EINVAL): the paper's point is to need neither.
+    /// refused (EINVAL): the paper's point is to need neither. (A zeroed sigevent, SIGEV_SIGNAL
+    /// with sigev_signo 0, sends no signal and counts as SIGEV_NONE.)
     int sigev_notify;
     /// Unused (kept so the fields read as in struct sigevent).
     int sigev_signo;

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -155,8 +156,12 @@ int Channel::wait(long long deadlineNs, int timeoutMs) {
     }
     leader_ = true;
     lock.unlock();
-    epoll_event events[4];
-    int n = epoll_wait(epoll_, events, 4, timeoutMs);
+    // poll on the epoll descriptor rather than epoll_wait: io_uring interrupts a thread that
+    // submitted requests to make their completions (task work), and epoll_wait would report
+    // that as EINTR; poll is restarted by the kernel then, and fails with EINTR only when a
+    // signal handler ran.
+    pollfd descriptor{epoll_, POLLIN, 0};
+    int n = poll(&descriptor, 1, timeoutMs);
     int error = n < 0 ? errno : 0;
     lock.lock();
     leader_ = false;
@@ -177,14 +182,13 @@ int Channel::lost(event_data_t* out, int max) {
 
 int Channel::attach(std::uintptr_t sourceHandle, int fd) {
     std::lock_guard<std::mutex> lock(sourcesMutex_);
-    if (std::find(sources_.begin(), sources_.end(), sourceHandle) != sources_.end()) return 0;
     if (fd >= 0) {
         epoll_event event{};
         event.events = EPOLLIN;
         event.data.u64 = sourceHandle;
         if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0 && errno != EEXIST) return errno;
     }
-    sources_.push_back(sourceHandle);
+    if (std::find(sources_.begin(), sources_.end(), sourceHandle) == sources_.end()) sources_.push_back(sourceHandle);
     return 0;
 }
 

@@ -378,9 +378,9 @@ void KernelSocket::deliverTo(sio_aiocb& request, Channel* channelThread) {
             message->msg_namelen = got.nameLength;
         }
         int flags = got.flags;
-        if (message->msg_control != nullptr && got.control != nullptr) {
+        if (message->msg_control != nullptr) {
             std::size_t copied = std::min(message->msg_controllen, got.controlLength);
-            std::memcpy(message->msg_control, got.control, copied);
+            if (copied > 0) std::memcpy(message->msg_control, got.control, copied);
             if (copied < got.controlLength) flags |= MSG_CTRUNC;
             message->msg_controllen = copied;
         }

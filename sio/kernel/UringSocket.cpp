@@ -403,27 +403,27 @@ int UringSocket::startAioSend(sio_aiocb& request) {
     slot.request = &request;
     std::array<int, kMaxVectors> fixed;
     fixed.fill(-1);
-    bool zeroCopy = false;
     std::size_t total = 0;
     for (std::size_t i = 0; i < message.msg_iovlen; ++i) total += message.msg_iov[i].iov_len;
-    if (r.dma && Mode::instance().features().sendZeroCopy && message.msg_iovlen <= kMaxVectors &&
-        total >= sio_zerocopy_threshold()) {
-        zeroCopy = true;
-        for (std::size_t i = 0; i < message.msg_iovlen && zeroCopy; ++i) {
-            const iovec& v = message.msg_iov[i];
-            int association = findSendMemory(v.iov_base, v.iov_len);
-            auto memory = association < 0 ? HandleTable<Memory>::Ref()
-                                           : Runtime::instance().memories().acquire(this->association(association).handle);
-            long unit = memory ? memory->beginSend(v.iov_base, v.iov_len) : -1;
-            if (unit < 0) {
-                endSends(slot);
-                releaseSlot(index);
-                return -1;
-            }
-            fixed[i] = fixedIndexes_[static_cast<unsigned>(association)];
-            slot.memories[slot.buffers] = memory.get();
-            slot.units[slot.buffers++] = static_cast<std::uint32_t>(unit);
+    bool zeroCopy = r.dma && Mode::instance().features().sendZeroCopy && message.msg_iovlen <= kMaxVectors &&
+                    total >= sio_zerocopy_threshold();
+    // A DMA send must come from the program's buffers of memory associated with the socket,
+    // whether or not it goes zero-copy.
+    for (std::size_t i = 0; i < message.msg_iovlen && r.dma; ++i) {
+        const iovec& v = message.msg_iov[i];
+        int association = findSendMemory(v.iov_base, v.iov_len);
+        auto memory = association < 0 ? HandleTable<Memory>::Ref()
+                                       : Runtime::instance().memories().acquire(this->association(association).handle);
+        long unit = !memory ? -1 : zeroCopy ? memory->beginSend(v.iov_base, v.iov_len) : memory->checkSendable(v.iov_base, v.iov_len);
+        if (unit < 0) {
+            endSends(slot);
+            releaseSlot(index);
+            return -1;
         }
+        if (!zeroCopy) continue;
+        fixed[i] = fixedIndexes_[static_cast<unsigned>(association)];
+        slot.memories[slot.buffers] = memory.get();
+        slot.units[slot.buffers++] = static_cast<std::uint32_t>(unit);
     }
     int kernelFlags = r.flags | (stream() ? MSG_WAITALL : 0);
     if (int error = startSend(index, message, kernelFlags, zeroCopy, fixed.data()); error != 0) {
