@@ -2,6 +2,7 @@
 #include "sio/ec.h"
 
 #include "sio/core/Failure.h"
+#include "sio/core/FutexWaiter.h"
 #include "sio/core/Runtime.h"
 
 #include <cerrno>
@@ -42,7 +43,12 @@ int ec_destroy(ec_t ec) {
         if (long pending = channel->pending(); pending > 0)
             return fail(EBUSY, "ec_destroy: %ld requests still report to this channel", pending);
     }
-    int error = channels.destroy(Runtime::handleOf(ec), [](Channel& channel) { channel.shutDown(); });
+    int error = channels.destroy(Runtime::handleOf(ec), [](Channel& channel) {
+        channel.shutDown();
+        // Its sem_await / pthread_mutex_alock waits end with it (the mq_notify ones with its
+        // notifier, in its destructor).
+        nexnet::sio::FutexWaiter::instance().forget(channel);
+    });
     return error == 0 ? 0 : fail(error, "ec_destroy: no such event channel");
 }
 

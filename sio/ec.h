@@ -116,9 +116,11 @@ ec_t ec_create(unsigned flags);
 /// @return the channel, or 0 with errno: EINVAL for unknown flags or a capacity out of range.
 ec_t ec_create_sized(unsigned flags, unsigned capacity);
 
-/// Destroys @p ec: wakes its waiters (they fail with EBADF), closes its descriptor.
-/// @return 0, or -1 with errno: EBADF for a channel that does not exist; EBUSY while requests
-/// that report to it are pending (cancel them, or wait for them, first).
+/// Destroys @p ec: wakes its waiters (they fail with EBADF), ends the subscriptions that
+/// report to it (sem_await, pthread_mutex_alock, mq_notify: no event, nothing taken), closes
+/// its descriptor.
+/// @return 0, or -1 with errno: EBADF for a channel that does not exist; EBUSY while I/O
+/// requests that report to it are pending (cancel them, or wait for them, first).
 int ec_destroy(ec_t ec);
 
 /// A descriptor for poll/epoll/select: readable when ec_next_event may have an event (it can

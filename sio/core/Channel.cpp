@@ -1,6 +1,7 @@
 #include "sio/core/Channel.h"
 
 #include "sio/core/EventSource.h"
+#include "sio/core/MqNotifier.h"
 
 #include <algorithm>
 #include <bit>
@@ -53,6 +54,7 @@ Channel::Channel(unsigned flags, std::size_t capacity, int eventFd, int epoll)
     : flags_(flags), queue_(capacity), eventFd_(eventFd), epoll_(epoll) {}
 
 Channel::~Channel() {
+    mqNotifier_.reset();  // ends the registrations before the epoll set goes
     close(epoll_);
     close(eventFd_);
 }
@@ -114,6 +116,7 @@ void Channel::deliverSources() {
     // One thread delivers at a time; the others wait for what it posts.
     std::unique_lock<std::mutex> lock(sourcesMutex_, std::try_to_lock);
     if (!lock.owns_lock()) return;
+    if (mqNotifier_) mqNotifier_->deliver(*this);
     for (std::size_t i = 0; i < sources_.size();) {
         if (deliverFrom(sources_[i], *this)) {
             ++i;
@@ -205,6 +208,22 @@ void Channel::watch(int fd, std::uint32_t events) {
     event.events = events;
     event.data.fd = fd;
     epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event);
+}
+
+MqNotifier* Channel::mqNotifier() {
+    std::lock_guard<std::mutex> lock(sourcesMutex_);
+    if (!mqNotifier_) {
+        auto made = MqNotifier::create();
+        if (!made) {
+            errno = made.error();
+            return nullptr;
+        }
+        epoll_event event{};
+        event.events = EPOLLIN;
+        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, made.value()->fd(), &event) != 0) return nullptr;
+        mqNotifier_ = std::move(made.value());
+    }
+    return mqNotifier_.get();
 }
 
 sio_aiocb* Channel::allocateRequest() {

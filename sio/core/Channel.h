@@ -18,6 +18,7 @@
 namespace nexnet::sio {
 
 class EventSource;
+class MqNotifier;
 
 /// The event channel behind an ec_t (see ec.h for what a user sees).
 ///
@@ -85,6 +86,15 @@ public:
     /// Makes every waiter return EBADF (ec_destroy, before the channel goes).
     void shutDown();
 
+    /// The channel's message-queue notifier (made on first use, its socket watched with the
+    /// channel's sources). @return nullptr with the errno set when it cannot be made.
+    MqNotifier* mqNotifier();
+    /// The notifier if one was made, else nullptr.
+    MqNotifier* existingMqNotifier() {
+        std::lock_guard<std::mutex> lock(sourcesMutex_);
+        return mqNotifier_.get();
+    }
+
     /// A zeroed control block for an ev_* request (Figure 1 has none of its own), from a pool
     /// of the channel's capacity. @return nullptr when all are in use.
     sio_aiocb* allocateRequest();
@@ -125,6 +135,9 @@ private:
     std::mutex requestsMutex_;
     std::unique_ptr<sio_aiocb[]> requests_;
     std::vector<sio_aiocb*> freeRequests_;
+
+    // mq_notify registrations (deliverSources drives it).
+    std::unique_ptr<MqNotifier> mqNotifier_;
 
     // Sources (by handle), driven when the queue is empty.
     std::mutex sourcesMutex_;
