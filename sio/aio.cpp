@@ -262,6 +262,7 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
     }
     bool refused = false;
     std::vector<std::uintptr_t> sockets;
+    nexnet::sio::setSubmittingBatch(true);
     for (int i = 0; i < nent; ++i) {
         sio_aiocb* cb = list[i];
         if (cb == nullptr || cb->aio_lio_opcode == LIO_NOP) continue;
@@ -284,11 +285,15 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
                 channel->attach(socket->handle(), socket->eventDescriptor(op == AioOp::send));
         }
     }
+    nexnet::sio::setSubmittingBatch(false);
+    // Start what was queued: batching transports send the list now (one sendmmsg a socket).
+    std::sort(sockets.begin(), sockets.end());
+    sockets.erase(std::unique(sockets.begin(), sockets.end()), sockets.end());
+    for (std::uintptr_t handle : sockets)
+        if (auto socket = Sockets::instance().byHandle(handle)) socket->progress(false);
     if (mode == LIO_NOWAIT) return refused ? fail(EAGAIN, "lio_listio: not every request could be queued") : 0;
     // LIO_WAIT: nobody else may be driving these sockets (their channels' takers), so this
     // thread does, until every request finished.
-    std::sort(sockets.begin(), sockets.end());
-    sockets.erase(std::unique(sockets.begin(), sockets.end()), sockets.end());
     for (;;) {
         for (std::uintptr_t handle : sockets)
             if (auto socket = Sockets::instance().byHandle(handle)) socket->progress(false);

@@ -5,6 +5,13 @@
 
 namespace nexnet::sio {
 
+namespace {
+thread_local bool batch = false;
+}  // namespace
+
+bool submittingBatch() { return batch; }
+void setSubmittingBatch(bool on) { batch = on; }
+
 void finishRequest(sio_aiocb& cb, ssize_t result, int error, bool fromChannelThread) {
     AioRequest& r = requestOf(cb);
     // Everything needed after the hand-over is read first: once the state says done, the

@@ -70,6 +70,12 @@ inline int stateOf(const sio_aiocb& cb) {
     return std::atomic_ref<int>(const_cast<AioRequest&>(requestOf(cb)).state).load(std::memory_order_acquire);
 }
 
+/// True while the calling thread submits the requests of one lio_listio call (transports
+/// that send in batches wait for the end of the list: lio_listio then moves every socket).
+bool submittingBatch();
+/// Marks the start (@p on) and end of a lio_listio submission on the calling thread.
+void setSubmittingBatch(bool on);
+
 /// Finishes @p cb with @p result bytes (or -1) and @p error: stores them, then posts its event
 /// to its channel (SIGEV_EC), or just marks it done (SIGEV_NONE). @p fromChannelThread: the
 /// caller is taking events from that channel (no wake-up needed). After this call @p cb

@@ -3,6 +3,7 @@
 #include "sio/core/Channel.h"
 #include "sio/core/Failure.h"
 #include "sio/core/Memory.h"
+#include "sio/core/Runtime.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -192,6 +193,32 @@ int KernelSocket::findSendMemory(const void* p, std::size_t length) {
     }
     return fail(EINVAL, "send on socket %d: %zu bytes at %p are not in memory associated with it (dma_assoc)", fd(),
                 length, p);
+}
+
+int KernelSocket::checkSendBuffers(const msghdr& message) {
+    for (std::size_t i = 0; i < message.msg_iovlen; ++i) {
+        const iovec& v = message.msg_iov[i];
+        int index = findSendMemory(v.iov_base, v.iov_len);
+        if (index < 0) return -1;
+        auto memory = Runtime::instance().memories().acquire(associations_[static_cast<unsigned>(index)].handle);
+        if (!memory) return fail(EINVAL, "send: the memory at %p was freed", v.iov_base);
+        if (memory->checkSendable(v.iov_base, v.iov_len) < 0) return -1;
+    }
+    return 0;
+}
+
+msghdr KernelSocket::messageOf(sio_aiocb& request, iovec& single) {
+    AioRequest& r = requestOf(request);
+    if (r.op == AioOp::sendmsg) return *request.aio_msg;
+    msghdr message{};
+    single = iovec{const_cast<void*>(request.aio_buf), request.aio_nbytes};
+    message.msg_iov = &single;
+    message.msg_iovlen = 1;
+    if (r.op == AioOp::sendto) {
+        message.msg_name = const_cast<void*>(r.address);
+        message.msg_namelen = r.addressLength;
+    }
+    return message;
 }
 
 bool KernelSocket::nonBlocking(int flags) const {

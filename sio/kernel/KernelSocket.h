@@ -132,6 +132,12 @@ protected:
     /// @return 0, or an errno (EAGAIN: nothing and must not wait; EINTR).
     virtual int collect(std::unique_lock<std::mutex>& lock, bool wait) = 0;
 
+    /// Checks that every vector of @p message lies in one of the program's buffers of memory
+    /// associated with the socket (what a DMA send may send from). @return 0 or -1 (EINVAL).
+    int checkSendBuffers(const msghdr& message);
+    /// The message an aio send request describes (aio_msg, or aio_buf/aio_nbytes and the
+    /// sendto address, pointing @p single at the buffer).
+    static msghdr messageOf(sio_aiocb& request, iovec& single);
     /// Looks up the association whose memory holds the @p length bytes at @p p (any thread).
     /// @return its index, or -1 with errno and message set.
     int findSendMemory(const void* p, std::size_t length);

@@ -381,18 +381,8 @@ ssize_t UringSocket::send(const msghdr& message, int flags) {
 int UringSocket::startAioSend(sio_aiocb& request) {
     // Under the send lock (the submission itself takes the ring's submission lock).
     AioRequest& r = requestOf(request);
-    msghdr message{};
-    iovec single{const_cast<void*>(request.aio_buf), request.aio_nbytes};
-    if (r.op == AioOp::sendmsg) {
-        message = *request.aio_msg;
-    } else {
-        message.msg_iov = &single;
-        message.msg_iovlen = 1;
-        if (r.op == AioOp::sendto) {
-            message.msg_name = const_cast<void*>(r.address);
-            message.msg_namelen = r.addressLength;
-        }
-    }
+    iovec single;
+    msghdr message = messageOf(request, single);
     if (freeSlots_.empty()) drainSends(nullptr);
     if (freeSlots_.empty()) return fail(EAGAIN, "aio send: %u sends in flight on socket %d", kSendSlots, fd());
     unsigned index = freeSlots_.back();
@@ -425,7 +415,8 @@ int UringSocket::startAioSend(sio_aiocb& request) {
         slot.memories[slot.buffers] = memory.get();
         slot.units[slot.buffers++] = static_cast<std::uint32_t>(unit);
     }
-    int kernelFlags = r.flags | (stream() ? MSG_WAITALL : 0);
+    // Never SIGPIPE from a request running on whatever thread moves it.
+    int kernelFlags = r.flags | MSG_NOSIGNAL | (stream() ? MSG_WAITALL : 0);
     if (int error = startSend(index, message, kernelFlags, zeroCopy, fixed.data()); error != 0) {
         endSends(slot);
         releaseSlot(index);
