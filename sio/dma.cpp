@@ -32,6 +32,7 @@ int dma_alloc(dma_mem_t* handlep, size_t size, unsigned int flags) {
     std::uintptr_t handle = Runtime::instance().memories().insert(std::move(memory.value()));
     if (handle == 0) return fail(ENOMEM, "dma_alloc: 4096 DMA memories exist already");
     raw->setHandle(handle);
+    Runtime::instance().addRange(handle, raw->base(), raw->units() * raw->unit());
     *handlep = reinterpret_cast<dma_mem_t>(handle);
     return 0;
 }
@@ -47,6 +48,7 @@ int dma_free(dma_mem_t handle, size_t size) {
         return 0;
     });
     if (error == EBADF) return fail(EBADF, "dma_free: no such DMA memory");
+    if (error == 0) Runtime::instance().removeRange(Runtime::handleOf(handle));
     return error == 0 ? 0 : -1;
 }
 
@@ -67,6 +69,12 @@ int dma_getinfo(dma_mem_t mem, struct dma_info* info) {
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));
     if (!memory) return fail(EBADF, "dma_getinfo: no such DMA memory");
     return memory->info(*info);
+}
+
+dma_mem_t dma_find(const void* p) {
+    std::uintptr_t handle = Runtime::instance().findMemory(p);
+    if (handle == 0) fail(EINVAL, "dma_find: %p is in no DMA memory", p);
+    return reinterpret_cast<dma_mem_t>(handle);
 }
 
 }  // extern "C"

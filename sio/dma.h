@@ -122,6 +122,11 @@ int sio_release(dma_mem_t dma, void* mem, size_t size);
 /// Describes @p mem (nexnet extension). @return 0, or -1 with errno EBADF or EINVAL.
 int dma_getinfo(dma_mem_t mem, struct dma_info* info);
 
+/// The memory holding the byte at @p p (nexnet extension): which handle to pass to sio_release
+/// for a buffer a receive returned, when a socket has several memories.
+/// @return the memory, or 0 (errno EINVAL) when @p p is in none.
+dma_mem_t dma_find(const void* p);
+
 #ifdef __cplusplus
 }
 #endif
