@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <array>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -381,6 +382,41 @@ TEST_P(SioVethTest, TcpZeroCopySendsReachAKernelReceiverIntact) {
     peer.join();
     EXPECT_EQ(verified, kBuffer * kBuffers);
     EXPECT_TRUE(intact);
+}
+
+TEST_P(SioVethTest, EchoSampleAnswersInBothOfItsModes) {
+    const std::string sample = std::string(NEXNET_BINARY_DIR) + "/samples/sioecho/nexnet-sio-echo";
+    NEXNET_REQUIRE(std::filesystem::exists(sample), "nexnet-sio-echo is not built (samples/sioecho)");
+    for (const char* mode : {"sync", "aio"}) {
+        std::string command = std::string(GetParam() == SIO_MODE_EPOLL ? "NEXNET_SIO_MODE=epoll " : "") +
+                              "ip netns exec " + server_->name() + " timeout 30 " + sample +
+                              " --port 7010 --count 50 --mode " + mode + " 2>&1";
+        FILE* process = popen(command.c_str(), "r");
+        ASSERT_NE(process, nullptr);
+        int client = clientSocket(SOCK_DGRAM);
+        sockaddr_in address = addressOf(kServerAddress, 7010);
+        ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        int answered = 0;
+        for (int i = 0, tries = 0; i < 50 && tries < 200; ++tries) {
+            char out[32], in[64];
+            int length = std::snprintf(out, sizeof out, "echo %d", i);
+            send(client, out, static_cast<std::size_t>(length), 0);
+            pollfd descriptor{client, POLLIN, 0};
+            if (poll(&descriptor, 1, 100) != 1) continue;  // not listening yet: send again
+            ssize_t n = recv(client, in, sizeof in, 0);
+            if (n == length && std::memcmp(in, out, static_cast<std::size_t>(length)) == 0) {
+                ++answered;
+                ++i;
+            }
+        }
+        std::string output;
+        char line[512];
+        while (std::fgets(line, sizeof line, process) != nullptr) output += line;
+        EXPECT_EQ(pclose(process), 0) << output;
+        EXPECT_EQ(answered, 50) << mode << ": " << output;
+        EXPECT_NE(output.find("50 datagrams echoed"), std::string::npos) << output;
+        EXPECT_NE(output.find(GetParam() == SIO_MODE_EPOLL ? "epoll mode" : "io_uring mode"), std::string::npos) << output;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, SioVethTest, ::testing::Values(SIO_MODE_URING, SIO_MODE_EPOLL),
