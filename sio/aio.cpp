@@ -268,8 +268,10 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
         if (cb == nullptr || cb->aio_lio_opcode == LIO_NOP) continue;
         int opcode = cb->aio_lio_opcode;
         int flags = (opcode == LIO_DMA_READ || opcode == LIO_DMA_WRITE) ? AIO_DMA_BUF : 0;
-        AioOp op = (opcode == LIO_READ || opcode == LIO_DMA_READ) ? AioOp::recv
-                   : (opcode == LIO_WRITE || opcode == LIO_DMA_WRITE) ? AioOp::send
+        // With aio_msg set, the message forms (the address of a datagram comes and goes there).
+        bool message = cb->aio_msg != nullptr;
+        AioOp op = (opcode == LIO_READ || opcode == LIO_DMA_READ)    ? (message ? AioOp::recvmsg : AioOp::recv)
+                   : (opcode == LIO_WRITE || opcode == LIO_DMA_WRITE) ? (message ? AioOp::sendmsg : AioOp::send)
                                                                       : AioOp::none;
         int result = op == AioOp::none ? fail(EINVAL, "lio_listio: entry %d: opcode %d", i, opcode)
                                        : submitAio(cb, op, flags, nullptr, 0, nullptr, group);

@@ -162,8 +162,10 @@ ssize_t sio_aio_return(struct sio_aiocb* aiocbp);
 int sio_aio_cancel(int fildes, struct sio_aiocb* aiocbp);
 
 /// Submits @p nent requests (entries may be NULL) at once: each entry's aio_lio_opcode says
-/// what it is (LIO_READ/LIO_WRITE: aio_recv/aio_send; LIO_DMA_READ/LIO_DMA_WRITE: the same
-/// with AIO_DMA_BUF; LIO_NOP: nothing), each completes as its own sigevent says. @p mode
+/// what it is (LIO_READ/LIO_WRITE: aio_recv/aio_send, or aio_recvmsg/aio_sendmsg when aio_msg
+/// is set, which is how a datagram's address travels; LIO_DMA_READ/LIO_DMA_WRITE: the same
+/// with AIO_DMA_BUF; LIO_NOP: nothing), each completes as its own sigevent says. The list
+/// reaches the kernel in one system call per socket (one io_uring_enter, or one sendmmsg). @p mode
 /// LIO_WAIT returns when all have finished; LIO_NOWAIT returns at once, and @p sig (may be
 /// NULL) is notified when all have finished (SIGEV_EC: one event of type #event_type_aio with
 /// ev_un.ev_aio NULL and ev_result the number of requests).

@@ -5,6 +5,7 @@
 #include "sio/core/Mode.h"
 #include "sio/core/Runtime.h"
 #include "sio/core/Sockets.h"
+#include "sio/kernel/UringSocket.h"
 
 #include <algorithm>
 #include <atomic>
@@ -135,6 +136,10 @@ size_t sio_zerocopy_threshold(void) { return zerocopyThreshold.load(std::memory_
 size_t sio_set_zerocopy_threshold(size_t bytes) { return zerocopyThreshold.exchange(bytes, std::memory_order_relaxed); }
 
 const char* sio_last_error(void) { return nexnet::sio::lastFailure(); }
+
+void sio_zerocopy_stats(unsigned long long* sent, unsigned long long* copied) {
+    nexnet::sio::UringSocket::zeroCopyStatistics(sent, copied);
+}
 
 int dma_assoc(int sock, dma_mem_t mem, size_t size, unsigned flags) {
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));

@@ -132,6 +132,13 @@ size_t sio_zerocopy_threshold(void);
 /// Sets sio_zerocopy_threshold() (0: every send zero-copy). Returns the previous value.
 size_t sio_set_zerocopy_threshold(size_t bytes);
 
+/// Zero-copy sends made so far by this process (@p sent), and how many of them the kernel
+/// copied after all (@p copied: the kernel reports it on the send's notification since Linux
+/// 6.2, IORING_NOTIF_USAGE_ZC_COPIED; always 0 where it cannot). A copy happens when the data
+/// goes to a socket on the same machine (loopback, veth into another namespace): such a
+/// receiver cannot keep pages that still belong to the sender. Either pointer may be NULL.
+void sio_zerocopy_stats(unsigned long long* sent, unsigned long long* copied);
+
 /// What went wrong in the calling thread's last failed call of this library, in a sentence
 /// ("" when nothing failed yet). The library never prints; this is its message to the caller.
 const char* sio_last_error(void);

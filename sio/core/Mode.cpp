@@ -8,6 +8,8 @@
 #include <cstring>
 #include <liburing.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -79,6 +81,38 @@ void probeReceive(io_uring& ring, UringFeatures& features) {
     munmap(memory, ringBytes + kEntries * kBufferSize);
 }
 
+// Sends one byte with SEND_ZC asking for the usage report (Linux 6.2); an older kernel refuses
+// the flag with EINVAL.
+bool probeZeroCopyReport(io_uring& ring) {
+    int receiver = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int sender = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    bool supported = false;
+    if (receiver >= 0 && sender >= 0 && bind(receiver, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        getsockname(receiver, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+        connect(sender, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+        static char byte = 'p';
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+        io_uring_prep_send_zc(sqe, sender, &byte, 1, 0, 1u << 3 /* IORING_SEND_ZC_REPORT_USAGE */);
+        io_uring_submit(&ring);
+        for (int completions = 0; completions < 2; ++completions) {
+            io_uring_cqe* cqe = nullptr;
+            __kernel_timespec timeout{1, 0};
+            if (io_uring_wait_cqe_timeout(&ring, &cqe, &timeout) != 0) break;
+            bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+            if (!(cqe->flags & IORING_CQE_F_NOTIF)) supported = cqe->res == 1;
+            io_uring_cqe_seen(&ring, cqe);
+            if (!more && completions == 0) break;  // no notification follows
+        }
+    }
+    if (receiver >= 0) close(receiver);
+    if (sender >= 0) close(sender);
+    return supported;
+}
+
 }  // namespace
 
 Mode& Mode::instance() {
@@ -100,6 +134,7 @@ void Mode::probeOnce() {
             io_uring_free_probe(probe);
         }
         probeReceive(ring, features_);
+        if (features_.sendZeroCopy) features_.zeroCopyReport = probeZeroCopyReport(ring);
         io_uring_queue_exit(&ring);
     }
 

@@ -19,6 +19,9 @@ struct UringFeatures {
     bool multishotReceive = false;
     /// IORING_OP_SEND_ZC and IORING_OP_SENDMSG_ZC (Linux 6.0).
     bool sendZeroCopy = false;
+    /// The notification of a zero-copy send can say whether the kernel copied after all
+    /// (IORING_SEND_ZC_REPORT_USAGE, Linux 6.2).
+    bool zeroCopyReport = false;
     /// The errno io_uring_setup failed with (0 when it worked).
     int setupError = 0;
 };

@@ -59,6 +59,30 @@ public:
         return submitted < 0 ? -submitted : 0;
     }
 
+    /// Fills submissions like submit() but leaves them for flush() (lio_listio gathers a list
+    /// into one io_uring_enter). @return 0, or the errno of an io_uring_enter a full ring needed.
+    template <typename Fill>
+    int queue(Fill&& fill) {
+        std::lock_guard<std::mutex> lock(submitLock_);
+        int error = 0;
+        fill([this, &error]() -> io_uring_sqe* {
+            io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+            if (sqe == nullptr) {
+                int submitted = io_uring_submit(&ring_);
+                if (submitted < 0) error = -submitted;
+                sqe = io_uring_get_sqe(&ring_);
+            }
+            return sqe;
+        });
+        return error;
+    }
+    /// Submits what queue() left. @return 0 or the errno of io_uring_enter.
+    int flush() {
+        std::lock_guard<std::mutex> lock(submitLock_);
+        int submitted = io_uring_submit(&ring_);
+        return submitted < 0 ? -submitted : 0;
+    }
+
     /// The lock held while draining completions.
     std::mutex& completionLock() { return completionLock_; }
 

@@ -8,6 +8,7 @@
 #include "sio/sio.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cerrno>
@@ -34,7 +35,20 @@ constexpr unsigned kMaxRingBuffers = 32768;  // io_uring's limit for one provide
 
 bool isSend(AioOp op) { return op == AioOp::send || op == AioOp::sendto || op == AioOp::sendmsg; }
 
+// Linux 6.2 (include/uapi/linux/io_uring.h), newer than Debian 12's headers: ask the
+// notification to say whether the kernel copied the data after all, and where it says so.
+constexpr unsigned kSendZcReportUsage = 1u << 3;       // IORING_SEND_ZC_REPORT_USAGE
+constexpr std::uint32_t kNotifUsageZcCopied = 1u << 31;  // IORING_NOTIF_USAGE_ZC_COPIED
+
+std::atomic<unsigned long long> zeroCopySends{0};
+std::atomic<unsigned long long> zeroCopyCopied{0};
+
 }  // namespace
+
+void UringSocket::zeroCopyStatistics(unsigned long long* sent, unsigned long long* copied) {
+    if (sent != nullptr) *sent = zeroCopySends.load(std::memory_order_relaxed);
+    if (copied != nullptr) *copied = zeroCopyCopied.load(std::memory_order_relaxed);
+}
 
 UringSocket::UringSocket(int fd, int type, int family) : KernelSocket(fd, type, family) {
     fixedIndexes_.fill(-1);
@@ -248,6 +262,8 @@ void UringSocket::drainSends(Channel* channelThread) {
         SendSlot& slot = slots_[index];
         if (cqe.flags & IORING_CQE_F_NOTIF) {
             // SEND_ZC's second completion: the kernel let go of the buffers.
+            zeroCopySends.fetch_add(1, std::memory_order_relaxed);
+            if (static_cast<std::uint32_t>(cqe.res) & kNotifUsageZcCopied) zeroCopyCopied.fetch_add(1, std::memory_order_relaxed);
             endSends(slot);
             slot.notifyPending = false;
             if (!slot.waiterHolds && slot.done) releaseSlot(index);
@@ -276,15 +292,16 @@ void UringSocket::drainSends(Channel* channelThread) {
 int UringSocket::startSend(unsigned index, const msghdr& message, int flags, bool zeroCopy, const int* fixedIndexes) {
     SendSlot& slot = slots_[index];
     std::uint64_t tag = kSendTag + index;
-    int error = sendRing_.submit([&](auto next) {
+    auto fill = [&](auto next) {
         io_uring_sqe* sqe = next();
         if (message.msg_iovlen == 1 && zeroCopy && message.msg_control == nullptr) {
             const iovec& v = message.msg_iov[0];
+            unsigned zcFlags = Mode::instance().features().zeroCopyReport ? kSendZcReportUsage : 0;
             if (fixedIndexes[0] >= 0)
-                io_uring_prep_send_zc_fixed(sqe, fd(), v.iov_base, v.iov_len, flags, 0,
+                io_uring_prep_send_zc_fixed(sqe, fd(), v.iov_base, v.iov_len, flags, zcFlags,
                                             static_cast<unsigned>(fixedIndexes[0]));
             else
-                io_uring_prep_send_zc(sqe, fd(), v.iov_base, v.iov_len, flags, 0);
+                io_uring_prep_send_zc(sqe, fd(), v.iov_base, v.iov_len, flags, zcFlags);
             if (message.msg_name != nullptr)
                 io_uring_prep_send_set_addr(sqe, static_cast<const sockaddr*>(message.msg_name),
                                             static_cast<__u16>(message.msg_namelen));
@@ -300,8 +317,9 @@ int UringSocket::startSend(unsigned index, const msghdr& message, int flags, boo
                 io_uring_prep_sendmsg(sqe, fd(), &slot.header, static_cast<unsigned>(flags));
         }
         io_uring_sqe_set_data64(sqe, tag);
-    });
-    return error;
+    };
+    // A lio_listio list goes to the kernel in one io_uring_enter, when it is complete (progress).
+    return submittingBatch() ? sendRing_.queue(fill) : sendRing_.submit(fill);
 }
 
 ssize_t UringSocket::send(const msghdr& message, int flags) {
@@ -504,6 +522,7 @@ void UringSocket::progress(bool wait) {
         }
     }
     if (sendRing_.ready()) {
+        sendRing_.flush();
         std::lock_guard<std::mutex> lock(sendRing_.completionLock());
         drainSends(nullptr);
     }

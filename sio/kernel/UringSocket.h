@@ -42,6 +42,9 @@ public:
     UringSocket(int fd, int type, int family);
     ~UringSocket() override;
 
+    /// sio_zerocopy_stats: zero-copy sends of the process, and those the kernel copied.
+    static void zeroCopyStatistics(unsigned long long* sent, unsigned long long* copied);
+
     ssize_t send(const msghdr& message, int flags) override;
     int submit(sio_aiocb& request) override;
     int cancel(sio_aiocb* request) override;
