@@ -201,19 +201,18 @@ int ev_recvmsg(int s, struct msghdr* msg, int flags, ec_t ec, void* data);
 #ifdef __cplusplus
 }  // extern "C"
 
-/// @name The paper's spellings in C++ (overloads beside glibc's)
-/// @{
-/// sio_aio_error.
+// The paper's spellings in C++: overloads beside glibc's.
+
+/// aio_error for nexnet's control block: sio_aio_error.
 inline int aio_error(const sio_aiocb* aiocbp) { return sio_aio_error(aiocbp); }
-/// sio_aio_return.
+/// aio_return for nexnet's control block: sio_aio_return.
 inline ssize_t aio_return(sio_aiocb* aiocbp) { return sio_aio_return(aiocbp); }
-/// sio_aio_cancel.
+/// aio_cancel for nexnet's control block: sio_aio_cancel.
 inline int aio_cancel(int fildes, sio_aiocb* aiocbp) { return sio_aio_cancel(fildes, aiocbp); }
-/// sio_lio_listio.
+/// lio_listio for nexnet's control blocks: sio_lio_listio.
 inline int lio_listio(int mode, sio_aiocb* const list[], int nent, sio_sigevent* sig) {
     return sio_lio_listio(mode, list, nent, sig);
 }
-/// @}
 #elif !defined(NEXNET_SIO_NO_GENERIC_NAMES)
 // The paper's spellings in C: glibc's functions for glibc's control blocks, nexnet's otherwise.
 // <aio.h> is included above, so glibc's declarations come first and are not renamed.

@@ -35,8 +35,11 @@ public:
     /// A use of one object; empty when the handle was refused.
     class Ref {
     public:
+        /// An empty Ref.
         Ref() = default;
+        /// Takes over @p other's use.
         Ref(Ref&& other) noexcept : slot_(other.slot_) { other.slot_ = nullptr; }
+        /// Ends its use, takes over @p other's.
         Ref& operator=(Ref&& other) noexcept {
             if (this != &other) {
                 drop();
@@ -47,6 +50,7 @@ public:
         }
         Ref(const Ref&) = delete;
         Ref& operator=(const Ref&) = delete;
+        /// Ends the use.
         ~Ref() { drop(); }
         /// True when the handle named a live object.
         explicit operator bool() const { return slot_ != nullptr; }

@@ -307,7 +307,6 @@ ssize_t KernelSocket::receive(SioReceived& out, std::size_t size, int flags) {
                     "buffer the implementation chose", flags);
     if (size == 0) return fail(EINVAL, "sio_recv: size 0");
     std::unique_lock<std::mutex> lock(receiveLock_);
-    bool waitAllowed = !nonBlocking(flags);
     for (;;) {
         if (closing_) return fail(EBADF, "sio_recv: socket %d is being closed", fd());
         if (pendingHead_ != nullptr) return fail(EBUSY, "sio_recv: aio receives are pending on socket %d", fd());
@@ -315,7 +314,8 @@ ssize_t KernelSocket::receive(SioReceived& out, std::size_t size, int flags) {
         int error = collect(lock, false);
         if (backlogCount_ > 0) continue;
         if (error != 0 && error != EAGAIN) return fail(error, "sio_recv on socket %d: %s", fd(), std::strerror(error));
-        if (!waitAllowed) return fail(EAGAIN, "sio_recv: nothing received on socket %d yet", fd());
+        // Only now, with nothing to take, is it worth a system call to ask whether to wait.
+        if (nonBlocking(flags)) return fail(EAGAIN, "sio_recv: nothing received on socket %d yet", fd());
         error = collect(lock, true);
         if (error != 0 && error != EAGAIN && backlogCount_ == 0)
             return fail(error, "sio_recv on socket %d: %s", fd(), std::strerror(error));

@@ -146,7 +146,9 @@ protected:
     /// The non-blocking flag of the descriptor or @p flags (MSG_DONTWAIT).
     bool nonBlocking(int flags) const;
 
+    /// Guards the receive side: backlog, pending receives, lending, associations' changes.
     std::mutex receiveLock_;
+    /// sio_close began (set under receiveLock_): new requests are refused.
     bool closing_ = false;
 
 private:
