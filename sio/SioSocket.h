@@ -4,9 +4,11 @@
 
 #include "sio/core/EventSource.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -36,6 +38,24 @@ struct SioReceived {
     /// Their length.
     std::size_t controlLength = 0;
 };
+
+/// Fills @p message's name, control data and flags from @p received, as recvmsg(2) fills them
+/// (each cut to the room the caller gave, MSG_CTRUNC when control data was cut).
+inline void fillReceivedMessage(msghdr& message, const SioReceived& received) {
+    int flags = received.flags;
+    if (message.msg_name != nullptr) {
+        if (received.name != nullptr)
+            std::memcpy(message.msg_name, received.name, std::min(message.msg_namelen, received.nameLength));
+        message.msg_namelen = received.nameLength;
+    }
+    if (message.msg_control != nullptr) {
+        std::size_t copied = std::min(message.msg_controllen, received.controlLength);
+        if (copied > 0) std::memcpy(message.msg_control, received.control, copied);
+        if (copied < received.controlLength) flags |= MSG_CTRUNC;
+        message.msg_controllen = copied;
+    }
+    message.msg_flags = flags;
+}
 
 /// The state a transport keeps for one descriptor used with the sio/aio calls: its associated
 /// memory, receive buffers, pending requests. Made by the descriptor's SioTransport on first

@@ -94,19 +94,7 @@ ssize_t sio_recvmsg(int sock, struct msghdr* msg, int flags) {
     if (n < 0) return n;
     msg->msg_iov[0].iov_base = received.data;
     msg->msg_iov[0].iov_len = static_cast<std::size_t>(n);
-    int outFlags = received.flags;
-    if (msg->msg_name != nullptr) {
-        if (received.name != nullptr)
-            std::memcpy(msg->msg_name, received.name, std::min(msg->msg_namelen, received.nameLength));
-        msg->msg_namelen = received.nameLength;
-    }
-    if (msg->msg_control != nullptr) {
-        std::size_t copied = std::min(msg->msg_controllen, received.controlLength);
-        if (copied > 0) std::memcpy(msg->msg_control, received.control, copied);
-        if (copied < received.controlLength) outFlags |= MSG_CTRUNC;
-        msg->msg_controllen = copied;
-    }
-    msg->msg_flags = outFlags;
+    nexnet::fillReceivedMessage(*msg, received);
     return n;
 }
 

@@ -124,24 +124,32 @@ int receiverSocket() {
     return fd;
 }
 
-// One receive method: runs until @p deadline, returns datagrams received (and echoed).
-using Method = std::function<std::uint64_t(int fd, bool echo, Clock::time_point deadline)>;
+// When a method counts: from `from` (after a warm-up) until `until`.
+struct Window {
+    Clock::time_point from, until;
+};
 
-std::uint64_t plainMethod(int fd, bool echo, Clock::time_point deadline) {
+// One receive method: runs until the window closes, returns datagrams received (and echoed)
+// inside it. It reads the clock once per 64 datagrams: as often costs as much as a receive.
+using Method = std::function<std::uint64_t(int fd, bool echo, Window window)>;
+
+std::uint64_t plainMethod(int fd, bool echo, Window window) {
     std::vector<char> buffer(2048);
     std::uint64_t count = 0;
-    while (Clock::now() < deadline) {
-        sockaddr_in from{};
-        socklen_t length = sizeof from;
-        ssize_t n = recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &length);
-        if (n < 0) continue;
-        if (echo) sendto(fd, buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), length);
-        ++count;
+    for (auto now = Clock::now(); now < window.until; now = Clock::now()) {
+        for (unsigned i = 0; i < kBatch; ++i) {
+            sockaddr_in from{};
+            socklen_t length = sizeof from;
+            ssize_t n = recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &length);
+            if (n < 0) break;
+            if (echo) sendto(fd, buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), length);
+            count += now >= window.from;
+        }
     }
     return count;
 }
 
-std::uint64_t mmsgMethod(int fd, bool echo, Clock::time_point deadline) {
+std::uint64_t mmsgMethod(int fd, bool echo, Window window) {
     int epoll = epoll_create1(EPOLL_CLOEXEC);
     epoll_event event{};
     event.events = EPOLLIN;
@@ -151,7 +159,7 @@ std::uint64_t mmsgMethod(int fd, bool echo, Clock::time_point deadline) {
     iovec vectors[kBatch];
     sockaddr_in names[kBatch];
     std::uint64_t count = 0;
-    while (Clock::now() < deadline) {
+    for (auto now = Clock::now(); now < window.until; now = Clock::now()) {
         epoll_event ready;
         if (epoll_wait(epoll, &ready, 1, 100) <= 0) continue;
         for (;;) {
@@ -169,23 +177,23 @@ std::uint64_t mmsgMethod(int fd, bool echo, Clock::time_point deadline) {
                 for (int i = 0; i < n; ++i) vectors[i].iov_len = messages[i].msg_len;
                 sendmmsg(fd, messages, static_cast<unsigned>(n), 0);
             }
-            count += static_cast<std::uint64_t>(n);
-            if (Clock::now() >= deadline) break;
+            if (now >= window.from) count += static_cast<std::uint64_t>(n);
+            now = Clock::now();
+            if (now >= window.until) break;
         }
     }
     close(epoll);
     return count;
 }
 
-std::uint64_t sioMethod(int fd, bool echo, Clock::time_point deadline) {
+std::uint64_t sioMethod(int fd, bool echo, Window window) {
     dma_mem_t mem;
     if (dma_alloc(&mem, kMemory, 0) != 0 || dma_assoc(fd, mem, kMemory, 0) != 0) {
         std::fprintf(stderr, "sio: %s\n", sio_last_error());
         return 0;
     }
     std::uint64_t count = 0;
-    while (Clock::now() < deadline) {
-        // The clock is read once per 64 datagrams: it costs as much as a receive here.
+    for (auto now = Clock::now(); now < window.until; now = Clock::now()) {
         for (unsigned i = 0; i < kBatch; ++i) {
             void* data;
             sockaddr_in from{};
@@ -194,15 +202,15 @@ std::uint64_t sioMethod(int fd, bool echo, Clock::time_point deadline) {
             if (n < 0) break;
             if (echo) sio_sendto(fd, data, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), length);
             sio_release(mem, data, static_cast<std::size_t>(n));
-            ++count;
+            count += now >= window.from;
         }
     }
-    sio_close(fd);
+    dma_disassoc(fd, mem, kMemory);
     dma_free(mem, kMemory);
     return count;
 }
 
-std::uint64_t aioMethod(int fd, bool echo, Clock::time_point deadline) {
+std::uint64_t aioMethod(int fd, bool echo, Window window) {
     dma_mem_t mem;
     ec_t ec = ec_create_sized(0, 4096);
     if (dma_alloc(&mem, kMemory, 0) != 0 || dma_assoc(fd, mem, kMemory, 0) != 0 || ec == nullptr) {
@@ -243,7 +251,7 @@ std::uint64_t aioMethod(int fd, bool echo, Clock::time_point deadline) {
     sio_lio_listio(LIO_NOWAIT, list.data(), static_cast<int>(list.size()), nullptr);
     std::uint64_t count = 0;
     std::vector<event_data_t> events(kPosted * 2);
-    while (Clock::now() < deadline) {
+    for (auto now = Clock::now(); now < window.until; now = Clock::now()) {
         int n = ec_next_events(ec, events.data(), static_cast<int>(events.size()), 100);
         list.clear();
         for (int i = 0; i < n; ++i) {
@@ -262,7 +270,7 @@ std::uint64_t aioMethod(int fd, bool echo, Clock::time_point deadline) {
                 list.push_back(&slot->receive);
                 continue;
             }
-            ++count;
+            count += now >= window.from;
             if (!echo) {
                 sio_release(mem, slot->vector.iov_base, 1);
                 prepareReceive(*slot);
@@ -287,11 +295,19 @@ std::uint64_t aioMethod(int fd, bool echo, Clock::time_point deadline) {
         }
         if (!list.empty()) sio_lio_listio(LIO_NOWAIT, list.data(), static_cast<int>(list.size()), nullptr);
     }
-    sio_aio_cancel(fd, nullptr);
-    while (ec_next_events(ec, events.data(), static_cast<int>(events.size()), 200) > 0) {
+    sio_aio_cancel(fd, nullptr);  // the receives end now, sends in flight soon: their events come
+    int n;
+    while ((n = ec_next_events(ec, events.data(), static_cast<int>(events.size()), 200)) > 0) {
+        for (int i = 0; i < n; ++i) {
+            auto* slot = static_cast<Slot*>(events[i].ev_data);
+            if (slot != nullptr && events[i].ev_un.ev_aio == &slot->receive && events[i].ev_result > 0)
+                sio_release(mem, slot->vector.iov_base, 1);
+            else if (slot != nullptr && events[i].ev_un.ev_aio == &slot->reply)
+                sio_release(mem, slot->replyVector.iov_base, 1);
+        }
     }
-    sio_close(fd);
-    ec_destroy(ec);
+    if (ec_destroy(ec) != 0) std::fprintf(stderr, "aio: %s\n", sio_last_error());
+    dma_disassoc(fd, mem, kMemory);
     dma_free(mem, kMemory);
     return count;
 }
@@ -312,15 +328,14 @@ double measureUdp(const Method& method, std::size_t size, bool echo, double seco
     int fd = receiverSocket();
     std::thread sender(blast, size, std::cref(stop));
     pin(0);
-    // Warm-up: the first 200 ms are not counted.
-    method(fd, echo, Clock::now() + std::chrono::milliseconds(200));
-    auto start = Clock::now();
-    std::uint64_t count = method(fd, echo, start + std::chrono::duration<double>(seconds));
-    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    Window window;
+    window.from = Clock::now() + std::chrono::milliseconds(300);  // warm-up, not counted
+    window.until = window.from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::uint64_t count = method(fd, echo, window);
     stop = true;
     sender.join();
-    close(fd);  // (sio methods closed theirs with sio_close already: this fails harmlessly)
-    return static_cast<double>(count) / elapsed;
+    sio_close(fd);  // (a plain close for a socket the sio calls never saw)
+    return static_cast<double>(count) / seconds;
 }
 
 // ---- TCP ------------------------------------------------------------------------------------

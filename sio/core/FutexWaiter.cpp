@@ -59,22 +59,18 @@ FutexWaiter& FutexWaiter::instance() {
 }
 
 int FutexWaiter::awaitSemaphore(sem_t* semaphore, const timespec* deadline, Channel& channel, void* data) {
-    if (sem_trywait(semaphore) == 0) {
-        event_data_t event{};
-        event.ev_type = event_type_sem;
-        event.ev_un.ev_sem = semaphore;
-        event.ev_data = data;
-        channel.post(event, true);
-        return 0;
-    }
     Wait wait;
     wait.semaphore = true;
     wait.object = semaphore;
+    wait.channel = &channel;
+    wait.data = data;
+    if (sem_trywait(semaphore) == 0) {
+        finish(wait, 0);  // taken at once: the event goes now
+        return 0;
+    }
     wait.shared = semaphoreOf(semaphore).isPrivate != 0;
     wait.hasDeadline = deadline != nullptr;
     if (deadline != nullptr) wait.deadline = *deadline;
-    wait.channel = &channel;
-    wait.data = data;
     return add(wait);
 }
 
@@ -82,19 +78,15 @@ int FutexWaiter::lockMutex(pthread_mutex_t* mutex, Channel& channel, void* data)
     int kind = mutex->__data.__kind;
     if ((kind & kRobustPiPp) != 0 || ((kind & kKindMask) != PTHREAD_MUTEX_NORMAL && (kind & kKindMask) != kAdaptive))
         return EINVAL;
-    if (pthread_mutex_trylock(mutex) == 0) {
-        event_data_t event{};
-        event.ev_type = event_type_mutex;
-        event.ev_un.ev_mutex = mutex;
-        event.ev_data = data;
-        channel.post(event, true);
-        return 0;
-    }
     Wait wait;
     wait.object = mutex;
-    wait.shared = (kind & kShared) != 0;
     wait.channel = &channel;
     wait.data = data;
+    if (pthread_mutex_trylock(mutex) == 0) {
+        finish(wait, 0);  // locked at once, by the caller itself: the event goes now
+        return 0;
+    }
+    wait.shared = (kind & kShared) != 0;
     wait.requester = static_cast<pid_t>(syscall(SYS_gettid));
     return add(wait);
 }

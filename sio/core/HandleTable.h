@@ -118,19 +118,11 @@ public:
     /// deleted. @return 0, or EBADF when the handle names no object.
     template <typename Closing>
     int destroy(std::uintptr_t handle, Closing closing) {
-        std::size_t index = (handle & 0xffffff) - 1;
-        if ((handle & 0xffffff) == 0 || index >= slots_.size()) return EBADF;
-        Slot& slot = slots_[index];
-        std::uint64_t open = (static_cast<std::uint64_t>(handle >> 24) << 32) | kOpen;
-        std::uint64_t state = slot.state.load(std::memory_order_acquire);
-        do {
-            if ((state & ~kUsers) != open) return EBADF;
-        } while (!slot.state.compare_exchange_weak(state, state & ~kOpen, std::memory_order_acq_rel));
-        closing(*slot.object);
-        while ((slot.state.load(std::memory_order_acquire) & kUsers) != 0) sched_yield();
-        slot.object.reset();
-        std::lock_guard<std::mutex> lock(mutex_);
-        free_.push_back(index);
+        Slot* slot = close(handle);
+        if (slot == nullptr) return EBADF;
+        closing(*slot->object);
+        waitForRefs(*slot);
+        free(*slot);
         return 0;
     }
 
@@ -140,22 +132,14 @@ public:
     /// @return 0, EBADF when the handle names no object, or the errno @p mayDestroy returned.
     template <typename MayDestroy>
     int destroyIf(std::uintptr_t handle, MayDestroy mayDestroy) {
-        std::size_t index = (handle & 0xffffff) - 1;
-        if ((handle & 0xffffff) == 0 || index >= slots_.size()) return EBADF;
-        Slot& slot = slots_[index];
-        std::uint64_t open = (static_cast<std::uint64_t>(handle >> 24) << 32) | kOpen;
-        std::uint64_t state = slot.state.load(std::memory_order_acquire);
-        do {
-            if ((state & ~kUsers) != open) return EBADF;
-        } while (!slot.state.compare_exchange_weak(state, state & ~kOpen, std::memory_order_acq_rel));
-        while ((slot.state.load(std::memory_order_acquire) & kUsers) != 0) sched_yield();
-        if (int refused = mayDestroy(*slot.object); refused != 0) {
-            slot.state.fetch_or(kOpen, std::memory_order_release);
+        Slot* slot = close(handle);
+        if (slot == nullptr) return EBADF;
+        waitForRefs(*slot);
+        if (int refused = mayDestroy(*slot->object); refused != 0) {
+            slot->state.fetch_or(kOpen, std::memory_order_release);
             return refused;
         }
-        slot.object.reset();
-        std::lock_guard<std::mutex> lock(mutex_);
-        free_.push_back(index);
+        free(*slot);
         return 0;
     }
 
@@ -177,6 +161,30 @@ public:
     }
 
 private:
+    // Clears the open bit of the slot @p handle names: new acquire() calls fail from now on.
+    // @return the slot, or nullptr when the handle names no open object.
+    Slot* close(std::uintptr_t handle) {
+        std::size_t index = (handle & 0xffffff) - 1;
+        if ((handle & 0xffffff) == 0 || index >= slots_.size()) return nullptr;
+        Slot& slot = slots_[index];
+        std::uint64_t open = (static_cast<std::uint64_t>(handle >> 24) << 32) | kOpen;
+        std::uint64_t state = slot.state.load(std::memory_order_acquire);
+        do {
+            if ((state & ~kUsers) != open) return nullptr;
+        } while (!slot.state.compare_exchange_weak(state, state & ~kOpen, std::memory_order_acq_rel));
+        return &slot;
+    }
+    // Waits for the Refs taken before close() to go (calls in progress: short).
+    static void waitForRefs(Slot& slot) {
+        while ((slot.state.load(std::memory_order_acquire) & kUsers) != 0) sched_yield();
+    }
+    // Deletes the object and gives the slot back.
+    void free(Slot& slot) {
+        slot.object.reset();
+        std::lock_guard<std::mutex> lock(mutex_);
+        free_.push_back(static_cast<std::size_t>(&slot - slots_.data()));
+    }
+
     std::vector<Slot> slots_;
     std::mutex mutex_;
     std::vector<std::size_t> free_;

@@ -169,7 +169,7 @@ ssize_t EpollSocket::send(const msghdr& message, int flags) {
     {
         std::lock_guard<std::mutex> lock(sendLock_);
         if (closing_) return fail(EBADF, "sio_send: socket %d is being closed", fd());
-        if (stream() && sendHead_ != nullptr) return fail(EBUSY, "sio_send: aio sends are pending on stream socket %d", fd());
+        if (stream() && !sends_.empty()) return fail(EBUSY, "sio_send: aio sends are pending on stream socket %d", fd());
     }
     ssize_t sent = sendmsg(fd(), &message, flags);
     return sent >= 0 ? sent : failSystem(errno, "sio_send: sendmsg");
@@ -178,9 +178,9 @@ ssize_t EpollSocket::send(const msghdr& message, int flags) {
 void EpollSocket::flushSends(Channel* channelThread) {
     // Under sendLock_.
     blocked_ = false;
-    while (sendHead_ != nullptr) {
+    while (!sends_.empty()) {
         if (stream()) {
-            sio_aiocb& request = *sendHead_;
+            sio_aiocb& request = sends_.front();
             iovec single;
             msghdr message = messageOf(request, single);
             std::size_t total = totalOf(message);
@@ -202,14 +202,14 @@ void EpollSocket::flushSends(Channel* channelThread) {
             }
             bool channelPosts = requestOf(request).channel != nullptr && requestOf(request).channel == channelThread;
             if (n < 0) {
-                sendHead_ = requestOf(request).next;
+                sends_.pop();
                 streamOffset_ = 0;
                 finishRequest(request, -1, errno, channelPosts);
                 continue;
             }
             streamOffset_ += static_cast<std::size_t>(n);
             if (streamOffset_ < total) continue;
-            sendHead_ = requestOf(request).next;
+            sends_.pop();
             streamOffset_ = 0;
             finishRequest(request, static_cast<ssize_t>(total), 0, channelPosts);
             continue;
@@ -217,10 +217,8 @@ void EpollSocket::flushSends(Channel* channelThread) {
         // Datagrams: up to kBatch requests in one sendmmsg.
         std::array<mmsghdr, kBatch> messages{};
         std::array<iovec, kBatch> singles{};
-        std::array<sio_aiocb*, kBatch> requests{};
         unsigned count = 0;
-        for (sio_aiocb* p = sendHead_; p != nullptr && count < kBatch; p = requestOf(*p).next) {
-            requests[count] = p;
+        for (sio_aiocb* p = &sends_.front(); p != nullptr && count < kBatch; p = requestOf(*p).next) {
             messages[count].msg_hdr = messageOf(*p, singles[count]);
             ++count;
         }
@@ -232,8 +230,7 @@ void EpollSocket::flushSends(Channel* channelThread) {
         int error = sent < 0 ? errno : 0;
         unsigned done = sent < 0 ? 1 : static_cast<unsigned>(sent);  // a failure is the first one's
         for (unsigned i = 0; i < done; ++i) {
-            sio_aiocb& request = *requests[i];
-            sendHead_ = requestOf(request).next;
+            sio_aiocb& request = sends_.pop();
             bool channelPosts = requestOf(request).channel != nullptr && requestOf(request).channel == channelThread;
             if (error != 0)
                 finishRequest(request, -1, error, channelPosts);
@@ -241,7 +238,6 @@ void EpollSocket::flushSends(Channel* channelThread) {
                 finishRequest(request, static_cast<ssize_t>(messages[i].msg_len), 0, channelPosts);
         }
     }
-    if (sendHead_ == nullptr) sendTail_ = nullptr;
     wantOut_.store(blocked_, std::memory_order_release);
     updateInterest();
 }
@@ -257,13 +253,8 @@ int EpollSocket::submit(sio_aiocb& request) {
         }
         std::lock_guard<std::mutex> lock(sendLock_);
         if (closing_) return fail(EBADF, "aio send: socket %d is being closed", fd());
-        r.next = nullptr;
-        bool wasEmpty = sendHead_ == nullptr;
-        if (sendTail_ != nullptr)
-            requestOf(*sendTail_).next = &request;
-        else
-            sendHead_ = &request;
-        sendTail_ = &request;
+        bool wasEmpty = sends_.empty();
+        sends_.push(request);
         if (submittingBatch()) {
             // lio_listio sends the whole list with one sendmmsg when it is queued.
             return 0;
@@ -272,7 +263,7 @@ int EpollSocket::submit(sio_aiocb& request) {
             // Sent now when the socket takes it, as the kernel would start it in io_uring mode;
             // what the socket cannot take yet waits for the channel's thread (woken here).
             flushSends(nullptr);
-            if (sendHead_ != nullptr) {
+            if (!sends_.empty()) {
                 std::uint64_t one = 1;
                 [[maybe_unused]] ssize_t n = write(work_, &one, sizeof one);
             }
@@ -292,31 +283,12 @@ int EpollSocket::cancel(sio_aiocb* request) {
     int received = KernelSocket::cancel(request);
     if (received == AIO_CANCELED && request != nullptr) return received;
     std::lock_guard<std::mutex> lock(sendLock_);
-    bool cancelled = false, running = false;
-    sio_aiocb* previous = nullptr;
-    for (sio_aiocb* p = sendHead_; p != nullptr;) {
-        sio_aiocb* next = requestOf(*p).next;
-        bool partlySent = p == sendHead_ && streamOffset_ > 0;
-        if ((request == nullptr || p == request) && !partlySent) {
-            if (previous != nullptr)
-                requestOf(*previous).next = next;
-            else
-                sendHead_ = next;
-            if (sendTail_ == p) sendTail_ = previous;
-            finishRequest(*p, -1, ECANCELED, false);
-            cancelled = true;
-        } else {
-            running = running || (request == nullptr || p == request);
-            previous = p;
-        }
-        p = next;
-    }
-    if (request == nullptr) {
-        if (running) return AIO_NOTCANCELED;
-        return cancelled || received == AIO_CANCELED ? AIO_CANCELED : AIO_ALLDONE;
-    }
-    if (cancelled) return AIO_CANCELED;
-    return running ? AIO_NOTCANCELED : received;
+    // A stream send partly sent cannot be taken back: its bytes are in the stream already.
+    const sio_aiocb* started = streamOffset_ > 0 && !sends_.empty() ? &sends_.front() : nullptr;
+    int cancelled = sends_.removeIf([&](sio_aiocb& p) { return (request == nullptr || &p == request) && &p != started; },
+                                    [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
+    bool running = started != nullptr && (request == nullptr || request == started);
+    return combineCancel(request, received, cancelled > 0, running);
 }
 
 void EpollSocket::updateInterest() {
@@ -347,7 +319,7 @@ void EpollSocket::deliver(Channel& channel) {
     if (!lock.owns_lock()) return;
     std::uint64_t count;
     [[maybe_unused]] ssize_t n = read(work_, &count, sizeof count);
-    if (sendHead_ != nullptr) flushSends(&channel);
+    if (!sends_.empty()) flushSends(&channel);
 }
 
 void EpollSocket::progress(bool wait) {
@@ -365,8 +337,8 @@ void EpollSocket::progress(bool wait) {
     bool sending;
     {
         std::lock_guard<std::mutex> lock(sendLock_);
-        if (sendHead_ != nullptr) flushSends(nullptr);
-        sending = sendHead_ != nullptr;
+        if (!sends_.empty()) flushSends(nullptr);
+        sending = !sends_.empty();
     }
     if (!wait || (!receiving && !sending)) return;
     pollfd descriptor{fd(), static_cast<short>((receiving ? POLLIN : 0) | (sending ? POLLOUT : 0)), 0};
@@ -383,12 +355,7 @@ void EpollSocket::shutDown() {
         wantIn_.store(false, std::memory_order_release);
     }
     std::lock_guard<std::mutex> lock(sendLock_);
-    while (sendHead_ != nullptr) {
-        sio_aiocb& request = *sendHead_;
-        sendHead_ = requestOf(request).next;
-        finishRequest(request, -1, ECANCELED, false);
-    }
-    sendTail_ = nullptr;
+    while (!sends_.empty()) finishRequest(sends_.pop(), -1, ECANCELED, false);
 }
 
 }  // namespace nexnet::sio

@@ -63,8 +63,7 @@ private:
     bool receiveError_ = false;
 
     std::mutex sendLock_;
-    sio_aiocb* sendHead_ = nullptr;
-    sio_aiocb* sendTail_ = nullptr;
+    AioQueue sends_;                // aio sends not sent yet, oldest first
     std::size_t streamOffset_ = 0;  // bytes of the head request a stream sent already
     bool blocked_ = false;          // a send found the socket full
 

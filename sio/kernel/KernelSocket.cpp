@@ -309,7 +309,7 @@ ssize_t KernelSocket::receive(SioReceived& out, std::size_t size, int flags) {
     std::unique_lock<std::mutex> lock(receiveLock_);
     for (;;) {
         if (closing_) return fail(EBADF, "sio_recv: socket %d is being closed", fd());
-        if (pendingHead_ != nullptr) return fail(EBUSY, "sio_recv: aio receives are pending on socket %d", fd());
+        if (!pending_.empty()) return fail(EBUSY, "sio_recv: aio receives are pending on socket %d", fd());
         if (backlogCount_ > 0) return takeFilled(out, size);
         int error = collect(lock, false);
         if (backlogCount_ > 0) continue;
@@ -325,24 +325,15 @@ ssize_t KernelSocket::receive(SioReceived& out, std::size_t size, int flags) {
 // ---- pre-posted aio receives ----------------------------------------------------------------
 
 void KernelSocket::queueReceive(sio_aiocb& request, Channel* channelThread) {
-    AioRequest& r = requestOf(request);
-    r.next = nullptr;
-    if (pendingTail_ != nullptr)
-        requestOf(*pendingTail_).next = &request;
-    else
-        pendingHead_ = &request;
-    pendingTail_ = &request;
+    pending_.push(request);
     matchReceives(channelThread);
 }
 
 void KernelSocket::matchReceives(Channel* channelThread) {
-    while (pendingHead_ != nullptr && backlogCount_ > 0) {
-        sio_aiocb& request = *pendingHead_;
-        AioRequest& r = requestOf(request);
-        if (r.channel != nullptr && r.channel->room() == 0) break;  // the data waits, not lost
-        pendingHead_ = r.next;
-        if (pendingHead_ == nullptr) pendingTail_ = nullptr;
-        deliverTo(request, channelThread);
+    while (!pending_.empty() && backlogCount_ > 0) {
+        Channel* channel = requestOf(pending_.front()).channel;
+        if (channel != nullptr && channel->room() == 0) break;  // the data waits, not lost
+        deliverTo(pending_.pop(), channelThread);
     }
     retireDrained();
 }
@@ -398,32 +389,13 @@ void KernelSocket::deliverTo(sio_aiocb& request, Channel* channelThread) {
             std::memcpy(const_cast<void*>(r.address), got.name, std::min(*r.fromLength, got.nameLength));
         *r.fromLength = got.nameLength;
     }
-    if (message != nullptr) {
-        if (message->msg_name != nullptr) {
-            if (got.name != nullptr)
-                std::memcpy(message->msg_name, got.name, std::min(message->msg_namelen, got.nameLength));
-            message->msg_namelen = got.nameLength;
-        }
-        int flags = got.flags;
-        if (message->msg_control != nullptr) {
-            std::size_t copied = std::min(message->msg_controllen, got.controlLength);
-            if (copied > 0) std::memcpy(message->msg_control, got.control, copied);
-            if (copied < got.controlLength) flags |= MSG_CTRUNC;
-            message->msg_controllen = copied;
-        }
-        message->msg_flags = flags;
-    }
+    if (message != nullptr) fillReceivedMessage(*message, got);
     giveBack(portion);
     finishRequest(request, static_cast<ssize_t>(n), 0, channelThreadPosts);
 }
 
 void KernelSocket::cancelReceives() {
-    while (pendingHead_ != nullptr) {
-        sio_aiocb& request = *pendingHead_;
-        pendingHead_ = requestOf(request).next;
-        finishRequest(request, -1, ECANCELED, false);
-    }
-    pendingTail_ = nullptr;
+    while (!pending_.empty()) finishRequest(pending_.pop(), -1, ECANCELED, false);
 }
 
 void KernelSocket::dropEverything() {
@@ -450,23 +422,10 @@ void KernelSocket::dropEverything() {
 
 int KernelSocket::cancel(sio_aiocb* request) {
     std::lock_guard<std::mutex> lock(receiveLock_);
-    if (request == nullptr) {
-        bool any = pendingHead_ != nullptr;
-        cancelReceives();
-        return any ? AIO_CANCELED : AIO_ALLDONE;
-    }
-    sio_aiocb* previous = nullptr;
-    for (sio_aiocb* p = pendingHead_; p != nullptr; previous = p, p = requestOf(*p).next) {
-        if (p != request) continue;
-        sio_aiocb* next = requestOf(*p).next;
-        if (previous != nullptr)
-            requestOf(*previous).next = next;
-        else
-            pendingHead_ = next;
-        if (pendingTail_ == p) pendingTail_ = previous;
-        finishRequest(*p, -1, ECANCELED, false);
-        return AIO_CANCELED;
-    }
+    int cancelled = pending_.removeIf([&](sio_aiocb& p) { return request == nullptr || &p == request; },
+                                      [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
+    if (cancelled > 0) return AIO_CANCELED;
+    if (request == nullptr) return AIO_ALLDONE;
     return stateOf(*request) == kAioDone ? AIO_ALLDONE : AIO_NOTCANCELED;
 }
 

@@ -5,6 +5,7 @@
 /// pre-posted aio receives they are matched with, in order.
 
 #include "sio/SioSocket.h"
+#include "sio/core/AioQueue.h"
 #include "sio/core/AioRequest.h"
 
 #include <array>
@@ -100,7 +101,7 @@ protected:
     /// channels have room. @p channelThread: the channel whose thread runs this, or nullptr.
     void matchReceives(Channel* channelThread);
     /// Under receiveLock_: the pending aio receives list is not empty.
-    bool receivesPending() const { return pendingHead_ != nullptr; }
+    bool receivesPending() const { return !pending_.empty(); }
     /// Under receiveLock_: queues an aio receive. Returns at once after matching it with the
     /// backlog when it has data.
     void queueReceive(sio_aiocb& request, Channel* channelThread);
@@ -138,6 +139,16 @@ protected:
     /// The message an aio send request describes (aio_msg, or aio_buf/aio_nbytes and the
     /// sendto address, pointing @p single at the buffer).
     static msghdr messageOf(sio_aiocb& request, iovec& single);
+    /// aio_cancel's answer from its parts: @p received what the receive side said, @p sends
+    /// whether queued sends were cancelled, @p running whether a matching send is in the kernel.
+    static int combineCancel(const sio_aiocb* request, int received, bool sends, bool running) {
+        if (request == nullptr) {
+            if (running) return AIO_NOTCANCELED;
+            return sends || received == AIO_CANCELED ? AIO_CANCELED : AIO_ALLDONE;
+        }
+        if (sends) return AIO_CANCELED;
+        return running ? AIO_NOTCANCELED : received;
+    }
     /// Looks up the association whose memory holds the @p length bytes at @p p (any thread).
     /// @return its index, or -1 with errno and message set.
     int findSendMemory(const void* p, std::size_t length);
@@ -180,8 +191,7 @@ private:
     unsigned nextBase_ = 0;
     std::vector<Filled> backlog_;   // ring
     std::size_t backlogHead_ = 0, backlogCount_ = 0;
-    sio_aiocb* pendingHead_ = nullptr;
-    sio_aiocb* pendingTail_ = nullptr;
+    AioQueue pending_;  // pre-posted aio receives, oldest first
 };
 
 }  // namespace nexnet::sio

@@ -357,7 +357,7 @@ ssize_t UringSocket::send(const msghdr& message, int flags) {
     if (int error = setUpSending(); error != 0) return failSystem(error, "sio_send: io_uring_setup");
     std::unique_lock<std::mutex> lock(sendRing_.completionLock());
     if (closing_) return fail(EBADF, "sio_send: socket %d is being closed", fd());
-    if (stream() && (streamSendInFlight_ || streamQueueHead_ != nullptr))
+    if (stream() && (streamSendInFlight_ || !streamQueue_.empty()))
         return fail(EBUSY, "sio_send: aio sends are pending on stream socket %d", fd());
     int index = acquireSlot(lock, true);
     SendSlot& slot = slots_[static_cast<unsigned>(index)];
@@ -447,10 +447,8 @@ int UringSocket::startAioSend(sio_aiocb& request) {
 void UringSocket::startQueuedStreamSend() {
     // Under the send lock. One send in flight per stream socket: io_uring may run two sends on
     // one socket side by side, and a stream's bytes must stay in order.
-    while (!streamSendInFlight_ && streamQueueHead_ != nullptr) {
-        sio_aiocb& request = *streamQueueHead_;
-        streamQueueHead_ = requestOf(request).next;
-        if (streamQueueHead_ == nullptr) streamQueueTail_ = nullptr;
+    while (!streamSendInFlight_ && !streamQueue_.empty()) {
+        sio_aiocb& request = streamQueue_.pop();
         if (startAioSend(request) != 0) finishRequest(request, -1, errno, false);
     }
 }
@@ -461,13 +459,8 @@ int UringSocket::submit(sio_aiocb& request) {
         if (int error = setUpSending(); error != 0) return failSystem(error, "aio send: io_uring_setup");
         std::lock_guard<std::mutex> lock(sendRing_.completionLock());
         if (closing_) return fail(EBADF, "aio send: socket %d is being closed", fd());
-        if (stream() && (streamSendInFlight_ || streamQueueHead_ != nullptr)) {
-            r.next = nullptr;
-            if (streamQueueTail_ != nullptr)
-                requestOf(*streamQueueTail_).next = &request;
-            else
-                streamQueueHead_ = &request;
-            streamQueueTail_ = &request;
+        if (stream() && (streamSendInFlight_ || !streamQueue_.empty())) {
+            streamQueue_.push(request);
             return 0;
         }
         return startAioSend(request);
@@ -482,35 +475,15 @@ int UringSocket::submit(sio_aiocb& request) {
 
 int UringSocket::cancel(sio_aiocb* request) {
     int received = KernelSocket::cancel(request);
-    if (received == AIO_CANCELED && request != nullptr) return received;
-    if (!sendRing_.ready()) return received;
+    if ((received == AIO_CANCELED && request != nullptr) || !sendRing_.ready()) return received;
     std::lock_guard<std::mutex> lock(sendRing_.completionLock());
-    bool cancelled = false, running = false;
-    sio_aiocb* previous = nullptr;
-    for (sio_aiocb* p = streamQueueHead_; p != nullptr;) {
-        sio_aiocb* next = requestOf(*p).next;
-        if (request == nullptr || p == request) {
-            if (previous != nullptr)
-                requestOf(*previous).next = next;
-            else
-                streamQueueHead_ = next;
-            if (streamQueueTail_ == p) streamQueueTail_ = previous;
-            finishRequest(*p, -1, ECANCELED, false);
-            cancelled = true;
-        } else {
-            previous = p;
-        }
-        p = next;
-    }
+    int cancelled = streamQueue_.removeIf([&](sio_aiocb& p) { return request == nullptr || &p == request; },
+                                          [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
+    bool running = false;  // in the kernel: it finishes on its own
     for (unsigned i = 0; i < kSendSlots; ++i)
         if (slots_[i].inUse && slots_[i].request != nullptr && (request == nullptr || slots_[i].request == request))
-            running = true;  // in the kernel: it finishes on its own
-    if (request == nullptr) {
-        if (running) return AIO_NOTCANCELED;
-        return cancelled || received == AIO_CANCELED ? AIO_CANCELED : AIO_ALLDONE;
-    }
-    if (cancelled) return AIO_CANCELED;
-    return running ? AIO_NOTCANCELED : received;
+            running = true;
+    return combineCancel(request, received, cancelled > 0, running);
 }
 
 void UringSocket::progress(bool wait) {
@@ -560,12 +533,7 @@ void UringSocket::shutDown() {
     }
     if (sendRing_.ready()) {
         std::unique_lock<std::mutex> lock(sendRing_.completionLock());
-        for (sio_aiocb* p = streamQueueHead_; p != nullptr;) {
-            sio_aiocb* next = requestOf(*p).next;
-            finishRequest(*p, -1, ECANCELED, false);
-            p = next;
-        }
-        streamQueueHead_ = streamQueueTail_ = nullptr;
+        while (!streamQueue_.empty()) finishRequest(streamQueue_.pop(), -1, ECANCELED, false);
         sendRing_.submit([](auto next) {
             io_uring_sqe* sqe = next();
             io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);

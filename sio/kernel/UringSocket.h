@@ -104,8 +104,7 @@ private:
     UringQueue sendRing_;
     std::unique_ptr<SendSlot[]> slots_;
     std::vector<unsigned> freeSlots_;
-    sio_aiocb* streamQueueHead_ = nullptr;
-    sio_aiocb* streamQueueTail_ = nullptr;
+    AioQueue streamQueue_;  // aio sends of a stream socket waiting for the one in flight
     bool streamSendInFlight_ = false;
     std::array<int, kMaxAssociations> fixedIndexes_{};
 };

@@ -3,6 +3,7 @@
 // order of pre-posted receives, the channel's bound.
 #include "sio/aio.h"
 #include "sio/sio.h"
+#include "support/LoopbackUdp.h"
 
 #include <gtest/gtest.h>
 
@@ -15,22 +16,19 @@
 #include <unistd.h>
 #include <vector>
 
+using nexnet::test::label;
+using nexnet::test::loopbackUdpSocket;
+
 namespace {
 
 constexpr std::size_t kMemory = 1 << 20;
-
-std::string label(char prefix, std::size_t i) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%c%zu", prefix, i);
-    return text;
-}
 
 class SioAioTest : public ::testing::TestWithParam<int> {
 protected:
     void SetUp() override {
         if (sio_set_mode(GetParam()) != 0) GTEST_SKIP() << sio_last_error();
-        receiver_ = udp(receiverAddress_);
-        sender_ = udp(senderAddress_);
+        receiver_ = loopbackUdpSocket(receiverAddress_);
+        sender_ = loopbackUdpSocket(senderAddress_);
         ASSERT_EQ(dma_alloc(&mem_, kMemory, 0), 0) << sio_last_error();
         ASSERT_EQ(dma_assoc(receiver_, mem_, kMemory, 0), 0) << sio_last_error();
         ec_ = ec_create(0);
@@ -45,16 +43,6 @@ protected:
         if (mem_ != nullptr) {
             EXPECT_EQ(dma_free(mem_, kMemory), 0) << sio_last_error();
         }
-    }
-    static int udp(sockaddr_in& address) {
-        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        address = sockaddr_in{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-        socklen_t length = sizeof address;
-        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-        return fd;
     }
     void sendPlain(const std::string& text) {
         ASSERT_EQ(sendto(sender_, text.data(), text.size(), 0, reinterpret_cast<sockaddr*>(&receiverAddress_),

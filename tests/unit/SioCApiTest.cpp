@@ -4,6 +4,7 @@
 #include "sio/EventChannel.h"
 #include "sio/SioDescriptor.h"
 #include "sio/aio.h"
+#include "support/LoopbackUdp.h"
 
 #include <gtest/gtest.h>
 
@@ -25,23 +26,12 @@ TEST(SioFromC, AioOnAChannel) { EXPECT_EQ(sio_c_aio_on_a_channel(), 0) << sio_la
 TEST(SioFromC, GlibcNamesStillReachGlibc) { EXPECT_EQ(sio_c_glibc_names_still_reach_glibc(), 0); }
 TEST(SioFromC, SemaphoreAndMutexEvents) { EXPECT_EQ(sio_c_semaphore_and_mutex_events(), 0) << sio_last_error(); }
 
-int udpSocket(sockaddr_in& address) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    address = sockaddr_in{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    return fd;
-}
-
 TEST(SioWrappers, EverythingIsReleasedInReverseOrderOfMaking) {
     auto memory = nexnet::DmaMemory::allocate(1 << 20);
     ASSERT_TRUE(memory) << sio_last_error();
     sockaddr_in serverAddress{}, clientAddress{};
-    nexnet::SioDescriptor server(udpSocket(serverAddress));
-    int client = udpSocket(clientAddress);
+    nexnet::SioDescriptor server(nexnet::test::loopbackUdpSocket(serverAddress));
+    int client = nexnet::test::loopbackUdpSocket(clientAddress);
     {
         auto association = nexnet::DmaAssociation::make(server.fd(), *memory);
         ASSERT_TRUE(association) << sio_last_error();

@@ -4,6 +4,7 @@
 // this binary), since the probe runs once per process.
 #include "sio/dma.h"
 #include "sio/sio.h"
+#include "support/LoopbackUdp.h"
 
 #include <gtest/gtest.h>
 
@@ -22,13 +23,8 @@ namespace {
 
 // Receives one datagram over loopback with sio_recvfrom; true when it arrived intact.
 bool loopbackWorks() {
-    int receiver = socket(AF_INET, SOCK_DGRAM, 0), sender = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(receiver, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    getsockname(receiver, reinterpret_cast<sockaddr*>(&address), &length);
+    sockaddr_in address{}, unused{};
+    int receiver = nexnet::test::loopbackUdpSocket(address), sender = nexnet::test::loopbackUdpSocket(unused);
     dma_mem_t mem;
     if (dma_alloc(&mem, 1 << 16, 0) != 0 || dma_assoc(receiver, mem, 1 << 16, 0) != 0) return false;
     sendto(sender, "mode", 4, 0, reinterpret_cast<sockaddr*>(&address), sizeof address);

@@ -1,6 +1,7 @@
 // sio_send*/sio_recv* on kernel sockets over loopback (sio.h), in both transport modes.
 #include "sio/dma.h"
 #include "sio/sio.h"
+#include "support/LoopbackUdp.h"
 
 #include <gtest/gtest.h>
 
@@ -15,27 +16,12 @@
 #include <unistd.h>
 #include <vector>
 
+using nexnet::test::label;
+using nexnet::test::loopbackUdpSocket;
+
 namespace {
 
 constexpr std::size_t kMemory = 1 << 20;
-
-int udpSocket(sockaddr_in& address) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    address = sockaddr_in{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    return fd;
-}
-
-// "x12": GCC 12 warns (-Wrestrict, a false positive) about "x" + std::to_string(i).
-std::string label(char prefix, std::size_t i) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%c%zu", prefix, i);
-    return text;
-}
 
 bool inside(const void* p, dma_mem_t mem) {
     dma_info info{};
@@ -48,8 +34,8 @@ class SioSyncTest : public ::testing::TestWithParam<int> {
 protected:
     void SetUp() override {
         if (sio_set_mode(GetParam()) != 0) GTEST_SKIP() << sio_last_error();
-        receiver_ = udpSocket(receiverAddress_);
-        sender_ = udpSocket(senderAddress_);
+        receiver_ = loopbackUdpSocket(receiverAddress_);
+        sender_ = loopbackUdpSocket(senderAddress_);
         ASSERT_EQ(dma_alloc(&mem_, kMemory, 0), 0) << sio_last_error();
         ASSERT_EQ(dma_assoc(receiver_, mem_, kMemory, 0), 0) << sio_last_error();
     }
@@ -219,7 +205,7 @@ TEST_P(SioSyncTest, HeldBuffersRunOutAndComeBackWhenReleased) {
     // A small memory: 16 units, 8 lent for receiving (few enough datagrams for the socket's
     // receive queue to hold every one meanwhile: epoll mode reads them only when asked).
     sockaddr_in address{};
-    int socket = udpSocket(address);
+    int socket = loopbackUdpSocket(address);
     dma_mem_t small;
     ASSERT_EQ(dma_alloc(&small, 16 * 2048, DMA_NOHUGEPAGES), 0);
     ASSERT_EQ(dma_assoc(socket, small, 16 * 2048, 0), 0);
