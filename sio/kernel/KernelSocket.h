@@ -97,6 +97,8 @@ protected:
 
     /// Under receiveLock_: @p id was filled with @p bytes (or failed): into the backlog.
     void pushFilled(const Filled& filled);
+    /// Under receiveLock_: filled buffers (or an error, or a stream's end) wait in the backlog.
+    bool backlogged() const { return backlogCount_ > 0; }
     /// Under receiveLock_: hands filled buffers to pending aio receives, in order, while their
     /// channels have room. @p channelThread: the channel whose thread runs this, or nullptr.
     void matchReceives(Channel* channelThread);

@@ -192,6 +192,8 @@ int UringSocket::collect(std::unique_lock<std::mutex>& lock, bool wait) {
         return any ? ENOBUFS : EINVAL;
     }
     drainReceives();
+    // What this drain took is on no ring any more: waiting for the ring now would sleep on it.
+    if (backlogged()) return 0;
     if (!armed_) return lentInRing_ == 0 ? ENOBUFS : EAGAIN;
     if (!wait) return EAGAIN;
     std::uint64_t seen = receiveRing_.drains();
