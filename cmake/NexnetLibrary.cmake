@@ -1,8 +1,8 @@
-# The layers (netbuf, framework, drivers, netif, toe, sio) are object libraries, made by nexnet_add_layer();
+# The layers (netbuf, framework, drivers, netif, inet, toe, sio) are object libraries, made by nexnet_add_layer();
 # this file joins them into the one library, nexnet, built shared and static, and installs it with
 # its headers, a find_package(nexnet) config and a pkg-config file.
 
-set(NEXNET_LAYERS netbuf framework drivers netif toe sio)
+set(NEXNET_LAYERS netbuf framework drivers netif inet toe sio)
 set(_objects)
 foreach(layer IN LISTS NEXNET_LAYERS)
   list(APPEND _objects $<TARGET_OBJECTS:nexnet_${layer}>)

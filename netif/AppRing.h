@@ -6,11 +6,13 @@
 #include "netbuf/NetbufPool.h"
 #include "netbuf/Result.h"
 #include "netif/InputConsumer.h"
-#include "netif/AppRingEntry.h"
+#include "netif/AppRingDelivery.h"
 #include "netif/OutputInterceptor.h"
 #include "netif/app_ring.h"
 
 #include <sys/types.h>
+
+#include <bit>
 
 #include <cstdint>
 #include <memory>
@@ -20,9 +22,9 @@ namespace nexnet {
 
 class NetworkInterface;
 
-/// One interface's ring 1 (network layer inserts, applications remove) and ring 2 (applications
-/// insert, network layer removes), in a memfd shared with the applications that map them. The
-/// layout is drawn in app_ring.h.
+/// One interface's rings: ring 1 (network layer inserts, applications remove) and each
+/// application's ring 2 (it inserts, the network layer removes), in memfds shared with the
+/// applications that map them. The layout is drawn in app_ring.h.
 ///
 /// Where the rings sit depends on the mode:
 /// - APP_RING_RX_INTERCEPT (claim 1): an InputConsumer at priority 0 takes every received frame
@@ -36,20 +38,22 @@ class NetworkInterface;
 ///   ring 1, which also always holds at least minPosted empty buffers for the application to
 ///   fill; ring 2 is transmitted.
 ///
-/// Ring 1 has a single consumer while one application maps the rings: it removes with plain
-/// stores and everything it removed is known to be its own, the cheapest form of the ring.
-/// When a second application maps them, the rings become shared for good: applications remove
-/// with CAS and write a claim over each entry they took (app_ring.h draws the hand-over).
+/// Shared rings (the default): every application removes from one ring 1 (AppRingDelivery: one
+/// consumer removes with plain stores; from the second on, with CAS and claims). Private rings
+/// (Options::privateRings): each application gets a ring 1 of its own, and the frames are shared
+/// out between them, so that no application can read another's claims or take its entries.
 ///
 /// Netbufs are shared by index with the interface's driver pool (zero copy); a frame from another
 /// pool is copied into it (counted). Each buffer records its holder with Netbuf::setOwner: the
-/// ring's own id while posted in ring 1, the application's owner id once it removed it (claims
+/// ring's id while posted in ring 1, the application's owner id once it removed it (claims
 /// 9, 10), 0 once it is back in the framework. detach() returns every buffer an application held
 /// (claim 11); destroying the AppRing returns all of them.
 ///
-/// Shared memory is untrusted: every cursor, index, offset, length and owner token read back is
-/// checked against the framework's private state; what fails is skipped and counted in
-/// Statistics::invalid or Statistics::refused, never followed.
+/// Shared memory is untrusted: every cursor, index, offset, length and claim read back is checked
+/// against the framework's private state; what fails is skipped and counted in
+/// Statistics::invalid or Statistics::refused, never followed. No application can stop the rings
+/// for another: ring 2 is each application's own, and ring-1 entries removed and never claimed
+/// are taken back when ring 1 needs room (Statistics::abandoned).
 ///
 /// Single-threaded: every method runs on the interface's event-loop thread. Made and destroyed
 /// by AppRingServer (create-if-absent, destroy on last unmap); tests may use it directly.
@@ -60,30 +64,22 @@ public:
         app_ring_mode mode = APP_RING_RX_INTERCEPT;  ///< What the rings carry.
         std::uint32_t slotCount = 1024;  ///< Slots per ring, a power of two, 32 to 65536.
         std::uint32_t minPosted = 64;    ///< Non-network mode: empty buffers kept in ring 1 (< slotCount; other modes ignore it).
+        bool privateRings = false;       ///< Each application gets a ring 1 of its own (APP_RING_PRIVATE).
     };
 
     /// Counters; drops and errors never pass silently.
-    struct Statistics {
-        std::uint64_t inserted = 0;    ///< Entries inserted into ring 1.
-        std::uint64_t removed = 0;     ///< Entries removed from ring 2 and passed on.
-        std::uint64_t returned = 0;    ///< Ring-2 entries flagged APP_RING_SLOT_DROP: buffers given back.
-        std::uint64_t ring1Full = 0;   ///< Frames dropped because ring 1 had no room.
-        std::uint64_t unpostable = 0;  ///< Frames dropped because a ring-1 entry cannot describe them (offset from 32 KiB, length from 128 KiB).
-        std::uint64_t copied = 0;      ///< Frames copied in from another pool.
-        std::uint64_t bypassDrops = 0; ///< Network-layer output dropped in bypass mode.
-        std::uint64_t invalid = 0;     ///< Corrupt entries or cursors read from shared memory.
-        std::uint64_t refused = 0;     ///< Ring-2 entries naming a buffer the inserter does not own.
-        std::uint64_t skipped = 0;     ///< Ring-2 reservations a dead application left unfinished.
-        std::uint64_t reclaimed = 0;   ///< Buffers returned from applications that ended or unmapped.
-    };
+    using Statistics = AppRingStatistics;
 
-    /// What an application receives when it maps the rings.
+    /// What an application receives when it maps the rings. The descriptors stay the AppRing's.
     struct Application {
-        std::uint32_t slot = 0;     ///< Its entry in the app table.
-        std::uint32_t token = 0;    ///< Its secret owner token (written into ring-2 slots and shared ring-1 claims).
+        std::uint32_t slot = 0;     ///< Its number among the applications (0 .. APP_RING_MAX_APPS - 1).
+        std::uint32_t token = 0;    ///< Its claim token (nonzero, below 65536).
         std::uint32_t ownerId = 0;  ///< The id stored in the buffers it holds (Netbuf::owner).
-        int ring1EventFd = -1;      ///< Signalled when ring 1 gets entries (owned by the AppRing).
-        int ring2EventFd = -1;      ///< Signalled when ring 2 gets room (owned by the AppRing).
+        int postedFd = -1;          ///< Its ring 1's posted region (read-write: hand the application a read-only copy).
+        int takenFd = -1;           ///< Its ring 1's taken region.
+        int appFd = -1;             ///< Its own region (ring 2, wait flags).
+        int ring1EventFd = -1;      ///< Signalled when ring 1 gets entries.
+        int ring2EventFd = -1;      ///< Signalled when ring 2 gets room.
     };
 
     /// Makes the rings for @p interface and hooks them into it according to the mode.
@@ -104,38 +100,37 @@ public:
     /// Applications attached.
     unsigned applicationCount() const;
 
-    /// Reaps ring 1, removes and passes on ring 2, tops up posted buffers, wakes waiters.
-    /// Called when an application kicks (AppRingServer does) or from a poller.
-    /// @return the number of entries handled.
+    /// Reaps ring 1, removes and passes on what applications inserted into ring 2, tops up
+    /// posted buffers, wakes waiters. Called when an application kicks (AppRingServer does) or
+    /// from a poller. @return the number of ring-2 entries handled.
     unsigned service();
 
     /// Clears the kick eventfd (level-triggered in the event loop): call before service() when
     /// woken by it. A poll-mode caller of service() need not.
     void acknowledgeKick();
 
-    /// The ring region's memfd (hand it to applications read-write).
-    int regionFd() const { return region_.fd(); }
-    /// Bytes of the ring region.
-    std::size_t regionSize() const { return region_.size(); }
     /// The eventfd applications write after inserting into ring 2.
     int kickEventFd() const { return kickFd_; }
     /// The pool whose buffers the rings carry (the driver's).
     NetbufPool& pool() const { return *pool_; }
     /// The mode.
     app_ring_mode mode() const { return options_.mode; }
+    /// Whether each application has a ring 1 of its own.
+    bool privateRings() const { return options_.privateRings; }
     /// The interface.
     NetworkInterface& interface() const { return interface_; }
     /// Counters.
     const Statistics& statistics() const { return stats_; }
-    /// The id stored in buffers posted in ring 1 and not yet claimed.
-    std::uint32_t ringOwnerId() const { return ringId_; }
-    /// Entries in ring 1 not yet removed by any application.
+    /// The ring 1 application @p slot removes from (nullptr for a slot not attached); for tests and
+    /// benchmarks that look at its regions.
+    AppRingDelivery* deliveryOf(std::uint32_t slot) const;
+    /// Entries in ring 1 (all of them, with private rings) not yet removed by any application.
     std::uint32_t ring1Pending() const;
-    /// Whether ring 1 is (or is becoming) shared by several applications.
-    bool sharedConsumers() const { return consumers_ != Consumers::single; }
+    /// Whether the shared ring 1 has been handed over to several applications.
+    bool sharedConsumers() const { return shared_ != nullptr && shared_->shared(); }
 
     /// A fresh owner id, unique in this process (for rings and applications).
-    static std::uint32_t nextOwnerId();
+    static std::uint32_t nextOwnerId() { return nextAppRingOwnerId(); }
 
     // InputConsumer
     void consumeInput(NetworkInterface& interface, unsigned queue, Netbuf** packets, unsigned count) override;
@@ -143,64 +138,52 @@ public:
     void interceptOutput(NetworkInterface& interface, Netbuf** packets, unsigned count) override;
 
 private:
-    enum class Consumers {
-        single,    // one application removes with plain stores; everything before tail is its own
-        toShared,  // a second one mapped the rings: waiting for the single one's answer
-        shared,    // applications remove with CAS and claim what they took
-    };
     struct AppState {
         bool used = false;
-        std::uint32_t token = 0;
-        std::uint32_t ownerId = 0;
+        AppRingDelivery::Consumer consumer;
         int ring1Fd = -1;
         int ring2Fd = -1;
+        DmaRegion region;                         // its ring 2 and wait flags
+        std::uint32_t tail2 = 0;                  // next ring-2 position to remove
+        std::unique_ptr<AppRingDelivery> own;     // its ring 1, with private rings
+        AppRingDelivery* delivery = nullptr;      // the ring 1 it removes from
+        app_ring_app& control() const { return *reinterpret_cast<app_ring_app*>(region.data()); }
     };
 
     AppRing(NetworkInterface& interface, const Options& options);
     int setUp();
-    app_ring_shared& shared() const { return *reinterpret_cast<app_ring_shared*>(region_.data()); }
-    std::uint64_t* entries1() const { return reinterpret_cast<std::uint64_t*>(region_.data() + ring1Offset_); }
-    app_ring_slot* slots2() const { return reinterpret_cast<app_ring_slot*>(region_.data() + ring2Offset_); }
+    app_ring_header headerTemplate() const;
+    int setUpApplication(AppState& app);
     bool wantsInput(const Netbuf* netbuf) const;
     Netbuf* intoPool(Netbuf* netbuf);
-    unsigned postBurst(Netbuf** packets, unsigned count);
-    void publishRing1();
-    void reap();
-    void recordRange(std::uint32_t end, const AppState& app);
-    void reapClaims(std::uint32_t tail);
-    bool ring1Tail(std::uint32_t& tail) const;
-    bool settleSharing(std::uint32_t& tail);
-    void beginSharing();
-    void becomeShared();
-    unsigned drainRing2();
+    void postBurst(Netbuf** packets, unsigned count);
+    void publish();
+    unsigned drainAll();
+    unsigned drain(AppState& app);
+    bool accept(AppState& app, const app_ring_slot& slot, Netbuf*& out);
     void dispatch(Netbuf** packets, unsigned count);
-    void topUp();
-    AppState* applicationWithToken(std::uint32_t token);
-    void claimUnmarked(std::uint32_t token);
-    bool recordClaim(Netbuf& netbuf, const AppState& app);
-    void skipUnfinished();
+    void topUp(AppRingDelivery& delivery);
+    std::uint16_t freshToken() const;
     void reclaimOwner(std::uint32_t ownerId);
     void wake(bool ring1);
+    // Calls @p visit for each attached application: a bit per slot, so that the per-burst work
+    // does not grow with APP_RING_MAX_APPS.
+    template <typename Visit> void forEachApplication(Visit visit) {
+        for (std::uint32_t left = used_; left != 0; left &= left - 1) visit(apps_[std::countr_zero(left)]);
+    }
 
     NetworkInterface& interface_;
     Options options_;
     std::shared_ptr<NetbufPool> pool_;
-    DmaRegion region_;
-    std::uint32_t ring1Offset_ = 0;
-    std::uint32_t ring2Offset_ = 0;
-    std::uint32_t mask_ = 0;
-    std::uint32_t ringId_ = 0;
+    std::uint32_t slotsOffset_ = 0;
+    std::uint32_t appSize_ = 0;
     int kickFd_ = -1;
     bool hookedInput_ = false;
     bool hookedOutput_ = false;
-    // Private cursors: the truth the shared ones are checked against.
-    std::uint32_t head1_ = 0;   // next ring-1 slot to fill
-    std::uint32_t reap1_ = 0;   // first ring-1 slot whose remover is not yet recorded
-    std::uint32_t tail2_ = 0;   // next ring-2 slot to remove
-    std::vector<AppRingEntry> shadow1_;  // the entry the framework put in each ring-1 slot
-    Consumers consumers_ = Consumers::single;
-    std::uint32_t soleApp_ = APP_RING_MAX_APPS;  // the single consumer's app slot (none: MAX)
+    std::unique_ptr<AppRingDelivery> shared_;  // the ring 1 of shared rings
+    unsigned nextDelivery_ = 0;                // private rings: where the next burst goes first
     AppState apps_[APP_RING_MAX_APPS];
+    std::uint32_t used_ = 0;                   // bit n: apps_[n] is attached
     Statistics stats_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -30,7 +31,7 @@ int readOnlyCopy(int fd) {
 
 int sendReply(int fd, const app_ring_reply& reply, const int* fds, unsigned count) {
     iovec iov{const_cast<app_ring_reply*>(&reply), sizeof reply};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 6)];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * APP_RING_REPLY_FDS)];
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
@@ -50,14 +51,15 @@ int sendReply(int fd, const app_ring_reply& reply, const int* fds, unsigned coun
 
 AppRingServer::AppRingServer(EventLoop& loop, std::string path) : loop_(loop), path_(std::move(path)) {}
 
-Result<std::unique_ptr<AppRingServer>> AppRingServer::create(EventLoop& loop, const std::string& path) {
+Result<std::unique_ptr<AppRingServer>> AppRingServer::create(EventLoop& loop, const std::string& path,
+                                                            const Options& options) {
     using R = Result<std::unique_ptr<AppRingServer>>;
     std::unique_ptr<AppRingServer> server(new AppRingServer(loop, path));
-    if (int error = server->listen(); error != 0) return R::failure(error);
+    if (int error = server->listen(options); error != 0) return R::failure(error);
     return server;
 }
 
-int AppRingServer::listen() {
+int AppRingServer::listen(const Options& options) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path_.size() >= sizeof address.sun_path) return ENAMETOOLONG;
@@ -66,6 +68,9 @@ int AppRingServer::listen() {
     if (listenFd_ < 0) return errno;
     ::unlink(path_.c_str());
     if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return errno;
+    // Before listen(): nobody can connect through looser permissions in between.
+    if (options.socketGroup != static_cast<gid_t>(-1) && ::chown(path_.c_str(), static_cast<uid_t>(-1), options.socketGroup) != 0) return errno;
+    if (::chmod(path_.c_str(), options.socketMode) != 0) return errno;
     if (::listen(listenFd_, 16) != 0) return errno;
     return loop_.watchReadable(listenFd_, [this] { accept(); });
 }
@@ -81,8 +86,8 @@ AppRingServer::~AppRingServer() {
     }
 }
 
-int AppRingServer::addInterface(NetworkInterface& interface) {
-    return interfaces_.emplace(interface.name(), &interface).second ? 0 : EEXIST;
+int AppRingServer::addInterface(NetworkInterface& interface, const InterfaceOptions& options) {
+    return interfaces_.emplace(interface.name(), Offer{&interface, options}).second ? 0 : EEXIST;
 }
 
 int AppRingServer::removeInterface(NetworkInterface& interface) {
@@ -122,11 +127,31 @@ void AppRingServer::accept() {
     connection.fd = fd;
     connection.pid = credentials.pid;
     connection.uid = credentials.uid;
+    connection.groupAllowed = inAllowedGroup(fd, credentials.gid);
     connections_[fd] = connection;
     if (loop_.watchReadable(fd, [this, fd] { readRequest(fd); }) != 0) {
         connections_.erase(fd);
         ::close(fd);
     }
+}
+
+// The peer's primary group (SO_PEERCRED) or one of its supplementary groups (SO_PEERGROUPS, as
+// they were when it connected) is allowed.
+bool AppRingServer::inAllowedGroup(int fd, gid_t primary) const {
+    if (allowedGroups_.empty()) return false;
+    if (allowedGroups_.count(primary) > 0) return true;
+    std::vector<gid_t> groups(64);
+    socklen_t length = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &length) != 0) {
+        if (errno != ERANGE) return false;
+        groups.resize(length / sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &length) != 0) return false;
+    }
+    groups.resize(length / sizeof(gid_t));
+    for (gid_t group : groups) {
+        if (allowedGroups_.count(group) > 0) return true;
+    }
+    return false;
 }
 
 void AppRingServer::readRequest(int fd) {
@@ -142,45 +167,68 @@ void AppRingServer::readRequest(int fd) {
     }
     app_ring_reply reply{};
     reply.magic = APP_RING_MAGIC;
-    int fds[6] = {-1, -1, -1, -1, -1, -1};
+    int fds[APP_RING_REPLY_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1};
     reply.error = handleRequest(connection, request, reply, fds);
     if (reply.error != 0) refused_++;
-    int error = sendReply(fd, reply, fds, reply.error == 0 ? 6 : 0);
-    if (fds[2] >= 0) ::close(fds[2]);
+    int error = sendReply(fd, reply, fds, reply.error == 0 ? APP_RING_REPLY_FDS : 0);
+    for (int copy : {fds[0], fds[4]}) {  // the read-only copies made for this reply
+        if (copy >= 0) ::close(copy);
+    }
     if (reply.error != 0 || error != 0) close(fd);
 }
 
+// The rings of interface @p name for @p request: the existing ones (same mode and sharing, or
+// whatever exists for APP_RING_JOIN), or new ones (claim 2: create if absent).
+Result<AppRing*> AppRingServer::ringFor(const std::string& name, const app_ring_request& request, uid_t uid) {
+    using R = Result<AppRing*>;
+    auto offer = interfaces_.find(name);
+    if (offer == interfaces_.end()) return R::failure(ENODEV);
+    if (request.mode > APP_RING_NON_NETWORK || (request.flags & ~std::uint32_t{APP_RING_PRIVATE}) != 0) return R::failure(EINVAL);
+    bool wantsPrivate = (request.flags & APP_RING_PRIVATE) != 0;
+    auto existing = rings_.find(name);
+    if (existing != rings_.end()) {
+        AppRing& ring = *existing->second;
+        if (request.mode != APP_RING_JOIN && request.mode != ring.mode()) return R::failure(EBUSY);
+        if (wantsPrivate && !ring.privateRings()) return R::failure(EBUSY);
+        if (ring.mode() == APP_RING_BYPASS && uid != 0) return R::failure(EPERM);
+        return &ring;
+    }
+    if (request.mode == APP_RING_JOIN) return R::failure(ENOENT);  // nothing to join
+    if (request.mode == APP_RING_BYPASS && uid != 0) return R::failure(EPERM);
+    AppRing::Options options;
+    options.mode = static_cast<app_ring_mode>(request.mode);
+    options.privateRings = wantsPrivate || offer->second.options.privateRings;
+    if (request.slot_count != 0) options.slotCount = request.slot_count;
+    if (request.min_posted != 0) options.minPosted = request.min_posted;
+    auto made = AppRing::create(*offer->second.interface, options);
+    if (!made) return R::failure(made.error());
+    AppRing* ring = made.value().get();
+    if (int error = loop_.watchReadable(ring->kickEventFd(), [ring] {
+            ring->acknowledgeKick();
+            ring->service();
+        }); error != 0) return R::failure(error);
+    rings_.emplace(name, std::move(made.value()));
+    return ring;
+}
+
 int AppRingServer::handleRequest(Connection& connection, const app_ring_request& request, app_ring_reply& reply,
-                                 int fds[6]) {
+                                 int* fds) {
     if (request.magic != APP_RING_MAGIC || request.version != APP_RING_VERSION) return EINVAL;
-    bool allowed = connection.uid == 0 || connection.uid == ::geteuid() || allowedUsers_.count(connection.uid) > 0;
+    bool allowed = connection.uid == 0 || connection.uid == ::geteuid() || allowedUsers_.count(connection.uid) > 0 ||
+                   connection.groupAllowed;
     if (!allowed) return EACCES;
     std::string name(request.interface, strnlen(request.interface, sizeof request.interface));
-    auto interface = interfaces_.find(name);
-    if (interface == interfaces_.end()) return ENODEV;
-    if (request.mode > APP_RING_NON_NETWORK) return EINVAL;
-    auto existing = rings_.find(name);
-    app_ring_mode mode = existing != rings_.end() ? existing->second->mode() : static_cast<app_ring_mode>(request.mode);
-    if (request.mode != APP_RING_JOIN && request.mode != mode) return EBUSY;
-    if (mode == APP_RING_JOIN) return ENOENT;  // nothing to join
-    if (mode == APP_RING_BYPASS && connection.uid != 0) return EPERM;
+    auto found = ringFor(name, request, connection.uid);
+    if (!found) {
+        if (rings_.count(name) > 0 && rings_.at(name)->applicationCount() == 0) {  // made for this request
+            loop_.unwatch(rings_.at(name)->kickEventFd());
+            rings_.erase(name);
+        }
+        return found.error();
+    }
+    AppRing& ring = *found.value();
     connection.pidfd = openPidfd(connection.pid);
     if (connection.pidfd < 0) return errno;
-    if (existing == rings_.end()) {  // claim 2: create if absent
-        AppRing::Options options;
-        options.mode = mode;
-        if (request.slot_count != 0) options.slotCount = request.slot_count;
-        if (request.min_posted != 0) options.minPosted = request.min_posted;
-        auto made = AppRing::create(*interface->second, options);
-        if (!made) return made.error();
-        AppRing* ring = made.value().get();
-        if (int error = loop_.watchReadable(ring->kickEventFd(), [ring] {
-                ring->acknowledgeKick();
-                ring->service();
-            }); error != 0) return error;
-        existing = rings_.emplace(name, std::move(made.value())).first;
-    }
-    AppRing& ring = *existing->second;
     auto application = ring.attach(connection.pid);
     if (!application) return application.error();
     connection.interface = name;
@@ -188,18 +236,20 @@ int AppRingServer::handleRequest(Connection& connection, const app_ring_request&
     connection.attached = true;
     int fd = connection.fd;
     if (int error = loop_.watchReadable(connection.pidfd, [this, fd] { close(fd); }); error != 0) return error;
-    reply.app_slot = application.value().slot;
-    reply.token = application.value().token;
-    reply.region_size = ring.regionSize();
+    const AppRing::Application& app = application.value();
+    reply.app_slot = app.slot;
+    reply.token = app.token;
     reply.data_size = ring.pool().dataRegion().size();
     reply.metadata_size = ring.pool().metadataRegion().size();
-    fds[0] = ring.regionFd();
-    fds[1] = ring.pool().dataRegion().fd();
-    fds[2] = readOnlyCopy(ring.pool().metadataRegion().fd());
-    fds[3] = ring.kickEventFd();
-    fds[4] = application.value().ring1EventFd;
-    fds[5] = application.value().ring2EventFd;
-    return fds[2] < 0 ? errno : 0;
+    fds[0] = readOnlyCopy(app.postedFd);
+    fds[1] = app.takenFd;
+    fds[2] = app.appFd;
+    fds[3] = ring.pool().dataRegion().fd();
+    fds[4] = readOnlyCopy(ring.pool().metadataRegion().fd());
+    fds[5] = ring.kickEventFd();
+    fds[6] = app.ring1EventFd;
+    fds[7] = app.ring2EventFd;
+    return fds[0] < 0 || fds[4] < 0 ? errno : 0;
 }
 
 void AppRingServer::close(int fd) {

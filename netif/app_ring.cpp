@@ -13,13 +13,19 @@ struct app_ring {
 extern "C" {
 
 app_ring* app_ring_open(const char* path, const char* interface, enum app_ring_mode mode, uint32_t min_posted) {
-    if (path == nullptr || interface == nullptr) {
+    return app_ring_open_with(path, interface, mode, min_posted, 0);
+}
+
+app_ring* app_ring_open_with(const char* path, const char* interface, enum app_ring_mode mode, uint32_t min_posted,
+                             uint32_t flags) {
+    if (path == nullptr || interface == nullptr || (flags & ~uint32_t{APP_RING_PRIVATE}) != 0) {
         errno = EINVAL;
         return nullptr;
     }
     nexnet::AppRingClient::Options options;
     options.mode = mode;
     options.minPosted = min_posted;
+    options.privateRings = (flags & APP_RING_PRIVATE) != 0;
     auto client = nexnet::AppRingClient::connect(path, interface, options);
     if (!client) {
         errno = client.error();
@@ -58,6 +64,8 @@ int app_ring_wait_send(app_ring* ring, int timeout_ms) {
 }
 
 int app_ring_receive_fd(const app_ring* ring) { return ring->client->receiveEventFd(); }
+
+int app_ring_control_fd(const app_ring* ring) { return ring->client->controlFd(); }
 
 void app_ring_arm_receive(app_ring* ring) { ring->client->armReceive(); }
 

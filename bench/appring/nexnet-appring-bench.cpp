@@ -120,27 +120,32 @@ struct ReinjectBench {
     FreeingLayer layer;
 };
 
-// The framework side of ring 1, as AppRing::postBurst and reap (or reapClaims) write and read it,
-// straight into the real ring region: the interface is not polled, so the AppRing itself posts
-// nothing meanwhile.
-void produce(std::uint8_t* region, std::uint64_t objects, bool shared) {
-    app_ring_ring1_control& ring1 = reinterpret_cast<app_ring_shared*>(region)->ring1;
-    const app_ring_header& header = reinterpret_cast<app_ring_shared*>(region)->header;
-    auto* entries = reinterpret_cast<std::uint64_t*>(region + header.ring1_offset);
+// The framework side of ring 1, as AppRingDelivery::post and reap write and read it, straight
+// into the real regions: the interface is not polled, so the AppRing itself posts nothing
+// meanwhile.
+void produce(std::uint8_t* posted, std::uint8_t* taken, std::uint64_t objects, bool shared) {
+    app_ring_posted& control = *reinterpret_cast<app_ring_posted*>(posted);
+    const app_ring_header& header = control.header;
+    auto* entries = reinterpret_cast<std::uint64_t*>(posted + header.entries_offset);
+    auto* claims = reinterpret_cast<std::uint64_t*>(taken + header.claims_offset);
+    app_ring_taken& cursors = *reinterpret_cast<app_ring_taken*>(taken);
     std::uint32_t slots = header.slot_count, mask = slots - 1;
-    std::uint32_t head = word(ring1.head).load(), reap = head;
+    std::uint32_t head = word(control.head).load(), reap = head;
     for (std::uint64_t sent = 0; sent < objects;) {
-        if (slots - (head - reap) < kBurst) {  // reads the tail only when short of room
-            std::uint32_t tail = word(ring1.tail).load(std::memory_order_acquire);
-            if (!shared) reap = tail;  // single consumer: everything before tail is its own
-            while (shared && reap != tail && AppRingEntry::load(entries[reap & mask], std::memory_order_acquire).claimed()) ++reap;
+        if (slots - (head - reap) < kBurst) {  // reads what the application wrote only when short of room
+            if (!shared) reap = word(cursors.single_tail).load(std::memory_order_acquire);  // everything before it is its own
+            while (shared && reap != head) {  // each claimed run at once
+                AppRingClaim claim = AppRingClaim::load(claims[reap & mask]);
+                if (!claim.decides(reap)) break;
+                reap += claim.count > 0 ? claim.count : 1;
+            }
             if (slots - (head - reap) < kBurst) continue;
         }
         for (unsigned i = 0; i < kBurst; ++i) {
-            AppRingEntry::packet(static_cast<std::uint32_t>(sent + i) & 4095, 128, 64).store(entries[(head + i) & mask]);
+            AppRingEntry::packet(static_cast<std::uint32_t>(sent + i) & 4095, 128, 64).store(entries[(head + i) & mask], std::memory_order_release);
         }
         head += kBurst;
-        word(ring1.head).store(head, std::memory_order_release);
+        word(control.head).store(head, std::memory_order_release);
         sent += kBurst;
     }
 }
@@ -166,7 +171,7 @@ void consumeChild(const std::string& path, std::uint64_t objects, RingVariant va
         auto joined = AppRingClient::connect(path, "null0", AppRingClient::Options{});
         if (!joined) _exit(1);
         idle = std::move(joined.value());
-        client.value()->receive(nullptr, 0);  // hands over: shared removal from now on
+        client.value()->receive(nullptr, 0);  // sees the hand-over: shared removal from now on
     }
     app_ring_packet packets[kBurst];
     app_ring_entry entries[kBurst];
@@ -200,18 +205,24 @@ double benchRing(double seconds, RingVariant variant) {
     double wait = now() + 5;
     while (bench.server->applicationCount() < (variant.shared ? 2u : 1u) && now() < wait) bench.loop->runOnce(std::chrono::milliseconds(5));
     AppRing* ring = bench.server->ring("null0");
-    void* region = ring != nullptr ? mmap(nullptr, ring->regionSize(), PROT_READ | PROT_WRITE, MAP_SHARED, ring->regionFd(), 0) : MAP_FAILED;
-    if (region == MAP_FAILED) {
+    AppRingDelivery* delivery = ring != nullptr ? ring->deliveryOf(0) : nullptr;
+    auto map = [](const DmaRegion& region) {
+        return mmap(nullptr, region.size(), PROT_READ | PROT_WRITE, MAP_SHARED, region.fd(), 0);
+    };
+    void* posted = delivery != nullptr ? map(delivery->postedRegion()) : MAP_FAILED;
+    void* taken = delivery != nullptr ? map(delivery->takenRegion()) : MAP_FAILED;
+    if (posted == MAP_FAILED || taken == MAP_FAILED) {
         kill(child, SIGKILL);
         waitpid(child, nullptr, 0);
         return 0;
     }
     double start = now();
-    produce(static_cast<std::uint8_t*>(region), objects, variant.shared);
+    produce(static_cast<std::uint8_t*>(posted), static_cast<std::uint8_t*>(taken), objects, variant.shared);
     int status = 0;
     waitpid(child, &status, 0);
     double elapsed = now() - start;
-    munmap(region, ring->regionSize());
+    munmap(posted, delivery->postedRegion().size());
+    munmap(taken, delivery->takenRegion().size());
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::printf("# the application process failed or saw entries out of sequence\n");
         return 0;

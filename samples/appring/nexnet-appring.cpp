@@ -7,12 +7,15 @@
 //   respond   answers ARP and ICMP echo for --ip/--mac itself, gives everything else back
 //   watch     counts ICMP echo replies (tx intercept: the network layer's output), sends all
 //   hold      removes --hold N buffers and keeps them until killed
-//   garbage   scribbles random values over the whole shared ring region for --seconds
+//   garbage   scribbles random values over every region it may write (ring-1 cursors and claims,
+//             its own ring 2) for --seconds, and sends buffers it never received
 // It prints "ready" once mapped and "name value" counters when it ends (SIGTERM, SIGINT, --seconds).
+// When the framework ends it says so and exits with status 3.
 #include "RawResponder.h"
 #include "netif/AppRingClient.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +32,7 @@ using namespace nexnet;
 namespace {
 
 volatile std::sig_atomic_t stopRequested = 0;
+bool frameworkEnded = false;
 void onSignal(int) { stopRequested = 1; }
 
 struct Settings {
@@ -68,28 +72,49 @@ bool parse(int argc, char** argv, Settings& settings) {
     return true;
 }
 
+// Waits, and notices when the framework has ended (EPIPE).
+void waitFor(int result) {
+    if (result != EPIPE) return;
+    frameworkEnded = true;
+    stopRequested = 1;
+}
+
 void sendAll(AppRingClient& ring, app_ring_packet* packets, unsigned count, Counters& counters) {
     while (count > 0 && ring.send(packets, count) == 0) {
         if (stopRequested) return;
-        ring.waitSend(std::chrono::milliseconds(100), count);
+        waitFor(ring.waitSend(std::chrono::milliseconds(100), count));
     }
     counters.sent += count;
 }
 
 void scribble(AppRingClient& ring, double seconds) {
     std::mt19937 random(static_cast<unsigned>(getpid()));
-    auto* words = reinterpret_cast<std::uint32_t*>(ring.shared());
-    std::size_t count = (ring.header().ring2_offset + ring.header().slot_count * sizeof(app_ring_slot)) / 4;
+    const app_ring_header& header = ring.header();
+    auto* taken = reinterpret_cast<std::uint32_t*>(ring.taken());
+    std::size_t takenWords = (header.claims_offset + header.slot_count * sizeof(app_ring_claim)) / 4;
+    auto* own = reinterpret_cast<std::uint32_t*>(ring.application());
+    std::size_t ownWords = (header.slots_offset + header.slot_count * sizeof(app_ring_slot)) / 4;
+    auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(ring.taken()) + header.claims_offset);
     auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!stopRequested && std::chrono::steady_clock::now() < end) {
+        std::uint32_t head = std::atomic_ref<const std::uint32_t>(ring.posted()->head).load(std::memory_order_relaxed);
         for (int i = 0; i < 4096; ++i) {
             std::uint32_t value = random();
             switch (random() % 4) {
-            case 0: value = ring.token(); break;                 // tokens in odd places
-            case 1: value %= 2 * ring.header().buffer_count; break;  // indices near the pool's end
+            case 0: value = head - random() % (2 * header.slot_count); break;  // positions near the live ones
+            case 1: value %= 2 * header.buffer_count; break;                   // indices near the pool's end
             default: break;
             }
-            std::atomic_ref<std::uint32_t>(words[random() % count]).store(value, std::memory_order_relaxed);
+            if (random() % 4 == 0) {
+                std::atomic_ref<std::uint32_t>(own[random() % ownWords]).store(value, std::memory_order_relaxed);
+            } else {
+                std::atomic_ref<std::uint32_t>(taken[random() % takenWords]).store(value, std::memory_order_relaxed);
+            }
+        }
+        for (int i = 0; i < 64; ++i) {  // claims that decide live positions, for itself or anyone
+            std::uint32_t position = head - random() % header.slot_count;
+            std::uint64_t word = position | std::uint64_t{random() % 2 == 0 ? ring.token() : random()} << 32;
+            std::atomic_ref<std::uint64_t>(claims[position & (header.slot_count - 1)]).store(word, std::memory_order_relaxed);
         }
         app_ring_packet forged = ring.packet(random() % ring.header().buffer_count, random() % 4096);
         ring.send(&forged, 1);  // a buffer it never received: must be refused
@@ -125,13 +150,14 @@ int main(int argc, char** argv) {
     app_ring_packet packets[32];
     while (!stopRequested && settings.action != "garbage" && std::chrono::steady_clock::now() < end) {
         if (settings.action == "hold" && counters.received >= settings.hold) {
-            usleep(10000);
+            pollfd control{ring.controlFd(), POLLIN, 0};  // holds, while watching the framework
+            if (poll(&control, 1, 10) > 0) waitFor(EPIPE);
             continue;
         }
         unsigned max = settings.action == "hold" ? static_cast<unsigned>(std::min<std::uint64_t>(32, settings.hold - counters.received)) : 32;
         unsigned n = ring.receive(packets, max);
         if (n == 0) {
-            ring.waitReceive(std::chrono::milliseconds(50));
+            waitFor(ring.waitReceive(std::chrono::milliseconds(50)));
             continue;
         }
         counters.received += n;
@@ -157,5 +183,9 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(counters.received), static_cast<unsigned long long>(counters.sent),
                 static_cast<unsigned long long>(counters.requests), static_cast<unsigned long long>(counters.replies),
                 static_cast<unsigned long long>(counters.returned), static_cast<unsigned long long>(ring.invalid()));
+    if (frameworkEnded) {
+        std::fprintf(stderr, "nexnet-appring: the framework ended: %s's rings are gone\n", settings.interface.c_str());
+        return 3;
+    }
     return 0;
 }

@@ -1,8 +1,8 @@
 #include "samples/data/RequestCapture.h"
 
 #include "drivers/pcap/PcapDumpFile.h"
-#include "samples/responder/Checksum.h"
-#include "samples/responder/NetworkOrder.h"
+#include "netbuf/InternetChecksum.h"
+#include "inet/NetworkOrder.h"
 
 #include <cstring>
 #include <net/ethernet.h>
@@ -36,7 +36,7 @@ std::vector<std::uint8_t> ipv4Frame(const RequestCapture::Options& o, std::uint8
     ip[9] = protocol;
     std::memcpy(ip + 12, &o.clientIp, 4);
     std::memcpy(ip + 16, &o.serverIp, 4);
-    storeBig16(ip + 10, Checksum::compute(ip, kIpHeader));
+    storeBig16(ip + 10, InternetChecksum::compute(ip, kIpHeader));
     return frame;
 }
 
@@ -65,7 +65,7 @@ std::vector<std::uint8_t> RequestCapture::icmpEchoRequest(const Options& options
     storeBig16(icmp + 4, id);
     storeBig16(icmp + 6, sequence);
     std::memcpy(icmp + 8, payload.data(), payload.size());
-    storeBig16(icmp + 2, Checksum::compute(icmp, 8 + payload.size()));
+    storeBig16(icmp + 2, InternetChecksum::compute(icmp, 8 + payload.size()));
     return frame;
 }
 
@@ -78,7 +78,7 @@ std::vector<std::uint8_t> RequestCapture::udpDatagram(const Options& options, st
     storeBig16(udp + 2, destinationPort);
     storeBig16(udp + 4, length);
     std::memcpy(udp + 8, payload.data(), payload.size());
-    Checksum sum;  // pseudo-header (RFC 768), then the datagram
+    InternetChecksum sum;  // pseudo-header (RFC 768), then the datagram
     sum.add(&options.clientIp, 4);
     sum.add(&options.serverIp, 4);
     sum.addWord(IPPROTO_UDP);

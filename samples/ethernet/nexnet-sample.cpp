@@ -1,5 +1,7 @@
-// nexnet-sample: a tiny host on any nexnet driver. It answers ARP requests for its IPv4 address,
-// ICMP echo (ping) and UDP echo, and prints what it saw every second and when it stops.
+// nexnet-sample: a tiny host on any nexnet driver. The protocol layer (inet/InetStack) answers
+// ARP requests for its IPv4 address and ICMP echo (ping), and port unreachable for closed UDP
+// ports; the sample adds a UDP echo service (EchoService) on one port. It prints what it saw
+// every second and when it stops.
 //
 //   nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]
 //                 [--duration SECONDS] [--poll] [--quiet]
@@ -8,10 +10,11 @@
 // scripts/demo.sh runs it with the kernel's end of the tap in a network namespace.
 #include "drivers/BuiltinDrivers.h"
 #include "framework/EventLoop.h"
+#include "inet/InetStack.h"
 #include "netif/NetworkInterface.h"
 #include "netif/netif.h"
 #include "samples/ethernet/SampleEthernet.h"
-#include "samples/responder/SampleResponder.h"
+#include "samples/responder/EchoService.h"
 
 #include <arpa/inet.h>
 #include <chrono>
@@ -32,7 +35,7 @@ struct Settings {
     in_addr ip{htonl(0x0a4d0002)};        // 10.77.0.2
     unsigned prefix = 24;
     std::optional<EthernetAddress> mac;   // none: keep the driver's
-    std::uint16_t udpPort = UdpEchoResponder::kEchoPort;
+    std::uint16_t udpPort = EchoService::kEchoPort;
     std::uint64_t count = 0;              // stop after this many replies (0: never)
     double duration = 0;                  // stop after this many seconds (0: never)
     bool poll = false;
@@ -103,18 +106,25 @@ int configure(NetworkInterface& interface, const Settings& settings, EthernetAdd
     if (int error = interface.performCommand(IFCONTROL_GETADDR, mac.bytes.data())) return error;
     ifreq ifr{};
     ifr.ifr_flags = IFF_UP;
-    if (int error = interface.performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru)) return error;
-    in_addr mask{htonl(settings.prefix == 0 ? 0 : ~0u << (32 - settings.prefix))};
-    return interface.setAddress(settings.ip, mask);
+    return interface.performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru);
 }
 
-void printStatistics(const char* label, NetworkInterface& interface, const SampleResponder& responder) {
+// Replies sent: ARP and ping answers, port unreachable, UDP echoes (what --count counts).
+std::uint64_t replies(const InetStack& stack, const EchoService& echo) {
+    const InetStatistics& s = stack.statistics();
+    return s.arpAnswered + s.echoAnswered + s.unreachableSent + echo.statistics().echoed;
+}
+
+void printStatistics(const char* label, NetworkInterface& interface, const InetStack& stack, const EchoService& echo) {
     const InterfaceStatistics& rx = interface.receiveStatistics();
     const InterfaceStatistics& tx = interface.transmitStatistics();
-    std::printf("nexnet-sample: %s %s if-rx=%llu if-rx-errors=%llu if-tx=%llu if-tx-drops=%llu\n", label,
-                responder.statistics().format().c_str(), static_cast<unsigned long long>(rx.packets),
-                static_cast<unsigned long long>(rx.errors), static_cast<unsigned long long>(tx.packets),
-                static_cast<unsigned long long>(tx.drops));
+    std::printf("nexnet-sample: %s %s replies=%llu udp=%llu echo-refused=%llu if-rx=%llu if-rx-errors=%llu "
+                "if-rx-drops=%llu if-tx=%llu if-tx-drops=%llu\n",
+                label, stack.statistics().format().c_str(), static_cast<unsigned long long>(replies(stack, echo)),
+                static_cast<unsigned long long>(echo.statistics().echoed),
+                static_cast<unsigned long long>(echo.statistics().refused), static_cast<unsigned long long>(rx.packets),
+                static_cast<unsigned long long>(rx.errors), static_cast<unsigned long long>(rx.drops),
+                static_cast<unsigned long long>(tx.packets), static_cast<unsigned long long>(tx.drops));
 }
 
 }  // namespace
@@ -149,12 +159,29 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sample: cannot configure %s: %s\n", settings.uri.c_str(), std::strerror(error));
         return 1;
     }
-    SampleResponder responder({mac, settings.ip, settings.udpPort});
-    interface.addInputConsumer(&responder);
+    auto stack = InetStack::create(interface, InetStack::Options{});
+    if (!stack) {
+        std::fprintf(stderr, "nexnet-sample: protocol layer: %s\n", std::strerror(stack.error()));
+        return 1;
+    }
+    in_addr mask{htonl(settings.prefix == 0 ? 0 : ~0u << (32 - settings.prefix))};
+    if (int error = stack.value()->setAddress(settings.ip, mask)) {  // announced with a gratuitous ARP
+        std::fprintf(stderr, "nexnet-sample: address: %s\n", std::strerror(error));
+        return 1;
+    }
+    auto echo = EchoService::open(*stack.value(), settings.udpPort);
+    if (!echo) {
+        std::fprintf(stderr, "nexnet-sample: UDP port %u: %s\n", settings.udpPort, std::strerror(echo.error()));
+        return 1;
+    }
 
     auto loop = EventLoop::create();
     if (!loop) {
         std::fprintf(stderr, "nexnet-sample: event loop: %s\n", std::strerror(loop.error()));
+        return 1;
+    }
+    if (int error = stack.value()->attach(*loop.value()); error != 0 || (error = echo.value()->attach(*loop.value())) != 0) {
+        std::fprintf(stderr, "nexnet-sample: event loop: %s\n", std::strerror(error));
         return 1;
     }
     auto wanted = settings.poll ? NetworkInterface::Mode::poll : NetworkInterface::Mode::interrupt;
@@ -184,15 +211,16 @@ int main(int argc, char** argv) {
     while (stopSignal == 0) {
         loop.value()->runOnce(wait);
         auto now = Clock::now();
-        if (settings.count != 0 && responder.statistics().transmitted >= settings.count) break;
+        if (settings.count != 0 && replies(*stack.value(), *echo.value()) >= settings.count) break;
         if (settings.duration > 0 && std::chrono::duration<double>(now - start).count() >= settings.duration) break;
         if (now >= nextReport) {
-            if (!settings.quiet) printStatistics("stats", interface, responder);
+            if (!settings.quiet) printStatistics("stats", interface, *stack.value(), *echo.value());
             nextReport = now + std::chrono::seconds(1);
         }
     }
     interface.detach();
-    interface.removeInputConsumer(&responder);
-    printStatistics("final", interface, responder);
+    printStatistics("final", interface, *stack.value(), *echo.value());
+    echo.value().reset();   // the endpoint before the stack, the stack before the interface
+    stack.value().reset();
     return 0;
 }

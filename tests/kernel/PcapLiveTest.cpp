@@ -4,7 +4,7 @@
 #include "drivers/pcap/PcapLiveDriver.h"
 #include "framework/EventLoop.h"
 #include "netif/NetworkInterface.h"
-#include "samples/responder/SampleResponder.h"
+#include "inet/InetStack.h"
 #include "support/NetworkNamespace.h"
 #include "support/TestEnvironment.h"
 
@@ -64,8 +64,9 @@ TEST_F(PcapLiveTest, TakesTheInterfacesHardwareAddress) {
 }
 
 TEST_F(PcapLiveTest, AnswersKernelPingsInInterruptMode) {
-    SampleResponder responder({driver().hardwareAddress(), in_addr{htonl(0x0a4e0002)}, 7});
-    interface_->addInputConsumer(&responder);
+    auto stack = InetStack::create(*interface_, InetStack::Options{});
+    ASSERT_TRUE(stack);
+    ASSERT_EQ(stack.value()->setAddress(in_addr{htonl(0x0a4e0002)}, in_addr{htonl(0xffffff00)}), 0);
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop);
     auto mode = interface_->attach(*loop.value(), NetworkInterface::Mode::interrupt);
@@ -79,11 +80,10 @@ TEST_F(PcapLiveTest, AnswersKernelPingsInInterruptMode) {
     stop = true;
     runner.join();
     interface_->detach();
-    interface_->removeInputConsumer(&responder);
     EXPECT_EQ(ping.status, 0) << ping.output;
     EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
-    EXPECT_GE(responder.statistics().icmpReplies, 5u);
-    EXPECT_GE(responder.statistics().arpReplies, 1u);
+    EXPECT_GE(stack.value()->statistics().echoAnswered, 5u);
+    EXPECT_GE(stack.value()->statistics().arpAnswered, 1u);
 }
 
 TEST_F(PcapLiveTest, ReceivesWhatTheKernelSendsWithNanosecondTimestamps) {

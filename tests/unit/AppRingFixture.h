@@ -10,13 +10,16 @@
 #include "netif/NetworkInterface.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <string>
@@ -39,12 +42,17 @@ public:
     unsigned frames = 0;
 };
 
+/// A socket path of its own for each bench of this process.
+inline std::string appRingSocketPath() {
+    static int counter = 0;
+    return "/tmp/nexnet-appring-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".sock";
+}
+
 /// A null interface ("null0", fill on) behind an AppRingServer.
 class AppRingBench {
 public:
-    explicit AppRingBench(std::uint32_t poolSize = 1024) {
-        static int counter = 0;
-        path = "/tmp/nexnet-appring-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".sock";
+    explicit AppRingBench(std::uint32_t poolSize = 1024, std::string socketPath = appRingSocketPath()) {
+        path = std::move(socketPath);
         loop = std::move(EventLoop::create().value());
         NullDriver::Options options;
         options.fill = true;
@@ -63,15 +71,41 @@ public:
 
     NetbufPool& pool() { return *interface->driver().pool(); }
 
-    /// Connects a client while this thread keeps serving the loop.
+    /// Polls the interface (a burst of 32 into ring 1) @p bursts times, never letting more than
+    /// 512 entries wait in ring 1, serving the loop meanwhile. @return the bursts fed.
+    unsigned feed(unsigned bursts, double seconds = 20) {
+        auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        unsigned fed = 0;
+        while (fed < bursts && std::chrono::steady_clock::now() < end) {
+            AppRing* ring = server->ring("null0");
+            if (ring == nullptr || ring->ring1Pending() < 512) {
+                interface->poll();
+                ++fed;
+            }
+            loop->runOnce(std::chrono::milliseconds(1));
+        }
+        return fed;
+    }
+
+    /// Connects a client to @p interfaceName while this thread keeps serving the loop.
+    Result<std::unique_ptr<AppRingClient>> connect(const AppRingClient::Options& options, const std::string& interfaceName = "null0") {
+        auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(path, interfaceName, options); });
+        while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) loop->runOnce(std::chrono::milliseconds(5));
+        return pending.get();
+    }
+    /// Connects a client asking for @p mode.
     Result<std::unique_ptr<AppRingClient>> connect(app_ring_mode mode, std::uint32_t minPosted = 0, std::uint32_t slots = 0) {
         AppRingClient::Options options;
         options.mode = mode;
         options.minPosted = minPosted;
         options.slotCount = slots;
-        auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(path, "null0", options); });
-        while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) loop->runOnce(std::chrono::milliseconds(5));
-        return pending.get();
+        return connect(options);
+    }
+
+    /// Feeds bursts (as feed()) for @p seconds.
+    void feedFor(double seconds) {
+        auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        while (std::chrono::steady_clock::now() < end) feed(1, seconds);
     }
 
     /// Runs the loop until @p done or @p seconds pass; calls poll() on the interface each turn when @p receive.
@@ -92,6 +126,58 @@ public:
     CountingLayer layer;
 };
 
+/// The nexnet-appring sample as built.
+inline std::string appRingProgram() { return std::string(NEXNET_BINARY_DIR) + "/samples/appring/nexnet-appring"; }
+
+/// A copy of a program that another user can run: in a fresh directory under /tmp that others
+/// may traverse (0711) but not list, removed with the copy. The build tree may sit in a directory
+/// other users cannot enter (a checkout under a 0700 home directory), where exec fails for them.
+class ProgramCopy {
+public:
+    explicit ProgramCopy(const std::string& program) {
+        char directory[] = "/tmp/nexnet-helper-XXXXXX";
+        if (mkdtemp(directory) == nullptr) return;
+        directory_ = directory;
+        path_ = directory_ + "/" + std::filesystem::path(program).filename().string();
+        std::error_code error;
+        if (!std::filesystem::copy_file(program, path_, error) || chmod(path_.c_str(), 0755) != 0 ||
+            chmod(directory_.c_str(), 0711) != 0) {
+            path_.clear();
+        }
+    }
+    ~ProgramCopy() {
+        std::error_code error;
+        if (!directory_.empty()) std::filesystem::remove_all(directory_, error);
+    }
+    ProgramCopy(const ProgramCopy&) = delete;
+    ProgramCopy& operator=(const ProgramCopy&) = delete;
+
+    /// The copy, or empty when it could not be made.
+    const std::string& path() const { return path_; }
+
+private:
+    std::string directory_;
+    std::string path_;
+};
+
+/// Runs @p program with @p arguments as user @p uid and group @p gid (no supplementary groups).
+/// @return its exit status; 126 when it could not change user, 127 when it could not be executed.
+inline int runAs(uid_t uid, gid_t gid, const std::string& program, std::vector<std::string> arguments,
+                 AppRingBench& bench) {
+    pid_t child = fork();
+    if (child == 0) {
+        if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
+        std::vector<char*> argv{const_cast<char*>(program.c_str())};
+        for (auto& argument : arguments) argv.push_back(argument.data());
+        argv.push_back(nullptr);
+        execv(program.c_str(), argv.data());
+        _exit(127);
+    }
+    int status = -1;
+    bench.pumpUntil([&] { return waitpid(child, &status, WNOHANG) == child; }, 20);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /// nexnet-appring in its own process, stdout piped back; killed and reaped when destroyed.
 class AppProcess {
 public:
@@ -102,7 +188,7 @@ public:
         if (pid_ == 0) {
             dup2(fds[1], 1);
             std::vector<char*> argv;
-            std::string program = std::string(NEXNET_BINARY_DIR) + "/samples/appring/nexnet-appring";
+            std::string program = appRingProgram();
             argv.push_back(program.data());
             std::vector<std::string> copy = arguments;
             for (auto& argument : copy) argv.push_back(argument.data());

@@ -16,6 +16,22 @@ std::vector<std::string> appArguments(const AppRingBench& bench, const std::stri
     return arguments;
 }
 
+// Once the others are gone, the honest re-injecting application @p honest (the last one mapped)
+// passes every new frame on, and when it ends every buffer is back (@p available of them).
+void expectRingsFlowAgain(AppRingBench& bench, AppProcess& honest, std::uint32_t available) {
+    ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
+    bench.pumpUntil([] { return false; }, 0.5);  // what it still had in hand
+    unsigned before = bench.layer.frames;
+    ASSERT_EQ(bench.feed(64), 64u);
+    // Every new frame, and perhaps a few from before that a scribbler had made the framework
+    // record as the honest one's (it re-injects them when a scribbled tail brings them round).
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.layer.frames >= before + 64 * 32; }, 20))
+        << bench.layer.frames - before << " of " << 64 * 32 << " frames got through";
+    EXPECT_EQ(honest.stop(SIGTERM), 0);
+    EXPECT_TRUE(bench.pumpUntil([&] { return bench.server->ring("null0") == nullptr; }));
+    EXPECT_EQ(bench.pool().available(), available);
+}
+
 }  // namespace
 
 TEST(AppRingProcessTest, ApplicationProcessReinjectsWhatItReceives) {
@@ -107,21 +123,16 @@ TEST(AppRingProcessTest, GarbageWritingProcessCannotCrashStealOrLeak) {
     EXPECT_EQ(bench.layer.frames, before + 32);
 }
 
+// The helper runs as another user from a copy it can reach (the checkout may be private: exit
+// status 127 would then look like a refusal). 126: it could not become that user.
 TEST(AppRingProcessTest, ProcessOfAnotherUserIsRefused) {
     NEXNET_REQUIRE(isRoot(), "needs root to run the application as another user");
     AppRingBench bench;
-    chmod(bench.path.c_str(), 0777);
-    pid_t child = fork();
-    if (child == 0) {
-        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
-        std::string program = std::string(NEXNET_BINARY_DIR) + "/samples/appring/nexnet-appring";
-        execl(program.c_str(), program.c_str(), bench.path.c_str(), "null0", "rx", "reinject", "--seconds", "1", nullptr);
-        _exit(127);
-    }
-    int status = -1;
-    bench.pumpUntil([&] { return waitpid(child, &status, WNOHANG) == child; });
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 1);
+    ProgramCopy helper(appRingProgram());
+    ASSERT_FALSE(helper.path().empty());
+    chmod(bench.path.c_str(), 0777);  // the socket lets it connect: SO_PEERCRED must refuse it
+    int status = runAs(65534, 65534, helper.path(), {bench.path, "null0", "rx", "reinject", "--seconds", "1"}, bench);
+    EXPECT_EQ(status, 1);  // EACCES from the server
     EXPECT_EQ(bench.server->refused(), 1u);
     EXPECT_EQ(bench.server->ring("null0"), nullptr);
 }
@@ -129,18 +140,114 @@ TEST(AppRingProcessTest, ProcessOfAnotherUserIsRefused) {
 TEST(AppRingProcessTest, BypassNeedsSupervisorPrivileges) {
     NEXNET_REQUIRE(isRoot(), "needs root to run the application as another user");
     AppRingBench bench;
+    ProgramCopy helper(appRingProgram());
+    ASSERT_FALSE(helper.path().empty());
     bench.server->allowUser(65534);
     chmod(bench.path.c_str(), 0777);
-    pid_t child = fork();
-    if (child == 0) {
-        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
-        std::string program = std::string(NEXNET_BINARY_DIR) + "/samples/appring/nexnet-appring";
-        execl(program.c_str(), program.c_str(), bench.path.c_str(), "null0", "bypass", "respond", "--seconds", "1", nullptr);
-        _exit(127);
-    }
-    int status = -1;
-    bench.pumpUntil([&] { return waitpid(child, &status, WNOHANG) == child; });
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 1);  // EPERM
+    int status = runAs(65534, 65534, helper.path(), {bench.path, "null0", "bypass", "respond", "--seconds", "1"}, bench);
+    EXPECT_EQ(status, 1);  // EPERM
+    EXPECT_EQ(bench.server->refused(), 1u);
     EXPECT_EQ(bench.server->ring("null0"), nullptr);
+}
+
+// A garbage-writing application killed with -9 while an honest one re-injects: afterwards every
+// frame gets through again, and once the honest one ends every buffer is back.
+TEST(AppRingProcessTest, GarbageWritingProcessKilledLeavesTheRingsWorkingForOthers) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    AppProcess honest(appArguments(bench, "rx", "reinject"));
+    ASSERT_TRUE(bench.pumpUntil([&] { return honest.printed("ready"); }));
+    AppProcess hostile(appArguments(bench, "join", "garbage"));
+    ASSERT_TRUE(bench.pumpUntil([&] { return hostile.printed("ready"); }));
+    bench.feedFor(1.5);  // while it scribbles
+    const AppRing::Statistics& stats = bench.server->ring("null0")->statistics();
+    EXPECT_GT(stats.invalid + stats.refused + stats.abandoned, 0u);
+    hostile.stop(SIGKILL);
+    expectRingsFlowAgain(bench, honest, available);
+}
+
+// The same with a pool of 4096 and a scribbler that ends by itself: the honest one never stays
+// blocked in a wait.
+TEST(AppRingProcessTest, GarbageWritingProcessThatEndsLeavesNobodyBlocked) {
+    AppRingBench bench(4096);
+    std::uint32_t available = bench.pool().available();
+    AppProcess honest(appArguments(bench, "rx", "reinject"));
+    ASSERT_TRUE(bench.pumpUntil([&] { return honest.printed("ready"); }));
+    AppProcess hostile(appArguments(bench, "join", "garbage", {"--seconds", "1"}));
+    ASSERT_TRUE(bench.pumpUntil([&] { return hostile.printed("ready"); }));
+    bench.feedFor(1.5);
+    ASSERT_TRUE(bench.pumpUntil([&] { return hostile.ended(); }, 10));
+    expectRingsFlowAgain(bench, honest, available);
+}
+
+// Fault: applications killed with -9 at random points of their bursts while traffic flows.
+TEST(AppRingProcessTest, ApplicationsKilledMidBurstLoseOnlyTheirOwn) {
+    AppRingBench bench;
+    std::uint32_t available = bench.pool().available();
+    AppProcess honest(appArguments(bench, "rx", "reinject"));
+    ASSERT_TRUE(bench.pumpUntil([&] { return honest.printed("ready"); }));
+    for (int round = 0; round < 5; ++round) {
+        AppProcess victim(appArguments(bench, "join", "reinject"));
+        ASSERT_TRUE(bench.pumpUntil([&] { return victim.printed("ready"); }));
+        bench.feedFor(0.05 * (round + 1));
+        victim.stop(SIGKILL);
+        ASSERT_TRUE(bench.pumpUntil([&] { return bench.server->applicationCount() == 1; }));
+    }
+    expectRingsFlowAgain(bench, honest, available);
+}
+
+// Fault: the framework's process is killed with -9 while an application maps its rings: the
+// application hears of it at once (its waits return EPIPE), says so and exits.
+TEST(AppRingProcessTest, ApplicationLearnsAtOnceThatTheFrameworkWasKilled) {
+    std::string path = appRingSocketPath();
+    pid_t framework = fork();
+    if (framework == 0) {
+        AppRingBench served(1024, path);
+        for (;;) {
+            served.interface->poll();
+            served.loop->runOnce(std::chrono::milliseconds(20));
+        }
+    }
+    AppRingBench bench;  // only for its loop helpers
+    bench.pumpUntil([&] { return access(path.c_str(), F_OK) == 0; });
+    AppProcess app({path, "null0", "rx", "reinject", "--seconds", "60"});
+    ASSERT_TRUE(bench.pumpUntil([&] { return app.printed("ready"); }));
+    kill(framework, SIGKILL);
+    waitpid(framework, nullptr, 0);
+    unlink(path.c_str());
+    EXPECT_TRUE(bench.pumpUntil([&] { return app.ended(); }, 5)) << "still running 5 s after the framework died";
+    EXPECT_EQ(app.exitStatus(), 3);
+}
+
+// Who may map: the socket file's permissions first (the kernel refuses to connect), then
+// SO_PEERCRED against the allowed users and groups.
+TEST(AppRingProcessTest, MembersOfAnAllowedGroupMayMapAndOthersCannotConnect) {
+    NEXNET_REQUIRE(isRoot(), "needs root to run the application as other users");
+    AppRingServer::Options options;
+    options.socketGroup = 65534;  // nogroup
+    options.socketMode = 0660;
+    std::string path = appRingSocketPath();
+    AppRingBench bench(1024, path);
+    bench.server.reset();
+    bench.server = std::move(AppRingServer::create(*bench.loop, path, options).value());
+    bench.server->addInterface(*bench.interface);
+    bench.server->allowGroup(65534);
+    struct stat status{};
+    ASSERT_EQ(stat(path.c_str(), &status), 0);
+    EXPECT_EQ(status.st_mode & 0777, 0660u);
+    EXPECT_EQ(status.st_gid, 65534u);
+    ProgramCopy helper(appRingProgram());
+    ASSERT_FALSE(helper.path().empty());
+    std::vector<std::string> arguments{path, "null0", "rx", "reinject", "--seconds", "0.2"};
+    EXPECT_EQ(runAs(65534, 65534, helper.path(), arguments, bench), 0);  // in the group: maps, runs, ends
+    EXPECT_EQ(bench.server->refused(), 0u);
+    EXPECT_EQ(runAs(65534, 4242, helper.path(), arguments, bench), 1);   // not in it: connect refused
+    EXPECT_EQ(bench.server->refused(), 0u);                               // by the kernel, before us
+}
+
+TEST(AppRingProcessTest, SocketIsOnlyForTheFrameworksUserByDefault) {
+    AppRingBench bench;
+    struct stat status{};
+    ASSERT_EQ(stat(bench.path.c_str(), &status), 0);
+    EXPECT_EQ(status.st_mode & 0777, 0600u);
 }

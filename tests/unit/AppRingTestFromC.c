@@ -17,6 +17,13 @@ int app_ring_c_open(const char* path, app_ring** ring) {
     return 0;
 }
 
+int app_ring_c_open_private(const char* path, app_ring** ring) {
+    *ring = app_ring_open_with(path, "null0", APP_RING_RX_INTERCEPT, 0, APP_RING_PRIVATE);
+    CHECK(*ring != NULL);
+    CHECK(app_ring_control_fd(*ring) >= 0);
+    return 0;
+}
+
 int app_ring_c_receive_entries_and_send_back(app_ring* ring, unsigned expected) {
     struct app_ring_entry entries[64];
     struct app_ring_packet packets[64];
