@@ -15,7 +15,7 @@ int TapDriver::openReceiveRings(const Options& options, const std::string& trans
     } else {
         // A quarter of the pool posted over all queues: the rest serves what the layers above hold.
         unsigned buffers = std::max(1u, pool()->capacity() / (4 * queueCount()));
-        for (Queue& queue : queues_) {
+        for (Queue& queue : queues()) {
             queue.rxRing = std::make_unique<TapReceiveRing>();
             if ((error = queue.rxRing->setUp(queue.fd, *pool(), buffers, kVnetHeaderSize)) != 0) break;
         }
@@ -23,7 +23,7 @@ int TapDriver::openReceiveRings(const Options& options, const std::string& trans
             receiveMode = "receive: io_uring multishot read into " + std::to_string(queues_[0].rxRing->capacity()) +
                           " posted netbufs per queue";
         } else {
-            for (Queue& queue : queues_) queue.rxRing.reset();
+            for (Queue& queue : queues()) queue.rxRing.reset();
             if (options.receiveRing) return ENOTSUP;  // forced: never a silent slower path
             receiveMode = std::string("receive: one readv per frame (io_uring multishot read unavailable: ") +
                           std::strerror(error) + ")";
