@@ -41,7 +41,7 @@ Result<std::unique_ptr<InetStack>> InetStack::create(NetworkInterface& interface
     std::unique_ptr<InetStack> stack(new InetStack(interface, *ethernet, options));
     stack->reassembly_ = std::move(reassembly.value());
     // Beside a bridge the kernel announced the address; otherwise the first burst or tick does.
-    if (options.bridge != nullptr) stack->announced_ = interface.address();
+    if (stack->besideBridge()) stack->announced_ = interface.address();
     interface.addInputConsumer(stack.get(), options.priority);
     return stack;
 }
@@ -102,11 +102,12 @@ void InetStack::runTimers(std::uint64_t time) {
     statistics_.count(InetDrop::reassemblyTimeout, reassembly_->expire(time));
 }
 
-Result<unsigned> InetStack::loadKernelNeighbours() {
-    if (options_.bridge == nullptr) return Result<unsigned>::failure(ENXIO);
-    auto table = KernelNeighbours::read(options_.bridge->hostName());
+Result<unsigned> InetStack::loadKernelNeighbours() { return loadKernelNeighbours(now()); }
+
+Result<unsigned> InetStack::loadKernelNeighbours(std::uint64_t time) {
+    if (!besideBridge()) return Result<unsigned>::failure(ENXIO);
+    auto table = KernelNeighbours::read(options_.bridge != nullptr ? options_.bridge->hostName() : options_.kernelInterface);
     if (!table) return Result<unsigned>::failure(table.error());
-    std::uint64_t time = now();
     unsigned learned = 0;
     for (const auto& neighbour : table.value()) learned += arp_.learn(neighbour.address, neighbour.mac, time, true) ? 1 : 0;
     return learned;

@@ -4,7 +4,7 @@
 // every second and when it stops.
 //
 //   nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]
-//                 [--duration SECONDS] [--poll] [--quiet]
+//                 [--duration SECONDS] [--poll] [--quiet] [--beside-kernel IFNAME]
 //
 // URI defaults to tap:nxsample0; packet:IFNAME opens the tutorial driver, SampleEthernet.
 // scripts/demo.sh runs it with the kernel's end of the tap in a network namespace.
@@ -42,6 +42,7 @@ struct Settings {
     bool poll = false;
     bool quiet = false;
     std::vector<std::string> plugins;     // -d: driver plug-ins to load
+    std::string besideKernel;             // the kernel interface that owns the address, if any
 };
 
 volatile std::sig_atomic_t stopSignal = 0;
@@ -49,11 +50,13 @@ void onSignal(int signal) { stopSignal = signal; }
 
 const char kUsage[] =
     "usage: nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]\n"
-    "                     [--duration SECONDS] [--poll] [--quiet] [-d PLUGIN.so]...\n"
+    "                     [--duration SECONDS] [--poll] [--quiet] [--beside-kernel IFNAME] [-d PLUGIN.so]...\n"
     "Answers ARP, ICMP echo and UDP echo on the driver URI (default tap:nxsample0; packet:IFNAME\n"
     "is the sample driver on an existing interface). Default address 10.77.0.2/24, UDP port 7.\n"
     "--count stops after N replies, --duration after SECONDS; SIGINT and SIGTERM stop it too.\n"
-    "-d loads a driver plug-in (also NEXNET_DRIVER_PATH=FILE.so:DIR).\n";
+    "-d loads a driver plug-in (also NEXNET_DRIVER_PATH=FILE.so:DIR).\n"
+    "--beside-kernel: the kernel's interface IFNAME owns the address and answers ARP and ping (e.g.\n"
+    "xdp:IFNAME,filter=udp:7); the sample answers UDP only, with the kernel's neighbour table.\n";
 
 bool parseNumber(const char* text, unsigned long long max, unsigned long long& out) {
     char* end = nullptr;
@@ -84,6 +87,7 @@ int parseArguments(int argc, char** argv, Settings& settings) {
         else if (value == nullptr) return 1;
         else if (option == "--driver") settings.uri = argv[++i];
         else if (option == "-d" || option == "--plugin") settings.plugins.push_back(argv[++i]);
+        else if (option == "--beside-kernel") settings.besideKernel = argv[++i];
         else if (option == "--ip" && parseAddress(value, settings)) ++i;
         else if (option == "--mac" && (settings.mac = EthernetAddress::parse(value))) ++i;
         else if (option == "--udp-port" && parseNumber(value, 65535, number) && number > 0) {
@@ -162,7 +166,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sample: cannot configure %s: %s\n", settings.uri.c_str(), std::strerror(error));
         return 1;
     }
-    auto stack = InetStack::create(interface, InetStack::Options{});
+    InetStack::Options inet;
+    inet.kernelInterface = settings.besideKernel;
+    auto stack = InetStack::create(interface, inet);
     if (!stack) {
         std::fprintf(stderr, "nexnet-sample: protocol layer: %s\n", std::strerror(stack.error()));
         return 1;
