@@ -7,6 +7,7 @@
 #include "sio/core/Failure.h"
 #include "sio/core/Runtime.h"
 #include "sio/core/Sockets.h"
+#include "sio/nexnet/PoolMemory.h"
 
 #include <algorithm>
 #include <fcntl.h>
@@ -74,7 +75,13 @@ int submitRequest(sio_aiocb* cb, const Submission& s) {
     if (cb->aio_reqprio != 0) return fail(EINVAL, "%s: aio_reqprio must be 0", name);
     bool dma = (s.flags & AIO_DMA_BUF) != 0;
     if (int error = checkBuffers(*cb, s, dma); error != 0) return error;
-    if (dma) {
+    if (dma && nexnet::sio::PoolMemory::isHandle(Runtime::handleOf(cb->aio_dma_buf))) {
+        // A nexnet endpoint's pool (sio_nexnet_open): the endpoint checks sends itself.
+        auto pool = nexnet::sio::PoolMemory::table().acquire(Runtime::handleOf(cb->aio_dma_buf) & ~nexnet::sio::PoolMemory::kTag);
+        if (!pool) return fail(EINVAL, "%s: AIO_DMA_BUF but aio_dma_buf is no DMA memory (its endpoint was closed)", name);
+        if (isSend(s.op) && s.op != AioOp::sendmsg && !pool->contains(const_cast<void*>(cb->aio_buf)))
+            return fail(EINVAL, "%s: AIO_DMA_BUF but aio_buf is not inside aio_dma_buf", name);
+    } else if (dma) {
         auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(cb->aio_dma_buf));
         if (!memory) return fail(EINVAL, "%s: AIO_DMA_BUF but aio_dma_buf is no DMA memory", name);
         if (isSend(s.op) && s.op != AioOp::sendmsg && !memory->contains(const_cast<void*>(cb->aio_buf), cb->aio_nbytes))

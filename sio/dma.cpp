@@ -3,12 +3,14 @@
 
 #include "sio/core/Failure.h"
 #include "sio/core/Runtime.h"
+#include "sio/nexnet/PoolMemory.h"
 
 #include <cerrno>
 #include <cstring>
 
 using nexnet::sio::fail;
 using nexnet::sio::Memory;
+using nexnet::sio::PoolMemory;
 using nexnet::sio::Runtime;
 
 extern "C" {
@@ -38,6 +40,8 @@ int dma_alloc(dma_mem_t* handlep, size_t size, unsigned int flags) {
 }
 
 int dma_free(dma_mem_t handle, size_t size) {
+    if (PoolMemory::isHandle(Runtime::handleOf(handle)))
+        return fail(EBUSY, "dma_free: the memory of a nexnet endpoint is its interface's pool: sio_close ends it");
     int error = Runtime::instance().memories().destroyIf(Runtime::handleOf(handle), [size](Memory& memory) {
         if (size != memory.size())
             return fail(EINVAL, "dma_free: size %zu is not the size given to dma_alloc (%zu)", size, memory.size()), EINVAL;
@@ -53,12 +57,22 @@ int dma_free(dma_mem_t handle, size_t size) {
 }
 
 int sio_reserve(dma_mem_t dma, void** memp, size_t size) {
+    if (PoolMemory::isHandle(Runtime::handleOf(dma))) {
+        auto pool = PoolMemory::table().acquire(Runtime::handleOf(dma) & ~PoolMemory::kTag);
+        if (!pool) return fail(EBADF, "sio_reserve: no such DMA memory (the nexnet endpoint was closed)");
+        return pool->reserve(memp, size);
+    }
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(dma));
     if (!memory) return fail(EBADF, "sio_reserve: no such DMA memory");
     return memory->reserve(memp, size);
 }
 
 int sio_release(dma_mem_t dma, void* mem, size_t size) {
+    if (PoolMemory::isHandle(Runtime::handleOf(dma))) {
+        auto pool = PoolMemory::table().acquire(Runtime::handleOf(dma) & ~PoolMemory::kTag);
+        if (!pool) return fail(EBADF, "sio_release: no such DMA memory (the nexnet endpoint was closed)");
+        return pool->release(mem, size);
+    }
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(dma));
     if (!memory) return fail(EBADF, "sio_release: no such DMA memory");
     return memory->release(mem, size);
@@ -66,6 +80,11 @@ int sio_release(dma_mem_t dma, void* mem, size_t size) {
 
 int dma_getinfo(dma_mem_t mem, struct dma_info* info) {
     if (info == nullptr) return fail(EINVAL, "dma_getinfo: info is NULL");
+    if (PoolMemory::isHandle(Runtime::handleOf(mem))) {
+        auto pool = PoolMemory::table().acquire(Runtime::handleOf(mem) & ~PoolMemory::kTag);
+        if (!pool) return fail(EBADF, "dma_getinfo: no such DMA memory (the nexnet endpoint was closed)");
+        return pool->info(*info);
+    }
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));
     if (!memory) return fail(EBADF, "dma_getinfo: no such DMA memory");
     return memory->info(*info);

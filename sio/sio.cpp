@@ -6,6 +6,7 @@
 #include "sio/core/Runtime.h"
 #include "sio/core/Sockets.h"
 #include "sio/kernel/UringSocket.h"
+#include "sio/nexnet/PoolMemory.h"
 
 #include <algorithm>
 #include <atomic>
@@ -130,6 +131,8 @@ void sio_zerocopy_stats(unsigned long long* sent, unsigned long long* copied) {
 }
 
 int dma_assoc(int sock, dma_mem_t mem, size_t size, unsigned flags) {
+    if (nexnet::sio::PoolMemory::isHandle(Runtime::handleOf(mem)))
+        return fail(EINVAL, "dma_assoc: a nexnet endpoint's pool is associated with its own descriptor, from sio_nexnet_open to sio_close");
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));
     if (!memory) return fail(EBADF, "dma_assoc: no such DMA memory");
     if (size != memory->size())
@@ -140,6 +143,8 @@ int dma_assoc(int sock, dma_mem_t mem, size_t size, unsigned flags) {
 }
 
 int dma_disassoc(int sock, dma_mem_t mem, size_t size) {
+    if (nexnet::sio::PoolMemory::isHandle(Runtime::handleOf(mem)))
+        return fail(EINVAL, "dma_disassoc: a nexnet endpoint's pool is associated with its own descriptor, from sio_nexnet_open to sio_close");
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));
     if (!memory) return fail(EBADF, "dma_disassoc: no such DMA memory");
     if (size != memory->size())

@@ -1,13 +1,15 @@
 // nexnet-sio-bench: the Drepper API on kernel sockets against the ways programs use the kernel
 // today, side by side in one run, over a veth pair between two namespaces the benchmark makes.
 //
-//   nexnet-sio-bench [--seconds S] [--runs N] [--udp-only | --tcp-only]      (root)
+//   nexnet-sio-bench [--seconds S] [--runs N] [--udp-only | --tcp-only] [--no-nexnet]   (root)
 //
 // UDP: a sender thread in one namespace (pinned to CPU 1) blasts datagrams with sendmmsg;
 // the receiver (pinned to CPU 0) receives them with each method in turn, counting, and in the
 // echo runs answers each to its sender. Methods: sio_recvfrom/sio_sendto (io_uring mode, and
 // epoll mode); aio_recvfrom pre-posted on an event channel, answered with lio_listio;
-// epoll + recvmmsg/sendmmsg (batch 64); plain recvfrom/sendto. 64 and 1472 bytes.
+// epoll + recvmmsg/sendmmsg (batch 64); plain recvfrom/sendto. 64 and 1472 bytes. And the same
+// sender blasting at a nexnet endpoint (sio_nexnet_open) on a tap whose kernel end is in the
+// sender's namespace, received with sio_recvfrom in the tap driver's netbufs.
 // TCP: 1 MiB sends to a kernel receiver in the other namespace: sio_send (IORING_OP_SEND_ZC
 // from registered DMA memory) against send(2), in Gbit/s and sender CPU seconds per GB, and how
 // many zero-copy sends the kernel copied anyway (veth hands the pages to another namespace's
@@ -16,6 +18,7 @@
 // Prints median [min-max] of the runs for each, and ratios against recvmmsg (UDP) or send()
 // (TCP). Figures, not assertions: only ratios of one run mean anything on a shared machine.
 #include "sio/aio.h"
+#include "sio/nexnet.h"
 #include "sio/sio.h"
 
 #include <algorithm>
@@ -97,11 +100,11 @@ void tearDownNamespaces() {
 
 // ---- UDP ------------------------------------------------------------------------------------
 
-// Blasts datagrams of @p size at the receiver until @p stop, with sendmmsg batches of 64.
-void blast(std::size_t size, const std::atomic<bool>& stop) {
+// Blasts datagrams of @p size at @p ip until @p stop, with sendmmsg batches of 64.
+void blast(std::size_t size, const std::atomic<bool>& stop, const char* ip) {
     pin(1);
     int fd = socketIn(senderNs, SOCK_DGRAM);
-    sockaddr_in to = addressOf(kReceiverIp, kPort);
+    sockaddr_in to = addressOf(ip, kPort);
     connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
     std::vector<char> payload(size, 'b');
     mmsghdr messages[kBatch]{};
@@ -326,7 +329,7 @@ struct Figures {
 double measureUdp(const Method& method, std::size_t size, bool echo, double seconds) {
     std::atomic<bool> stop{false};
     int fd = receiverSocket();
-    std::thread sender(blast, size, std::cref(stop));
+    std::thread sender(blast, size, std::cref(stop), kReceiverIp);
     pin(0);
     Window window;
     window.from = Clock::now() + std::chrono::milliseconds(300);  // warm-up, not counted
@@ -335,6 +338,64 @@ double measureUdp(const Method& method, std::size_t size, bool echo, double seco
     stop = true;
     sender.join();
     sio_close(fd);  // (a plain close for a socket the sio calls never saw)
+    return static_cast<double>(count) / seconds;
+}
+
+// ---- a nexnet endpoint on a tap -------------------------------------------------------------
+
+// The endpoint (sio_nexnet_open) on a tap whose kernel end sits in the sender's namespace: the
+// same sender, the same sendmmsg blast, to the endpoint's address instead of the veth.
+constexpr const char* kEndpointIp = "10.89.0.2";
+int nexnetFd = -1;
+dma_mem_t nexnetMemory = nullptr;
+std::string tapName;
+
+std::string loadAverage() {
+    char text[128] = "?\n";
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fgets(text, sizeof text, f) == nullptr) std::snprintf(text, sizeof text, "?\n");
+        std::fclose(f);
+    }
+    return text;
+}
+
+bool openNexnetEndpoint() {
+    tapName = "nxsbt" + std::to_string(getpid() % 100000);
+    nexnetFd = sio_nexnet_open(("tap:" + tapName).c_str(), "10.89.0.2/24", kPort, &nexnetMemory);
+    if (nexnetFd < 0) {
+        std::fprintf(stderr, "nexnet endpoint: %s\n", sio_last_error());
+        return false;
+    }
+    return sh("ip link set " + tapName + " netns " + senderNs) == 0 &&
+           sh("ip netns exec " + senderNs + " ip addr add 10.89.0.1/24 dev " + tapName) == 0 &&
+           sh("ip netns exec " + senderNs + " ip link set " + tapName + " up") == 0;
+}
+
+// sio_recvfrom (+ sio_sendto) + sio_release on the endpoint: the payload stays in the netbuf
+// the tap driver received into.
+double measureNexnet(std::size_t size, bool echo, double seconds) {
+    std::atomic<bool> stop{false};
+    std::thread sender(blast, size, std::cref(stop), kEndpointIp);
+    pin(0);
+    auto from = Clock::now() + std::chrono::milliseconds(300), until = from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::uint64_t count = 0;
+    for (auto now = Clock::now(); now < until; now = Clock::now()) {
+        for (unsigned i = 0; i < kBatch; ++i) {
+            void* data;
+            sockaddr_in peer{};
+            socklen_t length = sizeof peer;
+            ssize_t n = sio_recvfrom(nexnetFd, &data, 2048, 0, reinterpret_cast<sockaddr*>(&peer), &length);
+            if (n < 0) break;
+            if (echo) sio_sendto(nexnetFd, data, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&peer), length);
+            sio_release(nexnetMemory, data, static_cast<std::size_t>(n));
+            count += now >= from;
+        }
+    }
+    stop = true;
+    sender.join();
+    // What the sender left in flight is drained, so the next run starts empty.
+    void* data;
+    while (sio_recv(nexnetFd, &data, 2048, MSG_DONTWAIT) >= 0) sio_release(nexnetMemory, data, 1);
     return static_cast<double>(count) / seconds;
 }
 
@@ -421,15 +482,16 @@ void print(const char* name, const Figures& f, const char* unit, double referenc
 int main(int argc, char** argv) {
     double seconds = 2;
     int runs = 3;
-    bool udp = true, tcp = true;
+    bool udp = true, tcp = true, nexnet = true;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
         else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
         else if (a == "--udp-only") tcp = false;
         else if (a == "--tcp-only") udp = false;
+        else if (a == "--no-nexnet") nexnet = false;
         else {
-            std::fprintf(stderr, "usage: %s [--seconds S] [--runs N] [--udp-only | --tcp-only]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--seconds S] [--runs N] [--udp-only | --tcp-only] [--no-nexnet]\n", argv[0]);
             return 2;
         }
     }
@@ -443,6 +505,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::printf("# %s\n", sio_mode_message());
+    std::printf("# load average at start: %s", loadAverage().c_str());
+    if (nexnet && !openNexnetEndpoint()) std::printf("# no nexnet endpoint on a tap: %s\n", sio_last_error());
+    else if (nexnet) std::printf("# nexnet endpoint on tap %s (its kernel end in the sender's namespace), 10.89.0.2\n", tapName.c_str());
     std::printf("# veth between two namespaces; receiver on CPU 0, sender on CPU 1; %d runs of %.1f s, median [min-max]\n",
                 runs, seconds);
     struct Entry {
@@ -462,16 +527,23 @@ int main(int argc, char** argv) {
         for (bool echo : {false, true}) {
             if (!udp) break;
             std::vector<Figures> figures(entries.size());
+            Figures endpoint;
             // Alternated: run r of every method before run r+1 of any, so drift hits all alike.
             for (int r = 0; r < runs; ++r) {
                 for (std::size_t e = 0; e < entries.size(); ++e) {
                     if (entries[e].mode != 0 && sio_set_mode(entries[e].mode) != 0) continue;
                     figures[e].runs.push_back(measureUdp(entries[e].method, size, echo, seconds) / 1e6);
                 }
+                if (nexnetFd >= 0) endpoint.runs.push_back(measureNexnet(size, echo, seconds) / 1e6);
             }
             std::printf("\nUDP %zu B, %s (Mmsg/s; ratio to recvmmsg)\n", size, echo ? "received and echoed" : "received");
             for (std::size_t e = 0; e < entries.size(); ++e)
                 if (!figures[e].runs.empty()) print(entries[e].name, figures[e], "Mmsg/s", figures[0].median());
+            if (!endpoint.runs.empty()) {
+                print("nexnet endpoint on a tap: sio_recvfrom/sio_sendto", endpoint, "Mmsg/s", figures[0].median());
+                std::printf("  (ratio to the kernel socket with sio_recvfrom/sio_sendto in io_uring mode: %.2fx)\n",
+                            figures[2].median() > 0 ? endpoint.median() / figures[2].median() : 0.0);
+            }
         }
     }
     if (tcp) {
@@ -495,6 +567,8 @@ int main(int argc, char** argv) {
                     "namespace's socket, which needs the data copied out of the sender's pages)\n",
                     sent, copied);
     }
+    std::printf("# load average at end: %s", loadAverage().c_str());
+    if (nexnetFd >= 0) sio_close(nexnetFd);
     tearDownNamespaces();
     return 0;
 }

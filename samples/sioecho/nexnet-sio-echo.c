@@ -2,17 +2,21 @@
  * chooses the receive buffer in DMA memory associated with the socket, and the datagram goes
  * back out from where it was received, without a copy in the program.
  *
- *   nexnet-sio-echo [--port N] [--mode sync|aio] [--transport kernel|nexnet] [--count N] [--quiet]
+ *   nexnet-sio-echo [--port N] [--mode sync|aio] [--transport kernel|nexnet URI ADDRESS/PREFIX]
+ *                   [--count N] [--quiet]
  *
  *   --mode sync   sio_recvfrom, sio_sendto, sio_release, one datagram at a time (default)
  *   --mode aio    64 aio_recvfrom requests pre-posted with AIO_DMA_BUF, completions taken from
  *                 an event channel in batches, each answered with sio_sendto and posted again
  *   --transport   kernel: a kernel UDP socket (io_uring, or epoll where io_uring is missing:
- *                 the first line says which); nexnet: a UDP endpoint of a nexnet interface
+ *                 the first line says which); nexnet URI ADDRESS/PREFIX: a UDP endpoint of the
+ *                 nexnet interface URI ("tap:nx0") with that IPv4 address, the datagrams
+ *                 received in the driver's netbufs (sio_nexnet_open)
  *   --count N     exit after N echoes (default: run until SIGINT or SIGTERM)
  *
  * At exit it prints how many datagrams it echoed. */
 #include "sio/aio.h"
+#include "sio/nexnet.h"
 #include "sio/sio.h"
 
 #include <arpa/inet.h>
@@ -34,6 +38,8 @@ struct options {
     int aio;
     long count;
     int quiet;
+    const char *uri;     /* --transport nexnet: the interface, or NULL for a kernel socket */
+    const char *address; /* and its address */
 };
 
 /* One pre-posted receive: its control block and where the sender's address goes. */
@@ -44,7 +50,8 @@ struct posted {
 };
 
 static int usage(const char *program) {
-    fprintf(stderr, "usage: %s [--port N] [--mode sync|aio] [--transport kernel|nexnet] [--count N] [--quiet]\n",
+    fprintf(stderr,
+            "usage: %s [--port N] [--mode sync|aio] [--transport kernel|nexnet URI ADDRESS/PREFIX] [--count N] [--quiet]\n",
             program);
     return 2;
 }
@@ -125,7 +132,7 @@ static long echo_aio(int sock, dma_mem_t mem, long count) {
 }
 
 int main(int argc, char **argv) {
-    struct options options = {7, 0, 0, 0};
+    struct options options = {7, 0, 0, 0, NULL, NULL};
     struct sockaddr_in address;
     struct sigaction action;
     dma_mem_t mem;
@@ -138,11 +145,11 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--count") == 0 && next) options.count = atol(argv[++i]);
         else if (strcmp(argv[i], "--quiet") == 0) options.quiet = 1;
         else if (strcmp(argv[i], "--transport") == 0 && next) {
-            if (strcmp(argv[++i], "kernel") != 0) {
-                /* nexnet endpoints plug in as a second transport (SioTransport) once inet/'s UDP
-                 * endpoints are part of nexnet; this build has kernel sockets only. */
-                fprintf(stderr, "--transport %s: this build of nexnet has no UDP endpoints yet (inet/)\n", argv[i]);
-                return 2;
+            if (strcmp(argv[++i], "nexnet") == 0 && i + 2 < argc) {
+                options.uri = argv[++i];
+                options.address = argv[++i];
+            } else if (strcmp(argv[i], "kernel") != 0) {
+                return usage(argv[0]);
             }
         } else return usage(argv[0]);
     }
@@ -152,27 +159,37 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
 
-    sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_port = htons((unsigned short)options.port);
-    if (sock < 0 || bind(sock, (struct sockaddr *)&address, sizeof address) != 0) {
-        perror("bind");
-        return 1;
-    }
-    if (dma_alloc(&mem, MEMORY, 0) != 0 || dma_assoc(sock, mem, MEMORY, 0) != 0) {
-        fprintf(stderr, "DMA memory: %s\n", sio_last_error());
-        return 1;
+    if (options.uri != NULL) {
+        /* The endpoint comes with its memory: the pool the interface's driver receives into. */
+        sock = sio_nexnet_open(options.uri, options.address, (unsigned short)options.port, &mem);
+        if (sock < 0) {
+            fprintf(stderr, "%s\n", sio_last_error());
+            return 1;
+        }
+    } else {
+        sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        memset(&address, 0, sizeof address);
+        address.sin_family = AF_INET;
+        address.sin_port = htons((unsigned short)options.port);
+        if (sock < 0 || bind(sock, (struct sockaddr *)&address, sizeof address) != 0) {
+            perror("bind");
+            return 1;
+        }
+        if (dma_alloc(&mem, MEMORY, 0) != 0 || dma_assoc(sock, mem, MEMORY, 0) != 0) {
+            fprintf(stderr, "DMA memory: %s\n", sio_last_error());
+            return 1;
+        }
     }
     if (!options.quiet) {
-        printf("nexnet-sio-echo: UDP port %d, %s, %s\n", options.port, options.aio ? "aio" : "sync", sio_mode_message());
+        printf("nexnet-sio-echo: UDP port %d, %s, %s\n", options.port, options.aio ? "aio" : "sync",
+               options.uri != NULL ? options.uri : sio_mode_message());
         fflush(stdout);
     }
 
     echoed = options.aio ? echo_aio(sock, mem, options.count) : echo_sync(sock, mem, options.count);
 
     printf("nexnet-sio-echo: %ld datagrams echoed\n", echoed);
-    sio_close(sock);
-    dma_free(mem, MEMORY);
+    sio_close(sock); /* a nexnet endpoint's memory ends with it */
+    if (options.uri == NULL) dma_free(mem, MEMORY);
     return 0;
 }

@@ -4,6 +4,8 @@
 
 #include "sio/core/AioRequest.h"
 
+#include <cerrno>
+
 namespace nexnet::sio {
 
 /// A FIFO of aio requests linked through AioRequest::next: queueing allocates nothing. Not
@@ -52,6 +54,16 @@ public:
             p = next;
         }
         return count;
+    }
+    /// aio_cancel of queued requests: finishes @p request (every one when nullptr) with
+    /// ECANCELED if queued. @return AIO_CANCELED; else AIO_ALLDONE when it finished already (or
+    /// nothing was queued), AIO_NOTCANCELED when it runs elsewhere.
+    int cancel(sio_aiocb* request) {
+        int cancelled = removeIf([&](sio_aiocb& p) { return request == nullptr || &p == request; },
+                                 [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
+        if (cancelled > 0) return AIO_CANCELED;
+        if (request == nullptr) return AIO_ALLDONE;
+        return stateOf(*request) == kAioDone ? AIO_ALLDONE : AIO_NOTCANCELED;
     }
     /// True when @p request is queued.
     bool contains(const sio_aiocb* request) const {

@@ -422,11 +422,7 @@ void KernelSocket::dropEverything() {
 
 int KernelSocket::cancel(sio_aiocb* request) {
     std::lock_guard<std::mutex> lock(receiveLock_);
-    int cancelled = pending_.removeIf([&](sio_aiocb& p) { return request == nullptr || &p == request; },
-                                      [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
-    if (cancelled > 0) return AIO_CANCELED;
-    if (request == nullptr) return AIO_ALLDONE;
-    return stateOf(*request) == kAioDone ? AIO_ALLDONE : AIO_NOTCANCELED;
+    return pending_.cancel(request);
 }
 
 }  // namespace nexnet::sio

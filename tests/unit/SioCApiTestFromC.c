@@ -4,6 +4,7 @@
  * everything held, or the line of the first check that failed. */
 #include "sio/aio.h"
 #include "sio/ec_sync.h"
+#include "sio/nexnet.h"
 #include "sio/sio.h"
 
 #include <arpa/inet.h>
