@@ -46,9 +46,9 @@ unsigned TapDriver::receiveFromRing(unsigned queue, Queue& rq, Netbuf** out, uns
     for (unsigned i = 0; i < harvest.frames; ++i) {
         Netbuf* netbuf = frames[i];
         // The ring had the kernel write the virtio-net header into the headroom, before data().
-        VnetHeader header;
-        std::memcpy(&header, netbuf->data() - kVnetHeaderSize, kVnetHeaderSize);
-        if (takeFrame(netbuf, header, bytes[i], netbuf->tailroom())) out[got++] = netbuf;
+        VirtioNetHeader header;
+        std::memcpy(static_cast<void*>(&header), netbuf->data() - kVnetHeaderSize, kVnetHeaderSize);
+        if (takeFrame(rq, netbuf, header, bytes[i], netbuf->tailroom())) out[got++] = netbuf;
         else malformed[bad++] = netbuf;  // its reason counted by acceptFrame
     }
     if (bad != 0) {
