@@ -67,8 +67,9 @@ TEST_F(TcpOffloadTest, PlacesAStreamOffloadedMidStreamIntoPostedBuffersByteForBy
     EXPECT_EQ(received.bytes, kTotal - kBeforeOffload);
     // The peer's segments went to the engine, not to the kernel (a few ARP frames may pass).
     EXPECT_LT(bridge_->statistics().toHost - toHostBefore, 16u);
-    const TcpConnectionStatistics* statistics = engine_->statistics(handle);
-    ASSERT_NE(statistics, nullptr);
+    ASSERT_NE(engine_->statistics(handle), nullptr);
+    const TcpConnectionStatistics counted = *engine_->statistics(handle);  // the handle dies with close()
+    const TcpConnectionStatistics* statistics = &counted;
     EXPECT_EQ(statistics->bytesPlaced, kTotal - kBeforeOffload);
     EXPECT_GT(statistics->acksSent, 0u);
     // The peer's socket completes normally: everything acknowledged, our FIN read as end of stream.
@@ -244,8 +245,9 @@ TEST_F(TcpOffloadTest, SurvivesLossReorderingAndDuplicationByteForByte) {
     EXPECT_FALSE(received.corrupt);
     ASSERT_TRUE(received.endOfStream);
     EXPECT_EQ(received.bytes, kTotal - kBeforeOffload);
-    const TcpConnectionStatistics* statistics = engine_->statistics(handle);
-    ASSERT_NE(statistics, nullptr);
+    ASSERT_NE(engine_->statistics(handle), nullptr);
+    const TcpConnectionStatistics counted = *engine_->statistics(handle);  // the handle dies with close()
+    const TcpConnectionStatistics* statistics = &counted;
     EXPECT_GT(link.lost, 0u);
     EXPECT_GT(statistics->outOfOrder, 0u);
     EXPECT_GT(statistics->duplicates, 0u);
