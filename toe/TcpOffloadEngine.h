@@ -82,7 +82,8 @@ public:
     };
 
     /// Puts an engine on @p stack, which must run beside @p bridge (InetStack::Options::bridge):
-    /// it becomes the stack's TCP handler and filters the bridge's host interface.
+    /// it becomes the stack's TCP handler and filters the bridge's host interface. Both must
+    /// outlive the engine. Control thread (the interface's); does not block.
     /// Errors: EINVAL (the stack is not beside the bridge, hostPriority not under 100), the
     /// completion queue's.
     static Result<std::unique_ptr<TcpOffloadEngine>> create(InetStack& stack, HostStackBridge& bridge, const Options& options);
