@@ -117,6 +117,7 @@ private:
     std::unique_ptr<io_uring> ring_;  // liburing's handle, set up (nullptr: not yet)
     bool registered_ = false;    // buffer ring registered with the kernel
     bool armed_ = false;         // a multishot read is pending
+    bool polling_ = false;       // a poll on the tap is pending (nothing posted to read into)
     const void* armer_ = nullptr;  // the thread that armed it (a thread_local's address)
     // user_data of a read: epoch << 32 | read. The epoch changes at stop(): completions of an older
     // one carry netbufs already returned and are ignored.
