@@ -190,7 +190,8 @@ int TapDriver::resetAndEnable(bool enable) {
     kernelEnd_.setCarrier(enable);
     setRunning(enable);
     for (Queue& queue : queues_) {
-        if (queue.rxRing && enable && !queue.dead) queue.rxRing->start();
+        // The pool may have been replaced since open (setPool): post from the one there is now.
+        if (queue.rxRing && enable && !queue.dead) queue.rxRing->start(*pool(), receiveRingLimit());
         else if (queue.rxRing) queue.rxRing->stop();
         if (!enable) drain(queue);
     }

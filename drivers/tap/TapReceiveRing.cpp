@@ -75,7 +75,9 @@ int TapReceiveRing::registerBuffers() {
     return 0;
 }
 
-int TapReceiveRing::start() {
+int TapReceiveRing::start(NetbufPool& pool, unsigned limit) {
+    pool_ = &pool;
+    limit_ = std::min(limit, capacity());
     if (int error = registerBuffers()) return error;
     refill();
     return arm();
@@ -84,7 +86,7 @@ int TapReceiveRing::start() {
 int TapReceiveRing::completionFd() const { return ring_ ? ring_->ring_fd : -1; }
 
 void TapReceiveRing::refill() {
-    unsigned missing = static_cast<unsigned>(empty_.size());
+    unsigned missing = limit_ > posted() ? limit_ - posted() : 0;
     if (missing == 0 || !registered_) return;
     Netbuf* fresh[kMaxBuffers];
     unsigned got = missing;
@@ -183,7 +185,7 @@ unsigned TapReceiveRing::reap(Netbuf** out, std::uint32_t* bytes, unsigned max, 
                     out[frames] = netbuf;
                     bytes[frames++] = static_cast<std::uint32_t>(cqe->res);
                 } else {
-                    pool_->free(netbuf);  // stop() discarding what was read
+                    netbuf->free();  // stop() discarding what was read
                 }
             }
         }
@@ -240,7 +242,7 @@ void TapReceiveRing::release() {
     ++epoch_;
     for (std::size_t id = 0; id < slots_.size(); ++id) {
         if (slots_[id] == nullptr) continue;
-        pool_->free(slots_[id]);
+        slots_[id]->free();
         slots_[id] = nullptr;
         empty_.push_back(static_cast<std::uint16_t>(id));
     }
