@@ -186,7 +186,8 @@ int TapDriver::resetAndEnable(bool enable) {
     kernelEnd_.setCarrier(enable);
     setRunning(enable);
     for (Queue& queue : queues()) {
-        if (queue.rxRing && enable && !queue.dead.load(std::memory_order_relaxed)) queue.rxRing->start();
+        // The pool may have been replaced since open (setPool): post from the one there is now.
+        if (queue.rxRing && enable && !queue.dead.load(std::memory_order_relaxed)) queue.rxRing->start(*pool(), receiveRingLimit());
         else if (queue.rxRing) queue.rxRing->stop();
         if (!enable) drain(queue);
     }

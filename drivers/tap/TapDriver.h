@@ -211,6 +211,7 @@ private:
     int makePool(const Options& options);
     void fillSpares(Queue& queue);
     int openReceiveRings(const Options& options, const std::string& transmitMode);
+    unsigned receiveRingLimit() const;
     unsigned receiveFromRing(unsigned queue, Queue& rq, Netbuf** out, unsigned max);
     void queueDied(Queue& queue);
     void drain(Queue& queue);

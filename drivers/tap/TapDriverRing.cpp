@@ -13,11 +13,9 @@ int TapDriver::openReceiveRings(const Options& options, const std::string& trans
     if (!options.receiveRing.value_or(options.uring)) {
         receiveMode = options.receiveRing ? "receive: one readv per frame (rx=readv)" : "receive: one readv per frame (uring=0)";
     } else {
-        // A quarter of the pool posted over all queues: the rest serves what the layers above hold.
-        unsigned buffers = std::max(1u, pool()->capacity() / (4 * queueCount()));
         for (Queue& queue : queues()) {
             queue.rxRing = std::make_unique<TapReceiveRing>();
-            if ((error = queue.rxRing->setUp(queue.fd, *pool(), buffers, kVnetHeaderSize)) != 0) break;
+            if ((error = queue.rxRing->setUp(queue.fd, *pool(), receiveRingLimit(), kVnetHeaderSize)) != 0) break;
         }
         if (error == 0) {
             receiveMode = "receive: io_uring multishot read into " + std::to_string(queues_[0].rxRing->capacity()) +
@@ -31,6 +29,11 @@ int TapDriver::openReceiveRings(const Options& options, const std::string& trans
     }
     setModeDescription(receiveMode + "; " + transmitMode);
     return 0;
+}
+
+unsigned TapDriver::receiveRingLimit() const {
+    // A quarter of the pool posted over all queues: the rest serves what the layers above hold.
+    return std::max(1u, pool()->capacity() / (4 * queueCount()));
 }
 
 unsigned TapDriver::receiveFromRing(unsigned queue, Queue& rq, Netbuf** out, unsigned max) {

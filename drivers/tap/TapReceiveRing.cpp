@@ -4,6 +4,7 @@
 #include <bit>
 #include <cerrno>
 #include <liburing.h>
+#include <poll.h>
 #include <sys/mman.h>
 
 namespace nexnet {
@@ -14,6 +15,7 @@ namespace {
 constexpr unsigned kOpReadMultishot = IORING_OP_SENDMSG_ZC + 1;
 constexpr std::uint16_t kBufferGroup = 0;
 constexpr std::uint64_t kCancelTag = 0;  // user_data of a cancel request: epoch 0 is no read's
+constexpr std::uint64_t kPollTag = 1;    // user_data of the poll on the tap while nothing is posted
 // Which thread armed the read: the address of a thread_local, with no system call to ask.
 thread_local const char tThreadMarker = 0;
 // How long stop() waits for a cancelled read's last completion, when another thread armed it.
@@ -73,7 +75,9 @@ int TapReceiveRing::registerBuffers() {
     return 0;
 }
 
-int TapReceiveRing::start() {
+int TapReceiveRing::start(NetbufPool& pool, unsigned limit) {
+    pool_ = &pool;
+    limit_ = std::min(limit, capacity());
     if (int error = registerBuffers()) return error;
     refill();
     return arm();
@@ -82,7 +86,7 @@ int TapReceiveRing::start() {
 int TapReceiveRing::completionFd() const { return ring_ ? ring_->ring_fd : -1; }
 
 void TapReceiveRing::refill() {
-    unsigned missing = static_cast<unsigned>(empty_.size());
+    unsigned missing = limit_ > posted() ? limit_ - posted() : 0;
     if (missing == 0 || !registered_) return;
     Netbuf* fresh[kMaxBuffers];
     unsigned got = missing;
@@ -142,6 +146,21 @@ TapReceiveRing::Harvest TapReceiveRing::harvest(Netbuf** out, std::uint32_t* byt
     // Completions the kernel could not fit in the ring wait in its overflow list until an entry.
     if (io_uring_cq_ready(ring_.get()) < max && io_uring_cq_has_overflow(ring_.get())) io_uring_get_events(ring_.get());
     result.frames = reap(out, bytes, max, result.error);
+    if (!armed_ && result.error == 0) {
+        // The read ended in this reap (ENOBUFS): arm the next one now, or completionFd would stay
+        // quiet while frames wait in the kernel and an event loop would never call again.
+        refill();
+        result.error = arm();
+    }
+    // Nothing posted (the pool is dry): a poll on the tap makes completionFd readable when frames
+    // wait, as the tap descriptor itself is for rx=readv.
+    if (!armed_ && !polling_ && result.error == 0) {
+        if (io_uring_sqe* sqe = io_uring_get_sqe(ring_.get())) {
+            io_uring_prep_poll_add(sqe, fd_, POLLIN);
+            sqe->user_data = kPollTag;
+            polling_ = io_uring_submit(ring_.get()) == 1;
+        }
+    }
     return result;
 }
 
@@ -151,6 +170,7 @@ unsigned TapReceiveRing::reap(Netbuf** out, std::uint32_t* bytes, unsigned max, 
     unsigned frames = 0, seen = 0, head = 0;
     io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(ring_.get(), head, cqe) {
+        if (cqe->user_data == kPollTag) polling_ = false;
         // Frames of any read since the last start() are ours; only the current read's end matters.
         bool sameEpoch = cqe->user_data >> 32 == epoch_;
         bool current = cqe->user_data == currentTag();
@@ -165,7 +185,7 @@ unsigned TapReceiveRing::reap(Netbuf** out, std::uint32_t* bytes, unsigned max, 
                     out[frames] = netbuf;
                     bytes[frames++] = static_cast<std::uint32_t>(cqe->res);
                 } else {
-                    pool_->free(netbuf);  // stop() discarding what was read
+                    netbuf->free();  // stop() discarding what was read
                 }
             }
         }
@@ -189,6 +209,14 @@ void TapReceiveRing::stop() {
 }
 
 void TapReceiveRing::release() {
+    if (polling_) {
+        if (io_uring_sqe* sqe = io_uring_get_sqe(ring_.get())) {
+            io_uring_prep_cancel64(sqe, kPollTag, 0);
+            sqe->user_data = kCancelTag;
+            io_uring_submit(ring_.get());
+        }
+        polling_ = false;
+    }
     if (armed_) {
         io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
         if (sqe != nullptr) {
@@ -214,7 +242,7 @@ void TapReceiveRing::release() {
     ++epoch_;
     for (std::size_t id = 0; id < slots_.size(); ++id) {
         if (slots_[id] == nullptr) continue;
-        pool_->free(slots_[id]);
+        slots_[id]->free();
         slots_[id] = nullptr;
         empty_.push_back(static_cast<std::uint16_t>(id));
     }

@@ -84,10 +84,11 @@ public:
     /// EPERM: io_uring disabled).
     int setUp(int tapFd, NetbufPool& pool, unsigned buffers, std::uint32_t prefix);
 
-    /// Posts netbufs until the ring is full or the pool runs dry and arms the read: the calling
+    /// Posts up to @p limit netbufs of @p pool (the driver's pool now: it may have been replaced
+    /// since setUp) until the pool runs dry and arms the read: the calling
     /// thread does the kernel's reading until a harvest() re-arms it (best the queue's thread).
     /// @return 0 or the errno of registering the buffer ring or arming the read.
-    int start();
+    int start(NetbufPool& pool, unsigned limit);
     /// Cancels the read, takes back every posted netbuf (read or not: what was read is
     /// discarded) and returns them to the pool. The pool is full again once the caller frees
     /// what harvest handed out. Also consumes late completions of an earlier read.
@@ -117,6 +118,7 @@ private:
     std::unique_ptr<io_uring> ring_;  // liburing's handle, set up (nullptr: not yet)
     bool registered_ = false;    // buffer ring registered with the kernel
     bool armed_ = false;         // a multishot read is pending
+    bool polling_ = false;       // a poll on the tap is pending (nothing posted to read into)
     const void* armer_ = nullptr;  // the thread that armed it (a thread_local's address)
     // user_data of a read: epoch << 32 | read. The epoch changes at stop(): completions of an older
     // one carry netbufs already returned and are ignored.
@@ -125,6 +127,7 @@ private:
     int fd_ = -1;
     NetbufPool* pool_ = nullptr;
     std::uint32_t prefix_ = 0;
+    unsigned limit_ = 0;  // netbufs posted at most (start())
     io_uring_buf_ring* buffers_ = nullptr;  // mmap'd, page aligned
     std::size_t buffersSize_ = 0;
     std::vector<Netbuf*> slots_;        // by buffer id
