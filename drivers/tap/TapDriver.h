@@ -68,7 +68,7 @@ namespace nexnet {
 /// is replaced by a silent one (so event loops watching it stop waking), the link goes down,
 /// receiveBurst returns 0 and transmitBurst drops and counts; nothing crashes.
 ///
-/// Receive: Linux has no batched tap read. With rx=uring the kernel reads each frame into a netbuf
+/// Receive: Linux has no batched tap read. With rx=uring (asked for, not the default) the kernel reads each frame into a netbuf
 /// posted to a multishot read, and a burst collects the completions (one io_uring_enter when the
 /// kernel has reads pending, none when idle); down and close cancel the read and return every
 /// posted netbuf to the pool. With rx=readv, one readv per frame, up to kBurst per call, straight
@@ -105,8 +105,9 @@ public:
         std::uint32_t poolSize = 0;    ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
         std::optional<bool> persist;   ///< TUNSETPERSIST when set.
         bool uring = true;             ///< Batch each burst's system calls with io_uring.
-        /// rx=uring (true: TapReceiveRing, ENOTSUP without it) or rx=readv (false); unset: the
-        /// ring when @p uring is set and the kernel allows it.
+        /// rx=uring (true: TapReceiveRing, ENOTSUP without it) or rx=readv (false); unset: readv
+        /// (the ring misses wake-ups when the interface is run in interrupt mode on a thread other
+        /// than the one that opened it; until that is found, it is taken only when asked).
         std::optional<bool> receiveRing;
     };
 
