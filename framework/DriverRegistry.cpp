@@ -27,7 +27,7 @@ int DriverRegistry::registerDriver(std::string scheme, std::string usage, std::s
     if (scheme.empty() || !factory) return EINVAL;
     if (entries_.count(scheme) != 0) return EEXIST;
     std::sort(options.begin(), options.end());
-    Entry entry{scheme, std::move(usage), std::move(description), std::move(options), std::move(factory),
+    Entry entry{scheme,        std::move(usage), std::move(description), std::move(options), std::move(factory),
                 loadingPlugin_};
     entries_.emplace(std::move(scheme), std::move(entry));
     return 0;
@@ -40,18 +40,19 @@ Result<std::unique_ptr<IONetwork>> DriverRegistry::open(std::string_view text) c
     if (entry == nullptr) {
         std::vector<std::string> known;
         for (const auto& [scheme, e] : entries_) known.push_back(scheme);
-        return OpenResult::failure(EPROTONOSUPPORT, std::string(text) + ": no driver for '" + uri->scheme +
-                                                        ":' (known: " + joined(known) + "; load others with -d PLUGIN or " +
-                                                        kDriverPathVariable + ")");
+        return OpenResult::failure(EPROTONOSUPPORT,
+                                   std::string(text) + ": no driver for '" + uri->scheme + ":' (known: " +
+                                       joined(known) + "; load others with -d PLUGIN or " + kDriverPathVariable + ")");
     }
     std::vector<std::string> unknown;
     for (const auto& [key, value] : uri->options) {
         if (!std::binary_search(entry->options.begin(), entry->options.end(), key)) unknown.push_back(key);
     }
     if (!unknown.empty())
-        return OpenResult::failure(EINVAL, std::string(text) + ": unknown option" + (unknown.size() > 1 ? "s " : " ") +
-                                               joined(unknown) + " (" + uri->scheme + " takes: " +
-                                               joined(entry->options) + ")");
+        return OpenResult::failure(EINVAL,
+                                   std::string(text) + ": unknown option" + (unknown.size() > 1 ? "s " : " ") +
+                                       joined(unknown) + " (" + uri->scheme + " takes: " + joined(entry->options) +
+                                       ")");
     auto driver = entry->factory(uri.value());
     if (!driver) {
         std::string what = driver.message().empty() ? std::strerror(driver.error()) : driver.message();
@@ -72,7 +73,7 @@ const DriverRegistry::Entry* DriverRegistry::find(std::string_view scheme) const
 }
 
 Result<std::vector<std::string>> DriverRegistry::loadPlugin(const std::string& path) {
-    struct stat info{};
+    struct stat info {};
     if (stat(path.c_str(), &info) != 0) return Schemes::failure(errno, path + ": " + std::strerror(errno));
     // Keep the plug-in loaded for good: its code backs drivers that may live until exit.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
@@ -82,11 +83,14 @@ Result<std::vector<std::string>> DriverRegistry::loadPlugin(const std::string& p
     auto abi = reinterpret_cast<unsigned (*)()>(dlsym(handle, "nexnet_driver_plugin_abi"));
     auto entry = reinterpret_cast<int (*)(DriverRegistry*)>(dlsym(handle, "nexnet_register_drivers"));
     if (abi == nullptr || entry == nullptr)
-        return Schemes::failure(ENOEXEC, path + ": not a nexnet driver plug-in (no nexnet_driver_plugin_abi or "
-                                               "nexnet_register_drivers)");
+        return Schemes::failure(ENOEXEC,
+                                path +
+                                    ": not a nexnet driver plug-in (no nexnet_driver_plugin_abi or "
+                                    "nexnet_register_drivers)");
     if (abi() != kDriverPluginAbi)
-        return Schemes::failure(EPROTO, path + ": built for plug-in ABI " + std::to_string(abi()) + ", this nexnet has " +
-                                            std::to_string(kDriverPluginAbi) + ": rebuild it");
+        return Schemes::failure(EPROTO,
+                                path + ": built for plug-in ABI " + std::to_string(abi()) + ", this nexnet has " +
+                                    std::to_string(kDriverPluginAbi) + ": rebuild it");
     std::vector<std::string> before;
     for (const auto& [scheme, e] : entries_) before.push_back(scheme);
     loadingPlugin_ = path;

@@ -45,8 +45,8 @@ public:
     /// Registers @p factory under @p scheme, taking the options named in @p options (any other
     /// option is refused by open). @return 0, EEXIST when the scheme is taken, EINVAL for an empty
     /// scheme or factory.
-    int registerDriver(std::string scheme, std::string usage, std::string description,
-                       std::vector<std::string> options, Factory factory);
+    int registerDriver(std::string scheme, std::string usage, std::string description, std::vector<std::string> options,
+                       Factory factory);
 
     /// Opens the driver @p uri names. Errors, each with a message: EINVAL (malformed URI, an
     /// option the driver does not take, a bad value), EPROTONOSUPPORT (no driver for the scheme;

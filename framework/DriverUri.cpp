@@ -49,8 +49,9 @@ Result<std::uint64_t> DriverUri::number(const std::string& key, std::uint64_t fa
     // from_chars takes no sign, no space and no empty text: exactly the digits a user meant.
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min || value > max)
-        return Result<std::uint64_t>::failure(EINVAL, "option " + key + "=" + text + ": not a number from " +
-                                                          std::to_string(min) + " to " + std::to_string(max));
+        return Result<std::uint64_t>::failure(
+            EINVAL,
+            "option " + key + "=" + text + ": not a number from " + std::to_string(min) + " to " + std::to_string(max));
     return value;
 }
 

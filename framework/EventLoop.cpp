@@ -143,7 +143,8 @@ int EventLoop::runOnce(std::chrono::milliseconds timeout) {
         ++ran;
     }
     polling_ = false;
-    if (!retired_.empty()) [[unlikely]] retired_.clear();
+    if (!retired_.empty()) [[unlikely]]
+        retired_.clear();
     // A busy poll-mode loop looks at its descriptors at most every kBusyDescriptorCheck: no
     // syscall per burst. The clock (vDSO, no syscall) is read every 16th turn only.
     if (busy) {

@@ -69,7 +69,9 @@ public:
     /// a write to an eventfd).
     void stop();
     /// True while run() is turning and has not been asked to stop.
-    bool isRunning() const { return running_.load(std::memory_order_acquire) && !stopRequested_.load(std::memory_order_acquire); }
+    bool isRunning() const {
+        return running_.load(std::memory_order_acquire) && !stopRequested_.load(std::memory_order_acquire);
+    }
 
 private:
     EventLoop() = default;

@@ -119,8 +119,8 @@ int IOEthernet::performCommand(std::string_view command, void* data) {
 
 int IOEthernet::performStandardCommand(std::string_view command, void* data) {
     auto address = [data] { return EthernetAddress::fromBytes(data); };
-    bool needsData = command != IFCONTROL_AUTOADDR && command != IFCONTROL_RCVPROMISCUOUS &&
-                     command != IFCONTROL_RCVPROMISCOFF;
+    bool needsData =
+        command != IFCONTROL_AUTOADDR && command != IFCONTROL_RCVPROMISCUOUS && command != IFCONTROL_RCVPROMISCOFF;
     if (needsData && data == nullptr) return EINVAL;
     if (command == IFCONTROL_SETFLAGS) {
         auto* ifru = static_cast<decltype(ifreq::ifr_ifru)*>(data);

@@ -68,22 +68,42 @@ void IONetwork::report(QueueEvent event, unsigned queue, std::uint64_t count) {
     }
     QueueCounters& counters = counters_[queue];
     switch (event) {
-    case QueueEvent::receiveError: counters.addReceiveErrors(count); break;
-    case QueueEvent::receiveDrop: counters.addReceiveDrops(count); break;
-    case QueueEvent::transmitError: counters.addTransmitErrors(count); break;
-    case QueueEvent::transmitDrop: counters.addTransmitDrops(count); break;
-    case QueueEvent::collision: counters.addCollisions(count); break;
+    case QueueEvent::receiveError:
+        counters.addReceiveErrors(count);
+        break;
+    case QueueEvent::receiveDrop:
+        counters.addReceiveDrops(count);
+        break;
+    case QueueEvent::transmitError:
+        counters.addTransmitErrors(count);
+        break;
+    case QueueEvent::transmitDrop:
+        counters.addTransmitDrops(count);
+        break;
+    case QueueEvent::collision:
+        counters.addCollisions(count);
+        break;
     }
 }
 
 void IONetwork::reportUnowned(QueueEvent event, unsigned queue, std::uint64_t count) {
     UnownedEvents& events = unowned_[queue];
     switch (event) {
-    case QueueEvent::receiveError: events.receiveErrors.fetch_add(count, std::memory_order_relaxed); break;
-    case QueueEvent::receiveDrop: events.receiveDrops.fetch_add(count, std::memory_order_relaxed); break;
-    case QueueEvent::transmitError: events.transmitErrors.fetch_add(count, std::memory_order_relaxed); break;
-    case QueueEvent::transmitDrop: events.transmitDrops.fetch_add(count, std::memory_order_relaxed); break;
-    case QueueEvent::collision: events.collisions.fetch_add(count, std::memory_order_relaxed); break;
+    case QueueEvent::receiveError:
+        events.receiveErrors.fetch_add(count, std::memory_order_relaxed);
+        break;
+    case QueueEvent::receiveDrop:
+        events.receiveDrops.fetch_add(count, std::memory_order_relaxed);
+        break;
+    case QueueEvent::transmitError:
+        events.transmitErrors.fetch_add(count, std::memory_order_relaxed);
+        break;
+    case QueueEvent::transmitDrop:
+        events.transmitDrops.fetch_add(count, std::memory_order_relaxed);
+        break;
+    case QueueEvent::collision:
+        events.collisions.fetch_add(count, std::memory_order_relaxed);
+        break;
     }
 }
 
@@ -138,7 +158,7 @@ void IONetwork::transmitRoomAvailable(unsigned queue) {
 }
 
 void IONetwork::setLinkStatus(LinkStatus status) {
-    if (link_.load(std::memory_order_relaxed) == status) return;  // the common case: no change, no write
+    if (link_.load(std::memory_order_relaxed) == status) return;              // the common case: no change, no write
     if (link_.exchange(status, std::memory_order_relaxed) == status) return;  // another thread told it
     if (client_ != nullptr) client_->linkChanged(*this, status == LinkStatus::up);
 }

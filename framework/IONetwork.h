@@ -123,9 +123,11 @@ public:
     /// NetworkInterface::poll, interruptOccurred, a forwarding loop. The caller owns the netbufs.
     /// @return the number received (0 when none, when stopped, or for a queue out of range).
     unsigned receive(unsigned queue, Netbuf** out, unsigned max) {
-        if (queue >= kMaxQueues) [[unlikely]] return 0;
+        if (queue >= kMaxQueues) [[unlikely]]
+            return 0;
         QueueGate::Pass pass(gate_, queue);
-        if (!pass) [[unlikely]] return 0;
+        if (!pass) [[unlikely]]
+            return 0;
         unsigned n = receiveBurst(queue, out, max);
         if (n != 0) counters_[queue].countReceived(out, n);
         return n;
@@ -143,10 +145,12 @@ public:
     /// retry or free. Frames go out as they are: no address insertion or padding.
     /// @return n, the number accepted.
     unsigned send(unsigned queue, Netbuf** packets, unsigned count) {
-        if (count == 0) [[unlikely]] return 0;
+        if (count == 0) [[unlikely]]
+            return 0;
         queue = transmitQueue(queue);
         QueueGate::Pass pass(gate_, queue);
-        if (!pass) [[unlikely]] return 0;
+        if (!pass) [[unlikely]]
+            return 0;
         QueueCounters& counters = counters_[queue];
         std::uint64_t bytes = QueueCounters::bytesOf(packets, count);
         unsigned n = transmitBurst(queue, packets, count);
@@ -159,7 +163,8 @@ public:
     /// @p queue modulo queueCount(), so that each of the driver's queues has one gate. Any thread.
     unsigned transmitQueue(unsigned queue) const {
         unsigned queues = queues_.load(std::memory_order_relaxed);
-        if (queues == 0) [[unlikely]] queues = cacheQueueCount();
+        if (queues == 0) [[unlikely]]
+            queues = cacheQueueCount();
         return queue < queues ? queue : queue % queues;
     }
 
@@ -203,7 +208,8 @@ public:
     /// @return false when a control call holds the gate: nothing ran (the descriptor is still
     /// readable: the loop calls again).
     bool serviceInterrupt(unsigned queue) {
-        if (queue >= kMaxQueues) [[unlikely]] return false;
+        if (queue >= kMaxQueues) [[unlikely]]
+            return false;
         QueueGate::Pass pass(gate_, queue);
         if (!pass) return false;
         interruptOccurred(queue);
@@ -284,13 +290,17 @@ public:
     /// Transmit counters summed over every queue. Any thread.
     QueueStatistics transmitTotals() const;
 
-    std::uint64_t inputPackets() const { return receiveTotals().packets; }    ///< NeXT: packets received.
-    std::uint64_t inputErrors() const { return receiveTotals().errors; }      ///< NeXT: receive errors.
-    std::uint64_t inputDrops() const { return receiveTotals().drops; }        ///< Received packets lost for lack of room or taker.
+    std::uint64_t inputPackets() const { return receiveTotals().packets; }  ///< NeXT: packets received.
+    std::uint64_t inputErrors() const { return receiveTotals().errors; }    ///< NeXT: receive errors.
+    std::uint64_t inputDrops() const {
+        return receiveTotals().drops;
+    }  ///< Received packets lost for lack of room or taker.
     std::uint64_t outputPackets() const { return transmitTotals().packets; }  ///< NeXT: packets sent.
     std::uint64_t outputErrors() const { return transmitTotals().errors; }    ///< NeXT: transmit errors.
-    std::uint64_t outputDrops() const { return transmitTotals().drops; }      ///< Packets dropped before the driver took them.
-    std::uint64_t collisions() const;                                         ///< NeXT: collisions.
+    std::uint64_t outputDrops() const {
+        return transmitTotals().drops;
+    }                                  ///< Packets dropped before the driver took them.
+    std::uint64_t collisions() const;  ///< NeXT: collisions.
 
 protected:
     IONetwork() = default;
@@ -317,7 +327,8 @@ private:
     // Events reported for a queue by a thread that does not hold it (control calls), kept apart
     // from the single-writer counters and added to them when read.
     struct UnownedEvents {
-        std::atomic<std::uint64_t> receiveErrors{0}, receiveDrops{0}, transmitErrors{0}, transmitDrops{0}, collisions{0};
+        std::atomic<std::uint64_t> receiveErrors{0}, receiveDrops{0}, transmitErrors{0}, transmitDrops{0},
+            collisions{0};
         std::atomic<std::uint64_t> failedPackets{0}, failedBytes{0};  // accepted, then reported failed
     };
 

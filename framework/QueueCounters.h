@@ -101,8 +101,8 @@ public:
         // reader on another thread in between never sees a counter wrap.
         std::uint64_t packets = load(txPackets_), failed = load(failedPackets_);
         std::uint64_t bytes = load(txBytes_), failedBytes = load(failedBytes_);
-        return {packets > failed ? packets - failed : 0, bytes > failedBytes ? bytes - failedBytes : 0,
-                load(txErrors_), load(txDrops_)};
+        return {packets > failed ? packets - failed : 0, bytes > failedBytes ? bytes - failedBytes : 0, load(txErrors_),
+                load(txDrops_)};
     }
     /// Collisions. Any thread.
     std::uint64_t collisions() const { return load(collisions_); }

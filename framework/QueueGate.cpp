@@ -64,7 +64,8 @@ void QueueGate::close() {
     if (asymmetricFence()) membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
     for (Slot& slot : slots_) {
         for (;;) {
-            std::uintptr_t owner = slot.owner.load(asymmetricFence() ? std::memory_order_acquire : std::memory_order_seq_cst);
+            std::uintptr_t owner =
+                slot.owner.load(asymmetricFence() ? std::memory_order_acquire : std::memory_order_seq_cst);
             if (owner == 0 || owner == me) break;  // free, or held by this thread further up its stack
             sched_yield();                         // a burst under way: it never blocks
         }

@@ -152,7 +152,7 @@ private:
     // One queue's state, on its own cache line: only its thread writes it (control only reads).
     struct alignas(64) Slot {
         std::atomic<std::uintptr_t> owner{0};  // token of the thread inside, 0 when none
-        std::uint32_t nested = 0;               // further enters by the owner
+        std::uint32_t nested = 0;              // further enters by the owner
     };
 
     // A number unique to each live thread: its thread pointer (one instruction, %fs:0 on x86-64).

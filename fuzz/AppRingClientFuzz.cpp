@@ -78,8 +78,13 @@ void run(FuzzInput& input) {
     plausibleHeader(posted, takenSize, ownSize, dataSize, input);
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) std::abort();
-    int fds[APP_RING_REPLY_FDS] = {::dup(posted.fd), ::dup(taken.fd), ::dup(own.fd), ::dup(data.fd), ::dup(metadata.fd),
-                                   ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+    int fds[APP_RING_REPLY_FDS] = {::dup(posted.fd),
+                                   ::dup(taken.fd),
+                                   ::dup(own.fd),
+                                   ::dup(data.fd),
+                                   ::dup(metadata.fd),
+                                   ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+                                   ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
                                    ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
     app_ring_reply reply{};
     reply.magic = APP_RING_MAGIC;

@@ -83,9 +83,14 @@ std::unique_ptr<Application> attach(AppRing& ring) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) std::abort();
     app->framework = pair[1];
-    int fds[APP_RING_REPLY_FDS] = {readOnly(record.postedFd), ::dup(record.takenFd), ::dup(record.appFd),
-                                   ::dup(ring.pool().dataRegion().fd()), readOnly(ring.pool().metadataRegion().fd()),
-                                   ::dup(ring.kickEventFd()), ::dup(record.ring1EventFd), ::dup(record.ring2EventFd)};
+    int fds[APP_RING_REPLY_FDS] = {readOnly(record.postedFd),
+                                   ::dup(record.takenFd),
+                                   ::dup(record.appFd),
+                                   ::dup(ring.pool().dataRegion().fd()),
+                                   readOnly(ring.pool().metadataRegion().fd()),
+                                   ::dup(ring.kickEventFd()),
+                                   ::dup(record.ring1EventFd),
+                                   ::dup(record.ring2EventFd)};
     app_ring_reply reply{};
     reply.magic = APP_RING_MAGIC;
     reply.app_slot = record.slot;
@@ -131,7 +136,8 @@ void send(Application& app, FuzzInput& input) {
 
 // What a hostile application may write: anything in its taken and own regions, chosen to hit
 // the words that matter (tails, heads, claims naming live positions and live tokens, slots).
-void scribble(Application& app, const AppRing& ring, const std::vector<std::unique_ptr<Application>>& apps, FuzzInput& input) {
+void scribble(Application& app, const AppRing& ring, const std::vector<std::unique_ptr<Application>>& apps,
+              FuzzInput& input) {
     const app_ring_header& header = app.client->header();
     std::uint32_t head = app.client->posted()->head;
     std::uint32_t slots = header.slot_count;
@@ -149,8 +155,11 @@ void scribble(Application& app, const AppRing& ring, const std::vector<std::uniq
             const auto& other = apps[input.below(static_cast<std::uint32_t>(apps.size()))];
             if (other) token = other->client->token();
         }
-        std::uint64_t word = AppRingClaim{position, static_cast<std::uint16_t>(token), static_cast<std::uint16_t>(input.below(slots + 2))}.toWord();
-        auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(app.taken) + header.claims_offset);
+        std::uint64_t word = AppRingClaim{position, static_cast<std::uint16_t>(token),
+                                          static_cast<std::uint16_t>(input.below(slots + 2))}
+                                 .toWord();
+        auto* claims =
+            reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(app.taken) + header.claims_offset);
         claims[position & (slots - 1)] = word;
         break;
     }

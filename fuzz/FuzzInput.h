@@ -14,7 +14,8 @@ public:
     /// Whether bytes are left.
     bool more() const { return at_ < size_; }
     /// The next @p N-byte little-endian value (0 past the end).
-    template <typename T> T take() {
+    template <typename T>
+    T take() {
         T value{};
         std::size_t n = size_ - at_ < sizeof(T) ? size_ - at_ : sizeof(T);
         std::memcpy(&value, data_ + at_, n);

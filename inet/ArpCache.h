@@ -33,11 +33,11 @@ class ArpCache {
 public:
     /// Sizes and times.
     struct Options {
-        unsigned capacity = 256;                               ///< Most neighbours kept.
-        unsigned pendingPerAddress = 16;                       ///< Packets waiting per address.
-        unsigned retries = 3;                                  ///< Requests sent before giving up.
-        std::chrono::milliseconds retryInterval{1000};         ///< Between two requests.
-        std::chrono::milliseconds reachableTime{60000};        ///< A learned entry is kept this long.
+        unsigned capacity = 256;                         ///< Most neighbours kept.
+        unsigned pendingPerAddress = 16;                 ///< Packets waiting per address.
+        unsigned retries = 3;                            ///< Requests sent before giving up.
+        std::chrono::milliseconds retryInterval{1000};   ///< Between two requests.
+        std::chrono::milliseconds reachableTime{60000};  ///< A learned entry is kept this long.
     };
     /// What an entry is.
     enum class State : std::uint8_t {
@@ -47,12 +47,12 @@ public:
     };
     /// One neighbour, as entries() reports it.
     struct Entry {
-        in_addr address{};            ///< IPv4 address, network order.
-        EthernetAddress mac;          ///< Its Ethernet address (zero while incomplete).
+        in_addr address{};                ///< IPv4 address, network order.
+        EthernetAddress mac;              ///< Its Ethernet address (zero while incomplete).
         State state = State::incomplete;  ///< Resolution state.
-        std::uint64_t updated = 0;    ///< When learned, or when last asked (ns, the caller's clock).
-        unsigned requests = 0;        ///< Requests sent while incomplete.
-        unsigned pending = 0;         ///< Packets waiting for it.
+        std::uint64_t updated = 0;        ///< When learned, or when last asked (ns, the caller's clock).
+        unsigned requests = 0;            ///< Requests sent while incomplete.
+        unsigned pending = 0;             ///< Packets waiting for it.
     };
     /// What wait() did with a packet.
     enum class Wait : std::uint8_t {
@@ -114,9 +114,9 @@ private:
     std::uint64_t nanoseconds(std::chrono::milliseconds duration) const;
 
     Options options_;
-    std::unique_ptr<Slot[]> slots_;     // the entries, index stable while used
-    std::vector<std::int32_t> index_;   // open addressing over slots_, -1 empty; twice capacity
-    std::vector<std::int32_t> free_;    // unused slots
+    std::unique_ptr<Slot[]> slots_;    // the entries, index stable while used
+    std::vector<std::int32_t> index_;  // open addressing over slots_, -1 empty; twice capacity
+    std::vector<std::int32_t> free_;   // unused slots
     unsigned used_ = 0;
 };
 

@@ -15,8 +15,9 @@ constexpr std::uint16_t kEthernetHardware = 1;  // ARPHRD_ETHER
 ArpView ArpView::parse(std::span<std::uint8_t> bytes) {
     if (bytes.size() < kSize) return ArpView(HeaderError::arpTruncated);
     const std::uint8_t* arp = bytes.data();
-    if (loadBig16(arp + kHardwareType) != kEthernetHardware || loadBig16(arp + kProtocolType) != EthernetView::kTypeIpv4 ||
-        arp[kHardwareLength] != 6 || arp[kProtocolLength] != 4)
+    if (loadBig16(arp + kHardwareType) != kEthernetHardware ||
+        loadBig16(arp + kProtocolType) != EthernetView::kTypeIpv4 || arp[kHardwareLength] != 6 ||
+        arp[kProtocolLength] != 4)
         return ArpView(HeaderError::arpFormat);
     return ArpView(bytes.first(kSize));
 }

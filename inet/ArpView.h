@@ -15,9 +15,9 @@ namespace nexnet {
 /// or address length (arpFormat). Bytes after the 28 (Ethernet padding) are not looked at.
 class ArpView : public HeaderView {
 public:
-    static constexpr unsigned kSize = 28;                ///< Bytes of an Ethernet/IPv4 ARP packet.
-    static constexpr std::uint16_t kRequest = 1;         ///< ARPOP_REQUEST.
-    static constexpr std::uint16_t kReply = 2;           ///< ARPOP_REPLY.
+    static constexpr unsigned kSize = 28;         ///< Bytes of an Ethernet/IPv4 ARP packet.
+    static constexpr std::uint16_t kRequest = 1;  ///< ARPOP_REQUEST.
+    static constexpr std::uint16_t kReply = 2;    ///< ARPOP_REPLY.
 
     /// A refused view (arpTruncated).
     ArpView() : HeaderView(HeaderError::arpTruncated) {}

@@ -16,13 +16,13 @@ class Netbuf;
 /// EtherType under 0x0600 is an 802.3 length, reported as it is (isLengthField()).
 class EthernetView : public HeaderView {
 public:
-    static constexpr unsigned kHeaderSize = 14;          ///< Destination, source, type.
-    static constexpr unsigned kVlanTagSize = 4;          ///< TPID and TCI of one tag.
-    static constexpr std::uint16_t kTypeIpv4 = 0x0800;   ///< EtherType of IPv4.
-    static constexpr std::uint16_t kTypeArp = 0x0806;    ///< EtherType of ARP.
-    static constexpr std::uint16_t kTypeVlan = 0x8100;   ///< 802.1Q tag.
-    static constexpr std::uint16_t kTypeQinQ = 0x88a8;   ///< 802.1ad service tag.
-    static constexpr std::uint16_t kTypeIpv6 = 0x86dd;   ///< EtherType of IPv6.
+    static constexpr unsigned kHeaderSize = 14;         ///< Destination, source, type.
+    static constexpr unsigned kVlanTagSize = 4;         ///< TPID and TCI of one tag.
+    static constexpr std::uint16_t kTypeIpv4 = 0x0800;  ///< EtherType of IPv4.
+    static constexpr std::uint16_t kTypeArp = 0x0806;   ///< EtherType of ARP.
+    static constexpr std::uint16_t kTypeVlan = 0x8100;  ///< 802.1Q tag.
+    static constexpr std::uint16_t kTypeQinQ = 0x88a8;  ///< 802.1ad service tag.
+    static constexpr std::uint16_t kTypeIpv6 = 0x86dd;  ///< EtherType of IPv6.
 
     /// A refused view (HeaderError::ethernetTruncated): what a default view is.
     EthernetView() : HeaderView(HeaderError::ethernetTruncated) {}

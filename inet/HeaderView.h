@@ -38,7 +38,7 @@ protected:
     /// A refused view.
     explicit HeaderView(HeaderError error) : error_(error) {}
 
-    std::span<std::uint8_t> bytes_;     ///< What the view covers.
+    std::span<std::uint8_t> bytes_;          ///< What the view covers.
     HeaderError error_ = HeaderError::none;  ///< Why it was refused.
 };
 

@@ -13,12 +13,12 @@ namespace nexnet {
 /// and is checked by checksumValid(), not by parse().
 class IcmpView : public HeaderView {
 public:
-    static constexpr unsigned kHeaderSize = 8;            ///< Type, code, checksum, rest of header.
-    static constexpr std::uint8_t kEchoReply = 0;         ///< Echo reply.
+    static constexpr unsigned kHeaderSize = 8;                  ///< Type, code, checksum, rest of header.
+    static constexpr std::uint8_t kEchoReply = 0;               ///< Echo reply.
     static constexpr std::uint8_t kDestinationUnreachable = 3;  ///< Destination unreachable.
-    static constexpr std::uint8_t kEchoRequest = 8;       ///< Echo request.
-    static constexpr std::uint8_t kTimeExceeded = 11;     ///< Time exceeded.
-    static constexpr std::uint8_t kPortUnreachable = 3;   ///< Code of kDestinationUnreachable.
+    static constexpr std::uint8_t kEchoRequest = 8;             ///< Echo request.
+    static constexpr std::uint8_t kTimeExceeded = 11;           ///< Time exceeded.
+    static constexpr std::uint8_t kPortUnreachable = 3;         ///< Code of kDestinationUnreachable.
 
     /// A refused view (icmpTruncated).
     IcmpView() : HeaderView(HeaderError::icmpTruncated) {}

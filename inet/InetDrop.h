@@ -42,11 +42,27 @@ inline constexpr std::size_t kInetDropCount = static_cast<std::size_t>(InetDrop:
 
 /// The short name of @p drop ("udp-no-port"), as statistics print it.
 constexpr std::string_view inetDropName(InetDrop drop) {
-    constexpr std::array<std::string_view, kInetDropCount> names = {
-        "ethernet-source", "arp-sender", "arp-conflict", "ip-checksum", "ip-ttl", "ip-source", "ip-protocol",
-        "ip-fragment", "reassembly-timeout", "reassembly-overflow", "reassembly-invalid", "icmp-checksum",
-        "icmp-refused", "udp-checksum", "udp-no-port", "udp-queue-full", "arp-queue-full", "arp-unresolved",
-        "no-route", "no-buffer", "transmit"};
+    constexpr std::array<std::string_view, kInetDropCount> names = {"ethernet-source",
+                                                                    "arp-sender",
+                                                                    "arp-conflict",
+                                                                    "ip-checksum",
+                                                                    "ip-ttl",
+                                                                    "ip-source",
+                                                                    "ip-protocol",
+                                                                    "ip-fragment",
+                                                                    "reassembly-timeout",
+                                                                    "reassembly-overflow",
+                                                                    "reassembly-invalid",
+                                                                    "icmp-checksum",
+                                                                    "icmp-refused",
+                                                                    "udp-checksum",
+                                                                    "udp-no-port",
+                                                                    "udp-queue-full",
+                                                                    "arp-queue-full",
+                                                                    "arp-unresolved",
+                                                                    "no-route",
+                                                                    "no-buffer",
+                                                                    "transmit"};
     auto index = static_cast<std::size_t>(drop);
     return index < names.size() ? names[index] : "unknown";
 }

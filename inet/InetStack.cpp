@@ -80,7 +80,8 @@ std::uint64_t InetStack::now() const {
 
 int InetStack::attach(EventLoop& loop) {
     detach();
-    auto timer = loop.addTimer(std::chrono::milliseconds(100), [this] { tick(); }, true);
+    auto timer = loop.addTimer(
+        std::chrono::milliseconds(100), [this] { tick(); }, true);
     if (!timer) return timer.error();
     loop_ = &loop;
     timer_ = timer.value();
@@ -106,10 +107,12 @@ Result<unsigned> InetStack::loadKernelNeighbours() { return loadKernelNeighbours
 
 Result<unsigned> InetStack::loadKernelNeighbours(std::uint64_t time) {
     if (!besideBridge()) return Result<unsigned>::failure(ENXIO);
-    auto table = KernelNeighbours::read(options_.bridge != nullptr ? options_.bridge->hostName() : options_.kernelInterface);
+    auto table =
+        KernelNeighbours::read(options_.bridge != nullptr ? options_.bridge->hostName() : options_.kernelInterface);
     if (!table) return Result<unsigned>::failure(table.error());
     unsigned learned = 0;
-    for (const auto& neighbour : table.value()) learned += arp_.learn(neighbour.address, neighbour.mac, time, true) ? 1 : 0;
+    for (const auto& neighbour : table.value())
+        learned += arp_.learn(neighbour.address, neighbour.mac, time, true) ? 1 : 0;
     return learned;
 }
 
@@ -174,7 +177,8 @@ bool InetStack::claims(Netbuf* frame) const {
     Ipv4View ip = Ipv4View::parse(ethernet.payload());
     if (!ip || ip.isFragment()) return false;
     if (!isOurAddress(ip.destination()) && !isBroadcast(ip.destination())) return false;
-    if (ip.protocol() != Ipv4View::kUdp) return protocols_[ip.protocol()] != nullptr && protocols_[ip.protocol()]->claims(ip);
+    if (ip.protocol() != Ipv4View::kUdp)
+        return protocols_[ip.protocol()] != nullptr && protocols_[ip.protocol()]->claims(ip);
     UdpView udp = UdpView::parse(ip.payload());
     if (!udp || ports_.empty()) return false;
     UdpEndpoint* endpoint = ports_[udp.destinationPort()];
@@ -286,13 +290,16 @@ void InetStack::ipInput(Netbuf* frame, unsigned linkHeader, Burst& burst) {
 
 void InetStack::deliver(Netbuf* packet, const Ipv4View& ip, bool broadcast, Burst& burst) {
     switch (ip.protocol()) {
-    case Ipv4View::kIcmp: return icmpInput(packet, ip, broadcast, burst);
-    case Ipv4View::kUdp: return udpInput(packet, ip, broadcast, burst);
+    case Ipv4View::kIcmp:
+        return icmpInput(packet, ip, broadcast, burst);
+    case Ipv4View::kUdp:
+        return udpInput(packet, ip, broadcast, burst);
     default:
         if (Ipv4Protocol* handler = protocols_[ip.protocol()]) {
             bool known = false;
             for (unsigned i = 0; i < burst.handlerCount; ++i) known = known || burst.handlers[i] == handler;
-            if (!known && burst.handlerCount < std::size(burst.handlers)) burst.handlers[burst.handlerCount++] = handler;
+            if (!known && burst.handlerCount < std::size(burst.handlers))
+                burst.handlers[burst.handlerCount++] = handler;
             return handler->input(packet, ip);
         }
         return drop(packet, InetDrop::ipProtocol);
@@ -352,7 +359,8 @@ void InetStack::icmpErrorInput(std::span<std::uint8_t> quote) {
     if (quote[9] != Ipv4View::kUdp || !isOurAddress(in_addr{loadNetwork32(quote.data() + 12)})) return;
     UdpEndpoint* endpoint = ports_[loadBig16(quote.data() + headerLength)];
     if (endpoint != nullptr)
-        endpoint->reportUnreachable(in_addr{loadNetwork32(quote.data() + 16)}, loadBig16(quote.data() + headerLength + 2));
+        endpoint->reportUnreachable(in_addr{loadNetwork32(quote.data() + 16)},
+                                    loadBig16(quote.data() + headerLength + 2));
 }
 
 void InetStack::udpInput(Netbuf* packet, const Ipv4View& ip, bool broadcast, Burst& burst) {

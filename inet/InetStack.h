@@ -66,18 +66,18 @@ class InetStack : public InputConsumer {
 public:
     /// How the layer behaves.
     struct Options {
-        in_addr gateway{};                       ///< Default gateway, INADDR_ANY for none.
-        HostStackBridge* bridge = nullptr;       ///< The bridge beside which the stack runs, if any.
+        in_addr gateway{};                  ///< Default gateway, INADDR_ANY for none.
+        HostStackBridge* bridge = nullptr;  ///< The bridge beside which the stack runs, if any.
         /// Without a bridge, the Linux interface that owns the address beside the stack (an
         /// `xdp:` driver with a filter: the kernel keeps ARP and ICMP, the stack gets only the
         /// filtered frames): the stack behaves as beside a bridge and reads this interface's
         /// neighbour table. Empty: the stack owns its address.
         std::string kernelInterface;
-        ArpCache::Options arp;                   ///< Neighbour table sizes and times.
-        Ipv4Reassembly::Options reassembly;      ///< Fragment reassembly bounds (or off).
+        ArpCache::Options arp;                                   ///< Neighbour table sizes and times.
+        Ipv4Reassembly::Options reassembly;                      ///< Fragment reassembly bounds (or off).
         ChecksumMode transmitChecksum = ChecksumMode::software;  ///< offload: the driver/device finishes UDP checksums.
-        std::uint8_t ttl = 64;                   ///< TTL of what the stack sends.
-        int priority = 50;                       ///< Input consumer priority (before the bridge's 100).
+        std::uint8_t ttl = 64;                                   ///< TTL of what the stack sends.
+        int priority = 50;                                       ///< Input consumer priority (before the bridge's 100).
         /// Monotonic clock in nanoseconds; empty: CLOCK_MONOTONIC. Tests drive ageing with their own.
         std::function<std::uint64_t()> clock;
     };
@@ -191,7 +191,7 @@ private:
         unsigned count = 0;
         UdpEndpoint* touched[kMax];
         unsigned touchedCount = 0;
-        Ipv4Protocol* handlers[4];   // protocol handlers given packets, told when the burst ends
+        Ipv4Protocol* handlers[4];  // protocol handlers given packets, told when the burst ends
         unsigned handlerCount = 0;
         std::uint64_t now = 0;
     };
@@ -233,11 +233,11 @@ private:
     Options options_;
     ArpCache arp_;
     std::unique_ptr<Ipv4Reassembly> reassembly_;
-    std::vector<UdpEndpoint*> ports_;     // by port: kPorts slots
-    Ipv4Protocol* protocols_[256] = {};   // other protocols' handlers, by protocol number
+    std::vector<UdpEndpoint*> ports_;    // by port: kPorts slots
+    Ipv4Protocol* protocols_[256] = {};  // other protocols' handlers, by protocol number
     InetStatistics statistics_;
     EchoReplyHandler echoHandler_;
-    in_addr announced_{};                  // the address last announced with gratuitous ARP
+    in_addr announced_{};  // the address last announced with gratuitous ARP
     std::uint64_t lastTick_ = 0;
     std::uint16_t nextIdentification_ = 1;
     std::uint16_t nextEphemeral_ = 49152;  // RFC 6335 dynamic ports

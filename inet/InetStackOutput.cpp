@@ -23,8 +23,9 @@ namespace nexnet {
 namespace {
 // Room every header may take in front of a payload: Ethernet with a VLAN tag, IPv4 with
 // options, UDP.
-constexpr std::uint32_t kHeaderRoom = EthernetView::kHeaderSize + EthernetView::kVlanTagSize + Ipv4View::kMaxHeaderSize + UdpView::kHeaderSize;
-constexpr unsigned kMaxFragments = 64;  // 65535 bytes in 1500-byte frames: 45
+constexpr std::uint32_t kHeaderRoom =
+    EthernetView::kHeaderSize + EthernetView::kVlanTagSize + Ipv4View::kMaxHeaderSize + UdpView::kHeaderSize;
+constexpr unsigned kMaxFragments = 64;                      // 65535 bytes in 1500-byte frames: 45
 constexpr std::uint64_t kKernelReadInterval = 100'000'000;  // at most ten netlink dumps a second
 
 // RFC 1112 section 6.4: 01:00:5e and the low 23 bits of the group.
@@ -107,9 +108,11 @@ unsigned InetStack::fragment(Netbuf* datagram, Netbuf** out, unsigned max) {
     std::uint16_t flags = loadBig16(ip.header() + 6) & 0x8000;  // the reserved bit stays; DF goes
     unsigned n = 0;
     for (std::size_t offset = 0; offset < payload.size(); offset += chunk) {
-        std::uint32_t length = static_cast<std::uint32_t>(payload.size() - offset < chunk ? payload.size() - offset : chunk);
+        std::uint32_t length =
+            static_cast<std::uint32_t>(payload.size() - offset < chunk ? payload.size() - offset : chunk);
         Netbuf* piece = n < max ? ethernet_.allocateNetbuf() : nullptr;
-        if (piece == nullptr || piece->append(payload.data() + offset, length) != 0 || piece->growTop(headerLength) != 0) {
+        if (piece == nullptr || piece->append(payload.data() + offset, length) != 0 ||
+            piece->growTop(headerLength) != 0) {
             if (piece != nullptr) piece->free();
             NetbufPool::freeToOwners(out, n);
             return 0;
@@ -133,17 +136,22 @@ int InetStack::resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast, 
     } else if (!broadcast) {
         const EthernetAddress* known = arp_.lookup(nextHop, burst.now);
         if (known == nullptr && besideBridge() && burst.now - lastKernelRead_ >= kKernelReadInterval) {
-            lastKernelRead_ = burst.now;  // the kernel may know it: it owns ARP here
+            lastKernelRead_ = burst.now;            // the kernel may know it: it owns ARP here
             (void)loadKernelNeighbours(burst.now);  // learned at the burst's time, as looked up:
                                                     // a later clock read would seem expired to it
             known = arp_.lookup(nextHop, burst.now);
         }
         if (known == nullptr) {
             switch (arp_.wait(nextHop, packet, burst.now)) {
-            case ArpCache::Wait::sendRequest: sendArpRequest(nextHop, &burst); return 0;
-            case ArpCache::Wait::queued: return 0;
+            case ArpCache::Wait::sendRequest:
+                sendArpRequest(nextHop, &burst);
+                return 0;
+            case ArpCache::Wait::queued:
+                return 0;
             case ArpCache::Wait::full:
-            case ArpCache::Wait::tableFull: drop(packet, InetDrop::arpQueueFull); return ENOBUFS;
+            case ArpCache::Wait::tableFull:
+                drop(packet, InetDrop::arpQueueFull);
+                return ENOBUFS;
             }
         }
         to = *known;
@@ -215,7 +223,8 @@ int InetStack::sendEchoRequest(in_addr destination, std::uint16_t identifier, st
     Ipv4Builder::Fields ip{address(), destination, Ipv4View::kIcmp, options_.ttl};
     ip.identification = nextIdentification_++;
     ip.dontFragment = false;
-    if (IcmpBuilder::push(*echo, IcmpView::kEchoRequest, 0, identifier, sequence) != 0 || Ipv4Builder::push(*echo, ip) != 0) {
+    if (IcmpBuilder::push(*echo, IcmpView::kEchoRequest, 0, identifier, sequence) != 0 ||
+        Ipv4Builder::push(*echo, ip) != 0) {
         echo->free();
         return EMSGSIZE;
     }

@@ -6,7 +6,7 @@ namespace nexnet {
 
 std::uint64_t InetStatistics::totalDrops() const {
     return std::accumulate(drops.begin(), drops.end(), std::uint64_t{0}) +
-           std::accumulate(headerErrors.begin(), headerErrors.end(), std::uint64_t{0});
+        std::accumulate(headerErrors.begin(), headerErrors.end(), std::uint64_t{0});
 }
 
 namespace {

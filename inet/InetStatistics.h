@@ -15,24 +15,24 @@ namespace nexnet {
 /// (HeaderError for refused headers, InetDrop for the rest). Written on the interface's thread;
 /// read them there, or accept a figure a burst old.
 struct InetStatistics {
-    std::uint64_t received = 0;            ///< Frames the layer took.
-    std::uint64_t ignored = 0;             ///< Frames taken that were well formed but not for us.
-    std::uint64_t arpAnswered = 0;         ///< ARP requests for our address answered.
-    std::uint64_t arpRequestsSent = 0;     ///< ARP requests sent (resolution and its retries).
-    std::uint64_t arpLearned = 0;          ///< Neighbours learned or refreshed from ARP.
-    std::uint64_t gratuitousArpSent = 0;   ///< Gratuitous ARP sent when the address was set.
-    std::uint64_t echoAnswered = 0;        ///< ICMP echo requests answered.
-    std::uint64_t echoRequestsSent = 0;    ///< ICMP echo requests sent (sendEchoRequest).
-    std::uint64_t echoRepliesReceived = 0; ///< ICMP echo replies received.
-    std::uint64_t unreachableSent = 0;     ///< ICMP port unreachable sent for closed UDP ports.
-    std::uint64_t unreachableReceived = 0; ///< ICMP destination unreachable received.
-    std::uint64_t udpDelivered = 0;        ///< Datagrams queued to endpoints.
-    std::uint64_t udpSent = 0;             ///< Datagrams sent by endpoints.
-    std::uint64_t reassembled = 0;         ///< Datagrams reassembled from fragments.
-    std::uint64_t fragmentsSent = 0;       ///< Fragments sent for datagrams larger than the MTU.
-    std::uint64_t transmitted = 0;         ///< Frames handed to the interface for output.
+    std::uint64_t received = 0;             ///< Frames the layer took.
+    std::uint64_t ignored = 0;              ///< Frames taken that were well formed but not for us.
+    std::uint64_t arpAnswered = 0;          ///< ARP requests for our address answered.
+    std::uint64_t arpRequestsSent = 0;      ///< ARP requests sent (resolution and its retries).
+    std::uint64_t arpLearned = 0;           ///< Neighbours learned or refreshed from ARP.
+    std::uint64_t gratuitousArpSent = 0;    ///< Gratuitous ARP sent when the address was set.
+    std::uint64_t echoAnswered = 0;         ///< ICMP echo requests answered.
+    std::uint64_t echoRequestsSent = 0;     ///< ICMP echo requests sent (sendEchoRequest).
+    std::uint64_t echoRepliesReceived = 0;  ///< ICMP echo replies received.
+    std::uint64_t unreachableSent = 0;      ///< ICMP port unreachable sent for closed UDP ports.
+    std::uint64_t unreachableReceived = 0;  ///< ICMP destination unreachable received.
+    std::uint64_t udpDelivered = 0;         ///< Datagrams queued to endpoints.
+    std::uint64_t udpSent = 0;              ///< Datagrams sent by endpoints.
+    std::uint64_t reassembled = 0;          ///< Datagrams reassembled from fragments.
+    std::uint64_t fragmentsSent = 0;        ///< Fragments sent for datagrams larger than the MTU.
+    std::uint64_t transmitted = 0;          ///< Frames handed to the interface for output.
     std::array<std::uint64_t, kHeaderErrorCount> headerErrors{};  ///< Refused headers, by HeaderError.
-    std::array<std::uint64_t, kInetDropCount> drops{};             ///< Other drops, by InetDrop.
+    std::array<std::uint64_t, kInetDropCount> drops{};            ///< Other drops, by InetDrop.
 
     /// The counter for @p error.
     std::uint64_t dropped(HeaderError error) const { return headerErrors[static_cast<std::size_t>(error)]; }

@@ -15,15 +15,15 @@ class Ipv4Builder {
 public:
     /// The header's fields.
     struct Fields {
-        in_addr source{};             ///< Source address, network order.
-        in_addr destination{};        ///< Destination address, network order.
-        std::uint8_t protocol = 0;    ///< Ipv4View::kUdp, kTcp, kIcmp, ...
-        std::uint8_t ttl = 64;        ///< Time to live (64: Linux's default).
-        std::uint8_t tos = 0;         ///< DSCP and ECN.
+        in_addr source{};                  ///< Source address, network order.
+        in_addr destination{};             ///< Destination address, network order.
+        std::uint8_t protocol = 0;         ///< Ipv4View::kUdp, kTcp, kIcmp, ...
+        std::uint8_t ttl = 64;             ///< Time to live (64: Linux's default).
+        std::uint8_t tos = 0;              ///< DSCP and ECN.
         std::uint16_t identification = 0;  ///< Identification (matters for fragments).
-        bool dontFragment = true;     ///< DF: the path MTU is discovered, not fragmented.
-        bool moreFragments = false;   ///< MF: another fragment follows.
-        unsigned fragmentOffset = 0;  ///< Offset of this fragment in bytes (a multiple of 8).
+        bool dontFragment = true;          ///< DF: the path MTU is discovered, not fragmented.
+        bool moreFragments = false;        ///< MF: another fragment follows.
+        unsigned fragmentOffset = 0;       ///< Offset of this fragment in bytes (a multiple of 8).
     };
     /// Bytes the header takes.
     static constexpr unsigned kHeaderSize = 20;

@@ -183,7 +183,8 @@ Netbuf* Ipv4Reassembly::finish(Datagram& d) {
 
 unsigned Ipv4Reassembly::expire(std::uint64_t now) {
     unsigned expired = 0;
-    auto timeout = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout).count());
+    auto timeout =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout).count());
     for (unsigned i = 0; i < options_.maxDatagrams; ++i) {
         Datagram& d = datagrams_[i];
         if (!d.used || now - d.started < timeout) continue;

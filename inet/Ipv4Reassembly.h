@@ -34,10 +34,10 @@ class Ipv4Reassembly {
 public:
     /// Bounds.
     struct Options {
-        bool enabled = true;                          ///< Off: every fragment is dropped and counted.
-        unsigned maxDatagrams = 8;                    ///< Datagrams in progress at once.
-        unsigned buffers = 32;                        ///< Large netbufs (in progress, delivered, large sends).
-        std::chrono::milliseconds timeout{30000};     ///< Time to complete a datagram (Linux: 30 s).
+        bool enabled = true;                       ///< Off: every fragment is dropped and counted.
+        unsigned maxDatagrams = 8;                 ///< Datagrams in progress at once.
+        unsigned buffers = 32;                     ///< Large netbufs (in progress, delivered, large sends).
+        std::chrono::milliseconds timeout{30000};  ///< Time to complete a datagram (Linux: 30 s).
     };
     /// Most holes one datagram may have.
     static constexpr unsigned kMaxHoles = 16;

@@ -24,7 +24,8 @@ Ipv4View Ipv4View::parse(std::span<std::uint8_t> bytes) {
     if (total < headerLength || total > bytes.size()) return Ipv4View(HeaderError::ipTotalLength);
     // RFC 1122 section 3.2.1.8: options are read, none understood; each must be well formed.
     auto wellFormed = [](std::uint8_t, const std::uint8_t*, unsigned) { return true; };
-    if (!walkOptions(ip + kMinHeaderSize, headerLength - kMinHeaderSize, wellFormed)) return Ipv4View(HeaderError::ipOptions);
+    if (!walkOptions(ip + kMinHeaderSize, headerLength - kMinHeaderSize, wellFormed))
+        return Ipv4View(HeaderError::ipOptions);
     return Ipv4View(bytes.first(total));
 }
 

@@ -32,7 +32,8 @@ void collect(const nlmsghdr* message, int ifindex, std::vector<KernelNeighbours:
     KernelNeighbours::Neighbour entry;
     bool haveAddress = false, haveMac = false;
     int length = static_cast<int>(RTM_PAYLOAD(message));
-    for (const rtattr* attribute = RTM_RTA(neighbour); RTA_OK(attribute, length); attribute = RTA_NEXT(attribute, length)) {
+    for (const rtattr* attribute = RTM_RTA(neighbour); RTA_OK(attribute, length);
+         attribute = RTA_NEXT(attribute, length)) {
         if (attribute->rta_type == NDA_DST && RTA_PAYLOAD(attribute) == 4) {
             std::memcpy(&entry.address, RTA_DATA(attribute), 4);
             haveAddress = true;

@@ -17,8 +17,8 @@ class KernelNeighbours {
 public:
     /// One neighbour the kernel knows.
     struct Neighbour {
-        in_addr address{};     ///< IPv4 address, network order.
-        EthernetAddress mac;   ///< Its link-layer address.
+        in_addr address{};    ///< IPv4 address, network order.
+        EthernetAddress mac;  ///< Its link-layer address.
     };
     /// The reachable, stale, delayed, probing and permanent IPv4 neighbours of interface
     /// @p interfaceName (incomplete and failed ones have no usable address). Blocks for the

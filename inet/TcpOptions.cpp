@@ -9,11 +9,16 @@ namespace {
 // The length each known option must have; 0 for SACK (checked on its own) and unknown kinds.
 unsigned fixedLength(std::uint8_t kind) {
     switch (kind) {
-    case TcpOptions::kMss: return 4;
-    case TcpOptions::kWindowScale: return 3;
-    case TcpOptions::kSackPermitted: return 2;
-    case TcpOptions::kTimestamps: return 10;
-    default: return 0;
+    case TcpOptions::kMss:
+        return 4;
+    case TcpOptions::kWindowScale:
+        return 3;
+    case TcpOptions::kSackPermitted:
+        return 2;
+    case TcpOptions::kTimestamps:
+        return 10;
+    default:
+        return 0;
     }
 }
 }  // namespace
@@ -87,10 +92,18 @@ bool TcpOptions::read(const std::uint8_t* options, unsigned length) {
         unsigned fixed = fixedLength(kind);
         if (fixed != 0 && size + 2 != fixed) return false;
         switch (kind) {
-        case kMss: mss = loadBig16(value); break;
-        case kWindowScale: windowScale = value[0]; break;
-        case kSackPermitted: sackPermitted = true; break;
-        case kTimestamps: timestamps = Timestamps{loadBig32(value), loadBig32(value + 4)}; break;
+        case kMss:
+            mss = loadBig16(value);
+            break;
+        case kWindowScale:
+            windowScale = value[0];
+            break;
+        case kSackPermitted:
+            sackPermitted = true;
+            break;
+        case kTimestamps:
+            timestamps = Timestamps{loadBig32(value), loadBig32(value + 4)};
+            break;
         case kSack: {
             if (size % 8 != 0 || size == 0) return false;
             unsigned blocks = size / 8;
@@ -99,7 +112,8 @@ bool TcpOptions::read(const std::uint8_t* options, unsigned length) {
                 sack[i] = SackBlock{loadBig32(value + 8 * i), loadBig32(value + 8 * i + 4)};
             break;
         }
-        default: break;  // an option nexnet does not use: skipped (RFC 9293 section 3.1)
+        default:
+            break;  // an option nexnet does not use: skipped (RFC 9293 section 3.1)
         }
         return true;
     });

@@ -14,7 +14,6 @@ TcpView TcpView::parse(std::span<std::uint8_t> bytes) {
     return TcpView(bytes);
 }
 
-
 TcpOptions TcpView::options() const {
     TcpOptions options;
     options.read(header() + kMinHeaderSize, headerLength() - kMinHeaderSize);

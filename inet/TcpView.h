@@ -16,16 +16,16 @@ namespace nexnet {
 /// checksum is checked by TransportChecksum.
 class TcpView : public HeaderView {
 public:
-    static constexpr unsigned kMinHeaderSize = 20;     ///< Header without options.
-    static constexpr unsigned kChecksumOffset = 16;    ///< Where the checksum sits.
-    static constexpr std::uint8_t kFin = 0x01;         ///< FIN flag.
-    static constexpr std::uint8_t kSyn = 0x02;         ///< SYN flag.
-    static constexpr std::uint8_t kRst = 0x04;         ///< RST flag.
-    static constexpr std::uint8_t kPsh = 0x08;         ///< PSH flag.
-    static constexpr std::uint8_t kAck = 0x10;         ///< ACK flag.
-    static constexpr std::uint8_t kUrg = 0x20;         ///< URG flag.
-    static constexpr std::uint8_t kEce = 0x40;         ///< ECE flag (RFC 3168).
-    static constexpr std::uint8_t kCwr = 0x80;         ///< CWR flag (RFC 3168).
+    static constexpr unsigned kMinHeaderSize = 20;   ///< Header without options.
+    static constexpr unsigned kChecksumOffset = 16;  ///< Where the checksum sits.
+    static constexpr std::uint8_t kFin = 0x01;       ///< FIN flag.
+    static constexpr std::uint8_t kSyn = 0x02;       ///< SYN flag.
+    static constexpr std::uint8_t kRst = 0x04;       ///< RST flag.
+    static constexpr std::uint8_t kPsh = 0x08;       ///< PSH flag.
+    static constexpr std::uint8_t kAck = 0x10;       ///< ACK flag.
+    static constexpr std::uint8_t kUrg = 0x20;       ///< URG flag.
+    static constexpr std::uint8_t kEce = 0x40;       ///< ECE flag (RFC 3168).
+    static constexpr std::uint8_t kCwr = 0x80;       ///< CWR flag (RFC 3168).
 
     /// A refused view (tcpTruncated).
     TcpView() : HeaderView(HeaderError::tcpTruncated) {}
@@ -53,7 +53,9 @@ public:
     /// Urgent pointer.
     std::uint16_t urgentPointer() const { return loadBig16(header() + 18); }
     /// The raw option bytes.
-    std::span<std::uint8_t> optionBytes() const { return bytes_.subspan(kMinHeaderSize, headerLength() - kMinHeaderSize); }
+    std::span<std::uint8_t> optionBytes() const {
+        return bytes_.subspan(kMinHeaderSize, headerLength() - kMinHeaderSize);
+    }
     /// The options nexnet understands (parse() already checked the list).
     TcpOptions options() const;
     /// The payload.

@@ -11,7 +11,8 @@ TransportChecksum::Status TransportChecksum::check(const Ipv4View& ip, std::span
                                                    unsigned checksumOffset, const NetbufOffload& offload) {
     if (offload.checksumVerified()) return Status::verified;
     if (offload.needsChecksum()) return Status::partial;
-    if (checksumOffset == UdpView::kChecksumOffset && ip.protocol() == Ipv4View::kUdp && loadBig16(segment.data() + checksumOffset) == 0)
+    if (checksumOffset == UdpView::kChecksumOffset && ip.protocol() == Ipv4View::kUdp &&
+        loadBig16(segment.data() + checksumOffset) == 0)
         return Status::absent;
     InternetChecksum sum = InternetChecksum::pseudoHeader(ip.source().s_addr, ip.destination().s_addr, ip.protocol(),
                                                           static_cast<std::uint16_t>(segment.size()));

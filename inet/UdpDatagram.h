@@ -19,10 +19,10 @@ namespace nexnet {
 /// owns the netbuf and frees it (Netbuf::free, NetbufPool::freeToOwners) or sends it back
 /// (UdpEndpoint::sendTo: the headers are rebuilt in the headroom in front of the same payload).
 struct UdpDatagram {
-    Netbuf* netbuf = nullptr;         ///< The datagram; owned by the receiver.
-    in_addr source{};                 ///< Sender's address, network order.
-    in_addr destination{};            ///< Address it was sent to (ours, or a broadcast).
-    std::uint16_t sourcePort = 0;     ///< Sender's port, host order.
+    Netbuf* netbuf = nullptr;           ///< The datagram; owned by the receiver.
+    in_addr source{};                   ///< Sender's address, network order.
+    in_addr destination{};              ///< Address it was sent to (ours, or a broadcast).
+    std::uint16_t sourcePort = 0;       ///< Sender's port, host order.
     std::uint16_t destinationPort = 0;  ///< Our port, host order.
 
     /// The payload: netbuf->data() for netbuf->size() bytes.

@@ -14,7 +14,11 @@
 namespace nexnet {
 
 UdpEndpoint::UdpEndpoint(InetStack& stack, in_addr local, std::uint16_t port, unsigned capacity)
-    : stack_(stack), local_(local), port_(port), ring_(std::make_unique<UdpDatagram[]>(capacity)), mask_(capacity - 1) {}
+    : stack_(stack),
+      local_(local),
+      port_(port),
+      ring_(std::make_unique<UdpDatagram[]>(capacity)),
+      mask_(capacity - 1) {}
 
 Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::open(InetStack& stack, in_addr local, std::uint16_t port,
                                                        const Options& options) {
@@ -56,7 +60,8 @@ bool UdpEndpoint::enqueue(const UdpDatagram& datagram) {
     std::uint64_t tail = tail_.load(std::memory_order_relaxed);
     // Counters have one writer (this thread): a plain add, no locked instruction per datagram.
     if (tail - head_.load(std::memory_order_acquire) > mask_) {
-        statistics_.queueDrops.store(statistics_.queueDrops.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        statistics_.queueDrops.store(statistics_.queueDrops.load(std::memory_order_relaxed) + 1,
+                                     std::memory_order_relaxed);
         return false;
     }
     ring_[tail & mask_] = datagram;
@@ -113,7 +118,8 @@ int UdpEndpoint::build(Netbuf* payload, in_addr destination, std::uint16_t port)
     in_addr source = stack_.address();
     // A received netbuf sent back may still carry the device's receive flags.
     payload->offload() = NetbufOffload{};
-    if (int error = UdpBuilder::push(*payload, port_, port, source, destination, stack_.transmitChecksum())) return error;
+    if (int error = UdpBuilder::push(*payload, port_, port, source, destination, stack_.transmitChecksum()))
+        return error;
     Ipv4Builder::Fields ip{source, destination, Ipv4View::kUdp, stack_.ttl()};
     ip.identification = stack_.nextIdentification_++;
     ip.dontFragment = false;  // a datagram larger than the MTU is fragmented, as Linux does without PMTU discovery
@@ -149,8 +155,9 @@ unsigned UdpEndpoint::sendBurst(Netbuf** payloads, unsigned count) {
 }
 
 unsigned UdpEndpoint::sendBurstTo(Netbuf** payloads, const UdpDatagram* destinations, unsigned count) {
-    return buildAndSend(payloads, count,
-                        [destinations](unsigned i) { return std::pair{destinations[i].source, destinations[i].sourcePort}; });
+    return buildAndSend(payloads, count, [destinations](unsigned i) {
+        return std::pair{destinations[i].source, destinations[i].sourcePort};
+    });
 }
 
 template <typename Destination>

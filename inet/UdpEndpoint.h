@@ -55,7 +55,7 @@ public:
     /// Errors: EADDRINUSE (port taken), EADDRNOTAVAIL (@p local is not the interface's), ENOMEM,
     /// or the eventfd's errno.
     static Result<std::unique_ptr<UdpEndpoint>> open(InetStack& stack, in_addr local, std::uint16_t port,
-                                                      const Options& options);
+                                                     const Options& options);
     /// Unbinds the port and frees the datagrams still queued.
     ~UdpEndpoint();
     UdpEndpoint(const UdpEndpoint&) = delete;

@@ -11,5 +11,4 @@ UdpView UdpView::parse(std::span<std::uint8_t> bytes) {
     return UdpView(bytes.first(length));
 }
 
-
 }  // namespace nexnet

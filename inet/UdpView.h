@@ -14,8 +14,8 @@ namespace nexnet {
 /// checked by TransportChecksum (it needs the IPv4 pseudo-header and the netbuf's offload state).
 class UdpView : public HeaderView {
 public:
-    static constexpr unsigned kHeaderSize = 8;        ///< Ports, length, checksum.
-    static constexpr unsigned kChecksumOffset = 6;    ///< Where the checksum sits.
+    static constexpr unsigned kHeaderSize = 8;      ///< Ports, length, checksum.
+    static constexpr unsigned kChecksumOffset = 6;  ///< Where the checksum sits.
 
     /// A refused view (udpTruncated).
     UdpView() : HeaderView(HeaderError::udpTruncated) {}

@@ -107,8 +107,8 @@ std::uint16_t InternetChecksum::compute(const void* data, std::size_t length) {
     return InternetChecksum().add(data, length).value();
 }
 
-InternetChecksum InternetChecksum::pseudoHeader(std::uint32_t source, std::uint32_t destination,
-                                                std::uint8_t protocol, std::uint16_t length) {
+InternetChecksum InternetChecksum::pseudoHeader(std::uint32_t source, std::uint32_t destination, std::uint8_t protocol,
+                                                std::uint16_t length) {
     InternetChecksum sum;
     sum.addAddress(source).addAddress(destination).addWord(protocol).addWord(length);
     return sum;

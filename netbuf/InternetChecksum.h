@@ -44,8 +44,8 @@ public:
     static std::uint16_t compute(const void* data, std::size_t length);
     /// The UDP/TCP pseudo-header (RFC 768, RFC 9293 section 3.1): @p source and @p destination
     /// in network order, @p protocol, and @p length (host order) of the transport header and data.
-    static InternetChecksum pseudoHeader(std::uint32_t source, std::uint32_t destination,
-                                         std::uint8_t protocol, std::uint16_t length);
+    static InternetChecksum pseudoHeader(std::uint32_t source, std::uint32_t destination, std::uint8_t protocol,
+                                         std::uint16_t length);
     /// The checksum field after one 16-bit word it covers changes from @p oldWord to @p newWord
     /// (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')). All values in host order.
     static std::uint16_t update(std::uint16_t checksum, std::uint16_t oldWord, std::uint16_t newWord);

@@ -18,9 +18,7 @@ constexpr std::uint16_t kNoPool = 0xffff;
 
 }  // namespace
 
-NetbufPool* Netbuf::pool() const {
-    return (flags_ & kWrapped) != 0 ? nullptr : NetbufPool::fromId(poolId_);
-}
+NetbufPool* Netbuf::pool() const { return (flags_ & kWrapped) != 0 ? nullptr : NetbufPool::fromId(poolId_); }
 
 void Netbuf::free() {
     if ((flags_ & kWrapped) == 0) {
@@ -30,12 +28,12 @@ void Netbuf::free() {
     auto* tail = reinterpret_cast<WrapperTail*>(this + 1);
     if (tail->freeCallback != nullptr) tail->freeCallback(buffer_, tail->size, tail->context);
     this->~Netbuf();
-    ::operator delete(static_cast<void*>(this), std::align_val_t{64});
+    ::operator delete (static_cast<void*>(this), std::align_val_t{64});
 }
 
-Netbuf* Netbuf::wrapWithFreeCallback(void* data, std::uint32_t size,
-                                     void (*freeCallback)(void*, std::uint32_t, void*), void* context) {
-    void* memory = ::operator new(sizeof(Netbuf) + sizeof(WrapperTail), std::align_val_t{64}, std::nothrow);
+Netbuf* Netbuf::wrapWithFreeCallback(void* data, std::uint32_t size, void (*freeCallback)(void*, std::uint32_t, void*),
+                                     void* context) {
+    void* memory = ::operator new (sizeof(Netbuf) + sizeof(WrapperTail), std::align_val_t{64}, std::nothrow);
     if (memory == nullptr) return nullptr;
     auto* nb = new (memory) Netbuf();
     nb->buffer_ = static_cast<std::uint8_t*>(data);

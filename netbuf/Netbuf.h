@@ -83,9 +83,9 @@ public:
 
     /// Flag bits stored with each netbuf (flags()).
     enum Flag : std::uint16_t {
-        kWrapped = 1u << 0,        ///< Wraps caller memory (wrapWithFreeCallback); not from a pool.
+        kWrapped = 1u << 0,             ///< Wraps caller memory (wrapWithFreeCallback); not from a pool.
         kMarkedForBuffering = 1u << 1,  ///< Flagged by the low-resource layer for the reserve buffer.
-        kFirstUserFlag = 1u << 8,  ///< First bit free for drivers and applications.
+        kFirstUserFlag = 1u << 8,       ///< First bit free for drivers and applications.
     };
 
     Netbuf(const Netbuf&) = delete;
@@ -242,15 +242,15 @@ private:
         return offset <= length_ && bytes <= length_ - offset;
     }
 
-    std::uint8_t* buffer_ = nullptr;   // start of the buffer in the owning process
-    std::uint64_t iova_ = 0;           // device address of buffer_
-    QueueHook queueHook_;              // NetbufQueue link
-    std::uint32_t offset_ = 0;         // data() - buffer_
-    std::uint32_t length_ = 0;         // size()
-    std::uint32_t capacity_ = 0;       // bytes at buffer_
-    std::uint32_t index_ = 0;          // position in the pool
-    std::uint32_t owner_ = 0;          // exclusive holder (app ring application id)
-    std::uint16_t poolId_ = 0;         // NetbufPool::id()
+    std::uint8_t* buffer_ = nullptr;  // start of the buffer in the owning process
+    std::uint64_t iova_ = 0;          // device address of buffer_
+    QueueHook queueHook_;             // NetbufQueue link
+    std::uint32_t offset_ = 0;        // data() - buffer_
+    std::uint32_t length_ = 0;        // size()
+    std::uint32_t capacity_ = 0;      // bytes at buffer_
+    std::uint32_t index_ = 0;         // position in the pool
+    std::uint32_t owner_ = 0;         // exclusive holder (app ring application id)
+    std::uint16_t poolId_ = 0;        // NetbufPool::id()
     std::uint16_t flags_ = 0;
     std::uint64_t timestamp_ = 0;
     NetbufOffload offload_;

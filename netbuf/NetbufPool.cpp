@@ -50,8 +50,8 @@ Result<std::unique_ptr<NetbufPool>> NetbufPool::create(std::uint32_t count) {
 Result<std::unique_ptr<NetbufPool>> NetbufPool::create(const Options& options) {
     using R = Result<std::unique_ptr<NetbufPool>>;
     std::uint64_t bufferSize = std::uint64_t{options.headroom} + options.dataRoom;
-    if (options.count == 0 || options.dataRoom == 0 || options.cacheSize > kMaxCacheSize ||
-        options.count >= kEmpty || bufferSize > std::numeric_limits<std::uint32_t>::max() / 2)
+    if (options.count == 0 || options.dataRoom == 0 || options.cacheSize > kMaxCacheSize || options.count >= kEmpty ||
+        bufferSize > std::numeric_limits<std::uint32_t>::max() / 2)
         return R::failure(EINVAL);
     std::unique_ptr<NetbufPool> pool(new (std::nothrow) NetbufPool(options));
     if (!pool) return R::failure(ENOMEM);
@@ -169,7 +169,6 @@ int NetbufPool::getSlow(Netbuf** out, unsigned count) {
     return 0;
 }
 
-
 void NetbufPool::freeToOwners(Netbuf* const* netbufs, unsigned count) {
     unsigned start = 0;
     while (start < count) {
@@ -248,8 +247,8 @@ void NetbufPool::pushShared(Netbuf* const* netbufs, unsigned count) {
     std::uint64_t head = head_.load(std::memory_order_relaxed);
     do {
         next_[last].store(indexOf(head), std::memory_order_relaxed);
-    } while (!head_.compare_exchange_weak(head, pack(tagOf(head) + 1, netbufs[0]->index_),
-                                          std::memory_order_release, std::memory_order_relaxed));
+    } while (!head_.compare_exchange_weak(head, pack(tagOf(head) + 1, netbufs[0]->index_), std::memory_order_release,
+                                          std::memory_order_relaxed));
     sharedFree_.fetch_add(count, std::memory_order_relaxed);
 }
 

@@ -80,7 +80,8 @@ public:
     /// @return 0, or ENOBUFS when fewer than @p count are free (nothing is taken).
     int allocateBulk(Netbuf** out, unsigned count) {
         int error = getBulk(out, count);
-        if (error == 0) [[likely]] initialise(out, count);
+        if (error == 0) [[likely]]
+            initialise(out, count);
         return error;
     }
     /// As allocateBulk, but the netbufs keep whatever offset, size and flags they had: the raw
@@ -120,9 +121,7 @@ public:
 
     /// The netbuf at @p index, or nullptr when @p index is out of range: how an index received
     /// from another process (or a device) is turned back into a netbuf.
-    Netbuf* netbuf(std::uint32_t index) const {
-        return index < count_ ? &metadata_[index] : nullptr;
-    }
+    Netbuf* netbuf(std::uint32_t index) const { return index < count_ ? &metadata_[index] : nullptr; }
     /// The netbuf whose buffer contains @p address, or nullptr.
     Netbuf* netbufContaining(const void* address) const;
 

@@ -55,9 +55,9 @@ public:
     }
 
 private:
-    using List = boost::intrusive::slist<
-        Netbuf, boost::intrusive::member_hook<Netbuf, Netbuf::QueueHook, &Netbuf::queueHook_>,
-        boost::intrusive::cache_last<true>, boost::intrusive::constant_time_size<true>>;
+    using List =
+        boost::intrusive::slist<Netbuf, boost::intrusive::member_hook<Netbuf, Netbuf::QueueHook, &Netbuf::queueHook_>,
+                                boost::intrusive::cache_last<true>, boost::intrusive::constant_time_size<true>>;
     List list_;
 };
 

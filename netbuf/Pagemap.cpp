@@ -74,13 +74,16 @@ Result<std::vector<std::uint64_t>> Pagemap::physicalPages(const void* address, s
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const std::uint64_t entry = entries[i], page = (first + i) * kPageSize, frame = entry & kFrameMask;
         if ((entry & kPresent) == 0) {
-            return R::failure(EFAULT, "the page at " + hex(page) + " is not in RAM (" +
-                                          ((entry & kSwapped) != 0 ? "swapped out" : "never touched") +
-                                          "): DMA memory must be populated and locked (mlock)");
+            return R::failure(EFAULT,
+                              "the page at " + hex(page) + " is not in RAM (" +
+                                  ((entry & kSwapped) != 0 ? "swapped out" : "never touched") +
+                                  "): DMA memory must be populated and locked (mlock)");
         }
         if (frame == 0) {
-            return R::failure(EPERM, path_ + " hides physical addresses (page frame numbers read 0): "
-                                     "reading them needs CAP_SYS_ADMIN (run as root)");
+            return R::failure(EPERM,
+                              path_ +
+                                  " hides physical addresses (page frame numbers read 0): "
+                                  "reading them needs CAP_SYS_ADMIN (run as root)");
         }
         entries[i] = frame * kPageSize;
     }
@@ -102,9 +105,10 @@ Result<std::uint64_t> Pagemap::contiguousPhysicalAddress(const void* address, st
             const auto start = reinterpret_cast<std::uintptr_t>(address);
             const std::uint64_t boundary = (start / kPageSize + i) * kPageSize;
             return Result<std::uint64_t>::failure(
-                ENOMEM, "the " + std::to_string(size) + " bytes at " + hex(start) + " are not physically contiguous: the " +
-                            "page at " + hex(boundary) + " is at physical " + hex(p[i]) + ", not " +
-                            hex(p[i - 1] + kPageSize) + " (memory on 2 MiB hugepages is contiguous within each page)");
+                ENOMEM,
+                "the " + std::to_string(size) + " bytes at " + hex(start) + " are not physically contiguous: the " +
+                    "page at " + hex(boundary) + " is at physical " + hex(p[i]) + ", not " + hex(p[i - 1] + kPageSize) +
+                    " (memory on 2 MiB hugepages is contiguous within each page)");
         }
     }
     return p.front() + reinterpret_cast<std::uintptr_t>(address) % kPageSize;

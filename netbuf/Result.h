@@ -30,7 +30,9 @@ public:
     static Result failure(int error, std::string message = {}) { return Result(error, std::move(message)); }
     /// A failed result with the errno and message of another failed result.
     template <typename U>
-    static Result failure(const Result<U>& other) { return Result(other.error(), other.message()); }
+    static Result failure(const Result<U>& other) {
+        return Result(other.error(), other.message());
+    }
 
     /// True when the result holds a value.
     bool ok() const { return value_.has_value(); }
@@ -47,11 +49,20 @@ public:
     }
 
     /// The value; only valid when ok().
-    T& value() & { assert(ok()); return *value_; }
+    T& value() & {
+        assert(ok());
+        return *value_;
+    }
     /// The value (read only); only valid when ok().
-    const T& value() const& { assert(ok()); return *value_; }
+    const T& value() const& {
+        assert(ok());
+        return *value_;
+    }
     /// Moves the value out; only valid when ok().
-    T&& value() && { assert(ok()); return std::move(*value_); }
+    T&& value() && {
+        assert(ok());
+        return std::move(*value_);
+    }
     /// Member access to the value; only valid when ok().
     T* operator->() { return &value(); }
     /// Member access to the value (read only); only valid when ok().
@@ -76,7 +87,9 @@ public:
     Status(int error, std::string message = {}) : error_(error), message_(std::move(message)) {}
     /// A failure with the errno and message of a failed Result.
     template <typename U>
-    static Status from(const Result<U>& result) { return Status(result.error(), result.message()); }
+    static Status from(const Result<U>& result) {
+        return Status(result.error(), result.message());
+    }
 
     /// True on success.
     bool ok() const { return error_ == 0; }

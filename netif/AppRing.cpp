@@ -13,8 +13,10 @@
 
 namespace nexnet {
 
-static_assert(offsetof(app_ring_posted, head) == 64 && offsetof(app_ring_posted, consumers) == 128, "as drawn in app_ring.h");
-static_assert(offsetof(app_ring_taken, tail) == 64 && offsetof(app_ring_app, head) == 64 && offsetof(app_ring_app, tail) == 128,
+static_assert(offsetof(app_ring_posted, head) == 64 && offsetof(app_ring_posted, consumers) == 128,
+              "as drawn in app_ring.h");
+static_assert(offsetof(app_ring_taken, tail) == 64 && offsetof(app_ring_app, head) == 64 &&
+                  offsetof(app_ring_app, tail) == 128,
               "as drawn in app_ring.h");
 static_assert(APP_RING_MAX_APPS <= 32, "AppRing keeps a bit per application in 32 bits");
 
@@ -112,7 +114,8 @@ AppRing::~AppRing() {
 std::uint16_t AppRing::freshToken() const {
     for (;;) {
         std::uint16_t token = 0;
-        if (getrandom(&token, sizeof token, 0) != sizeof token) token = static_cast<std::uint16_t>(nextOwnerId() * 40503u);
+        if (getrandom(&token, sizeof token, 0) != sizeof token)
+            token = static_cast<std::uint16_t>(nextOwnerId() * 40503u);
         bool taken = token == 0;
         for (const AppState& app : apps_) taken = taken || (app.used && app.consumer.token == token);
         if (!taken) return token;
@@ -330,7 +333,8 @@ unsigned AppRing::drain(AppState& app) {
         unsigned n = 0, seen = 0;
         for (; seen < kBurst && total + seen < available; ++seen) {
             app_ring_slot slot;
-            std::memcpy(&slot, &slots[(app.tail2 + seen) & (options_.slotCount - 1)], sizeof slot);  // one copy: checked, then used
+            std::memcpy(&slot, &slots[(app.tail2 + seen) & (options_.slotCount - 1)],
+                        sizeof slot);  // one copy: checked, then used
             Netbuf* netbuf = nullptr;
             if (accept(app, slot, netbuf) && netbuf != nullptr) burst[n++] = netbuf;
         }

@@ -62,9 +62,10 @@ public:
     /// How the rings are made.
     struct Options {
         app_ring_mode mode = APP_RING_RX_INTERCEPT;  ///< What the rings carry.
-        std::uint32_t slotCount = 1024;  ///< Slots per ring, a power of two, 32 to 65536.
-        std::uint32_t minPosted = 64;    ///< Non-network mode: empty buffers kept in ring 1 (< slotCount; other modes ignore it).
-        bool privateRings = false;       ///< Each application gets a ring 1 of its own (APP_RING_PRIVATE).
+        std::uint32_t slotCount = 1024;              ///< Slots per ring, a power of two, 32 to 65536.
+        std::uint32_t minPosted =
+            64;  ///< Non-network mode: empty buffers kept in ring 1 (< slotCount; other modes ignore it).
+        bool privateRings = false;  ///< Each application gets a ring 1 of its own (APP_RING_PRIVATE).
     };
 
     /// Counters; drops and errors never pass silently.
@@ -143,10 +144,10 @@ private:
         AppRingDelivery::Consumer consumer;
         int ring1Fd = -1;
         int ring2Fd = -1;
-        DmaRegion region;                         // its ring 2 and wait flags
-        std::uint32_t tail2 = 0;                  // next ring-2 position to remove
-        std::unique_ptr<AppRingDelivery> own;     // its ring 1, with private rings
-        AppRingDelivery* delivery = nullptr;      // the ring 1 it removes from
+        DmaRegion region;                      // its ring 2 and wait flags
+        std::uint32_t tail2 = 0;               // next ring-2 position to remove
+        std::unique_ptr<AppRingDelivery> own;  // its ring 1, with private rings
+        AppRingDelivery* delivery = nullptr;   // the ring 1 it removes from
         app_ring_app& control() const { return *reinterpret_cast<app_ring_app*>(region.data()); }
     };
 
@@ -168,7 +169,8 @@ private:
     void wake(bool ring1);
     // Calls @p visit for each attached application: a bit per slot, so that the per-burst work
     // does not grow with APP_RING_MAX_APPS.
-    template <typename Visit> void forEachApplication(Visit visit) {
+    template <typename Visit>
+    void forEachApplication(Visit visit) {
         for (std::uint32_t left = used_; left != 0; left &= left - 1) visit(apps_[std::countr_zero(left)]);
     }
 
@@ -183,7 +185,7 @@ private:
     std::unique_ptr<AppRingDelivery> shared_;  // the ring 1 of shared rings
     unsigned nextDelivery_ = 0;                // private rings: where the next burst goes first
     AppState apps_[APP_RING_MAX_APPS];
-    std::uint32_t used_ = 0;                   // bit n: apps_[n] is attached
+    std::uint32_t used_ = 0;  // bit n: apps_[n] is attached
     Statistics stats_;
 };
 

@@ -73,7 +73,8 @@ Result<std::unique_ptr<AppRingClient>> AppRingClient::connect(const std::string&
     request.flags = options.privateRings ? APP_RING_PRIVATE : 0;
     app_ring_reply reply{};
     int fds[APP_RING_REPLY_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1};
-    int error = ::send(socket, &request, sizeof request, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request) ? 0 : EPIPE;
+    int error =
+        ::send(socket, &request, sizeof request, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request) ? 0 : EPIPE;
     if (error == 0) error = receiveReply(socket, reply, fds);
     if (error != 0) {
         for (int fd : fds) {
@@ -100,12 +101,14 @@ int AppRingClient::setUp(const app_ring_reply& reply) {
     ring2Fd_ = fds_[7];
     if (reply.token == 0 || reply.token > 0xffff) return EPROTO;
     // Sizes from the descriptors themselves: mapping past the end of a memfd would fault on use.
-    const int protections[5] = {PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ};
+    const int protections[5] = {PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
+                                PROT_READ};
     for (int i = 0; i < 5; ++i) {
-        struct stat status{};
+        struct stat status {};
         if (fds_[i] < 0 || ::fstat(fds_[i], &status) != 0) return fds_[i] < 0 ? EPROTO : errno;
         if (status.st_size <= 0) return EPROTO;
-        void* address = ::mmap(nullptr, static_cast<std::size_t>(status.st_size), protections[i], MAP_SHARED, fds_[i], 0);
+        void* address =
+            ::mmap(nullptr, static_cast<std::size_t>(status.st_size), protections[i], MAP_SHARED, fds_[i], 0);
         if (address == MAP_FAILED) return errno;
         mappings_[i] = Mapping{static_cast<std::uint8_t*>(address), static_cast<std::size_t>(status.st_size)};
         ::close(fds_[i]);  // the mapping keeps the memory
@@ -139,11 +142,11 @@ bool AppRingClient::headerFits() const {
         return offset >= minimum && offset % unit == 0 && offset + n * unit <= size;
     };
     return header_.magic == APP_RING_MAGIC && header_.version == APP_RING_VERSION && n >= 1 && n <= 65536 &&
-           (n & (n - 1)) == 0 && header_.buffer_size > 0 &&
-           fits(header_.entries_offset, sizeof(app_ring_posted), sizeof(app_ring_entry), mappings_[0].size) &&
-           fits(header_.claims_offset, sizeof(app_ring_taken), sizeof(app_ring_claim), mappings_[1].size) &&
-           fits(header_.slots_offset, sizeof(app_ring_app), sizeof(app_ring_slot), mappings_[2].size) &&
-           std::uint64_t{header_.buffer_count} * header_.buffer_size <= mappings_[3].size;
+        (n & (n - 1)) == 0 && header_.buffer_size > 0 &&
+        fits(header_.entries_offset, sizeof(app_ring_posted), sizeof(app_ring_entry), mappings_[0].size) &&
+        fits(header_.claims_offset, sizeof(app_ring_taken), sizeof(app_ring_claim), mappings_[1].size) &&
+        fits(header_.slots_offset, sizeof(app_ring_app), sizeof(app_ring_slot), mappings_[2].size) &&
+        std::uint64_t{header_.buffer_count} * header_.buffer_size <= mappings_[3].size;
 }
 
 AppRingClient::~AppRingClient() {
@@ -165,7 +168,8 @@ app_ring_packet AppRingClient::packet(std::uint32_t index, std::uint32_t length)
     packet.index = index;
     packet.length = length;
     packet.offset = static_cast<std::uint16_t>(header_.headroom);
-    packet.data = buffer(index) != nullptr && header_.headroom < header_.buffer_size ? buffer(index) + header_.headroom : nullptr;
+    packet.data =
+        buffer(index) != nullptr && header_.headroom < header_.buffer_size ? buffer(index) + header_.headroom : nullptr;
     return packet;
 }
 

@@ -138,12 +138,17 @@ private:
              std::chrono::milliseconds timeout);
     bool ring1Ready(unsigned count) const;
     bool ring2Ready(unsigned count) const;
-    const std::uint64_t* entries() const { return reinterpret_cast<const std::uint64_t*>(posted_ + header_.entries_offset); }
+    const std::uint64_t* entries() const {
+        return reinterpret_cast<const std::uint64_t*>(posted_ + header_.entries_offset);
+    }
     std::uint64_t* claims() const { return reinterpret_cast<std::uint64_t*>(taken_ + header_.claims_offset); }
     app_ring_slot* slots() const { return reinterpret_cast<app_ring_slot*>(app_ + header_.slots_offset); }
-    template <typename Copy> unsigned remove(unsigned max, Copy copy);
-    template <typename Copy> unsigned removeAlone(unsigned max, Copy copy);
-    template <typename Copy> unsigned removeShared(unsigned max, Copy copy);
+    template <typename Copy>
+    unsigned remove(unsigned max, Copy copy);
+    template <typename Copy>
+    unsigned removeAlone(unsigned max, Copy copy);
+    template <typename Copy>
+    unsigned removeShared(unsigned max, Copy copy);
     bool enterShared();
     bool skipDecided(std::uint32_t tail, std::uint32_t head);
     struct Unpacker;

@@ -13,8 +13,8 @@ namespace nexnet {
 
 namespace {
 
-constexpr unsigned kChunk = 32;        // ring-1 entries read ahead of their checks
-constexpr int kSharedAttempts = 16;    // CAS rounds before a removal gives up (others keep taking)
+constexpr unsigned kChunk = 32;      // ring-1 entries read ahead of their checks
+constexpr int kSharedAttempts = 16;  // CAS rounds before a removal gives up (others keep taking)
 
 std::uint32_t load(const std::uint32_t& word, std::memory_order order = std::memory_order_relaxed) {
     return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word)).load(order);
@@ -31,7 +31,8 @@ std::uint64_t loadWord(const std::uint64_t& word) {
 std::uint32_t AppRingClient::receivable() const {
     std::uint32_t n = header_.slot_count;
     std::uint32_t head = load(posted()->head, std::memory_order_acquire);
-    bool single = removal_ == Removal::single && load(posted()->consumers, std::memory_order_acquire) == APP_RING_CONSUMERS_SINGLE;
+    bool single = removal_ == Removal::single &&
+        load(posted()->consumers, std::memory_order_acquire) == APP_RING_CONSUMERS_SINGLE;
     if (single) return head - tail_ <= n ? head - tail_ : 0;
     std::uint32_t from = removal_ == Removal::single ? load(posted()->shared_from) : sharedFrom_;
     std::uint32_t own = removal_ != Removal::shared && from - tail_ <= n ? from - tail_ : 0;
@@ -111,7 +112,8 @@ app_ring_packet AppRingClient::packet(const app_ring_entry& entry) const {
     return packet;
 }
 
-template <typename Copy> unsigned AppRingClient::remove(unsigned max, Copy copy) {
+template <typename Copy>
+unsigned AppRingClient::remove(unsigned max, Copy copy) {
     if (removal_ != Removal::shared) {
         unsigned n = removeAlone(max, copy);
         if (n > 0 || removal_ != Removal::shared) return n;
@@ -134,7 +136,8 @@ bool AppRingClient::enterShared() {
 // Ring 1 with one consumer (or our own entries after the hand-over): copy the entries out, check
 // that the framework did not reuse their slots meanwhile, then store our tail past them. The head
 // is read again only when the entries known to be published run short.
-template <typename Copy> unsigned AppRingClient::removeAlone(unsigned max, Copy copy) {
+template <typename Copy>
+unsigned AppRingClient::removeAlone(unsigned max, Copy copy) {
     std::uint32_t available;
     if (removal_ == Removal::domain) {
         available = sharedFrom_ - tail_;
@@ -189,7 +192,8 @@ bool AppRingClient::skipDecided(std::uint32_t tail, std::uint32_t head) {
 // them meanwhile: then copy again), then decide the first position with our claim and mark the
 // others of the run (app_ring.h). If the framework decided it first (it took the entries back),
 // what we copied is not ours.
-template <typename Copy> unsigned AppRingClient::removeShared(unsigned max, Copy copy) {
+template <typename Copy>
+unsigned AppRingClient::removeShared(unsigned max, Copy copy) {
     std::atomic_ref<std::uint32_t> tailRef(taken()->tail);
     for (int attempt = 0; attempt < kSharedAttempts; ++attempt) {
         std::uint32_t tail = tailRef.load(std::memory_order_acquire);
@@ -204,7 +208,8 @@ template <typename Copy> unsigned AppRingClient::removeShared(unsigned max, Copy
         if (n > APP_RING_MAX_REMOVE) n = APP_RING_MAX_REMOVE;
         if (n == 0) return 0;
         unsigned kept = copy(tail, n);
-        if (!tailRef.compare_exchange_strong(tail, tail + n, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        if (!tailRef.compare_exchange_strong(tail, tail + n, std::memory_order_acq_rel, std::memory_order_acquire))
+            continue;
         auto token = static_cast<std::uint16_t>(token_);
         if (!AppRingClaim{tail, token, static_cast<std::uint16_t>(n)}.decide(claims()[tail & mask_])) {  // claim 10
             invalid_ += n;

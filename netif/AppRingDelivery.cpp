@@ -23,7 +23,7 @@ std::uint32_t roundUp(std::uint32_t value, std::uint32_t unit) { return (value +
 }  // namespace
 
 Result<std::unique_ptr<AppRingDelivery>> AppRingDelivery::create(NetbufPool& pool, const app_ring_header& header,
-                                                                AppRingStatistics& statistics) {
+                                                                 AppRingStatistics& statistics) {
     using R = Result<std::unique_ptr<AppRingDelivery>>;
     std::unique_ptr<AppRingDelivery> delivery(new AppRingDelivery(pool, statistics));
     if (int error = delivery->setUp(header); error != 0) return R::failure(error);
@@ -106,7 +106,8 @@ unsigned AppRingDelivery::post(Netbuf* const* packets, unsigned count) {
         Netbuf* netbuf = packets[i];
         // Release: an application that sees this entry (in a slot it had copied before) also sees
         // domain_released, stored before the slot was reused (AppRingHandOver.cpp).
-        AppRingEntry::packet(netbuf->index(), netbuf->headroom(), netbuf->size()).store(entry(head1_), std::memory_order_release);
+        AppRingEntry::packet(netbuf->index(), netbuf->headroom(), netbuf->size())
+            .store(entry(head1_), std::memory_order_release);
         early_[head1_ & mask_] = 0;
         postedAt_[netbuf->index()] = head1_;
         netbuf->setOwner(ringId_);
@@ -131,7 +132,8 @@ void AppRingDelivery::makeRoom(unsigned wanted) {
 }
 
 std::uint32_t AppRingDelivery::pending() const {
-    std::uint32_t tail = shared_ ? load(taken().tail, std::memory_order_acquire) : load(taken().single_tail, std::memory_order_acquire);
+    std::uint32_t tail =
+        shared_ ? load(taken().tail, std::memory_order_acquire) : load(taken().single_tail, std::memory_order_acquire);
     std::uint32_t posted = head1_ - reap1_;
     return tail - reap1_ <= posted ? head1_ - tail : posted;  // a scribbled tail: count from what is known
 }

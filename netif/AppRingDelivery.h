@@ -17,17 +17,18 @@ namespace nexnet {
 
 /// Counters of an interface's rings; drops and errors never pass silently.
 struct AppRingStatistics {
-    std::uint64_t inserted = 0;    ///< Entries inserted into ring 1.
-    std::uint64_t removed = 0;     ///< Entries removed from ring 2 and passed on.
-    std::uint64_t returned = 0;    ///< Ring-2 entries flagged APP_RING_SLOT_DROP: buffers given back.
-    std::uint64_t ring1Full = 0;   ///< Frames dropped because ring 1 had no room.
-    std::uint64_t unpostable = 0;  ///< Frames dropped because a ring-1 entry cannot describe them (offset from 32 KiB, length from 128 KiB).
-    std::uint64_t copied = 0;      ///< Frames copied in from another pool.
-    std::uint64_t bypassDrops = 0; ///< Network-layer output dropped in bypass mode.
-    std::uint64_t invalid = 0;     ///< Corrupt cursors, claims or ring-2 entries read from shared memory.
-    std::uint64_t refused = 0;     ///< Ring-2 entries naming a buffer the inserter does not hold.
-    std::uint64_t abandoned = 0;   ///< Ring-1 entries removed and never claimed, taken back when ring 1 needed room.
-    std::uint64_t reclaimed = 0;   ///< Buffers returned from applications that ended or unmapped.
+    std::uint64_t inserted = 0;   ///< Entries inserted into ring 1.
+    std::uint64_t removed = 0;    ///< Entries removed from ring 2 and passed on.
+    std::uint64_t returned = 0;   ///< Ring-2 entries flagged APP_RING_SLOT_DROP: buffers given back.
+    std::uint64_t ring1Full = 0;  ///< Frames dropped because ring 1 had no room.
+    std::uint64_t unpostable =
+        0;  ///< Frames dropped because a ring-1 entry cannot describe them (offset from 32 KiB, length from 128 KiB).
+    std::uint64_t copied = 0;       ///< Frames copied in from another pool.
+    std::uint64_t bypassDrops = 0;  ///< Network-layer output dropped in bypass mode.
+    std::uint64_t invalid = 0;      ///< Corrupt cursors, claims or ring-2 entries read from shared memory.
+    std::uint64_t refused = 0;      ///< Ring-2 entries naming a buffer the inserter does not hold.
+    std::uint64_t abandoned = 0;    ///< Ring-1 entries removed and never claimed, taken back when ring 1 needed room.
+    std::uint64_t reclaimed = 0;    ///< Buffers returned from applications that ended or unmapped.
 };
 
 /// A fresh owner id for Netbuf::setOwner, unique in this process (for rings and applications).
@@ -58,7 +59,7 @@ public:
     /// Makes the regions; @p header is copied into the posted region with this ring's offsets.
     /// Errors: ENOMEM or the errno of memfd.
     static Result<std::unique_ptr<AppRingDelivery>> create(NetbufPool& pool, const app_ring_header& header,
-                                                          AppRingStatistics& statistics);
+                                                           AppRingStatistics& statistics);
     /// Returns every buffer still posted in the ring to the pool.
     ~AppRingDelivery();
     AppRingDelivery(const AppRingDelivery&) = delete;
@@ -134,8 +135,8 @@ private:
     std::uint32_t domainFloor_ = 0;
     std::uint32_t domainEnd_ = 0;
     std::uint32_t domainOwner_ = 0;
-    std::vector<std::uint8_t> early_;        // per slot: recorded by chargeEarly, skipped by reap
-    std::vector<std::uint32_t> postedAt_;    // per buffer index: its position while posted
+    std::vector<std::uint8_t> early_;      // per slot: recorded by chargeEarly, skipped by reap
+    std::vector<std::uint32_t> postedAt_;  // per buffer index: its position while posted
 };
 
 }  // namespace nexnet

@@ -66,7 +66,9 @@ struct AppRingClaim {
         return fromWord(std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(word)).load(order));
     }
     /// Writes this claim with a plain store (the rest of a run whose first position was won).
-    void store(std::uint64_t& word) const { std::atomic_ref<std::uint64_t>(word).store(toWord(), std::memory_order_release); }
+    void store(std::uint64_t& word) const {
+        std::atomic_ref<std::uint64_t>(word).store(toWord(), std::memory_order_release);
+    }
     /// Writes this claim into @p word if the word still decides nothing for our position.
     /// @return true when this claim decided it; false when someone else did, or when the word
     /// kept changing under a scribbler (the position then stays for the framework to take back).
@@ -75,7 +77,8 @@ struct AppRingClaim {
         std::uint64_t old = shared.load(std::memory_order_acquire);
         for (int attempt = 0; attempt < 64; ++attempt) {
             if (fromWord(old).decides(position)) return false;
-            if (shared.compare_exchange_weak(old, toWord(), std::memory_order_acq_rel, std::memory_order_acquire)) return true;
+            if (shared.compare_exchange_weak(old, toWord(), std::memory_order_acq_rel, std::memory_order_acquire))
+                return true;
         }
         return false;
     }

@@ -52,7 +52,7 @@ int sendReply(int fd, const app_ring_reply& reply, const int* fds, unsigned coun
 AppRingServer::AppRingServer(EventLoop& loop, std::string path) : loop_(loop), path_(std::move(path)) {}
 
 Result<std::unique_ptr<AppRingServer>> AppRingServer::create(EventLoop& loop, const std::string& path,
-                                                            const Options& options) {
+                                                             const Options& options) {
     using R = Result<std::unique_ptr<AppRingServer>>;
     std::unique_ptr<AppRingServer> server(new AppRingServer(loop, path));
     if (int error = server->listen(options); error != 0) return R::failure(error);
@@ -69,7 +69,9 @@ int AppRingServer::listen(const Options& options) {
     ::unlink(path_.c_str());
     if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return errno;
     // Before listen(): nobody can connect through looser permissions in between.
-    if (options.socketGroup != static_cast<gid_t>(-1) && ::chown(path_.c_str(), static_cast<uid_t>(-1), options.socketGroup) != 0) return errno;
+    if (options.socketGroup != static_cast<gid_t>(-1) &&
+        ::chown(path_.c_str(), static_cast<uid_t>(-1), options.socketGroup) != 0)
+        return errno;
     if (::chmod(path_.c_str(), options.socketMode) != 0) return errno;
     if (::listen(listenFd_, 16) != 0) return errno;
     return loop_.watchReadable(listenFd_, [this] { accept(); });
@@ -191,7 +193,8 @@ Result<AppRing*> AppRingServer::ringFor(const std::string& name, const app_ring_
     using R = Result<AppRing*>;
     auto offer = interfaces_.find(name);
     if (offer == interfaces_.end()) return R::failure(ENODEV);
-    if (request.mode > APP_RING_NON_NETWORK || (request.flags & ~std::uint32_t{APP_RING_PRIVATE}) != 0) return R::failure(EINVAL);
+    if (request.mode > APP_RING_NON_NETWORK || (request.flags & ~std::uint32_t{APP_RING_PRIVATE}) != 0)
+        return R::failure(EINVAL);
     bool wantsPrivate = (request.flags & APP_RING_PRIVATE) != 0;
     auto existing = rings_.find(name);
     if (existing != rings_.end()) {
@@ -211,10 +214,13 @@ Result<AppRing*> AppRingServer::ringFor(const std::string& name, const app_ring_
     auto made = AppRing::create(*offer->second.interface, options);
     if (!made) return R::failure(made.error());
     AppRing* ring = made.value().get();
-    if (int error = loop_.watchReadable(ring->kickEventFd(), [ring] {
-            ring->acknowledgeKick();
-            ring->service();
-        }); error != 0) return R::failure(error);
+    if (int error = loop_.watchReadable(ring->kickEventFd(),
+                                        [ring] {
+                                            ring->acknowledgeKick();
+                                            ring->service();
+                                        });
+        error != 0)
+        return R::failure(error);
     rings_.emplace(name, std::move(made.value()));
     return ring;
 }
@@ -223,7 +229,7 @@ int AppRingServer::handleRequest(Connection& connection, const app_ring_request&
                                  int* fds) {
     if (request.magic != APP_RING_MAGIC || request.version != APP_RING_VERSION) return EINVAL;
     bool allowed = connection.uid == 0 || connection.uid == ::geteuid() || allowedUsers_.count(connection.uid) > 0 ||
-                   connection.groupAllowed;
+        connection.groupAllowed;
     if (!allowed) return EACCES;
     std::string name(request.interface, strnlen(request.interface, sizeof request.interface));
     auto found = ringFor(name, request, connection.uid);
@@ -274,7 +280,7 @@ void AppRingServer::close(int fd) {
     if (!connection.attached) return;
     auto ring = rings_.find(connection.interface);
     if (ring == rings_.end()) return;
-    ring->second->detach(connection.slot);  // claim 11: its buffers come back
+    ring->second->detach(connection.slot);        // claim 11: its buffers come back
     if (ring->second->applicationCount() == 0) {  // claims 3, 18, 20: the last one unmapped
         loop_.unwatch(ring->second->kickEventFd());
         rings_.erase(ring);

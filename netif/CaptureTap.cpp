@@ -140,11 +140,13 @@ std::string CaptureTap::filter() const {
 }
 
 void CaptureTap::consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) {
-    if (queue < rings() && receive_.load(std::memory_order_relaxed)) capture(*queues_[queue], packets, count, CaptureDirection::inbound);
+    if (queue < rings() && receive_.load(std::memory_order_relaxed))
+        capture(*queues_[queue], packets, count, CaptureDirection::inbound);
 }
 
 void CaptureTap::observeOutput(NetworkInterface&, unsigned queue, Netbuf* const* packets, unsigned count) {
-    if (queue < rings() && transmit_.load(std::memory_order_relaxed)) capture(*queues_[queue], packets, count, CaptureDirection::outbound);
+    if (queue < rings() && transmit_.load(std::memory_order_relaxed))
+        capture(*queues_[queue], packets, count, CaptureDirection::outbound);
 }
 
 void CaptureTap::capture(Queue& queue, Netbuf* const* packets, unsigned count, CaptureDirection direction) {
@@ -181,9 +183,7 @@ void CaptureTap::capture(Queue& queue, Netbuf* const* packets, unsigned count, C
     addOwn(queue.captured, queued, std::memory_order_release);
 }
 
-bool CaptureTap::complete() const {
-    return options_.count != 0 && written() >= options_.count;
-}
+bool CaptureTap::complete() const { return options_.count != 0 && written() >= options_.count; }
 
 int CaptureTap::writeError() const {
     std::lock_guard<std::mutex> lock(writerLock_);

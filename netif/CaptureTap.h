@@ -53,13 +53,14 @@ public:
 
     /// Where and what to capture.
     struct Options {
-        std::string path;                         ///< The pcap file (created or truncated), unless a writer is given.
-        bool receive = true;                      ///< Capture received frames.
-        bool transmit = true;                     ///< Capture sent frames.
-        std::string filter;                       ///< BPF expression; empty captures everything.
-        std::size_t queueBytes = 4u << 20;        ///< Bytes of each ring (one per queue and direction) between data path and writer.
-        std::uint32_t snaplen = 65535;            ///< Bytes kept of each frame.
-        std::uint64_t count = 0;                  ///< Frames to capture, then stop (complete()); 0: no limit.
+        std::string path;      ///< The pcap file (created or truncated), unless a writer is given.
+        bool receive = true;   ///< Capture received frames.
+        bool transmit = true;  ///< Capture sent frames.
+        std::string filter;    ///< BPF expression; empty captures everything.
+        std::size_t queueBytes =
+            4u << 20;  ///< Bytes of each ring (one per queue and direction) between data path and writer.
+        std::uint32_t snaplen = 65535;  ///< Bytes kept of each frame.
+        std::uint64_t count = 0;        ///< Frames to capture, then stop (complete()); 0: no limit.
     };
 
     /// Opens the file, compiles the filter and starts the writer thread. Errors: EINVAL (a filter
@@ -126,7 +127,7 @@ private:
     // and its counters, each written by one thread only.
     struct alignas(64) Queue {
         explicit Queue(std::size_t bytes) : rings{CaptureTapRing(bytes), CaptureTapRing(bytes)} {}
-        CaptureTapRing rings[2];  // by CaptureDirection
+        CaptureTapRing rings[2];      // by CaptureDirection
         alignas(64) Counter busy{0};  // odd while the queue's thread is inside a burst (see setFilter)
         Counter captured{0}, drops{0}, filtered{0};
         alignas(64) Counter written{0};  // the writer's

@@ -15,8 +15,7 @@ static_assert(sizeof(Header) == 16);
 }  // namespace
 
 CaptureTapRing::CaptureTapRing(std::size_t bytes)
-    : capacity_(std::max<std::size_t>(64, (bytes + 15) & ~std::size_t{15})),
-      buffer_(new std::uint8_t[capacity_]) {}
+    : capacity_(std::max<std::size_t>(64, (bytes + 15) & ~std::size_t{15})), buffer_(new std::uint8_t[capacity_]) {}
 
 bool CaptureTapRing::push(const std::uint8_t* frame, std::uint32_t captured, std::uint32_t length,
                           std::uint64_t nanoseconds) {

@@ -16,10 +16,10 @@ enum class CaptureDirection : std::uint8_t {
 /// One captured frame as a CaptureTap hands it to its writer; the bytes are valid only during
 /// the call.
 struct CaptureFrame {
-    const std::uint8_t* data = nullptr;  ///< The stored bytes.
-    std::uint32_t captured = 0;          ///< Bytes stored (at most the snap length).
-    std::uint32_t length = 0;            ///< Bytes of the frame on the wire.
-    std::uint64_t nanoseconds = 0;       ///< When it was received or sent, since the epoch.
+    const std::uint8_t* data = nullptr;                      ///< The stored bytes.
+    std::uint32_t captured = 0;                              ///< Bytes stored (at most the snap length).
+    std::uint32_t length = 0;                                ///< Bytes of the frame on the wire.
+    std::uint64_t nanoseconds = 0;                           ///< When it was received or sent, since the epoch.
     CaptureDirection direction = CaptureDirection::inbound;  ///< Which way it went.
 };
 

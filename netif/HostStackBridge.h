@@ -48,15 +48,15 @@ class HostStackBridge : public InputConsumer {
 public:
     /// How the exception path is made.
     struct Options {
-        std::string hostName;        ///< Name of the kernel-facing tap (empty: the kernel picks).
-        bool mirrorAddress = true;   ///< Give the host tap the wire's Ethernet address and MTU.
+        std::string hostName;       ///< Name of the kernel-facing tap (empty: the kernel picks).
+        bool mirrorAddress = true;  ///< Give the host tap the wire's Ethernet address and MTU.
         /// Bring the kernel's interface up in attach (`ip link set NAME up`). Off, its
         /// administrative state is left to whoever administers its namespace.
         bool kernelUp = false;
         /// An IPv4 address (network order) attach gives the kernel's interface, with
         /// kernelNetmask; INADDR_ANY (the default) leaves addresses to the administrator.
         in_addr kernelAddress{};
-        in_addr kernelNetmask{};     ///< Netmask of kernelAddress (network order).
+        in_addr kernelNetmask{};  ///< Netmask of kernelAddress (network order).
     };
 
     /// Counters of both directions.

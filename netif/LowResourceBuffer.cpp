@@ -120,11 +120,13 @@ std::uint64_t LowResourceBuffer::held() const {
 }
 
 void LowResourceBuffer::inputBurst(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count) {
-    if (queue >= IONetwork::kMaxQueues) [[unlikely]] queue = 0;
+    if (queue >= IONetwork::kMaxQueues) [[unlikely]]
+        queue = 0;
     QueueState& state = *queues_[queue];
     // Claim 4: no low-resource condition and nothing buffered: the normal path, no copy. Kept
     // to a few stores to the queue's own line and one atomic load per burst (bench/lowres).
-    if (!state.slow && !slowAlways_ && count <= kMaxArray && sharedFree_->sharedAvailable() >= config_.lowWater) [[likely]] {
+    if (!state.slow && !slowAlways_ && count <= kMaxArray && sharedFree_->sharedAvailable() >= config_.lowWater)
+        [[likely]] {
         bump(state.arrays, 1);
         bump(state.packets, count);
         state.lastFast = {state.nextSequence, queue, count};
@@ -191,7 +193,8 @@ void LowResourceBuffer::processArray(IONetwork& driver, unsigned queue, Netbuf**
     report.queue = queue;
     report.count = count;
     state.nextSequence += count;
-    if (!state.low.load(std::memory_order_relaxed) && read(state.held) == 0 && pool_->sharedAvailable() >= config_.lowWater) {
+    if (!state.low.load(std::memory_order_relaxed) && read(state.held) == 0 &&
+        pool_->sharedAvailable() >= config_.lowWater) {
         report.toHost = count;
         for (unsigned i = 0; i < count; ++i) describe(state, i, netbufs[i], Location::host, false);
         deliver(driver, queue, netbufs, count);
@@ -279,10 +282,8 @@ void LowResourceBuffer::bufferFlagged(IONetwork& driver, unsigned queue, Netbuf*
     unsigned flagged = count - mark;
     unsigned copied = copyToReserve(netbufs + mark, flagged, copies);
     for (unsigned i = 0; i < flagged; ++i) {
-        if (copies[i] != nullptr)
-            describe(state, mark + i, copies[i], Location::reserve, true);
-        else
-            describe(state, mark + i, netbufs[mark + i], Location::dropped, true);
+        if (copies[i] != nullptr) describe(state, mark + i, copies[i], Location::reserve, true);
+        else describe(state, mark + i, netbufs[mark + i], Location::dropped, true);
     }
     NetbufPool::freeToOwners(netbufs + mark, flagged);
     unsigned kept = 0;
@@ -331,7 +332,8 @@ unsigned LowResourceBuffer::copyToReserve(Netbuf** netbufs, unsigned count, Netb
     return copied;
 }
 
-void LowResourceBuffer::describe(QueueState& state, unsigned at, const Netbuf* netbuf, Location location, bool flagged) {
+void LowResourceBuffer::describe(QueueState& state, unsigned at, const Netbuf* netbuf, Location location,
+                                 bool flagged) {
     if (client_ == nullptr) return;
     LowResourceDescriptor& d = state.descriptors[at];
     d.sequence = state.report.firstSequence + at;

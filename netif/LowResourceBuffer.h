@@ -75,11 +75,11 @@ public:
 
     /// Configuration, fixed at create().
     struct Config {
-        std::uint32_t lowWater = 256;      ///< Low resources: fewer free netbufs in the shared pool. 0 never.
-        std::uint32_t highWater = 0;       ///< Recovered: at least this many free (0: lowWater).
-        std::uint32_t reserveCount = 1024; ///< Packets the reserve holds (netbufs preallocated). 0: none.
+        std::uint32_t lowWater = 256;            ///< Low resources: fewer free netbufs in the shared pool. 0 never.
+        std::uint32_t highWater = 0;             ///< Recovered: at least this many free (0: lowWater).
+        std::uint32_t reserveCount = 1024;       ///< Packets the reserve holds (netbufs preallocated). 0: none.
         Release release = Release::immediately;  ///< When buffered packets go up.
-        bool hugepages = false;            ///< Use hugepages for the reserve.
+        bool hugepages = false;                  ///< Use hugepages for the reserve.
     };
 
     /// Counters since create().
@@ -178,8 +178,8 @@ private:
     // One receive queue's state, written only by the queue's thread (the counters and flags are
     // read from any); on cache lines of its own.
     struct alignas(64) QueueState {
-        bool slow = false;                // low, or packets held: no shortcut
-        std::atomic<bool> low{false};     // the low-resource condition, as this queue last saw it
+        bool slow = false;             // low, or packets held: no shortcut
+        std::atomic<bool> low{false};  // the low-resource condition, as this queue last saw it
         std::uint64_t nextSequence = 0;
         FastArray lastFast;
         Counter held{0};
@@ -199,13 +199,17 @@ private:
     unsigned markFor(const QueueState& state, std::uint32_t free, bool wasLow, unsigned count) const;
     void bufferFlagged(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned mark, unsigned count);
     unsigned copyToReserve(Netbuf** netbufs, unsigned count, Netbuf** copies);
-    void describe(QueueState& state, unsigned at, const Netbuf* netbuf, LowResourceDescriptor::Location location, bool flagged);
+    void describe(QueueState& state, unsigned at, const Netbuf* netbuf, LowResourceDescriptor::Location location,
+                  bool flagged);
     void deliver(IONetwork& driver, unsigned queue, Netbuf** netbufs, unsigned count);
     unsigned releaseHeld(unsigned queue);
     void finishArray(QueueState& state, unsigned count);
-    void updateShortcut(QueueState& state) { state.slow = state.low.load(std::memory_order_relaxed) || state.held.load(std::memory_order_relaxed) != 0; }
+    void updateShortcut(QueueState& state) {
+        state.slow = state.low.load(std::memory_order_relaxed) || state.held.load(std::memory_order_relaxed) != 0;
+    }
     void updateShortcuts();
-    template <typename Action> unsigned holdingQueue(unsigned queue, Action&& action);
+    template <typename Action>
+    unsigned holdingQueue(unsigned queue, Action&& action);
 
     std::shared_ptr<NetbufPool> pool_;
     const NetbufPool* sharedFree_;  // pool_.get(): one load less on the normal path
@@ -213,7 +217,7 @@ private:
     Config config_;
     IONetworkClient* downstream_ = nullptr;
     LowResourceClient* client_ = nullptr;
-    IONetwork* driver_ = nullptr;     // set by insert()
+    IONetwork* driver_ = nullptr;  // set by insert()
     bool inserted_ = false;
     bool slowAlways_ = true;  // a client, or no downstream: every queue takes the slow path
     std::array<std::unique_ptr<QueueState>, IONetwork::kMaxQueues> queues_;

@@ -122,7 +122,7 @@ int NetworkInterface::setFlags(unsigned newFlags) {
 int NetworkInterface::setAddress(in_addr address, in_addr netmask) {
     std::uint32_t mask = ntohl(netmask.s_addr);
     if ((mask | (mask - 1)) != 0xffffffffu && mask != 0) return EINVAL;  // ones, then zeros
-    QueueGate::Control control(driver_->queueGate());  // consumers read the address in their bursts
+    QueueGate::Control control(driver_->queueGate());                    // consumers read the address in their bursts
     address_ = address;
     netmask_ = netmask;
     return 0;
@@ -221,8 +221,8 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(std::span<EventLoop* con
         return R::failure(EINVAL, "no event loop to run the interface on");
     const unsigned queues = static_cast<unsigned>(transmitQueues_.size());
     attached_ = true;
-    multiThreaded_ = std::any_of(loops.begin(), loops.end(), [&](EventLoop* loop) { return loop != loops[0]; }) &&
-                     queues > 1;
+    multiThreaded_ =
+        std::any_of(loops.begin(), loops.end(), [&](EventLoop* loop) { return loop != loops[0]; }) && queues > 1;
     driver_->attachToEventLoop(loops[0]);
     for (unsigned q = 0; q < queues; ++q) {
         transmitQueues_[q]->loop = loops[q % loops.size()];
@@ -247,7 +247,8 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(std::span<EventLoop* con
     }
     // Poll mode: one poller per loop, over the queues that loop runs.
     for (EventLoop* loop : loops) {
-        if (std::any_of(pollers_.begin(), pollers_.end(), [loop](const LoopPoller& p) { return p.loop == loop; })) continue;
+        if (std::any_of(pollers_.begin(), pollers_.end(), [loop](const LoopPoller& p) { return p.loop == loop; }))
+            continue;
         std::vector<unsigned> mine;
         for (unsigned q = 0; q < queues; ++q)
             if (transmitQueues_[q]->loop == loop) mine.push_back(q);

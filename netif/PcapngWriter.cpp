@@ -82,10 +82,12 @@ void PcapngWriter::startIfNeeded() {
     put16(0);
     put32(options_.snaplen);
     const std::string& name = options_.interfaceName;
-    if (!name.empty()) putOption(kIfName, name.data(), static_cast<std::uint16_t>(std::min<std::size_t>(name.size(), 255)));
+    if (!name.empty())
+        putOption(kIfName, name.data(), static_cast<std::uint16_t>(std::min<std::size_t>(name.size(), 255)));
     const std::string& description = options_.interfaceDescription;
     if (!description.empty())
-        putOption(kIfDescription, description.data(), static_cast<std::uint16_t>(std::min<std::size_t>(description.size(), 1024)));
+        putOption(kIfDescription, description.data(),
+                  static_cast<std::uint16_t>(std::min<std::size_t>(description.size(), 1024)));
     putOption(kIfTimestampResolution, &kNanoseconds, 1);
     endBlock();
 }
@@ -126,7 +128,8 @@ int PcapngWriter::finish(const CaptureSummary& summary) {
 }
 
 int PcapngWriter::flush() {
-    if (error_ == 0 && !buffer_.empty()) error_ = writeAll(fd_, buffer_.data(), buffer_.size(), options_.timeoutMilliseconds);
+    if (error_ == 0 && !buffer_.empty())
+        error_ = writeAll(fd_, buffer_.data(), buffer_.size(), options_.timeoutMilliseconds);
     buffer_.clear();
     return error_;
 }

@@ -16,23 +16,23 @@ namespace nexnet {
 /// The pcapng block types and option codes nexnet writes and reads (draft-ietf-opsawg-pcapng,
 /// section 4).
 namespace pcapng {
-constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;        ///< Section Header Block.
-constexpr std::uint32_t kInterfaceDescription = 1;          ///< Interface Description Block.
-constexpr std::uint32_t kInterfaceStatistics = 5;           ///< Interface Statistics Block.
-constexpr std::uint32_t kEnhancedPacket = 6;                ///< Enhanced Packet Block.
-constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;       ///< The section header's byte-order magic.
-constexpr std::uint16_t kEndOfOptions = 0;                  ///< opt_endofopt.
-constexpr std::uint16_t kShbUserApplication = 4;            ///< shb_userappl.
-constexpr std::uint16_t kIfName = 2;                        ///< if_name.
-constexpr std::uint16_t kIfDescription = 3;                 ///< if_description.
-constexpr std::uint16_t kIfTimestampResolution = 9;         ///< if_tsresol.
-constexpr std::uint16_t kEpbFlags = 2;                      ///< epb_flags (bits 0-1: direction).
-constexpr std::uint16_t kIsbStartTime = 2;                  ///< isb_starttime.
-constexpr std::uint16_t kIsbEndTime = 3;                    ///< isb_endtime.
-constexpr std::uint16_t kIsbInterfaceReceived = 4;          ///< isb_ifrecv.
-constexpr std::uint16_t kIsbInterfaceDropped = 5;           ///< isb_ifdrop.
-constexpr std::uint16_t kIsbFilterAccepted = 6;             ///< isb_filteraccept.
-constexpr std::uint16_t kLinkTypeEthernet = 1;              ///< LINKTYPE_ETHERNET.
+constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;   ///< Section Header Block.
+constexpr std::uint32_t kInterfaceDescription = 1;     ///< Interface Description Block.
+constexpr std::uint32_t kInterfaceStatistics = 5;      ///< Interface Statistics Block.
+constexpr std::uint32_t kEnhancedPacket = 6;           ///< Enhanced Packet Block.
+constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;  ///< The section header's byte-order magic.
+constexpr std::uint16_t kEndOfOptions = 0;             ///< opt_endofopt.
+constexpr std::uint16_t kShbUserApplication = 4;       ///< shb_userappl.
+constexpr std::uint16_t kIfName = 2;                   ///< if_name.
+constexpr std::uint16_t kIfDescription = 3;            ///< if_description.
+constexpr std::uint16_t kIfTimestampResolution = 9;    ///< if_tsresol.
+constexpr std::uint16_t kEpbFlags = 2;                 ///< epb_flags (bits 0-1: direction).
+constexpr std::uint16_t kIsbStartTime = 2;             ///< isb_starttime.
+constexpr std::uint16_t kIsbEndTime = 3;               ///< isb_endtime.
+constexpr std::uint16_t kIsbInterfaceReceived = 4;     ///< isb_ifrecv.
+constexpr std::uint16_t kIsbInterfaceDropped = 5;      ///< isb_ifdrop.
+constexpr std::uint16_t kIsbFilterAccepted = 6;        ///< isb_filteraccept.
+constexpr std::uint16_t kLinkTypeEthernet = 1;         ///< LINKTYPE_ETHERNET.
 }  // namespace pcapng
 
 /// Writes a pcapng section (IETF draft-ietf-opsawg-pcapng) to a file descriptor: a file, or the

@@ -13,8 +13,9 @@ namespace nexnet {
 Result<std::unique_ptr<QueueWorkers>> QueueWorkers::create(const Options& options) {
     using R = Result<std::unique_ptr<QueueWorkers>>;
     if (options.threads == 0 || options.threads > IONetwork::kMaxQueues)
-        return R::failure(EINVAL, std::to_string(options.threads) + " threads: 1 to " +
-                                      std::to_string(IONetwork::kMaxQueues) + " (one per queue pair)");
+        return R::failure(EINVAL,
+                          std::to_string(options.threads) + " threads: 1 to " + std::to_string(IONetwork::kMaxQueues) +
+                              " (one per queue pair)");
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return R::failure(errno, "sched_getaffinity");
@@ -87,8 +88,9 @@ Status QueueWorkers::start() {
     for (unsigned w = 0; w < started.size(); ++w) {
         int error = started[w].get();
         if (error != 0 && status.ok())
-            status = Status(error, "cannot pin worker " + std::to_string(w) + " to CPU " + std::to_string(cpu(w)) +
-                                       ": " + std::strerror(error));
+            status = Status(error,
+                            "cannot pin worker " + std::to_string(w) + " to CPU " + std::to_string(cpu(w)) + ": " +
+                                std::strerror(error));
     }
     if (!status.ok()) stop();
     return status;
@@ -113,8 +115,9 @@ Result<std::vector<unsigned>> QueueWorkers::parseCpuList(std::string_view list) 
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
         std::size_t dash = item.find('-');
         unsigned first = 0, last = 0;
-        bool valid = dash == std::string_view::npos ? number(item, first) && number(item, last)
-                                                    : number(item.substr(0, dash), first) && number(item.substr(dash + 1), last);
+        bool valid = dash == std::string_view::npos
+            ? number(item, first) && number(item, last)
+            : number(item.substr(0, dash), first) && number(item.substr(dash + 1), last);
         if (!valid || last < first)
             return R::failure(EINVAL, "CPU list: \"" + std::string(item) + "\" is not a CPU or a range of CPUs (0-3)");
         for (unsigned cpu = first; cpu <= last; ++cpu) cpus.push_back(cpu);

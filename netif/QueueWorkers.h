@@ -46,8 +46,8 @@ class QueueWorkers {
 public:
     /// How the workers run.
     struct Options {
-        unsigned threads = 1;        ///< Worker threads, 1 to IONetwork::kMaxQueues.
-        std::vector<unsigned> cpus;  ///< Worker w runs on cpus[w % cpus.size()]; empty: not pinned.
+        unsigned threads = 1;           ///< Worker threads, 1 to IONetwork::kMaxQueues.
+        std::vector<unsigned> cpus;     ///< Worker w runs on cpus[w % cpus.size()]; empty: not pinned.
         std::string name = "nexnet-q";  ///< Thread names: name + worker number ("nexnet-q0").
     };
 

@@ -31,7 +31,8 @@ int makeDirectory(const std::string& directory) {
 }  // namespace
 
 std::string Telemetry::runtimeDirectory() {
-    if (std::string explicitDirectory = environment("NEXNET_RUNTIME_DIR"); !explicitDirectory.empty()) return explicitDirectory;
+    if (std::string explicitDirectory = environment("NEXNET_RUNTIME_DIR"); !explicitDirectory.empty())
+        return explicitDirectory;
     if (::geteuid() == 0) return "/run/nexnet";
     if (std::string xdg = environment("XDG_RUNTIME_DIR"); !xdg.empty()) return xdg + "/nexnet";
     return "/tmp/nexnet-" + std::to_string(::geteuid());
@@ -79,7 +80,8 @@ Telemetry::~Telemetry() {
 }
 
 int Telemetry::addInterface(NetworkInterface& interface, const InterfaceDetails& details) {
-    return registry_->add({interface.name(), details.uri, &interface, &interface.driver(), details.bridge, details.lowResource});
+    return registry_->add(
+        {interface.name(), details.uri, &interface, &interface.driver(), details.bridge, details.lowResource});
 }
 
 int Telemetry::addDriver(IONetwork& driver, const std::string& uri, const std::string& name) {

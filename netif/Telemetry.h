@@ -61,14 +61,14 @@ public:
         std::string path;
         mode_t socketMode = 0660;  ///< Permissions of the socket file (connecting needs write permission).
         gid_t socketGroup = static_cast<gid_t>(-1);  ///< Group that may read (-1: the process's group).
-        std::string processName;   ///< Shown to clients; empty: the program's name.
+        std::string processName;                     ///< Shown to clients; empty: the program's name.
     };
 
     /// What the telemetry shows about an interface beyond the interface itself.
     struct InterfaceDetails {
-        std::string uri;                            ///< The driver URI it was opened with.
-        HostStackBridge* bridge = nullptr;          ///< Its exception path to the kernel, if any.
-        LowResourceBuffer* lowResource = nullptr;   ///< Its low-resource layer, if any.
+        std::string uri;                           ///< The driver URI it was opened with.
+        HostStackBridge* bridge = nullptr;         ///< Its exception path to the kernel, if any.
+        LowResourceBuffer* lowResource = nullptr;  ///< Its low-resource layer, if any.
     };
 
     /// Where telemetry sockets live: $NEXNET_RUNTIME_DIR when set; /run/nexnet for root;

@@ -29,7 +29,8 @@ int waitReadable(int fd, std::chrono::milliseconds timeout) {
 }  // namespace
 
 std::vector<std::string> TelemetryClient::searchDirectories() {
-    if (const char* explicitDirectory = std::getenv("NEXNET_RUNTIME_DIR"); explicitDirectory != nullptr && *explicitDirectory)
+    if (const char* explicitDirectory = std::getenv("NEXNET_RUNTIME_DIR");
+        explicitDirectory != nullptr && *explicitDirectory)
         return {explicitDirectory};
     std::vector<std::string> directories = {"/run/nexnet"};
     std::string own = Telemetry::runtimeDirectory();
@@ -69,7 +70,7 @@ Result<std::unique_ptr<TelemetryClient>> TelemetryClient::connect(const std::str
         int error = errno;
         ::close(fd);
         std::string why = error == ECONNREFUSED ? "its process is gone"
-                          : error == EACCES     ? "permission denied (the socket's owner and group only)"
+            : error == EACCES                   ? "permission denied (the socket's owner and group only)"
                                                 : std::strerror(error);
         return R::failure(error, path + ": " + why);
     }
@@ -83,13 +84,15 @@ Result<std::string> TelemetryClient::request(const TelemetryRequest& request, st
     std::string line = request.toJson() + "\n";
     if (int error = writeAll(fd_, line.data(), line.size(), static_cast<int>(timeout.count())); error != 0) {
         // A server that refused us wrote why before closing: read it rather than report EPIPE.
-        if (error != EPIPE && error != ECONNRESET) return R::failure(error, "cannot send the request: " + std::string(std::strerror(error)));
+        if (error != EPIPE && error != ECONNRESET)
+            return R::failure(error, "cannot send the request: " + std::string(std::strerror(error)));
     }
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::size_t newline;
     while ((newline = pending_.find('\n')) == std::string::npos) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0 || waitReadable(fd_, left) == ETIMEDOUT) return R::failure(ETIMEDOUT, "no reply from the process");
+        if (left.count() <= 0 || waitReadable(fd_, left) == ETIMEDOUT)
+            return R::failure(ETIMEDOUT, "no reply from the process");
         char buffer[65536];
         ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
         if (got < 0 && errno == EINTR) continue;
@@ -107,7 +110,8 @@ Result<TelemetryReport> TelemetryClient::describe(const std::string& interface) 
     ask.interface = interface;
     auto reply = request(ask);
     if (!reply) return R::failure(reply);
-    if (Status status = TelemetryRequest::status(reply.value()); !status) return R::failure(status.error(), status.message());
+    if (Status status = TelemetryRequest::status(reply.value()); !status)
+        return R::failure(status.error(), status.message());
     return TelemetryReport::fromJson(reply.value());
 }
 

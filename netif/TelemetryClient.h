@@ -44,7 +44,8 @@ public:
 
     /// Sends @p request and waits at most @p timeout for the reply line.
     /// @return the reply (JSON, without the newline); errors: ETIMEDOUT, EPIPE (the server closed).
-    Result<std::string> request(const TelemetryRequest& request, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    Result<std::string> request(const TelemetryRequest& request,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
     /// Asks for the report of @p interface ("" for every one). Errors: the server's (EACCES, ENODEV),
     /// those of request().
     Result<TelemetryReport> describe(const std::string& interface = "");

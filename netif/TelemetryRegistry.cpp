@@ -20,27 +20,35 @@ namespace {
 
 const char* modeName(app_ring_mode mode) {
     switch (mode) {
-    case APP_RING_RX_INTERCEPT: return "rx-intercept";
-    case APP_RING_TX_INTERCEPT: return "tx-intercept";
-    case APP_RING_BYPASS: return "bypass";
-    case APP_RING_NON_NETWORK: return "non-network";
-    default: return "unknown";
+    case APP_RING_RX_INTERCEPT:
+        return "rx-intercept";
+    case APP_RING_TX_INTERCEPT:
+        return "tx-intercept";
+    case APP_RING_BYPASS:
+        return "bypass";
+    case APP_RING_NON_NETWORK:
+        return "non-network";
+    default:
+        return "unknown";
     }
 }
 
 const char* linkName(LinkStatus status) {
     switch (status) {
-    case LinkStatus::up: return "up";
-    case LinkStatus::down: return "down";
-    default: return "unknown";
+    case LinkStatus::up:
+        return "up";
+    case LinkStatus::down:
+        return "down";
+    default:
+        return "unknown";
     }
 }
 
 TelemetryReport::NamedCounters countersOf(const AppRing::Statistics& s) {
-    return {{"inserted", s.inserted},     {"removed", s.removed},     {"returned", s.returned},
-            {"ring1Full", s.ring1Full},   {"unpostable", s.unpostable}, {"copied", s.copied},
-            {"bypassDrops", s.bypassDrops}, {"invalid", s.invalid},   {"refused", s.refused},
-            {"abandoned", s.abandoned},       {"reclaimed", s.reclaimed}};
+    return {{"inserted", s.inserted},       {"removed", s.removed},       {"returned", s.returned},
+            {"ring1Full", s.ring1Full},     {"unpostable", s.unpostable}, {"copied", s.copied},
+            {"bypassDrops", s.bypassDrops}, {"invalid", s.invalid},       {"refused", s.refused},
+            {"abandoned", s.abandoned},     {"reclaimed", s.reclaimed}};
 }
 
 TelemetryReport::NamedCounters countersOf(const LowResourceBuffer::Statistics& s) {
@@ -123,14 +131,16 @@ TelemetryReport::Interface TelemetryRegistry::describe(const Entry& entry) const
     report.link = linkName(driver.linkStatus());
     report.flags = entry.interface != nullptr ? entry.interface->flags() : flagsOf(driver);
     report.mtu = driver.mtu();
-    if (auto* ethernet = dynamic_cast<IOEthernet*>(&driver)) report.hardwareAddress = ethernet->hardwareAddress().toString();
+    if (auto* ethernet = dynamic_cast<IOEthernet*>(&driver))
+        report.hardwareAddress = ethernet->hardwareAddress().toString();
     report.controllable = entry.interface != nullptr;
     if (entry.interface != nullptr) {
         report.ipv4 = ipv4Of(*entry.interface);
         report.outputQueued = entry.interface->outputQueued();
     }
     if (AppRing* ring = appRings_ != nullptr ? appRings_->ring(entry.name) : nullptr) {
-        TelemetryReport::AppRings rings{modeName(ring->mode()), {}, ring->ring1Pending(), countersOf(ring->statistics())};
+        TelemetryReport::AppRings rings{
+            modeName(ring->mode()), {}, ring->ring1Pending(), countersOf(ring->statistics())};
         for (auto& app : appRings_->applications()) {
             if (app.interface == entry.name) rings.applications.push_back({app.pid, app.uid});
         }
@@ -140,9 +150,9 @@ TelemetryReport::Interface TelemetryRegistry::describe(const Entry& entry) const
         report.bridge = TelemetryReport::Bridge{entry.bridge->hostName(), entry.bridge->statistics().toHost,
                                                 entry.bridge->statistics().fromHost};
     if (const LowResourceBuffer* low = entry.lowResource) {
-        report.lowResource = TelemetryReport::LowResource{low->isLowResource(),     low->config().lowWater,
-                                                          low->config().highWater,  low->held(),
-                                                          low->reserveInUse(),      countersOf(low->statistics())};
+        report.lowResource =
+            TelemetryReport::LowResource{low->isLowResource(), low->config().lowWater, low->config().highWater,
+                                         low->held(),          low->reserveInUse(),    countersOf(low->statistics())};
     }
     return report;
 }
@@ -195,14 +205,16 @@ Status TelemetryRegistry::set(std::string_view name, const TelemetrySetting& set
         if_ioctl_t call{SIOCSIFMTU, &ifr};
         error = perform(*entry, IFCONTROL_UNIXIOCTL, &call);
         if (error == EINVAL)
-            return Status(error, "MTU " + std::to_string(setting.mtu) + " is outside 68-" +
-                                     std::to_string(entry->driver->maxMtu()) + " for " + entry->name);
+            return Status(error,
+                          "MTU " + std::to_string(setting.mtu) + " is outside 68-" +
+                              std::to_string(entry->driver->maxMtu()) + " for " + entry->name);
         break;
     }
     case Kind::address: {
         EthernetAddress address = setting.address;
         error = perform(*entry, IFCONTROL_SETADDR, address.bytes.data());
-        if (error == EINVAL) return Status(error, address.toString() + " is not a unicast address " + entry->name + " accepts");
+        if (error == EINVAL)
+            return Status(error, address.toString() + " is not a unicast address " + entry->name + " accepts");
         break;
     }
     }

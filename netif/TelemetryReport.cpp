@@ -13,9 +13,15 @@ using Json = nlohmann::json;
 
 // IFF_* names, as `ip link` prints them.
 constexpr std::pair<unsigned, const char*> kFlagNames[] = {
-    {IFF_UP, "UP"},           {IFF_BROADCAST, "BROADCAST"}, {IFF_LOOPBACK, "LOOPBACK"},
-    {IFF_POINTOPOINT, "POINTOPOINT"}, {IFF_RUNNING, "RUNNING"}, {IFF_NOARP, "NOARP"},
-    {IFF_PROMISC, "PROMISC"}, {IFF_ALLMULTI, "ALLMULTI"},   {IFF_MULTICAST, "MULTICAST"},
+    {IFF_UP, "UP"},
+    {IFF_BROADCAST, "BROADCAST"},
+    {IFF_LOOPBACK, "LOOPBACK"},
+    {IFF_POINTOPOINT, "POINTOPOINT"},
+    {IFF_RUNNING, "RUNNING"},
+    {IFF_NOARP, "NOARP"},
+    {IFF_PROMISC, "PROMISC"},
+    {IFF_ALLMULTI, "ALLMULTI"},
+    {IFF_MULTICAST, "MULTICAST"},
 };
 
 Json counters(const QueueStatistics& s) {
@@ -23,8 +29,8 @@ Json counters(const QueueStatistics& s) {
 }
 
 QueueStatistics counters(const Json& j) {
-    return {j.at("packets").get<std::uint64_t>(), j.at("bytes").get<std::uint64_t>(), j.at("errors").get<std::uint64_t>(),
-            j.at("drops").get<std::uint64_t>()};
+    return {j.at("packets").get<std::uint64_t>(), j.at("bytes").get<std::uint64_t>(),
+            j.at("errors").get<std::uint64_t>(), j.at("drops").get<std::uint64_t>()};
 }
 
 Json named(const TelemetryReport::NamedCounters& values) {
@@ -40,10 +46,14 @@ TelemetryReport::NamedCounters named(const Json& object) {
 }
 
 Json toJson(const TelemetryReport::Pool& p) {
-    return {{"capacity", p.capacity},       {"inUse", p.inUse},
-            {"sharedAvailable", p.sharedAvailable}, {"highWaterMark", p.highWaterMark},
-            {"allocationFailures", p.allocationFailures}, {"belowLowWater", p.belowLowWater},
-            {"bufferSize", p.bufferSize},   {"pageSize", p.pageSize}};
+    return {{"capacity", p.capacity},
+            {"inUse", p.inUse},
+            {"sharedAvailable", p.sharedAvailable},
+            {"highWaterMark", p.highWaterMark},
+            {"allocationFailures", p.allocationFailures},
+            {"belowLowWater", p.belowLowWater},
+            {"bufferSize", p.bufferSize},
+            {"pageSize", p.pageSize}};
 }
 
 TelemetryReport::Pool poolFrom(const Json& j) {
@@ -62,21 +72,26 @@ TelemetryReport::Pool poolFrom(const Json& j) {
 Json toJson(const TelemetryReport::AppRings& a) {
     Json applications = Json::array();
     for (auto& app : a.applications) applications.push_back({{"pid", app.pid}, {"uid", app.uid}});
-    return {{"mode", a.mode}, {"applications", applications}, {"ring1Pending", a.ring1Pending}, {"counters", named(a.counters)}};
+    return {{"mode", a.mode},
+            {"applications", applications},
+            {"ring1Pending", a.ring1Pending},
+            {"counters", named(a.counters)}};
 }
 
 TelemetryReport::AppRings appRingsFrom(const Json& j) {
     TelemetryReport::AppRings a;
     a.mode = j.at("mode").get<std::string>();
-    for (auto& app : j.at("applications")) a.applications.push_back({app.at("pid").get<pid_t>(), app.at("uid").get<uid_t>()});
+    for (auto& app : j.at("applications"))
+        a.applications.push_back({app.at("pid").get<pid_t>(), app.at("uid").get<uid_t>()});
     a.ring1Pending = j.at("ring1Pending").get<std::uint32_t>();
     a.counters = named(j.at("counters"));
     return a;
 }
 
 Json toJson(const TelemetryReport::LowResource& l) {
-    return {{"lowResource", l.lowResource}, {"lowWater", l.lowWater}, {"highWater", l.highWater},
-            {"held", l.held},               {"reserveInUse", l.reserveInUse}, {"counters", named(l.counters)}};
+    return {{"lowResource", l.lowResource},   {"lowWater", l.lowWater},
+            {"highWater", l.highWater},       {"held", l.held},
+            {"reserveInUse", l.reserveInUse}, {"counters", named(l.counters)}};
 }
 
 TelemetryReport::LowResource lowResourceFrom(const Json& j) {
@@ -102,7 +117,8 @@ Json optional(const std::optional<T>& value) {
 
 Json toJson(const TelemetryReport::Interface& i) {
     Json queues = Json::array();
-    for (auto& q : i.queues) queues.push_back({{"queue", q.index}, {"receive", counters(q.receive)}, {"transmit", counters(q.transmit)}});
+    for (auto& q : i.queues)
+        queues.push_back({{"queue", q.index}, {"receive", counters(q.receive)}, {"transmit", counters(q.transmit)}});
     return {{"name", i.name},
             {"uri", i.uri},
             {"mode", i.mode},
@@ -145,12 +161,13 @@ TelemetryReport::Interface interfaceFrom(const Json& j) {
     i.outputQueued = j.at("outputQueued").get<unsigned>();
     i.captures = j.at("captures").get<unsigned>();
     i.controllable = j.at("controllable").get<bool>();
-    for (auto& q : j.at("queues")) i.queues.push_back({q.at("queue").get<unsigned>(), counters(q.at("receive")), counters(q.at("transmit"))});
+    for (auto& q : j.at("queues"))
+        i.queues.push_back({q.at("queue").get<unsigned>(), counters(q.at("receive")), counters(q.at("transmit"))});
     if (!j.at("pool").is_null()) i.pool = poolFrom(j.at("pool"));
     if (!j.at("appRings").is_null()) i.appRings = appRingsFrom(j.at("appRings"));
     if (auto& b = j.at("bridge"); !b.is_null())
-        i.bridge = TelemetryReport::Bridge{b.at("hostInterface").get<std::string>(), b.at("toHost").get<std::uint64_t>(),
-                                           b.at("fromHost").get<std::uint64_t>()};
+        i.bridge = TelemetryReport::Bridge{b.at("hostInterface").get<std::string>(),
+                                           b.at("toHost").get<std::uint64_t>(), b.at("fromHost").get<std::uint64_t>()};
     if (!j.at("lowResource").is_null()) i.lowResource = lowResourceFrom(j.at("lowResource"));
     return i;
 }
@@ -188,8 +205,12 @@ std::string TelemetryReport::toJson() const {
     Json list = Json::array();
     for (auto& i : interfaces) list.push_back(nexnet::toJson(i));
     Json document = {{"ok", true},
-                     {"process", {{"pid", pid}, {"name", process}, {"uid", uid}, {"version", version},
-                                  {"startedNanoseconds", startedNanoseconds}}},
+                     {"process",
+                      {{"pid", pid},
+                       {"name", process},
+                       {"uid", uid},
+                       {"version", version},
+                       {"startedNanoseconds", startedNanoseconds}}},
                      {"nanoseconds", nanoseconds},
                      {"interfaces", list}};
     // Replace, not throw, on bytes that are not UTF-8 (a driver's name is the driver's business).
@@ -200,7 +221,8 @@ Result<TelemetryReport> TelemetryReport::fromJson(std::string_view text) {
     using R = Result<TelemetryReport>;
     Json document = Json::parse(text, nullptr, false);
     if (document.is_discarded() || !document.is_object()) return R::failure(EBADMSG, "the reply is not a JSON object");
-    if (!document.value("ok", false)) return R::failure(EBADMSG, "the reply is an error: " + document.value("message", std::string("?")));
+    if (!document.value("ok", false))
+        return R::failure(EBADMSG, "the reply is an error: " + document.value("message", std::string("?")));
     // nlohmann reports a missing member or a wrong type by exception; nothing else here throws.
     try {
         TelemetryReport report;

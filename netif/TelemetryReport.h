@@ -27,20 +27,20 @@ struct TelemetryReport {
 
     /// One queue pair's counters.
     struct Queue {
-        unsigned index = 0;          ///< The queue number.
-        QueueStatistics receive;     ///< Receive counters (IONetwork::receiveStatistics).
-        QueueStatistics transmit;    ///< Transmit counters (IONetwork::transmitStatistics).
+        unsigned index = 0;        ///< The queue number.
+        QueueStatistics receive;   ///< Receive counters (IONetwork::receiveStatistics).
+        QueueStatistics transmit;  ///< Transmit counters (IONetwork::transmitStatistics).
     };
     /// The netbuf pool a driver receives into.
     struct Pool {
-        std::uint32_t capacity = 0;          ///< Netbufs in the pool: the cap.
-        std::uint32_t inUse = 0;             ///< Netbufs taken.
-        std::uint32_t sharedAvailable = 0;   ///< Free in the shared stack (what water marks compare).
-        std::uint32_t highWaterMark = 0;     ///< Most netbufs ever out at once.
-        std::uint64_t allocationFailures = 0;///< Requests refused because the pool was empty.
-        bool belowLowWater = false;          ///< Between a low-water crossing and the recovery.
-        std::uint32_t bufferSize = 0;        ///< Bytes per buffer (headroom + data room).
-        std::uint64_t pageSize = 0;          ///< Page size of the buffers' memory (2 MiB: hugepages).
+        std::uint32_t capacity = 0;            ///< Netbufs in the pool: the cap.
+        std::uint32_t inUse = 0;               ///< Netbufs taken.
+        std::uint32_t sharedAvailable = 0;     ///< Free in the shared stack (what water marks compare).
+        std::uint32_t highWaterMark = 0;       ///< Most netbufs ever out at once.
+        std::uint64_t allocationFailures = 0;  ///< Requests refused because the pool was empty.
+        bool belowLowWater = false;            ///< Between a low-water crossing and the recovery.
+        std::uint32_t bufferSize = 0;          ///< Bytes per buffer (headroom + data room).
+        std::uint64_t pageSize = 0;            ///< Page size of the buffers' memory (2 MiB: hugepages).
     };
     /// An application that has the interface's app rings mapped.
     struct Application {
@@ -62,28 +62,28 @@ struct TelemetryReport {
     };
     /// Low-resource buffering (LowResourceBuffer).
     struct LowResource {
-        bool lowResource = false;     ///< The pool is under its low-water mark now.
-        std::uint32_t lowWater = 0;   ///< The mark.
-        std::uint32_t highWater = 0;  ///< Recovered at this many free netbufs.
-        std::uint64_t held = 0;       ///< Reserve copies held for release.
-        std::uint32_t reserveInUse = 0; ///< Reserve netbufs in use.
-        NamedCounters counters;       ///< LowResourceBuffer::Statistics by name.
+        bool lowResource = false;        ///< The pool is under its low-water mark now.
+        std::uint32_t lowWater = 0;      ///< The mark.
+        std::uint32_t highWater = 0;     ///< Recovered at this many free netbufs.
+        std::uint64_t held = 0;          ///< Reserve copies held for release.
+        std::uint32_t reserveInUse = 0;  ///< Reserve netbufs in use.
+        NamedCounters counters;          ///< LowResourceBuffer::Statistics by name.
     };
     /// One interface (or a driver a program runs without a NetworkInterface).
     struct Interface {
-        std::string name;              ///< Its name (the driver's).
-        std::string uri;               ///< The driver URI it was opened with.
-        std::string mode;              ///< IONetwork::modeDescription: how the driver runs.
-        std::string link;              ///< "up", "down" or "unknown".
-        unsigned flags = 0;            ///< IFF_* flags (JSON: their names).
-        unsigned mtu = 0;              ///< The MTU.
-        std::string hardwareAddress;   ///< "aa:bb:cc:dd:ee:ff", or "" for a link without one.
-        std::string ipv4;              ///< "A.B.C.D/N" (NetworkInterface::address), or "".
-        unsigned outputQueued = 0;     ///< Packets waiting for room in the transmit ring.
-        unsigned captures = 0;         ///< Captures running on it.
-        bool controllable = false;     ///< A NetworkInterface: capture works (else a bare driver).
-        std::vector<Queue> queues;     ///< Per-queue counters.
-        std::optional<Pool> pool;      ///< The driver's pool.
+        std::string name;                        ///< Its name (the driver's).
+        std::string uri;                         ///< The driver URI it was opened with.
+        std::string mode;                        ///< IONetwork::modeDescription: how the driver runs.
+        std::string link;                        ///< "up", "down" or "unknown".
+        unsigned flags = 0;                      ///< IFF_* flags (JSON: their names).
+        unsigned mtu = 0;                        ///< The MTU.
+        std::string hardwareAddress;             ///< "aa:bb:cc:dd:ee:ff", or "" for a link without one.
+        std::string ipv4;                        ///< "A.B.C.D/N" (NetworkInterface::address), or "".
+        unsigned outputQueued = 0;               ///< Packets waiting for room in the transmit ring.
+        unsigned captures = 0;                   ///< Captures running on it.
+        bool controllable = false;               ///< A NetworkInterface: capture works (else a bare driver).
+        std::vector<Queue> queues;               ///< Per-queue counters.
+        std::optional<Pool> pool;                ///< The driver's pool.
         std::optional<AppRings> appRings;        ///< Its app rings while mapped.
         std::optional<Bridge> bridge;            ///< Its exception path to the kernel.
         std::optional<LowResource> lowResource;  ///< Its low-resource layer.
@@ -94,13 +94,13 @@ struct TelemetryReport {
         QueueStatistics transmitTotals() const;
     };
 
-    pid_t pid = 0;                        ///< The process.
-    std::string process;                  ///< Its name.
-    uid_t uid = 0;                        ///< Its user.
-    std::string version;                  ///< nexnet's version.
-    std::uint64_t startedNanoseconds = 0; ///< When the telemetry opened, since the epoch.
-    std::uint64_t nanoseconds = 0;        ///< When this report was made (CLOCK_REALTIME).
-    std::vector<Interface> interfaces;    ///< Its interfaces.
+    pid_t pid = 0;                         ///< The process.
+    std::string process;                   ///< Its name.
+    uid_t uid = 0;                         ///< Its user.
+    std::string version;                   ///< nexnet's version.
+    std::uint64_t startedNanoseconds = 0;  ///< When the telemetry opened, since the epoch.
+    std::uint64_t nanoseconds = 0;         ///< When this report was made (CLOCK_REALTIME).
+    std::vector<Interface> interfaces;     ///< Its interfaces.
 
     /// The interface named @p name, or nullptr.
     const Interface* find(std::string_view name) const;

@@ -31,7 +31,8 @@ Result<TelemetrySetting> settingFrom(const Json& document) {
     unsigned given = 0;
     if (auto it = document.find("state"); it != document.end()) {
         ++given;
-        if (!it->is_string() || (*it != "up" && *it != "down")) return S::failure(EINVAL, "\"state\" must be \"up\" or \"down\"");
+        if (!it->is_string() || (*it != "up" && *it != "down"))
+            return S::failure(EINVAL, "\"state\" must be \"up\" or \"down\"");
         setting.kind = *it == "up" ? TelemetrySetting::Kind::up : TelemetrySetting::Kind::down;
     }
     if (auto it = document.find("promiscuous"); it != document.end()) {
@@ -42,7 +43,8 @@ Result<TelemetrySetting> settingFrom(const Json& document) {
     }
     if (auto it = document.find("mtu"); it != document.end()) {
         ++given;
-        if (!it->is_number_unsigned() || it->get<std::uint64_t>() > 65535) return S::failure(EINVAL, "\"mtu\" must be a number of 0-65535");
+        if (!it->is_number_unsigned() || it->get<std::uint64_t>() > 65535)
+            return S::failure(EINVAL, "\"mtu\" must be a number of 0-65535");
         setting.kind = TelemetrySetting::Kind::mtu;
         setting.mtu = it->get<unsigned>();
     }
@@ -67,7 +69,8 @@ Result<TelemetryRequest> captureFrom(const Json& document, TelemetryRequest requ
         request.count = it->get<std::uint64_t>();
     }
     if (auto it = document.find("snaplen"); it != document.end()) {
-        if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0 || it->get<std::uint64_t>() > TelemetryRequest::kMaxSnaplen)
+        if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0 ||
+            it->get<std::uint64_t>() > TelemetryRequest::kMaxSnaplen)
             return R::failure(EINVAL, "\"snaplen\" must be a number of 1-262144");
         request.snaplen = it->get<std::uint32_t>();
     }
@@ -78,7 +81,8 @@ Result<TelemetryRequest> captureFrom(const Json& document, TelemetryRequest requ
 
 Result<TelemetryRequest> TelemetryRequest::parse(std::string_view line) {
     Json document = Json::parse(line, nullptr, false);
-    if (document.is_discarded() || !document.is_object()) return R::failure(EBADMSG, "the request is not a JSON object");
+    if (document.is_discarded() || !document.is_object())
+        return R::failure(EBADMSG, "the request is not a JSON object");
     auto command = document.find("command");
     if (command == document.end() || !command->is_string()) return R::failure(EINVAL, "the request has no \"command\"");
     TelemetryRequest request;
@@ -98,7 +102,8 @@ Result<TelemetryRequest> TelemetryRequest::parse(std::string_view line) {
     if (std::string member = unknownMember(document, *allowed); !member.empty())
         return R::failure(EINVAL, "unknown member \"" + member + "\" in a " + command->get<std::string>() + " request");
     if (auto it = document.find("interface"); it != document.end()) {
-        if (!it->is_string() || it->get<std::string>().empty()) return R::failure(EINVAL, "\"interface\" must be a name");
+        if (!it->is_string() || it->get<std::string>().empty())
+            return R::failure(EINVAL, "\"interface\" must be a name");
         request.interface = it->get<std::string>();
     }
     if (request.command != Command::describe && request.interface.empty())
@@ -121,11 +126,21 @@ std::string TelemetryRequest::toJson() const {
     case Command::set:
         document["command"] = "set";
         switch (setting.kind) {
-        case TelemetrySetting::Kind::up: document["state"] = "up"; break;
-        case TelemetrySetting::Kind::down: document["state"] = "down"; break;
-        case TelemetrySetting::Kind::promiscuous: document["promiscuous"] = setting.on; break;
-        case TelemetrySetting::Kind::mtu: document["mtu"] = setting.mtu; break;
-        case TelemetrySetting::Kind::address: document["address"] = setting.address.toString(); break;
+        case TelemetrySetting::Kind::up:
+            document["state"] = "up";
+            break;
+        case TelemetrySetting::Kind::down:
+            document["state"] = "down";
+            break;
+        case TelemetrySetting::Kind::promiscuous:
+            document["promiscuous"] = setting.on;
+            break;
+        case TelemetrySetting::Kind::mtu:
+            document["mtu"] = setting.mtu;
+            break;
+        case TelemetrySetting::Kind::address:
+            document["address"] = setting.address.toString();
+            break;
         }
         break;
     case Command::capture:
@@ -153,7 +168,8 @@ Status TelemetryRequest::status(std::string_view reply) {
         return Status(EBADMSG, "the telemetry reply is not one the protocol knows");
     if (document["ok"].get<bool>()) return Status();
     int error = document.value("errno", EIO);
-    return Status(error > 0 ? error : EIO, document.value("message", std::string(std::strerror(error > 0 ? error : EIO))));
+    return Status(error > 0 ? error : EIO,
+                  document.value("message", std::string(std::strerror(error > 0 ? error : EIO))));
 }
 
 }  // namespace nexnet

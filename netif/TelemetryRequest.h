@@ -22,10 +22,10 @@ struct TelemetrySetting {
         mtu,          ///< IFCONTROL_UNIXIOCTL with SIOCSIFMTU (mtu).
         address,      ///< IFCONTROL_SETADDR (address).
     };
-    Kind kind = Kind::up;       ///< What to change.
-    bool on = false;            ///< promiscuous: on or off.
-    unsigned mtu = 0;           ///< mtu: the new MTU.
-    EthernetAddress address;    ///< address: the new hardware address.
+    Kind kind = Kind::up;     ///< What to change.
+    bool on = false;          ///< promiscuous: on or off.
+    unsigned mtu = 0;         ///< mtu: the new MTU.
+    EthernetAddress address;  ///< address: the new hardware address.
 };
 
 /// One request line of the telemetry protocol (docs/telemetry.md), as a client builds it

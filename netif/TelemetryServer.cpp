@@ -26,7 +26,7 @@ namespace {
 
 constexpr std::size_t kMaxRequest = 64 * 1024;  // a request line longer than this is refused
 constexpr unsigned kMaxConnections = 64;
-constexpr int kWriteTimeout = 2000;             // ms a client may keep us waiting for room
+constexpr int kWriteTimeout = 2000;  // ms a client may keep us waiting for room
 constexpr auto kControlTimeout = std::chrono::seconds(2);
 
 std::uint64_t realtimeNanoseconds() {
@@ -68,7 +68,8 @@ Result<std::unique_ptr<TelemetryServer>> TelemetryServer::start(TelemetryRegistr
         std::string why = error == EADDRINUSE ? "another process serves it" : std::strerror(error);
         return R::failure(error, "telemetry socket " + options.path + ": " + why);
     }
-    auto timer = server->loop_->addTimer(std::chrono::milliseconds(100), [s = server.get()] { s->checkCaptures(); }, true);
+    auto timer = server->loop_->addTimer(
+        std::chrono::milliseconds(100), [s = server.get()] { s->checkCaptures(); }, true);
     if (!timer) return R::failure(timer.error(), "telemetry timer: " + timer.describe());
     // The loop is touched only by the new thread from here on (thread creation orders the setup before it).
     server->thread_ = std::thread([s = server.get()] { s->loop_->run(); });
@@ -88,7 +89,8 @@ int TelemetryServer::listen() {
     int error = errno;
     ::umask(old);
     if (bound != 0) return error;
-    if (options_.socketGroup != static_cast<gid_t>(-1) && ::chown(options_.path.c_str(), static_cast<uid_t>(-1), options_.socketGroup) != 0)
+    if (options_.socketGroup != static_cast<gid_t>(-1) &&
+        ::chown(options_.path.c_str(), static_cast<uid_t>(-1), options_.socketGroup) != 0)
         return errno;
     if (::chmod(options_.path.c_str(), options_.socketMode) != 0) return errno;
     if (::listen(listenFd_, 16) != 0) return errno;
@@ -104,7 +106,7 @@ TelemetryServer::~TelemetryServer() {
     {
         std::lock_guard<std::mutex> lock(capturesLock_);
         for (auto& capture : captures_) capture->tap->detach();  // control thread: allowed
-        captures_.clear();  // the writers finish their streams
+        captures_.clear();                                       // the writers finish their streams
     }
     for (auto& [fd, connection] : connections_) ::close(fd);
     connections_.clear();
@@ -141,9 +143,10 @@ void TelemetryServer::accept() {
     Connection connection{fd, peer.pid, peer.uid, accessOf(fd, peer), {}, false};
     if (connection.access == Access::none) {
         refused_.fetch_add(1, std::memory_order_relaxed);
-        std::string line = TelemetryRequest::error(EACCES, "permission denied: user " + std::to_string(peer.uid) +
-                                                               " may not read the telemetry of process " +
-                                                               std::to_string(::getpid()));
+        std::string line =
+            TelemetryRequest::error(EACCES,
+                                    "permission denied: user " + std::to_string(peer.uid) +
+                                        " may not read the telemetry of process " + std::to_string(::getpid()));
         (void)writeAll(fd, line.data(), line.size(), kWriteTimeout);
         ::close(fd);
         return;
@@ -197,9 +200,11 @@ void TelemetryServer::handle(Connection& connection, std::string_view line) {
     }
     if (request->command != TelemetryRequest::Command::describe && connection.access != Access::change) {
         refused_.fetch_add(1, std::memory_order_relaxed);
-        reply(connection, TelemetryRequest::error(EPERM, "permission denied: only user " + std::to_string(::geteuid()) +
-                                                             " and root may change or capture process " +
-                                                             std::to_string(::getpid()) + "'s interfaces"));
+        reply(connection,
+              TelemetryRequest::error(EPERM,
+                                      "permission denied: only user " + std::to_string(::geteuid()) +
+                                          " and root may change or capture process " + std::to_string(::getpid()) +
+                                          "'s interfaces"));
         return;
     }
     switch (request->command) {
@@ -228,8 +233,9 @@ std::string TelemetryServer::describe(std::string_view interface) {
         [this, only] { return registry_.snapshot(only); }, kControlTimeout);
     if (!snapshot) return TelemetryRequest::error(ETIMEDOUT, "the process's control loop did not answer");
     if (!only.empty() && snapshot->empty())
-        return TelemetryRequest::error(ENODEV, "no interface " + only + " in process " + std::to_string(::getpid()) + " (" +
-                                                   options_.processName + ")");
+        return TelemetryRequest::error(
+            ENODEV,
+            "no interface " + only + " in process " + std::to_string(::getpid()) + " (" + options_.processName + ")");
     TelemetryReport report;
     report.pid = ::getpid();
     report.process = options_.processName;

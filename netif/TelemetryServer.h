@@ -34,10 +34,10 @@ class TelemetryServer {
 public:
     /// How the socket is made.
     struct Options {
-        std::string path;          ///< The socket file.
-        mode_t socketMode = 0660;  ///< Its permissions.
+        std::string path;                            ///< The socket file.
+        mode_t socketMode = 0660;                    ///< Its permissions.
         gid_t socketGroup = static_cast<gid_t>(-1);  ///< Its group, which may read (-1: the process's).
-        std::string processName;   ///< Shown to clients.
+        std::string processName;                     ///< Shown to clients.
     };
 
     /// Binds the socket and starts the thread. @p registry and @p control must outlive the server.
@@ -74,9 +74,9 @@ private:
     struct Capture {
         std::unique_ptr<CaptureTap> tap;
         std::string interface;
-        int connection = -1;      // its connection's descriptor (the tap's writer has a dup)
-        bool peerGone = false;    // the client closed its end
-        bool detached = false;    // the tap is off the interface (or never got on it)
+        int connection = -1;                           // its connection's descriptor (the tap's writer has a dup)
+        bool peerGone = false;                         // the client closed its end
+        bool detached = false;                         // the tap is off the interface (or never got on it)
         std::shared_ptr<std::atomic<bool>> detaching;  // set once the control thread detached it
     };
 
@@ -99,8 +99,8 @@ private:
     std::uint64_t started_ = 0;
     std::unique_ptr<EventLoop> loop_;  // the telemetry thread's
     int listenFd_ = -1;
-    std::map<int, Connection> connections_;           // telemetry thread only
-    mutable std::mutex capturesLock_;                 // telemetry thread <-> control thread (endCaptures)
+    std::map<int, Connection> connections_;  // telemetry thread only
+    mutable std::mutex capturesLock_;        // telemetry thread <-> control thread (endCaptures)
     std::vector<std::unique_ptr<Capture>> captures_;
     std::atomic<std::uint64_t> requests_{0};
     std::atomic<std::uint64_t> refused_{0};

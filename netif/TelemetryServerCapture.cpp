@@ -25,28 +25,30 @@ constexpr std::size_t kCaptureQueueBytes = 4u << 20;
 
 unsigned TelemetryServer::capturesOn(std::string_view name) const {
     std::lock_guard<std::mutex> lock(capturesLock_);
-    return static_cast<unsigned>(std::count_if(captures_.begin(), captures_.end(), [name](auto& c) {
-        return c->interface == name && !c->detached;
-    }));
+    return static_cast<unsigned>(std::count_if(captures_.begin(), captures_.end(),
+                                               [name](auto& c) { return c->interface == name && !c->detached; }));
 }
 
 bool TelemetryServer::capture(Connection& connection, const TelemetryRequest& request, std::string& reply) {
     {
         std::lock_guard<std::mutex> lock(capturesLock_);
         if (captures_.size() >= kMaxCaptures) {
-            reply = TelemetryRequest::error(EBUSY, "this process already runs " + std::to_string(kMaxCaptures) + " captures");
+            reply = TelemetryRequest::error(EBUSY,
+                                            "this process already runs " + std::to_string(kMaxCaptures) + " captures");
             return false;
         }
     }
     // Is it an interface (with the hooks a capture needs) and what was it opened as?
     std::string name = request.interface;
-    auto found = control_.call<std::pair<int, std::string>>([this, name]() -> std::pair<int, std::string> {
-        if (!registry_.contains(name)) return {ENODEV, ""};
-        NetworkInterface* interface = registry_.interface(name);
-        if (interface == nullptr) return {EOPNOTSUPP, ""};
-        auto described = registry_.snapshot(name);
-        return {0, described.empty() ? "" : described.front().uri};
-    }, kControlTimeout);
+    auto found = control_.call<std::pair<int, std::string>>(
+        [this, name]() -> std::pair<int, std::string> {
+            if (!registry_.contains(name)) return {ENODEV, ""};
+            NetworkInterface* interface = registry_.interface(name);
+            if (interface == nullptr) return {EOPNOTSUPP, ""};
+            auto described = registry_.snapshot(name);
+            return {0, described.empty() ? "" : described.front().uri};
+        },
+        kControlTimeout);
     if (!found) {
         reply = TelemetryRequest::error(ETIMEDOUT, "the process's control loop did not answer");
         return false;
@@ -56,7 +58,8 @@ bool TelemetryServer::capture(Connection& connection, const TelemetryRequest& re
         return false;
     }
     if (found->first != 0) {
-        reply = TelemetryRequest::error(found->first, name + " is a driver run without a NetworkInterface: nothing to capture from");
+        reply = TelemetryRequest::error(found->first,
+                                        name + " is a driver run without a NetworkInterface: nothing to capture from");
         return false;
     }
     PcapngWriter::Options streamOptions{name, found->second, request.snaplen, 5000};
@@ -77,7 +80,8 @@ bool TelemetryServer::capture(Connection& connection, const TelemetryRequest& re
         return false;
     }
     // The reply line goes out before the tap is attached: nothing of the stream can precede it.
-    std::string ok = R"({"ok":true,"format":"pcapng"})" "\n";
+    std::string ok = R"({"ok":true,"format":"pcapng"})"
+                     "\n";
     if (writeAll(connection.fd, ok.data(), ok.size(), 2000) != 0) return true;  // the client is gone already
     connection.capturing = true;
     auto capture = std::make_unique<Capture>();
@@ -106,7 +110,8 @@ void TelemetryServer::checkCaptures() {
     {
         std::lock_guard<std::mutex> lock(capturesLock_);
         for (auto& capture : captures_) {
-            bool over = capture->peerGone || capture->detached || capture->tap->complete() || capture->tap->writeError() != 0;
+            bool over =
+                capture->peerGone || capture->detached || capture->tap->complete() || capture->tap->writeError() != 0;
             if (!over) continue;
             if (!capture->detached && !capture->detaching) {
                 // Off the interface first, on the control thread; the tap goes once that is done.
@@ -123,7 +128,8 @@ void TelemetryServer::checkCaptures() {
         std::unique_ptr<Capture> owned;
         {
             std::lock_guard<std::mutex> lock(capturesLock_);
-            auto it = std::find_if(captures_.begin(), captures_.end(), [capture](auto& c) { return c.get() == capture; });
+            auto it =
+                std::find_if(captures_.begin(), captures_.end(), [capture](auto& c) { return c.get() == capture; });
             owned = std::move(*it);
             captures_.erase(it);
         }

@@ -93,7 +93,7 @@ extern "C" {
 /// (below 128 KiB; 0 for an empty buffer).
 #define APP_RING_PLACE(offset, length) ((uint32_t)(offset) | (uint32_t)(length) << 15)
 /// The offset of a ring-1 place.
-#define APP_RING_PLACE_OFFSET(place) ((uint32_t)(place) & 0x7fffu)
+#define APP_RING_PLACE_OFFSET(place) ((uint32_t)(place)&0x7fffu)
 /// The length of a ring-1 place.
 #define APP_RING_PLACE_LENGTH(place) ((uint32_t)(place) >> 15)
 /// consumers value: one application removes from ring 1 with plain stores.
@@ -105,11 +105,13 @@ extern "C" {
 
 /// What the rings carry (app-rings seed claims 1, 17, 19, 6).
 enum app_ring_mode {
-    APP_RING_JOIN = 0,           ///< Request only: map the interface's rings in whatever mode they exist.
-    APP_RING_RX_INTERCEPT = 1,   ///< Ring 1: received frames before the network layer; ring 2: frames the network layer processes as received.
-    APP_RING_TX_INTERCEPT = 2,   ///< Ring 1: frames the network layer outputs; ring 2: frames the interface sends.
-    APP_RING_BYPASS = 3,         ///< Ring 1: everything received; ring 2: what is sent; the network layer sees nothing.
-    APP_RING_NON_NETWORK = 4,    ///< Ring 1: received non-IP frames plus at least min_posted empty buffers; ring 2: frames sent.
+    APP_RING_JOIN = 0,  ///< Request only: map the interface's rings in whatever mode they exist.
+    APP_RING_RX_INTERCEPT =
+        1,  ///< Ring 1: received frames before the network layer; ring 2: frames the network layer processes as received.
+    APP_RING_TX_INTERCEPT = 2,  ///< Ring 1: frames the network layer outputs; ring 2: frames the interface sends.
+    APP_RING_BYPASS = 3,        ///< Ring 1: everything received; ring 2: what is sent; the network layer sees nothing.
+    APP_RING_NON_NETWORK =
+        4,  ///< Ring 1: received non-IP frames plus at least min_posted empty buffers; ring 2: frames sent.
 };
 
 /// Request flags (app_ring_request::flags).
@@ -123,14 +125,15 @@ enum app_ring_request_flags {
 
 /// Packet and slot flags.
 enum app_ring_slot_flags {
-    APP_RING_SLOT_EMPTY = 1u << 0,  ///< Ring 1: an empty buffer posted for the application to fill (non-network mode; a length-0 entry).
-    APP_RING_SLOT_DROP = 1u << 1,   ///< Ring 2: give the buffer back to the framework without passing the packet on.
+    APP_RING_SLOT_EMPTY =
+        1u << 0,  ///< Ring 1: an empty buffer posted for the application to fill (non-network mode; a length-0 entry).
+    APP_RING_SLOT_DROP = 1u << 1,  ///< Ring 2: give the buffer back to the framework without passing the packet on.
 };
 
 /// One ring-1 entry: a netbuf named by its index in the pool (8 bytes: eight per cache line).
 struct app_ring_entry {
-    uint32_t index;   ///< Netbuf index in the pool.
-    uint32_t place;   ///< APP_RING_PLACE(offset, length).
+    uint32_t index;  ///< Netbuf index in the pool.
+    uint32_t place;  ///< APP_RING_PLACE(offset, length).
 };
 
 /// Who took ring-1 entries (shared consumers): one 8-byte word per ring-1 slot in the taken region.
@@ -151,22 +154,22 @@ struct app_ring_slot {
 
 /// The description at the start of the posted region.
 struct app_ring_header {
-    uint32_t magic;          ///< APP_RING_MAGIC.
-    uint32_t version;        ///< APP_RING_VERSION.
-    uint32_t mode;           ///< app_ring_mode of these rings.
-    uint32_t slot_count;     ///< Slots per ring, a power of two.
-    uint32_t buffer_count;   ///< Netbufs in the pool (valid indices: 0 .. buffer_count - 1).
-    uint32_t buffer_size;    ///< Bytes per buffer in the data region.
-    uint32_t headroom;       ///< Default headroom of a fresh buffer.
-    uint32_t min_posted;     ///< Non-network mode: empty buffers kept posted in ring 1.
-    uint32_t entries_offset; ///< Byte offset of ring 1's entries in the posted region.
-    uint32_t claims_offset;  ///< Byte offset of the claims in the taken region.
-    uint32_t slots_offset;   ///< Byte offset of ring 2's slots in an application region.
-    uint32_t posted_size;    ///< Bytes of the posted region.
-    uint32_t taken_size;     ///< Bytes of the taken region.
-    uint32_t app_size;       ///< Bytes of an application region.
-    uint32_t flags;          ///< APP_RING_PRIVATE when every application has a ring 1 of its own.
-    uint32_t reserved;       ///< Zero.
+    uint32_t magic;           ///< APP_RING_MAGIC.
+    uint32_t version;         ///< APP_RING_VERSION.
+    uint32_t mode;            ///< app_ring_mode of these rings.
+    uint32_t slot_count;      ///< Slots per ring, a power of two.
+    uint32_t buffer_count;    ///< Netbufs in the pool (valid indices: 0 .. buffer_count - 1).
+    uint32_t buffer_size;     ///< Bytes per buffer in the data region.
+    uint32_t headroom;        ///< Default headroom of a fresh buffer.
+    uint32_t min_posted;      ///< Non-network mode: empty buffers kept posted in ring 1.
+    uint32_t entries_offset;  ///< Byte offset of ring 1's entries in the posted region.
+    uint32_t claims_offset;   ///< Byte offset of the claims in the taken region.
+    uint32_t slots_offset;    ///< Byte offset of ring 2's slots in an application region.
+    uint32_t posted_size;     ///< Bytes of the posted region.
+    uint32_t taken_size;      ///< Bytes of the taken region.
+    uint32_t app_size;        ///< Bytes of an application region.
+    uint32_t flags;           ///< APP_RING_PRIVATE when every application has a ring 1 of its own.
+    uint32_t reserved;        ///< Zero.
 };
 
 /// The framework's part of the posted region, after the header.
@@ -175,9 +178,9 @@ struct app_ring_posted {
     uint32_t head;                  ///< Ring 1's insertion cursor (framework).
     uint32_t pad0[15];              ///< Keeps the head on its own cache line.
     uint32_t consumers;             ///< APP_RING_CONSUMERS_SINGLE or _SHARED.
-    uint32_t shared_from;           ///< Shared: the first position shared consumers remove (the single consumer's before).
-    uint32_t domain_released;       ///< Nonzero once the framework reused the single consumer's unremoved slots.
-    uint32_t pad1[13];              ///< Fills the cache line.
+    uint32_t shared_from;      ///< Shared: the first position shared consumers remove (the single consumer's before).
+    uint32_t domain_released;  ///< Nonzero once the framework reused the single consumer's unremoved slots.
+    uint32_t pad1[13];         ///< Fills the cache line.
 };
 
 /// The applications' part of the taken region, before the claims.
@@ -201,13 +204,13 @@ struct app_ring_app {
 
 /// What an application sends after connecting to the framework's socket.
 struct app_ring_request {
-    uint32_t magic;          ///< APP_RING_MAGIC.
-    uint32_t version;        ///< APP_RING_VERSION.
-    char interface[32];      ///< Interface name, NUL-terminated.
-    uint32_t mode;           ///< app_ring_mode (APP_RING_JOIN: whatever exists).
-    uint32_t min_posted;     ///< Non-network mode: empty buffers to keep posted (0: default 64).
-    uint32_t slot_count;     ///< Slots per ring when the rings are created (0: default 1024).
-    uint32_t flags;          ///< app_ring_request_flags.
+    uint32_t magic;       ///< APP_RING_MAGIC.
+    uint32_t version;     ///< APP_RING_VERSION.
+    char interface[32];   ///< Interface name, NUL-terminated.
+    uint32_t mode;        ///< app_ring_mode (APP_RING_JOIN: whatever exists).
+    uint32_t min_posted;  ///< Non-network mode: empty buffers to keep posted (0: default 64).
+    uint32_t slot_count;  ///< Slots per ring when the rings are created (0: default 1024).
+    uint32_t flags;       ///< app_ring_request_flags.
 };
 
 /// The framework's answer; with error 0 it carries APP_RING_REPLY_FDS descriptors (SCM_RIGHTS), in

@@ -49,6 +49,13 @@ run_build asan -DNEXNET_SANITIZE=ON -DNEXNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 # The library and the *ThreadsTest tests only: races between queue threads and control calls.
 run_build tsan -DNEXNET_TSAN=ON -DNEXNET_BENCH=OFF -DNEXNET_SAMPLES=OFF -DNEXNET_DOCS=OFF -DCMAKE_BUILD_TYPE=Debug
 
+echo "== format: every C and C++ file in the layout of .clang-format"
+if "$top/scripts/format.sh" --check; then
+  summary+=("format: every file in the layout")
+else
+  status=1; summary+=("format: files out of the layout (run scripts/format.sh)")
+fi
+
 echo "== docs: Doxygen reference (warnings are errors)"
 if cmake --build "$top/build-werror" --target docs >"$top/build-werror/docs.log" 2>&1; then
   summary+=("docs: built, no warnings")

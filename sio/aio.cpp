@@ -31,13 +31,20 @@ bool isSend(AioOp op) { return op == AioOp::send || op == AioOp::sendto || op ==
 
 const char* nameOf(AioOp op) {
     switch (op) {
-    case AioOp::send: return "aio_send";
-    case AioOp::sendto: return "aio_sendto";
-    case AioOp::sendmsg: return "aio_sendmsg";
-    case AioOp::recv: return "aio_recv";
-    case AioOp::recvfrom: return "aio_recvfrom";
-    case AioOp::recvmsg: return "aio_recvmsg";
-    default: return "aio";
+    case AioOp::send:
+        return "aio_send";
+    case AioOp::sendto:
+        return "aio_sendto";
+    case AioOp::sendmsg:
+        return "aio_sendmsg";
+    case AioOp::recv:
+        return "aio_recv";
+    case AioOp::recvfrom:
+        return "aio_recvfrom";
+    case AioOp::recvmsg:
+        return "aio_recvmsg";
+    default:
+        return "aio";
     }
 }
 
@@ -57,7 +64,8 @@ int checkBuffers(const sio_aiocb& cb, const Submission& s, bool dma) {
     const char* name = nameOf(s.op);
     if (s.op == AioOp::sendmsg || s.op == AioOp::recvmsg) {
         if (cb.aio_msg == nullptr) return fail(EINVAL, "%s: aio_msg is NULL", name);
-        if (cb.aio_msg->msg_iovlen > 0 && cb.aio_msg->msg_iov == nullptr) return fail(EINVAL, "%s: msg_iov is NULL", name);
+        if (cb.aio_msg->msg_iovlen > 0 && cb.aio_msg->msg_iov == nullptr)
+            return fail(EINVAL, "%s: msg_iov is NULL", name);
         if (dma && s.op == AioOp::recvmsg && cb.aio_msg->msg_iovlen < 1)
             return fail(EINVAL, "%s: AIO_DMA_BUF needs msg_iov[0] to point at the data", name);
         return 0;
@@ -71,14 +79,17 @@ int checkBuffers(const sio_aiocb& cb, const Submission& s, bool dma) {
 int submitRequest(sio_aiocb* cb, const Submission& s) {
     const char* name = nameOf(s.op);
     if (cb == nullptr) return fail(EINVAL, "%s: aiocbp is NULL", name);
-    if (stateOf(*cb) == nexnet::sio::kAioInProgress) return fail(EINVAL, "%s: the control block is in progress already", name);
+    if (stateOf(*cb) == nexnet::sio::kAioInProgress)
+        return fail(EINVAL, "%s: the control block is in progress already", name);
     if (cb->aio_reqprio != 0) return fail(EINVAL, "%s: aio_reqprio must be 0", name);
     bool dma = (s.flags & AIO_DMA_BUF) != 0;
     if (int error = checkBuffers(*cb, s, dma); error != 0) return error;
     if (dma && nexnet::sio::PoolMemory::isHandle(Runtime::handleOf(cb->aio_dma_buf))) {
         // A nexnet endpoint's pool (sio_nexnet_open): the endpoint checks sends itself.
-        auto pool = nexnet::sio::PoolMemory::table().acquire(Runtime::handleOf(cb->aio_dma_buf) & ~nexnet::sio::PoolMemory::kTag);
-        if (!pool) return fail(EINVAL, "%s: AIO_DMA_BUF but aio_dma_buf is no DMA memory (its endpoint was closed)", name);
+        auto pool = nexnet::sio::PoolMemory::table().acquire(Runtime::handleOf(cb->aio_dma_buf) &
+                                                             ~nexnet::sio::PoolMemory::kTag);
+        if (!pool)
+            return fail(EINVAL, "%s: AIO_DMA_BUF but aio_dma_buf is no DMA memory (its endpoint was closed)", name);
         if (isSend(s.op) && s.op != AioOp::sendmsg && !pool->contains(const_cast<void*>(cb->aio_buf)))
             return fail(EINVAL, "%s: AIO_DMA_BUF but aio_buf is not inside aio_dma_buf", name);
     } else if (dma) {
@@ -215,7 +226,8 @@ ssize_t sio_aio_return(struct sio_aiocb* aiocbp) {
     if (aiocbp == nullptr) return fail(EINVAL, "aio_return: aiocbp is NULL");
     int state = stateOf(*aiocbp);
     if (state == nexnet::sio::kAioInProgress) return fail(EINPROGRESS, "aio_return: the request is still in progress");
-    if (state != nexnet::sio::kAioDone) return fail(EINVAL, "aio_return: the request was never submitted, or returned already");
+    if (state != nexnet::sio::kAioDone)
+        return fail(EINVAL, "aio_return: the request was never submitted, or returned already");
     AioRequest& r = requestOf(*aiocbp);
     ssize_t result = r.result;
     int error = r.error;
@@ -237,7 +249,8 @@ int sio_aio_cancel(int fildes, struct sio_aiocb* aiocbp) {
 }
 
 int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct sio_sigevent* sig) {
-    if (mode != LIO_WAIT && mode != LIO_NOWAIT) return fail(EINVAL, "lio_listio: mode %d is neither LIO_WAIT nor LIO_NOWAIT", mode);
+    if (mode != LIO_WAIT && mode != LIO_NOWAIT)
+        return fail(EINVAL, "lio_listio: mode %d is neither LIO_WAIT nor LIO_NOWAIT", mode);
     if (nent < 0 || (nent > 0 && list == nullptr)) return fail(EINVAL, "lio_listio: %d entries", nent);
     int count = 0;
     for (int i = 0; i < nent; ++i)
@@ -277,9 +290,9 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
         int flags = (opcode == LIO_DMA_READ || opcode == LIO_DMA_WRITE) ? AIO_DMA_BUF : 0;
         // With aio_msg set, the message forms (the address of a datagram comes and goes there).
         bool message = cb->aio_msg != nullptr;
-        AioOp op = (opcode == LIO_READ || opcode == LIO_DMA_READ)    ? (message ? AioOp::recvmsg : AioOp::recv)
-                   : (opcode == LIO_WRITE || opcode == LIO_DMA_WRITE) ? (message ? AioOp::sendmsg : AioOp::send)
-                                                                      : AioOp::none;
+        AioOp op = (opcode == LIO_READ || opcode == LIO_DMA_READ) ? (message ? AioOp::recvmsg : AioOp::recv)
+            : (opcode == LIO_WRITE || opcode == LIO_DMA_WRITE)    ? (message ? AioOp::sendmsg : AioOp::send)
+                                                                  : AioOp::none;
         int result = op == AioOp::none ? fail(EINVAL, "lio_listio: entry %d: opcode %d", i, opcode)
                                        : submitAio(cb, op, flags, nullptr, 0, nullptr, group);
         if (result != 0) {
@@ -308,7 +321,8 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
             if (auto socket = Sockets::instance().byHandle(handle)) socket->progress(false);
         const sio_aiocb* unfinished = nullptr;
         for (int i = 0; i < nent && unfinished == nullptr; ++i)
-            if (list[i] != nullptr && list[i]->aio_lio_opcode != LIO_NOP && stateOf(*list[i]) == nexnet::sio::kAioInProgress)
+            if (list[i] != nullptr && list[i]->aio_lio_opcode != LIO_NOP &&
+                stateOf(*list[i]) == nexnet::sio::kAioInProgress)
                 unfinished = list[i];
         if (unfinished == nullptr) break;
         if (auto socket = Sockets::instance().byHandle(requestOf(*unfinished).socket)) socket->progress(true);
@@ -335,7 +349,8 @@ int ev_recv(int s, void* buf, size_t len, int flags, ec_t ec, void* data) {
     return submitEv(s, AioOp::recv, ec, data, flags, buf, len, nullptr, nullptr, 0, nullptr);
 }
 
-int ev_recvfrom(int s, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen, ec_t ec, void* data) {
+int ev_recvfrom(int s, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen, ec_t ec,
+                void* data) {
     if (from != nullptr && fromlen == nullptr) return fail(EINVAL, "ev_recvfrom: from without fromlen");
     return submitEv(s, AioOp::recvfrom, ec, data, flags, buf, len, nullptr, from, 0, fromlen);
 }

@@ -180,8 +180,8 @@ int sio_lio_listio(int mode, struct sio_aiocb* const list[], int nent, struct si
 int ev_send(int s, const void* buf, size_t len, int flags, ec_t ec, void* data);
 
 /// ev_send to @p to, as sendto(2).
-int ev_sendto(int s, const void* buf, size_t len, int flags, const struct sockaddr* to, socklen_t tolen,
-              ec_t ec, void* data);
+int ev_sendto(int s, const void* buf, size_t len, int flags, const struct sockaddr* to, socklen_t tolen, ec_t ec,
+              void* data);
 
 /// ev_send of @p msg, as sendmsg(2) (@p msg and what it points to must stay valid until
 /// completion).
@@ -217,10 +217,10 @@ inline int lio_listio(int mode, sio_aiocb* const list[], int nent, sio_sigevent*
 // The paper's spellings in C: glibc's functions for glibc's control blocks, nexnet's otherwise.
 // <aio.h> is included above, so glibc's declarations come first and are not renamed.
 #define aio_error(cb) \
-    _Generic((cb), struct aiocb*: aio_error, const struct aiocb*: aio_error, default: sio_aio_error)(cb)
-#define aio_return(cb) _Generic((cb), struct aiocb*: aio_return, default: sio_aio_return)(cb)
-#define aio_cancel(fd, cb) _Generic((cb), struct aiocb*: aio_cancel, default: sio_aio_cancel)(fd, cb)
-#define lio_listio(mode, list, nent, sig)                                                         \
+    _Generic((cb), struct aiocb * : aio_error, const struct aiocb* : aio_error, default : sio_aio_error)(cb)
+#define aio_return(cb) _Generic((cb), struct aiocb * : aio_return, default : sio_aio_return)(cb)
+#define aio_cancel(fd, cb) _Generic((cb), struct aiocb * : aio_cancel, default : sio_aio_cancel)(fd, cb)
+#define lio_listio(mode, list, nent, sig) \
     _Generic((list), struct aiocb* const*: lio_listio, struct aiocb**: lio_listio, default: sio_lio_listio)( \
         mode, list, nent, sig)
 #endif

@@ -44,11 +44,15 @@ int dma_free(dma_mem_t handle, size_t size) {
         return fail(EBUSY, "dma_free: the memory of a nexnet endpoint is its interface's pool: sio_close ends it");
     int error = Runtime::instance().memories().destroyIf(Runtime::handleOf(handle), [size](Memory& memory) {
         if (size != memory.size())
-            return fail(EINVAL, "dma_free: size %zu is not the size given to dma_alloc (%zu)", size, memory.size()), EINVAL;
+            return fail(EINVAL, "dma_free: size %zu is not the size given to dma_alloc (%zu)", size, memory.size()),
+                   EINVAL;
         if (memory.associations() > 0)
-            return fail(EBUSY, "dma_free: still associated with %d sockets (dma_disassoc first)", memory.associations()), EBUSY;
+            return fail(EBUSY, "dma_free: still associated with %d sockets (dma_disassoc first)",
+                        memory.associations()),
+                   EBUSY;
         if (memory.sendsInFlight() > 0)
-            return fail(EBUSY, "dma_free: the kernel still sends from %ld buffers of it", memory.sendsInFlight()), EBUSY;
+            return fail(EBUSY, "dma_free: the kernel still sends from %ld buffers of it", memory.sendsInFlight()),
+                   EBUSY;
         return 0;
     });
     if (error == EBADF) return fail(EBADF, "dma_free: no such DMA memory");

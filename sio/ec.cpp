@@ -19,10 +19,9 @@ ec_t ec_create_sized(unsigned flags, unsigned capacity) {
     auto channel = Channel::create(flags, capacity);
     if (!channel) {
         if (channel.error() == EINVAL)
-            fail(EINVAL, "ec_create: flags 0x%x or capacity %u not valid (flags: EC_NONBLOCK; capacity 1-65536)",
-                 flags, capacity);
-        else
-            nexnet::sio::failSystem(channel.error(), "ec_create");
+            fail(EINVAL, "ec_create: flags 0x%x or capacity %u not valid (flags: EC_NONBLOCK; capacity 1-65536)", flags,
+                 capacity);
+        else nexnet::sio::failSystem(channel.error(), "ec_create");
         return nullptr;
     }
     Channel* raw = channel->get();
@@ -63,7 +62,9 @@ int ec_next_event(ec_t ec, event_data_t* d) {
     auto channel = Runtime::instance().channels().acquire(Runtime::handleOf(ec));
     if (!channel) return fail(EBADF, "ec_next_event: no such event channel");
     int n = channel->take(d, 1, channel->nonBlocking() ? 0 : -1);
-    if (n < 0) return fail(-n, n == -EINTR ? "ec_next_event: interrupted by a signal" : "ec_next_event: the channel was destroyed");
+    if (n < 0)
+        return fail(
+            -n, n == -EINTR ? "ec_next_event: interrupted by a signal" : "ec_next_event: the channel was destroyed");
     if (n == 0) return fail(EAGAIN, "ec_next_event: no event ready (EC_NONBLOCK)");
     return 0;
 }
@@ -73,7 +74,9 @@ int ec_next_events(ec_t ec, event_data_t* d, int max, int timeout_ms) {
     auto channel = Runtime::instance().channels().acquire(Runtime::handleOf(ec));
     if (!channel) return fail(EBADF, "ec_next_events: no such event channel");
     int n = channel->take(d, max, timeout_ms < 0 ? -1 : timeout_ms);
-    if (n < 0) return fail(-n, n == -EINTR ? "ec_next_events: interrupted by a signal" : "ec_next_events: the channel was destroyed");
+    if (n < 0)
+        return fail(
+            -n, n == -EINTR ? "ec_next_events: interrupted by a signal" : "ec_next_events: the channel was destroyed");
     return n;
 }
 

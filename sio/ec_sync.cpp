@@ -59,7 +59,8 @@ int pthread_mutex_alock(pthread_mutex_t* mutex, ec_t ec, void* data) {
     if (!channel) return fail(EINVAL, "pthread_mutex_alock: no such event channel");
     int error = FutexWaiter::instance().lockMutex(mutex, *channel, data);
     if (error == EINVAL)
-        return fail(EINVAL, "pthread_mutex_alock: only normal and adaptive mutexes (error-checking, recursive, "
+        return fail(EINVAL,
+                    "pthread_mutex_alock: only normal and adaptive mutexes (error-checking, recursive, "
                     "robust and priority mutexes belong to the thread that locks them)");
     if (error == EAGAIN) return fail(EAGAIN, "pthread_mutex_alock: 127 semaphore and mutex waits are pending already");
     if (error == ENOTSUP) return fail(ENOTSUP, "pthread_mutex_alock: this kernel has no futex_waitv (Linux 5.16)");

@@ -70,7 +70,7 @@ int pthread_mutex_alock(pthread_mutex_t* mutex, ec_t ec, void* data);
 inline int mq_notify(mqd_t mqdes, const sio_sigevent* notification) { return sio_mq_notify(mqdes, notification); }
 #elif !defined(NEXNET_SIO_NO_GENERIC_NAMES)
 // The paper's spelling in C: glibc's mq_notify for a struct sigevent, nexnet's otherwise.
-#define mq_notify(mqdes, notification)                                                                    \
+#define mq_notify(mqdes, notification) \
     _Generic((notification), struct sigevent*: mq_notify, const struct sigevent*: mq_notify,             \
              default: sio_mq_notify)(mqdes, notification)
 #endif

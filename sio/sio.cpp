@@ -114,9 +114,12 @@ const char* sio_mode_message(void) {
 
 int sio_set_mode(int mode) {
     int error = Mode::instance().set(mode, Sockets::instance().size());
-    if (error == EBUSY) return fail(EBUSY, "sio_set_mode: %zu sockets are in use with sio/aio calls", Sockets::instance().size());
+    if (error == EBUSY)
+        return fail(EBUSY, "sio_set_mode: %zu sockets are in use with sio/aio calls", Sockets::instance().size());
     if (error == EINVAL) return fail(EINVAL, "sio_set_mode: %d is neither SIO_MODE_URING nor SIO_MODE_EPOLL", mode);
-    if (error == ENOTSUP) return fail(ENOTSUP, "sio_set_mode: io_uring mode cannot run here: %s", Mode::instance().uringMissing().c_str());
+    if (error == ENOTSUP)
+        return fail(ENOTSUP, "sio_set_mode: io_uring mode cannot run here: %s",
+                    Mode::instance().uringMissing().c_str());
     return 0;
 }
 
@@ -132,7 +135,9 @@ void sio_zerocopy_stats(unsigned long long* sent, unsigned long long* copied) {
 
 int dma_assoc(int sock, dma_mem_t mem, size_t size, unsigned flags) {
     if (nexnet::sio::PoolMemory::isHandle(Runtime::handleOf(mem)))
-        return fail(EINVAL, "dma_assoc: a nexnet endpoint's pool is associated with its own descriptor, from sio_nexnet_open to sio_close");
+        return fail(EINVAL,
+                    "dma_assoc: a nexnet endpoint's pool is associated with its own descriptor, from sio_nexnet_open "
+                    "to sio_close");
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));
     if (!memory) return fail(EBADF, "dma_assoc: no such DMA memory");
     if (size != memory->size())
@@ -144,7 +149,9 @@ int dma_assoc(int sock, dma_mem_t mem, size_t size, unsigned flags) {
 
 int dma_disassoc(int sock, dma_mem_t mem, size_t size) {
     if (nexnet::sio::PoolMemory::isHandle(Runtime::handleOf(mem)))
-        return fail(EINVAL, "dma_disassoc: a nexnet endpoint's pool is associated with its own descriptor, from sio_nexnet_open to sio_close");
+        return fail(EINVAL,
+                    "dma_disassoc: a nexnet endpoint's pool is associated with its own descriptor, from "
+                    "sio_nexnet_open to sio_close");
     auto memory = Runtime::instance().memories().acquire(Runtime::handleOf(mem));
     if (!memory) return fail(EBADF, "dma_disassoc: no such DMA memory");
     if (size != memory->size())

@@ -73,8 +73,7 @@ extern "C" {
 ssize_t sio_send(int sock, const void* buf, size_t size, int flags);
 
 /// sio_send to address @p to (@p tolen bytes), as sendto(2).
-ssize_t sio_sendto(int sock, const void* buf, size_t size, int flags, const struct sockaddr* to,
-                   socklen_t tolen);
+ssize_t sio_sendto(int sock, const void* buf, size_t size, int flags, const struct sockaddr* to, socklen_t tolen);
 
 /// sio_send of @p msg's vectors (each inside one buffer of associated memory) with its
 /// address and control data, as sendmsg(2).

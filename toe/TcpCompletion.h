@@ -14,12 +14,12 @@ namespace nexnet {
 /// posted (buffer nullptr, bytes 0). Buffers of one connection complete in the order they were
 /// posted, and the bytes of consecutive completions are consecutive bytes of the stream.
 struct TcpCompletion {
-    TcpOffloadHandle connection;   ///< The connection the buffer was posted on.
-    std::uint64_t cookie = 0;      ///< The caller's cookie from postReceive (0 without a buffer).
-    std::uint8_t* buffer = nullptr;///< The posted buffer, or nullptr for an end without one.
-    std::size_t bytes = 0;         ///< Payload bytes placed at the start of buffer.
-    bool endOfStream = false;      ///< The peer's FIN follows these bytes: no more data will come.
-    int error = 0;                 ///< 0, ECONNRESET (the peer reset), ECANCELED (closed or handed back).
+    TcpOffloadHandle connection;     ///< The connection the buffer was posted on.
+    std::uint64_t cookie = 0;        ///< The caller's cookie from postReceive (0 without a buffer).
+    std::uint8_t* buffer = nullptr;  ///< The posted buffer, or nullptr for an end without one.
+    std::size_t bytes = 0;           ///< Payload bytes placed at the start of buffer.
+    bool endOfStream = false;        ///< The peer's FIN follows these bytes: no more data will come.
+    int error = 0;                   ///< 0, ECONNRESET (the peer reset), ECANCELED (closed or handed back).
 };
 
 }  // namespace nexnet

@@ -9,7 +9,9 @@ namespace nexnet {
 
 Result<std::unique_ptr<TcpCompletionQueue>> TcpCompletionQueue::create(unsigned capacity) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0) return Result<std::unique_ptr<TcpCompletionQueue>>::failure(errno, std::string("eventfd: ") + std::strerror(errno));
+    if (fd < 0)
+        return Result<std::unique_ptr<TcpCompletionQueue>>::failure(errno,
+                                                                    std::string("eventfd: ") + std::strerror(errno));
     return std::unique_ptr<TcpCompletionQueue>(new TcpCompletionQueue(fd, capacity == 0 ? 1 : capacity));
 }
 

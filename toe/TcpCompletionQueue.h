@@ -46,7 +46,7 @@ private:
 
     int eventFd_;
     std::vector<TcpCompletion> ring_;
-    std::size_t head_ = 0;   // the oldest completion
+    std::size_t head_ = 0;  // the oldest completion
     std::size_t count_ = 0;
 };
 

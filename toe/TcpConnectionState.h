@@ -42,23 +42,23 @@ struct TcpConnectionState {
     /// delivered before anything that arrives later.
     std::vector<std::uint8_t> receiveQueue;
 
-    std::uint16_t mss = 536;            ///< The maximum segment size in use (TCP_MAXSEG).
-    bool sackPermitted = false;         ///< Both ends negotiated SACK (RFC 2018).
-    bool timestamps = false;            ///< Both ends negotiated timestamps (RFC 7323).
-    bool windowScaling = false;         ///< Both ends negotiated window scaling (RFC 7323).
-    std::uint8_t sendWindowScale = 0;   ///< The peer's shift: its advertised windows are << this.
-    std::uint8_t receiveWindowScale = 0;///< Our shift: the windows we advertise are >> this.
+    std::uint16_t mss = 536;              ///< The maximum segment size in use (TCP_MAXSEG).
+    bool sackPermitted = false;           ///< Both ends negotiated SACK (RFC 2018).
+    bool timestamps = false;              ///< Both ends negotiated timestamps (RFC 7323).
+    bool windowScaling = false;           ///< Both ends negotiated window scaling (RFC 7323).
+    std::uint8_t sendWindowScale = 0;     ///< The peer's shift: its advertised windows are << this.
+    std::uint8_t receiveWindowScale = 0;  ///< Our shift: the windows we advertise are >> this.
     /// Our current timestamp clock (TCP_TIMESTAMP, milliseconds), so timestamps stay continuous
     /// for the peer across the hand-off (RFC 7323 section 5.5: PAWS drops segments whose
     /// timestamp goes backwards).
     std::uint32_t timestampClock = 0;
 
-    bool hasWindow = false;             ///< The window fields below were read (TCP_REPAIR_WINDOW, Linux 4.8+).
+    bool hasWindow = false;                      ///< The window fields below were read (TCP_REPAIR_WINDOW, Linux 4.8+).
     std::uint32_t sendWindowUpdateSequence = 0;  ///< snd_wl1: the segment that last updated sendWindow.
-    std::uint32_t sendWindow = 0;       ///< The peer's window, in bytes (scaled).
-    std::uint32_t maxSendWindow = 0;    ///< The largest window the peer offered.
-    std::uint32_t receiveWindow = 0;    ///< The window we advertised, in bytes.
-    std::uint32_t receiveWindowUpdate = 0;  ///< rcv_wup: receiveNext when receiveWindow was advertised.
+    std::uint32_t sendWindow = 0;                ///< The peer's window, in bytes (scaled).
+    std::uint32_t maxSendWindow = 0;             ///< The largest window the peer offered.
+    std::uint32_t receiveWindow = 0;             ///< The window we advertised, in bytes.
+    std::uint32_t receiveWindowUpdate = 0;       ///< rcv_wup: receiveNext when receiveWindow was advertised.
 };
 
 }  // namespace nexnet

@@ -33,16 +33,23 @@ constexpr unsigned kFinRetransmissions = 8;
 
 TcpControlBlock::TcpControlBlock(TcpConnectionState state, int placeholder, TcpOffloadHandle handle,
                                  TcpSegmentOutput& output, TcpCompletionSink& completions)
-    : state_(std::move(state)), placeholder_(placeholder), handle_(handle), output_(output), completions_(completions),
-      placed_(state_.readSequence), receiveNext_(state_.receiveNext),
-      sendUnacknowledged_(state_.sendUnacknowledged), sendNext_(state_.sendNext),
+    : state_(std::move(state)),
+      placeholder_(placeholder),
+      handle_(handle),
+      output_(output),
+      completions_(completions),
+      placed_(state_.readSequence),
+      receiveNext_(state_.receiveNext),
+      sendUnacknowledged_(state_.sendUnacknowledged),
+      sendNext_(state_.sendNext),
       sendWindowUpdate_(state_.sendWindowUpdateSequence) {
     // The kernel's last offer stands: the peer may fill it whatever we post (no shrinking).
     windowUpdate_ = state_.hasWindow ? state_.receiveWindowUpdate : receiveNext_;
     advertisedRight_ = windowUpdate_ + (state_.hasWindow ? state_.receiveWindow : 0);
     if (sequenceBefore(advertisedRight_, receiveNext_)) advertisedRight_ = receiveNext_;
     // Timestamps continue the kernel's clock (RFC 7323 section 5.5: PAWS at the peer).
-    timestampOffset_ = static_cast<std::int64_t>(state_.timestampClock) - static_cast<std::int64_t>(monotonicMilliseconds());
+    timestampOffset_ =
+        static_cast<std::int64_t>(state_.timestampClock) - static_cast<std::int64_t>(monotonicMilliseconds());
     statistics_.peerWindow = state_.sendWindow;
 }
 
@@ -55,7 +62,7 @@ bool TcpControlBlock::matches(std::uint32_t sourceAddress, std::uint16_t sourceP
     const sockaddr_in& from = fromPeer ? state_.remote : state_.local;
     const sockaddr_in& to = fromPeer ? state_.local : state_.remote;
     return from.sin_addr.s_addr == sourceAddress && to.sin_addr.s_addr == destinationAddress &&
-           ntohs(from.sin_port) == sourcePort && ntohs(to.sin_port) == destinationPort;
+        ntohs(from.sin_port) == sourcePort && ntohs(to.sin_port) == destinationPort;
 }
 
 int TcpControlBlock::releasePlaceholder() {
@@ -208,7 +215,8 @@ void TcpControlBlock::tick(std::uint64_t nowMs) {
 TcpConnectionState TcpControlBlock::handBackState() {
     completeAll(ECANCELED, false);
     TcpConnectionState state = state_;
-    state.receiveQueue.assign(state_.receiveQueue.begin() + static_cast<std::ptrdiff_t>(backlogOffset_), state_.receiveQueue.end());
+    state.receiveQueue.assign(state_.receiveQueue.begin() + static_cast<std::ptrdiff_t>(backlogOffset_),
+                              state_.receiveQueue.end());
     held_.dropFrom(receiveNext_);  // beyond a gap: never acknowledged, the peer sends it again
     while (!held_.empty()) {
         const TcpReassemblyQueue::Segment& segment = held_.front();

@@ -140,19 +140,19 @@ private:
     TcpCompletionSink& completions_;
     Phase phase_ = Phase::established;
 
-    std::uint32_t placed_;          // the next byte to place
-    std::uint32_t receiveNext_;     // the next byte expected
-    std::uint32_t advertisedRight_; // receiveNext + window, as last sent
-    std::uint32_t windowUpdate_;    // receiveNext when advertisedRight_ was sent (rcv_wup)
-    std::size_t backlogOffset_ = 0; // into state_.receiveQueue: the kernel's unread bytes
+    std::uint32_t placed_;           // the next byte to place
+    std::uint32_t receiveNext_;      // the next byte expected
+    std::uint32_t advertisedRight_;  // receiveNext + window, as last sent
+    std::uint32_t windowUpdate_;     // receiveNext when advertisedRight_ was sent (rcv_wup)
+    std::size_t backlogOffset_ = 0;  // into state_.receiveQueue: the kernel's unread bytes
     TcpReassemblyQueue held_{kMaxHeld};
     std::optional<std::uint32_t> finSequence_;
     bool endDelivered_ = false;
-    std::uint32_t ackOwed_ = 0;     // bytes received since the last ACK
+    std::uint32_t ackOwed_ = 0;  // bytes received since the last ACK
 
     std::array<Posted, kMaxPosted> posted_{};
     unsigned postedHead_ = 0, postedCount_ = 0;
-    std::uint64_t room_ = 0;        // bytes still free in the posted buffers
+    std::uint64_t room_ = 0;  // bytes still free in the posted buffers
 
     std::uint32_t sendUnacknowledged_, sendNext_;
     std::uint32_t sendWindowUpdate_;  // snd_wl1

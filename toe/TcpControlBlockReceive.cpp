@@ -66,7 +66,8 @@ bool TcpControlBlock::acceptable(const TcpView& tcp) const {
 void TcpControlBlock::acknowledgment(const TcpView& tcp) {
     std::uint32_t ack = tcp.acknowledgment();
     if (sequenceBefore(sendUnacknowledged_, ack) && sequenceAtOrBefore(ack, sendNext_)) {
-        std::uint32_t acked = std::min<std::uint32_t>(ack - sendUnacknowledged_, static_cast<std::uint32_t>(state_.sendQueue.size()));
+        std::uint32_t acked =
+            std::min<std::uint32_t>(ack - sendUnacknowledged_, static_cast<std::uint32_t>(state_.sendQueue.size()));
         state_.sendQueue.erase(state_.sendQueue.begin(), state_.sendQueue.begin() + acked);
         sendUnacknowledged_ = ack;
     }
@@ -81,7 +82,8 @@ void TcpControlBlock::acknowledgment(const TcpView& tcp) {
     }
 }
 
-void TcpControlBlock::receivePayload(Netbuf* packet, std::uint32_t sequence, const std::uint8_t* data, std::uint32_t length) {
+void TcpControlBlock::receivePayload(Netbuf* packet, std::uint32_t sequence, const std::uint8_t* data,
+                                     std::uint32_t length) {
     bool ackNow = false;
     // Trim what was already received, and what lies past the window we can honour.
     if (sequenceBefore(sequence, receiveNext_)) {
@@ -126,7 +128,8 @@ void TcpControlBlock::receivePayload(Netbuf* packet, std::uint32_t sequence, con
             ackNow = true;  // a duplicate ACK at once: the peer's fast retransmit counts them (RFC 5681)
         }
         switch (held_.insert(sequence, data, length, packet)) {
-        case TcpReassemblyQueue::Insert::held: break;
+        case TcpReassemblyQueue::Insert::held:
+            break;
         case TcpReassemblyQueue::Insert::duplicate:
             statistics_.duplicates++;
             packet->free();
@@ -160,7 +163,8 @@ void TcpControlBlock::drain() {
         if (backlogOffset_ < state_.receiveQueue.size()) {
             // The kernel's unread bytes first: they precede everything the engine received.
             std::size_t left = state_.receiveQueue.size() - backlogOffset_;
-            n = place(state_.receiveQueue.data() + backlogOffset_, static_cast<std::uint32_t>(std::min<std::size_t>(left, 1u << 30)));
+            n = place(state_.receiveQueue.data() + backlogOffset_,
+                      static_cast<std::uint32_t>(std::min<std::size_t>(left, 1u << 30)));
             backlogOffset_ += n;
             if (backlogOffset_ == state_.receiveQueue.size()) {
                 state_.receiveQueue.clear();

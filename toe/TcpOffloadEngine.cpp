@@ -56,15 +56,22 @@ std::uint32_t generationOf(TcpOffloadHandle handle) { return static_cast<std::ui
 }  // namespace
 
 TcpOffloadEngine::TcpOffloadEngine(InetStack& stack, HostStackBridge& bridge, const Options& options)
-    : stack_(stack), bridge_(bridge), options_(options), sink_(options.sink), output_(stack),
-      blocks_(options.maxConnections), generations_(options.maxConnections, 1) {
+    : stack_(stack),
+      bridge_(bridge),
+      options_(options),
+      sink_(options.sink),
+      output_(stack),
+      blocks_(options.maxConnections),
+      generations_(options.maxConnections, 1) {
     claims_.reserve(options.maxConnections);
 }
 
-Result<std::unique_ptr<TcpOffloadEngine>> TcpOffloadEngine::create(InetStack& stack, HostStackBridge& bridge, const Options& options) {
+Result<std::unique_ptr<TcpOffloadEngine>> TcpOffloadEngine::create(InetStack& stack, HostStackBridge& bridge,
+                                                                   const Options& options) {
     using R = Result<std::unique_ptr<TcpOffloadEngine>>;
     if (!stack.besideBridge()) return R::failure(EINVAL, "the stack does not run beside a HostStackBridge");
-    if (options.hostPriority >= 100) return R::failure(EINVAL, "the kernel-side filter must come before the bridge (priority < 100)");
+    if (options.hostPriority >= 100)
+        return R::failure(EINVAL, "the kernel-side filter must come before the bridge (priority < 100)");
     if (options.maxConnections == 0) return R::failure(EINVAL, "maxConnections is 0");
     std::unique_ptr<TcpOffloadEngine> engine(new TcpOffloadEngine(stack, bridge, options));
     if (engine->sink_ == nullptr) {
@@ -100,7 +107,8 @@ Result<TcpOffloadHandle> TcpOffloadEngine::offload(int fd) {
     size = sizeof remote;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &size) != 0) return R::failure(errno, "getpeername");
     if (local.sin_family != AF_INET) return R::failure(EAFNOSUPPORT, "only IPv4 connections are offloaded");
-    if (!stack_.isOurAddress(local.sin_addr)) return R::failure(EADDRNOTAVAIL, "the connection does not run through this interface");
+    if (!stack_.isOurAddress(local.sin_addr))
+        return R::failure(EADDRNOTAVAIL, "the connection does not run through this interface");
     if (claimFor(remote.sin_addr.s_addr, ntohs(remote.sin_port), local.sin_addr.s_addr, ntohs(local.sin_port), true))
         return R::failure(EALREADY, "the connection is already offloaded");
     std::uint32_t slot = 0;
@@ -112,7 +120,8 @@ Result<TcpOffloadHandle> TcpOffloadEngine::offload(int fd) {
     // unacknowledged, and the peer sends them again.
     std::uint32_t generation = generations_[slot];
     generations_[slot] = 0;
-    claims_.push_back(Claim{local.sin_addr.s_addr, remote.sin_addr.s_addr, ntohs(local.sin_port), ntohs(remote.sin_port), slot});
+    claims_.push_back(
+        Claim{local.sin_addr.s_addr, remote.sin_addr.s_addr, ntohs(local.sin_port), ntohs(remote.sin_port), slot});
     auto state = TcpRepair::capture(fd);
     if (!state) {
         claims_.pop_back();
@@ -203,7 +212,7 @@ TcpOffloadCapabilities TcpOffloadEngine::capabilities() const {
     capabilities.maxConnections = options_.maxConnections;
     capabilities.maxPostedBuffers = TcpControlBlock::kMaxPosted;
     capabilities.reassemblySegments = TcpControlBlock::kMaxHeld;
-    capabilities.minMss = 48;  // Linux never uses less (TCP_MIN_SND_MSS); the engine takes any segment size
+    capabilities.minMss = 48;     // Linux never uses less (TCP_MIN_SND_MSS); the engine takes any segment size
     capabilities.maxMss = 65495;  // an IPv4 datagram of 65535 bytes less both headers
     capabilities.receivePlacement = true;
     capabilities.timestamps = true;
@@ -219,7 +228,8 @@ unsigned TcpOffloadEngine::connections() const { return static_cast<unsigned>(cl
 
 int TcpOffloadEngine::attach(EventLoop& loop) {
     detach();
-    auto timer = loop.addTimer(std::chrono::milliseconds(50), [this] { tick(); }, true);
+    auto timer = loop.addTimer(
+        std::chrono::milliseconds(50), [this] { tick(); }, true);
     if (!timer) return timer.error();
     loop_ = &loop;
     timer_ = timer.value();
@@ -241,13 +251,14 @@ void TcpOffloadEngine::tick() {
 
 // ---- the claim ----------------------------------------------------------------------------------
 
-const TcpOffloadEngine::Claim* TcpOffloadEngine::claimFor(std::uint32_t source, std::uint16_t sourcePort, std::uint32_t destination,
-                                                          std::uint16_t destinationPort, bool fromPeer) const {
+const TcpOffloadEngine::Claim* TcpOffloadEngine::claimFor(std::uint32_t source, std::uint16_t sourcePort,
+                                                          std::uint32_t destination, std::uint16_t destinationPort,
+                                                          bool fromPeer) const {
     for (const Claim& claim : claims_) {
         bool match = fromPeer ? claim.remoteAddress == source && claim.remotePort == sourcePort &&
-                                    claim.localAddress == destination && claim.localPort == destinationPort
+                claim.localAddress == destination && claim.localPort == destinationPort
                               : claim.localAddress == source && claim.localPort == sourcePort &&
-                                    claim.remoteAddress == destination && claim.remotePort == destinationPort;
+                claim.remoteAddress == destination && claim.remotePort == destinationPort;
         if (match) return &claim;
     }
     return nullptr;
@@ -259,24 +270,29 @@ bool TcpOffloadEngine::kernelFrameClaimed(Netbuf* frame) const {
     Ipv4View ip = Ipv4View::parse(ethernet.payload());
     if (!ip || ip.protocol() != Ipv4View::kTcp || ip.payload().size() < 4) return false;
     const std::uint8_t* ports = ip.payload().data();
-    return claimFor(ip.source().s_addr, loadBig16(ports), ip.destination().s_addr, loadBig16(ports + 2), false) != nullptr;
+    return claimFor(ip.source().s_addr, loadBig16(ports), ip.destination().s_addr, loadBig16(ports + 2), false) !=
+        nullptr;
 }
 
 bool TcpOffloadEngine::claims(const Ipv4View& ip) {
     if (claims_.empty() || ip.protocol() != Ipv4View::kTcp || ip.payload().size() < 4) return false;
     const std::uint8_t* ports = ip.payload().data();
-    return claimFor(ip.source().s_addr, loadBig16(ports), ip.destination().s_addr, loadBig16(ports + 2), true) != nullptr;
+    return claimFor(ip.source().s_addr, loadBig16(ports), ip.destination().s_addr, loadBig16(ports + 2), true) !=
+        nullptr;
 }
 
 void TcpOffloadEngine::input(Netbuf* packet, const Ipv4View& ip) {
     TcpView tcp = TcpView::parse(ip.payload());
-    const Claim* claim = tcp ? claimFor(ip.source().s_addr, tcp.sourcePort(), ip.destination().s_addr, tcp.destinationPort(), true) : nullptr;
+    const Claim* claim = tcp
+        ? claimFor(ip.source().s_addr, tcp.sourcePort(), ip.destination().s_addr, tcp.destinationPort(), true)
+        : nullptr;
     TcpControlBlock* block = claim != nullptr && generations_[claim->slot] != 0 ? blocks_[claim->slot].get() : nullptr;
     if (!tcp || block == nullptr) {
         (tcp ? statistics_.unclaimed : statistics_.malformed)++;
         return packet->free();
     }
-    if (TransportChecksum::check(ip, ip.payload(), TcpView::kChecksumOffset, packet->offload()) == TransportChecksum::Status::bad) {
+    if (TransportChecksum::check(ip, ip.payload(), TcpView::kChecksumOffset, packet->offload()) ==
+        TransportChecksum::Status::bad) {
         statistics_.checksumErrors++;
         return packet->free();
     }

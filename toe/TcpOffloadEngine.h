@@ -63,22 +63,22 @@ class TcpOffloadEngine : public Ipv4Protocol {
 public:
     /// How the engine is made.
     struct Options {
-        unsigned maxConnections = 256;        ///< Connections carried at once.
-        unsigned completionCapacity = 1024;   ///< Initial size of the engine's completion queue.
+        unsigned maxConnections = 256;       ///< Connections carried at once.
+        unsigned completionCapacity = 1024;  ///< Initial size of the engine's completion queue.
         /// Where completions go; nullptr: the engine's own TcpCompletionQueue (completionQueue()).
         /// Not owned; must outlive the engine.
         TcpCompletionSink* sink = nullptr;
-        int hostPriority = 50;                ///< Priority of the kernel-side filter on the bridge's host interface (< 100).
+        int hostPriority = 50;  ///< Priority of the kernel-side filter on the bridge's host interface (< 100).
     };
     /// Counters of the whole engine.
     struct Statistics {
-        std::uint64_t offloaded = 0;          ///< Connections taken over.
-        std::uint64_t handedBack = 0;         ///< Connections restored into kernel sockets.
-        std::uint64_t closed = 0;             ///< Connections ended in the engine.
-        std::uint64_t kernelFramesDropped = 0;///< Frames the kernel sent for an offloaded 4-tuple, stopped.
-        std::uint64_t checksumErrors = 0;     ///< Claimed segments with a bad TCP checksum.
-        std::uint64_t malformed = 0;          ///< Claimed segments TcpView refused.
-        std::uint64_t unclaimed = 0;          ///< Segments given to the engine for no connection of its.
+        std::uint64_t offloaded = 0;            ///< Connections taken over.
+        std::uint64_t handedBack = 0;           ///< Connections restored into kernel sockets.
+        std::uint64_t closed = 0;               ///< Connections ended in the engine.
+        std::uint64_t kernelFramesDropped = 0;  ///< Frames the kernel sent for an offloaded 4-tuple, stopped.
+        std::uint64_t checksumErrors = 0;       ///< Claimed segments with a bad TCP checksum.
+        std::uint64_t malformed = 0;            ///< Claimed segments TcpView refused.
+        std::uint64_t unclaimed = 0;            ///< Segments given to the engine for no connection of its.
     };
 
     /// Puts an engine on @p stack, which must run beside @p bridge (InetStack::Options::bridge):
@@ -86,7 +86,8 @@ public:
     /// outlive the engine. Control thread (the interface's); does not block.
     /// Errors: EINVAL (the stack is not beside the bridge, hostPriority not under 100), the
     /// completion queue's.
-    static Result<std::unique_ptr<TcpOffloadEngine>> create(InetStack& stack, HostStackBridge& bridge, const Options& options);
+    static Result<std::unique_ptr<TcpOffloadEngine>> create(InetStack& stack, HostStackBridge& bridge,
+                                                            const Options& options);
     /// Resets the connections still carried (RST to each peer), closes their placeholders and
     /// unhooks from the stack and the bridge.
     ~TcpOffloadEngine() override;
@@ -168,8 +169,8 @@ private:
     TcpSegmentOutput output_;
     std::unique_ptr<KernelOutputFilter> filter_;
     std::vector<std::unique_ptr<TcpControlBlock>> blocks_;  // by slot
-    std::vector<std::uint32_t> generations_;                 // by slot
-    std::vector<Claim> claims_;                              // the 4-tuples claimed, both directions
+    std::vector<std::uint32_t> generations_;                // by slot
+    std::vector<Claim> claims_;                             // the 4-tuples claimed, both directions
     Statistics statistics_;
     EventLoop* loop_ = nullptr;
     std::uint64_t timer_ = 0;

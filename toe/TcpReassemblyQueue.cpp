@@ -17,7 +17,7 @@ void TcpReassemblyQueue::release(std::size_t index) {
 }
 
 TcpReassemblyQueue::Insert TcpReassemblyQueue::insert(std::uint32_t sequence, const std::uint8_t* data,
-                                                       std::uint32_t length, Netbuf* netbuf) {
+                                                      std::uint32_t length, Netbuf* netbuf) {
     std::uint32_t start = sequence, end = sequence + length;
     // What the new segment covers entirely goes: it carries those bytes itself.
     for (std::size_t i = 0; i < segments_.size();) {

@@ -24,10 +24,10 @@ class TcpReassemblyQueue {
 public:
     /// One held range of payload.
     struct Segment {
-        std::uint32_t sequence = 0;      ///< Sequence number of data[0].
-        std::uint32_t length = 0;        ///< Bytes held.
+        std::uint32_t sequence = 0;          ///< Sequence number of data[0].
+        std::uint32_t length = 0;            ///< Bytes held.
         const std::uint8_t* data = nullptr;  ///< The payload, inside netbuf.
-        Netbuf* netbuf = nullptr;        ///< Owned by the queue while held.
+        Netbuf* netbuf = nullptr;            ///< Owned by the queue while held.
         /// The sequence number after the last byte.
         std::uint32_t end() const { return sequence + length; }
     };

@@ -105,10 +105,13 @@ int readOptions(int fd, TcpConnectionState& state) {
 Result<TcpConnectionState> TcpRepair::capture(int fd) {
     TcpConnectionState state;
     socklen_t size = sizeof state.local;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&state.local), &size) != 0) return Captured::failure(errno, failed("getsockname"));
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&state.local), &size) != 0)
+        return Captured::failure(errno, failed("getsockname"));
     size = sizeof state.remote;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&state.remote), &size) != 0) return Captured::failure(errno, failed("getpeername"));
-    if (state.local.sin_family != AF_INET) return Captured::failure(EAFNOSUPPORT, "only IPv4 connections are taken over");
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&state.remote), &size) != 0)
+        return Captured::failure(errno, failed("getpeername"));
+    if (state.local.sin_family != AF_INET)
+        return Captured::failure(EAFNOSUPPORT, "only IPv4 connections are taken over");
     if (int error = setOption(fd, TCP_REPAIR, TCP_REPAIR_ON))
         return Captured::failure(error, error == EPERM ? "TCP_REPAIR needs CAP_NET_ADMIN" : failed("TCP_REPAIR"));
     auto undo = [fd](int error, std::string message) {
@@ -118,14 +121,19 @@ Result<TcpConnectionState> TcpRepair::capture(int fd) {
     // From here the kernel sends nothing for the connection, so the queues cannot move under us
     // on the send side; the receive side is the caller's to freeze (see the header).
     if (int error = readOptions(fd, state))
-        return undo(error, error == EINVAL ? "the connection is not established" : "TCP_INFO: " + std::string(std::strerror(error)));
+        return undo(
+            error,
+            error == EINVAL ? "the connection is not established" : "TCP_INFO: " + std::string(std::strerror(error)));
     int outstanding = 0, unsent = 0, unread = 0;
-    if (ioctl(fd, SIOCOUTQ, &outstanding) != 0 || ioctl(fd, SIOCOUTQNSD, &unsent) != 0 || ioctl(fd, SIOCINQ, &unread) != 0)
+    if (ioctl(fd, SIOCOUTQ, &outstanding) != 0 || ioctl(fd, SIOCOUTQNSD, &unsent) != 0 ||
+        ioctl(fd, SIOCINQ, &unread) != 0)
         return undo(errno, failed("queue lengths"));
     state.unsentBytes = static_cast<std::uint32_t>(unsent);
-    if (int error = readQueue(fd, TCP_RECV_QUEUE, state.receiveNext, static_cast<std::uint32_t>(unread), state.receiveQueue))
+    if (int error =
+            readQueue(fd, TCP_RECV_QUEUE, state.receiveNext, static_cast<std::uint32_t>(unread), state.receiveQueue))
         return undo(error, "receive queue: " + std::string(std::strerror(error)));
-    if (int error = readQueue(fd, TCP_SEND_QUEUE, state.sendNext, static_cast<std::uint32_t>(outstanding), state.sendQueue))
+    if (int error =
+            readQueue(fd, TCP_SEND_QUEUE, state.sendNext, static_cast<std::uint32_t>(outstanding), state.sendQueue))
         return undo(error, "send queue: " + std::string(std::strerror(error)));
     setOption(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
     state.readSequence = state.receiveNext - static_cast<std::uint32_t>(unread);
@@ -146,15 +154,19 @@ Result<int> TcpRepair::restore(const TcpConnectionState& state, int fd, bool win
     if (int error = setOption(fd, TCP_REPAIR, TCP_REPAIR_ON))
         return fail(error, error == EPERM ? "TCP_REPAIR needs CAP_NET_ADMIN" : failed("TCP_REPAIR"));
     if (bind(fd, reinterpret_cast<const sockaddr*>(&state.local), sizeof state.local) != 0)
-        return fail(errno, errno == EADDRINUSE ? "the local port is still taken (close the placeholder first)" : failed("bind"));
+        return fail(
+            errno,
+            errno == EADDRINUSE ? "the local port is still taken (close the placeholder first)" : failed("bind"));
     // Sequence numbers go in while the socket is closed (the kernel refuses them afterwards), each
     // at the start of what its queue will hold: writing the queue below advances them.
     std::uint32_t receiveStart = state.receiveNext - static_cast<std::uint32_t>(state.receiveQueue.size());
     std::uint32_t sendStart = state.sendNext - static_cast<std::uint32_t>(state.sendQueue.size());
     if (int error = setOption(fd, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)) return fail(error, failed("TCP_REPAIR_QUEUE"));
-    if (setsockopt(fd, SOL_TCP, TCP_QUEUE_SEQ, &receiveStart, sizeof receiveStart) != 0) return fail(errno, failed("receive sequence"));
+    if (setsockopt(fd, SOL_TCP, TCP_QUEUE_SEQ, &receiveStart, sizeof receiveStart) != 0)
+        return fail(errno, failed("receive sequence"));
     if (int error = setOption(fd, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) return fail(error, failed("TCP_REPAIR_QUEUE"));
-    if (setsockopt(fd, SOL_TCP, TCP_QUEUE_SEQ, &sendStart, sizeof sendStart) != 0) return fail(errno, failed("send sequence"));
+    if (setsockopt(fd, SOL_TCP, TCP_QUEUE_SEQ, &sendStart, sizeof sendStart) != 0)
+        return fail(errno, failed("send sequence"));
     // In repair mode connect() sends no SYN: the socket becomes established at once.
     if (connect(fd, reinterpret_cast<const sockaddr*>(&state.remote), sizeof state.remote) != 0)
         return fail(errno, failed("connect"));
@@ -164,7 +176,8 @@ Result<int> TcpRepair::restore(const TcpConnectionState& state, int fd, bool win
     options[count++] = {TCPOPT_MAXSEG, state.mss};
     if (state.sackPermitted) options[count++] = {TCPOPT_SACK_PERMITTED, 0};
     if (state.windowScaling)
-        options[count++] = {TCPOPT_WINDOW, state.sendWindowScale | static_cast<std::uint32_t>(state.receiveWindowScale) << 16};
+        options[count++] = {TCPOPT_WINDOW,
+                            state.sendWindowScale | static_cast<std::uint32_t>(state.receiveWindowScale) << 16};
     if (state.timestamps) options[count++] = {TCPOPT_TIMESTAMP, 0};
     if (setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, options, count * sizeof options[0]) != 0)
         return fail(errno, failed("TCP_REPAIR_OPTIONS"));

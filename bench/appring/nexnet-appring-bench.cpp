@@ -87,7 +87,8 @@ public:
 // A null interface ("null0", 8192 netbufs) behind an AppRingServer, with a network layer that
 // frees what reaches it: what both re-inject figures run on.
 struct ReinjectBench {
-    explicit ReinjectBench(const char* name) : path("/tmp/nexnet-" + std::string(name) + "-" + std::to_string(getpid()) + ".sock") {
+    explicit ReinjectBench(const char* name)
+        : path("/tmp/nexnet-" + std::string(name) + "-" + std::to_string(getpid()) + ".sock") {
         loop = std::move(EventLoop::create().value());
         auto driver = NullDriver::create(NullDriver::Options{}, 8192);
         if (!driver) return;
@@ -106,7 +107,8 @@ struct ReinjectBench {
     }
     bool ready() const { return server != nullptr; }
     /// Frames per second (millions) that reached the network layer while @p body ran for @p seconds.
-    template <typename Body> double measure(double seconds, Body body) {
+    template <typename Body>
+    double measure(double seconds, Body body) {
         std::uint64_t before = layer.frames;
         double start = now();
         while (now() - start < seconds) body();
@@ -133,8 +135,9 @@ void produce(std::uint8_t* posted, std::uint8_t* taken, std::uint64_t objects, b
     std::uint32_t head = word(control.head).load(), reap = head;
     for (std::uint64_t sent = 0; sent < objects;) {
         if (slots - (head - reap) < kBurst) {  // reads what the application wrote only when short of room
-            if (!shared) reap = word(cursors.single_tail).load(std::memory_order_acquire);  // everything before it is its own
-            while (shared && reap != head) {  // each claimed run at once
+            if (!shared)
+                reap = word(cursors.single_tail).load(std::memory_order_acquire);  // everything before it is its own
+            while (shared && reap != head) {                                       // each claimed run at once
                 AppRingClaim claim = AppRingClaim::load(claims[reap & mask]);
                 if (!claim.decides(reap)) break;
                 reap += claim.count > 0 ? claim.count : 1;
@@ -142,7 +145,8 @@ void produce(std::uint8_t* posted, std::uint8_t* taken, std::uint64_t objects, b
             if (slots - (head - reap) < kBurst) continue;
         }
         for (unsigned i = 0; i < kBurst; ++i) {
-            AppRingEntry::packet(static_cast<std::uint32_t>(sent + i) & 4095, 128, 64).store(entries[(head + i) & mask], std::memory_order_release);
+            AppRingEntry::packet(static_cast<std::uint32_t>(sent + i) & 4095, 128, 64)
+                .store(entries[(head + i) & mask], std::memory_order_release);
         }
         head += kBurst;
         word(control.head).store(head, std::memory_order_release);
@@ -203,7 +207,8 @@ double benchRing(double seconds, RingVariant variant) {
     if (child == 0) consumeChild(bench.path, objects, variant);
     pin(1);
     double wait = now() + 5;
-    while (bench.server->applicationCount() < (variant.shared ? 2u : 1u) && now() < wait) bench.loop->runOnce(std::chrono::milliseconds(5));
+    while (bench.server->applicationCount() < (variant.shared ? 2u : 1u) && now() < wait)
+        bench.loop->runOnce(std::chrono::milliseconds(5));
     AppRing* ring = bench.server->ring("null0");
     AppRingDelivery* delivery = ring != nullptr ? ring->deliveryOf(0) : nullptr;
     auto map = [](const DmaRegion& region) {
@@ -350,14 +355,19 @@ int main(int argc, char** argv) {
             double value = 0;
             if (peer && peerRing(value)) theirs.push_back(value);
         }
-        std::printf("nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s  # receiveEntries, one application, median of %d, %s\n",
-                    median(entries), runs, spread(entries).c_str());
+        std::printf(
+            "nexnet_appring_ring1_bulk32_cross_process %.2f Mobj/s  # receiveEntries, one application, median of %d, "
+            "%s\n",
+            median(entries), runs, spread(entries).c_str());
         std::printf("nexnet_appring_ring1_packets_bulk32_cross_process %.2f Mobj/s  # receive (checked packets), %s\n",
                     median(packets), spread(packets).c_str());
-        std::printf("nexnet_appring_ring1_shared_bulk32_cross_process %.2f Mobj/s  # receiveEntries, two applications mapped (CAS + claims), %s\n",
-                    median(shared), spread(shared).c_str());
+        std::printf(
+            "nexnet_appring_ring1_shared_bulk32_cross_process %.2f Mobj/s  # receiveEntries, two applications mapped "
+            "(CAS + claims), %s\n",
+            median(shared), spread(shared).c_str());
         if (!theirs.empty()) {
-            std::printf("dpdk_ring_spsc_bulk32_cross_core %.2f Mobj/s  # median of %zu, %s\n", median(theirs), theirs.size(), spread(theirs).c_str());
+            std::printf("dpdk_ring_spsc_bulk32_cross_core %.2f Mobj/s  # median of %zu, %s\n", median(theirs),
+                        theirs.size(), spread(theirs).c_str());
             std::printf("ratio_appring_vs_dpdk_ring %.2f\n", median(entries) / median(theirs));
             std::printf("ratio_appring_packets_vs_dpdk_ring %.2f\n", median(packets) / median(theirs));
             std::printf("ratio_appring_shared_vs_dpdk_ring %.2f\n", median(shared) / median(theirs));
@@ -371,8 +381,10 @@ int main(int argc, char** argv) {
             across.push_back(benchReinject(seconds));
             alone.push_back(benchReinjectOneThread(seconds));
         }
-        std::printf("nexnet_appring_rx_intercept_reinject_null %.2f Mpps  # median of %d, %s\n", median(across), runs, spread(across).c_str());
-        std::printf("nexnet_appring_rx_intercept_reinject_null_one_thread %.2f Mpps  # %s\n", median(alone), spread(alone).c_str());
+        std::printf("nexnet_appring_rx_intercept_reinject_null %.2f Mpps  # median of %d, %s\n", median(across), runs,
+                    spread(across).c_str());
+        std::printf("nexnet_appring_rx_intercept_reinject_null_one_thread %.2f Mpps  # %s\n", median(alone),
+                    spread(alone).c_str());
     }
     return 0;
 }

@@ -257,7 +257,8 @@ NullFigures runNull() {
         NetbufPool::freeToOwners(netbufs, n);
         received += n;
     }
-    double perDatagram = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(received);
+    double perDatagram =
+        std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(received);
     if (stack->statistics().udpDelivered != received) std::fprintf(stderr, "nexnet-inet-bench: null: lost datagrams\n");
     return {perDatagram, drop};
 }
@@ -311,9 +312,11 @@ int main(int argc, char** argv) {
         Spread k = spread(kernel);
         for (auto [name, rates] : {std::pair{"rx=readv", &readv}, std::pair{"rx=uring", &uring}}) {
             Spread n = spread(*rates);
-            std::printf("UDP %4zu B received/s: endpoint on tap %s %8.1f k [%.1f-%.1f]   kernel socket recvmmsg(64) on veth %8.1f k [%.1f-%.1f]   ratio %.2fx\n",
-                        payload, name, n.median / 1e3, n.low / 1e3, n.high / 1e3, k.median / 1e3, k.low / 1e3,
-                        k.high / 1e3, n.median / k.median);
+            std::printf(
+                "UDP %4zu B received/s: endpoint on tap %s %8.1f k [%.1f-%.1f]   kernel socket recvmmsg(64) on veth "
+                "%8.1f k [%.1f-%.1f]   ratio %.2fx\n",
+                payload, name, n.median / 1e3, n.low / 1e3, n.high / 1e3, k.median / 1e3, k.low / 1e3, k.high / 1e3,
+                n.median / k.median);
         }
     }
     std::printf("load average after: %s", loadAverage().c_str());

@@ -77,11 +77,14 @@ double run(Case which, std::uint64_t packets, std::uint32_t frameBytes) {
     double seconds = cpuSeconds() - start;
     if (layer) {
         auto stats = layer->statistics();
-        if (which == Case::buffering && stats.packetsBuffered != packets) std::fprintf(stderr, "buffering case did not buffer every packet\n");
-        if (which == Case::layerFine && stats.packetsToHost != packets) std::fprintf(stderr, "fine case took the slow path\n");
+        if (which == Case::buffering && stats.packetsBuffered != packets)
+            std::fprintf(stderr, "buffering case did not buffer every packet\n");
+        if (which == Case::layerFine && stats.packetsToHost != packets)
+            std::fprintf(stderr, "fine case took the slow path\n");
         layer->remove();
     }
-    if (sink.packets != packets) std::fprintf(stderr, "sink saw %llu of %llu\n", (unsigned long long)sink.packets, (unsigned long long)packets);
+    if (sink.packets != packets)
+        std::fprintf(stderr, "sink saw %llu of %llu\n", (unsigned long long)sink.packets, (unsigned long long)packets);
     return static_cast<double>(packets) / seconds;
 }
 

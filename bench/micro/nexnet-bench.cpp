@@ -116,7 +116,8 @@ std::uint64_t forwardFor(IONetwork* const* ports, double seconds) {
             if (n == 0) continue;
             received += n;
             unsigned sent = ports[1 - p]->send(0, burst, n);
-            if (sent < n) [[unlikely]] NetbufPool::freeToOwners(burst + sent, n - sent);
+            if (sent < n) [[unlikely]]
+                NetbufPool::freeToOwners(burst + sent, n - sent);
         }
         if (turn % 1024 == 0 && now() >= end) return received;
     }
@@ -143,7 +144,8 @@ int benchGate() {
     constexpr std::uint64_t kPasses = 100'000'000;
     double t0 = now();
     for (std::uint64_t i = 0; i < kPasses; ++i) {
-        if (gate.enter(1)) [[likely]] gate.leave(1);
+        if (gate.enter(1)) [[likely]]
+            gate.leave(1);
         escape(&gate);
     }
     double dt = now() - t0;

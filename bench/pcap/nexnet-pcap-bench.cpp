@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
         unsigned size = 64;
         for (int i = 3; i + 1 < argc; i += 2) {
             if (std::strcmp(argv[i], "--frames") == 0) frames = std::strtoul(argv[i + 1], nullptr, 10);
-            else if (std::strcmp(argv[i], "--size") == 0) size = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
+            else if (std::strcmp(argv[i], "--size") == 0)
+                size = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
         }
         if (size < 14 || size > 65535) size = 64;
         return make(argv[2], frames, size);

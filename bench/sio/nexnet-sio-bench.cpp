@@ -86,11 +86,11 @@ bool setUpNamespaces() {
     receiverNs = "nxsb-rx-" + suffix;
     senderNs = "nxsb-tx-" + suffix;
     return sh("ip netns add " + receiverNs) == 0 && sh("ip netns add " + senderNs) == 0 &&
-           sh("ip netns exec " + receiverNs + " ip link add sb0 type veth peer name sb1 netns " + senderNs) == 0 &&
-           sh("ip netns exec " + receiverNs + " ip addr add " + kReceiverIp + "/24 dev sb0") == 0 &&
-           sh("ip netns exec " + senderNs + " ip addr add " + kSenderIp + "/24 dev sb1") == 0 &&
-           sh("ip netns exec " + receiverNs + " ip link set sb0 up") == 0 &&
-           sh("ip netns exec " + senderNs + " ip link set sb1 up") == 0;
+        sh("ip netns exec " + receiverNs + " ip link add sb0 type veth peer name sb1 netns " + senderNs) == 0 &&
+        sh("ip netns exec " + receiverNs + " ip addr add " + kReceiverIp + "/24 dev sb0") == 0 &&
+        sh("ip netns exec " + senderNs + " ip addr add " + kSenderIp + "/24 dev sb1") == 0 &&
+        sh("ip netns exec " + receiverNs + " ip link set sb0 up") == 0 &&
+        sh("ip netns exec " + senderNs + " ip link set sb1 up") == 0;
 }
 
 void tearDownNamespaces() {
@@ -145,7 +145,8 @@ std::uint64_t plainMethod(int fd, bool echo, Window window) {
             socklen_t length = sizeof from;
             ssize_t n = recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &length);
             if (n < 0) break;
-            if (echo) sendto(fd, buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), length);
+            if (echo)
+                sendto(fd, buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), length);
             count += now >= window.from;
         }
     }
@@ -367,8 +368,8 @@ bool openNexnetEndpoint() {
         return false;
     }
     return sh("ip link set " + tapName + " netns " + senderNs) == 0 &&
-           sh("ip netns exec " + senderNs + " ip addr add 10.89.0.1/24 dev " + tapName) == 0 &&
-           sh("ip netns exec " + senderNs + " ip link set " + tapName + " up") == 0;
+        sh("ip netns exec " + senderNs + " ip addr add 10.89.0.1/24 dev " + tapName) == 0 &&
+        sh("ip netns exec " + senderNs + " ip link set " + tapName + " up") == 0;
 }
 
 // sio_recvfrom (+ sio_sendto) + sio_release on the endpoint: the payload stays in the netbuf
@@ -377,7 +378,8 @@ double measureNexnet(std::size_t size, bool echo, double seconds) {
     std::atomic<bool> stop{false};
     std::thread sender(blast, size, std::cref(stop), kEndpointIp);
     pin(0);
-    auto from = Clock::now() + std::chrono::milliseconds(300), until = from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    auto from = Clock::now() + std::chrono::milliseconds(300),
+         until = from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     std::uint64_t count = 0;
     for (auto now = Clock::now(); now < until; now = Clock::now()) {
         for (unsigned i = 0; i < kBatch; ++i) {
@@ -386,7 +388,8 @@ double measureNexnet(std::size_t size, bool echo, double seconds) {
             socklen_t length = sizeof peer;
             ssize_t n = sio_recvfrom(nexnetFd, &data, 2048, 0, reinterpret_cast<sockaddr*>(&peer), &length);
             if (n < 0) break;
-            if (echo) sio_sendto(nexnetFd, data, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&peer), length);
+            if (echo)
+                sio_sendto(nexnetFd, data, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&peer), length);
             sio_release(nexnetMemory, data, static_cast<std::size_t>(n));
             count += now >= from;
         }
@@ -491,7 +494,8 @@ int main(int argc, char** argv) {
         else if (a == "--tcp-only") udp = false;
         else if (a == "--no-nexnet") nexnet = false;
         else {
-            std::fprintf(stderr, "usage: %s [--seconds S] [--runs N] [--udp-only | --tcp-only] [--no-nexnet]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--seconds S] [--runs N] [--udp-only | --tcp-only] [--no-nexnet]\n",
+                         argv[0]);
             return 2;
         }
     }
@@ -507,9 +511,12 @@ int main(int argc, char** argv) {
     std::printf("# %s\n", sio_mode_message());
     std::printf("# load average at start: %s", loadAverage().c_str());
     if (nexnet && !openNexnetEndpoint()) std::printf("# no nexnet endpoint on a tap: %s\n", sio_last_error());
-    else if (nexnet) std::printf("# nexnet endpoint on tap %s (its kernel end in the sender's namespace), 10.89.0.2\n", tapName.c_str());
-    std::printf("# veth between two namespaces; receiver on CPU 0, sender on CPU 1; %d runs of %.1f s, median [min-max]\n",
-                runs, seconds);
+    else if (nexnet)
+        std::printf("# nexnet endpoint on tap %s (its kernel end in the sender's namespace), 10.89.0.2\n",
+                    tapName.c_str());
+    std::printf(
+        "# veth between two namespaces; receiver on CPU 0, sender on CPU 1; %d runs of %.1f s, median [min-max]\n",
+        runs, seconds);
     struct Entry {
         const char* name;
         Method method;
@@ -536,7 +543,8 @@ int main(int argc, char** argv) {
                 }
                 if (nexnetFd >= 0) endpoint.runs.push_back(measureNexnet(size, echo, seconds) / 1e6);
             }
-            std::printf("\nUDP %zu B, %s (Mmsg/s; ratio to recvmmsg)\n", size, echo ? "received and echoed" : "received");
+            std::printf("\nUDP %zu B, %s (Mmsg/s; ratio to recvmmsg)\n", size,
+                        echo ? "received and echoed" : "received");
             for (std::size_t e = 0; e < entries.size(); ++e)
                 if (!figures[e].runs.empty()) print(entries[e].name, figures[e], "Mmsg/s", figures[0].median());
             if (!endpoint.runs.empty()) {
@@ -563,9 +571,10 @@ int main(int argc, char** argv) {
         print("sio_send (SEND_ZC, registered memory)", zcRate, "Gbit/s", copyRate.median());
         print("send(2), sender CPU", copyCpu, "s/GB", copyCpu.median());
         print("sio_send, sender CPU", zcCpu, "s/GB", copyCpu.median());
-        std::printf("# zero-copy sends %llu, of which the kernel copied %llu (veth delivers into another "
-                    "namespace's socket, which needs the data copied out of the sender's pages)\n",
-                    sent, copied);
+        std::printf(
+            "# zero-copy sends %llu, of which the kernel copied %llu (veth delivers into another "
+            "namespace's socket, which needs the data copied out of the sender's pages)\n",
+            sent, copied);
     }
     std::printf("# load average at end: %s", loadAverage().c_str());
     if (nexnetFd >= 0) sio_close(nexnetFd);

@@ -108,13 +108,14 @@ Cost measure(const std::string& rx, unsigned frames, std::size_t payload) {
     sh("ip -n " + ns + " link set " + tap + " txqueuelen " + std::to_string(frames + 1000));
     sh("ip -n " + ns + " addr add 10.82.0.1/24 dev " + tap);
     sh("ip -n " + ns + " link set " + tap + " up");
-    sh("ip -n " + ns + " neigh replace 10.82.0.2 lladdr " + static_cast<IOEthernet&>(driver).hardwareAddress().toString() +
-       " dev " + tap + " nud permanent");
+    sh("ip -n " + ns + " neigh replace 10.82.0.2 lladdr " +
+       static_cast<IOEthernet&>(driver).hardwareAddress().toString() + " dev " + tap + " nud permanent");
     ifreq ifr{};
     ifr.ifr_flags = IFF_UP;
     driver.performCommand(IFCONTROL_SETFLAGS, &ifr.ifr_ifru);
     // The kernel discards what it sends until its link watch has seen the carrier.
-    for (int i = 0; i < 100 && sh("ip -n " + ns + " link show " + tap + " | grep -q 'state UP'") != 0; ++i) usleep(20000);
+    for (int i = 0; i < 100 && sh("ip -n " + ns + " link show " + tap + " | grep -q 'state UP'") != 0; ++i)
+        usleep(20000);
     unsigned sent = sendBacklog(ns, frames, payload);
     Netbuf* burst[TapDriver::kBurst];
     unsigned received = 0;
@@ -129,7 +130,8 @@ Cost measure(const std::string& rx, unsigned frames, std::size_t payload) {
     double cpu = threadCpuNs() - cpuStart;
     opened.value().reset();
     sh("ip netns del " + ns);
-    if (received < sent) std::fprintf(stderr, "nexnet-tap-rx-bench: rx=%s received %u of %u\n", rx.c_str(), received, sent);
+    if (received < sent)
+        std::fprintf(stderr, "nexnet-tap-rx-bench: rx=%s received %u of %u\n", rx.c_str(), received, sent);
     if (received == 0) return {};
     return {std::chrono::duration<double, std::nano>(now - start).count() / received, cpu / received};
 }
@@ -154,7 +156,8 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--frames" && i + 1 < argc) frames = static_cast<unsigned>(std::max(1, std::atoi(argv[++i])));
         else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-        else if (a == "--payload" && i + 1 < argc) payload = static_cast<std::size_t>(std::max(1, std::atoi(argv[++i])));
+        else if (a == "--payload" && i + 1 < argc)
+            payload = static_cast<std::size_t>(std::max(1, std::atoi(argv[++i])));
         else {
             std::fprintf(stderr, "usage: nexnet-tap-rx-bench [--frames N] [--runs R] [--payload B]\n");
             return 2;
@@ -174,13 +177,14 @@ int main(int argc, char** argv) {
         uringCpu.push_back(b.cpuNs);
     }
     std::printf("tap receive of a %u-frame backlog, %zu B UDP payload, per frame:\n", frames, payload);
-    for (auto [name, wall, cpu] : {std::tuple{"rx=readv", &readvWall, &readvCpu}, std::tuple{"rx=uring", &uringWall, &uringCpu}}) {
+    for (auto [name, wall, cpu] :
+         {std::tuple{"rx=readv", &readvWall, &readvCpu}, std::tuple{"rx=uring", &uringWall, &uringCpu}}) {
         Spread w = spread(*wall), c = spread(*cpu);
-        std::printf("  %s  wall %8.1f ns [%.1f-%.1f] (%.2f Mframes/s)   thread CPU %8.1f ns [%.1f-%.1f]\n", name, w.median,
-                    w.low, w.high, 1e3 / w.median, c.median, c.low, c.high);
+        std::printf("  %s  wall %8.1f ns [%.1f-%.1f] (%.2f Mframes/s)   thread CPU %8.1f ns [%.1f-%.1f]\n", name,
+                    w.median, w.low, w.high, 1e3 / w.median, c.median, c.low, c.high);
     }
-    std::printf("  uring/readv: rate %.2fx (wall), %.2fx less CPU per frame\n", spread(readvWall).median / spread(uringWall).median,
-                spread(readvCpu).median / spread(uringCpu).median);
+    std::printf("  uring/readv: rate %.2fx (wall), %.2fx less CPU per frame\n",
+                spread(readvWall).median / spread(uringWall).median, spread(readvCpu).median / spread(uringCpu).median);
     std::printf("load average after: %s", loadAverage().c_str());
     return 0;
 }

@@ -258,10 +258,12 @@ bool measure(const std::string& side, IOEthernet& c, IOEthernet& d, const Settin
         if (k.dToC) flows[count++].prepare(&d, &c, 2);
         RunResult r = runFlows(flows, count, settings.frames, settings.window, nics);
         double rate = r.seconds > 0 ? r.received / r.seconds : 0;
-        std::printf("nexnet-vm-bench: %s %s: sent %llu received %llu lost %llu late %llu corrupted %llu in %.2f s: %.0f frames/s\n",
-                    side.c_str(), k.name, static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
-                    static_cast<unsigned long long>(r.sent - r.received), static_cast<unsigned long long>(r.late),
-                    static_cast<unsigned long long>(r.corrupted), r.seconds, rate);
+        std::printf(
+            "nexnet-vm-bench: %s %s: sent %llu received %llu lost %llu late %llu corrupted %llu in %.2f s: %.0f "
+            "frames/s\n",
+            side.c_str(), k.name, static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
+            static_cast<unsigned long long>(r.sent - r.received), static_cast<unsigned long long>(r.late),
+            static_cast<unsigned long long>(r.corrupted), r.seconds, rate);
         figure(side + "_" + k.name + "_rate", rate / 1e3, "kframes/s");
         figure(side + "_" + k.name + "_lost", static_cast<double>(r.sent - r.received), "frames");
         figure(side + "_" + k.name + "_corrupted", static_cast<double>(r.corrupted + r.late), "frames");
@@ -370,11 +372,12 @@ bool runNexnet(const std::vector<std::string>& bdfs, IOEthernet& c, IOEthernet& 
 bool runTestpmd(const std::vector<std::string>& bdfs, IOEthernet& c, IOEthernet& d, const Settings& settings) {
     bool virtio = env("NEXNET_NIC") == "virtio-net";
     std::string ring = virtio ? "256" : "512";  // the rings nexnet's drivers use by default
-    std::vector<std::string> argv = {"/test/dpdk-testpmd", "-l", "0-1", "-n", "1", "--in-memory", "--iova-mode=va",
-                                     "-a", bdfs[0], "-a", bdfs[1], "--log-level=lib.eal:notice"};
+    std::vector<std::string> argv = {"/test/dpdk-testpmd", "-l", "0-1",   "-n", "1",     "--in-memory",
+                                     "--iova-mode=va",     "-a", bdfs[0], "-a", bdfs[1], "--log-level=lib.eal:notice"};
     for (const std::string& lib : pmdLibraries()) argv.insert(argv.end(), {"-d", lib});
-    argv.insert(argv.end(), {"--", "--forward-mode=io", "--nb-cores=1", "--burst=32", "--rxd=" + ring, "--txd=" + ring,
-                             "--total-num-mbufs=8192"});
+    argv.insert(argv.end(),
+                {"--", "--forward-mode=io", "--nb-cores=1", "--burst=32", "--rxd=" + ring, "--txd=" + ring,
+                 "--total-num-mbufs=8192"});
     std::printf("nexnet-vm-bench: == dpdk-testpmd io-fwd on %s %s (%s PMD)\n", bdfs[0].c_str(), bdfs[1].c_str(),
                 virtio ? "virtio" : "e1000");
     Forwarder fwd;
@@ -389,7 +392,8 @@ bool runTestpmd(const std::vector<std::string>& bdfs, IOEthernet& c, IOEthernet&
 
 /// Sends one monitor command to the callgrind of @p pid through vgdb. @return true on success.
 bool vgdb(pid_t pid, const char* command) {
-    std::string line = "VALGRIND_LIB=/test /test/vgdb --pid=" + std::to_string(pid) + " " + command + " >/dev/null 2>&1";
+    std::string line =
+        "VALGRIND_LIB=/test /test/vgdb --pid=" + std::to_string(pid) + " " + command + " >/dev/null 2>&1";
     return std::system(line.c_str()) == 0;
 }
 
@@ -401,13 +405,15 @@ bool runCallgrind(const std::vector<std::string>& bdfs, IOEthernet& c, IOEtherne
         return true;
     }
     std::string cls = env("NEXNET_NIC") == "virtio-net" ? "VirtioNetDriver" : "E1000eDriver";
-    std::printf("nexnet-vm-bench: == valgrind --tool=callgrind nexnet-fwd (collects in %s::receiveBurst and ::transmitBurst)\n",
-                cls.c_str());
+    std::printf(
+        "nexnet-vm-bench: == valgrind --tool=callgrind nexnet-fwd (collects in %s::receiveBurst and ::transmitBurst)\n",
+        cls.c_str());
     std::system("rm -f /tmp/callgrind.out*");
     Forwarder fwd;
     if (!fwd.start({valgrind, "--tool=callgrind", "--callgrind-out-file=/tmp/callgrind.out", "--collect-atstart=no",
-                    "--toggle-collect=nexnet::" + cls + "::receiveBurst*", "--toggle-collect=nexnet::" + cls + "::transmitBurst*",
-                    "--vgdb=yes", "/test/nexnet-fwd", "vfio:" + bdfs[0], "vfio:" + bdfs[1]},
+                    "--toggle-collect=nexnet::" + cls + "::receiveBurst*",
+                    "--toggle-collect=nexnet::" + cls + "::transmitBurst*", "--vgdb=yes", "/test/nexnet-fwd",
+                    "vfio:" + bdfs[0], "vfio:" + bdfs[1]},
                    {"VALGRIND_LIB=/test"}, false)) {
         return false;
     }
@@ -459,7 +465,8 @@ bool runCallgrind(const std::vector<std::string>& bdfs, IOEthernet& c, IOEtherne
 }
 
 const char kUsage[] =
-    "usage: nexnet-vm-bench [--frames N] [--window N] [--rounds N] [--callgrind-frames N] [--skip nexnet|testpmd|callgrind]...\n"
+    "usage: nexnet-vm-bench [--frames N] [--window N] [--rounds N] [--callgrind-frames N] [--skip "
+    "nexnet|testpmd|callgrind]...\n"
     "Runs in the guest of bench/vm/vfio-fwd-bench.sh (tests/vm/run-guest.sh --nics 4).\n";
 
 }  // namespace
@@ -470,13 +477,18 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string option = argv[i];
         std::string value = i + 1 < argc ? argv[i + 1] : "";
-        if (option == "--frames" && !value.empty()) settings.frames = static_cast<std::uint32_t>(std::atol(value.c_str())), ++i;
-        else if (option == "--window" && !value.empty()) settings.window = static_cast<std::uint32_t>(std::atol(value.c_str())), ++i;
-        else if (option == "--rounds" && !value.empty()) settings.rounds = static_cast<unsigned>(std::atoi(value.c_str())), ++i;
+        if (option == "--frames" && !value.empty())
+            settings.frames = static_cast<std::uint32_t>(std::atol(value.c_str())), ++i;
+        else if (option == "--window" && !value.empty())
+            settings.window = static_cast<std::uint32_t>(std::atol(value.c_str())), ++i;
+        else if (option == "--rounds" && !value.empty())
+            settings.rounds = static_cast<unsigned>(std::atoi(value.c_str())), ++i;
         else if (option == "--callgrind-frames" && !value.empty())
             settings.callgrindFrames = static_cast<std::uint32_t>(std::atol(value.c_str())), ++i;
         else if (option == "--skip" && (value == "nexnet" || value == "testpmd" || value == "callgrind")) {
-            (value == "nexnet" ? settings.skipNexnet : value == "testpmd" ? settings.skipTestpmd : settings.skipCallgrind) = true;
+            (value == "nexnet"        ? settings.skipNexnet
+                 : value == "testpmd" ? settings.skipTestpmd
+                                      : settings.skipCallgrind) = true;
             ++i;
         } else {
             std::fputs(kUsage, stderr);

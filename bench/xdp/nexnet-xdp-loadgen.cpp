@@ -47,10 +47,28 @@ std::vector<std::uint8_t> frame(const EthernetAddress& to, const EthernetAddress
     std::vector<std::uint8_t> f(size, 0);
     std::memcpy(f.data(), to.bytes.data(), 6);
     std::memcpy(f.data() + 6, from.bytes.data(), 6);
-    f[12] = 0x08;                                    // IPv4
+    f[12] = 0x08;  // IPv4
     unsigned ipLength = size - 14, udpLength = size - 34;
-    std::uint8_t ip[20] = {0x45, 0, std::uint8_t(ipLength >> 8), std::uint8_t(ipLength), 0, 0, 0x40, 0, 64, 17, 0, 0,
-                           198, 18, 0, 1, 198, 18, 0, 2};
+    std::uint8_t ip[20] = {0x45,
+                           0,
+                           std::uint8_t(ipLength >> 8),
+                           std::uint8_t(ipLength),
+                           0,
+                           0,
+                           0x40,
+                           0,
+                           64,
+                           17,
+                           0,
+                           0,
+                           198,
+                           18,
+                           0,
+                           1,
+                           198,
+                           18,
+                           0,
+                           2};
     std::uint32_t sum = 0;
     for (unsigned i = 0; i < sizeof ip; i += 2) sum += std::uint32_t{ip[i]} << 8 | ip[i + 1];
     while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
@@ -67,7 +85,8 @@ std::vector<std::uint8_t> frame(const EthernetAddress& to, const EthernetAddress
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     if (argc < 3) {
-        std::fprintf(stderr, "usage: nexnet-xdp-loadgen TX-URI RX-URI [--seconds S] [--size BYTES] [--destination MAC]\n");
+        std::fprintf(stderr,
+                     "usage: nexnet-xdp-loadgen TX-URI RX-URI [--seconds S] [--size BYTES] [--destination MAC]\n");
         return 2;
     }
     double seconds = 5;
@@ -90,7 +109,8 @@ int main(int argc, char** argv) {
 
     std::uint64_t sent = 0, received = 0, warmReceived = 0, warmSent = 0;
     const Clock::time_point start = Clock::now(), measure = start + std::chrono::seconds(1);
-    const Clock::time_point end = measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const Clock::time_point end =
+        measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     bool measuring = false;
     Netbuf* burst[kBurst];
     for (unsigned turn = 0;; ++turn) {

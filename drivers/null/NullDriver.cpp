@@ -7,9 +7,9 @@
 namespace nexnet {
 
 namespace {
-constexpr std::uint16_t kLocalExperimentalEtherType = 0x88b5;  // IEEE 802 local experimental
+constexpr std::uint16_t kLocalExperimentalEtherType = 0x88b5;        // IEEE 802 local experimental
 constexpr std::uint32_t kSequenceEnd = IOEthernet::kHeaderSize + 8;  // the sequence, then the queue
-}
+}  // namespace
 
 NullDriver::NullDriver(const Options& options) : options_(options), template_(options.frameSize, 0) {
     setName("null");
@@ -30,9 +30,10 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
     if (options.queues == 0 || options.queues > kMaxQueues)
         return R::failure(EINVAL, "queues=" + std::to_string(options.queues) + ": 1 to " + std::to_string(kMaxQueues));
     if (options.frameSize < IOEthernet::kHeaderSize || options.frameSize > poolOptions.dataRoom)
-        return R::failure(EINVAL, "size=" + std::to_string(options.frameSize) + ": frames are " +
-                                      std::to_string(IOEthernet::kHeaderSize) + " to " +
-                                      std::to_string(poolOptions.dataRoom) + " bytes (a netbuf's data room)");
+        return R::failure(EINVAL,
+                          "size=" + std::to_string(options.frameSize) + ": frames are " +
+                              std::to_string(IOEthernet::kHeaderSize) + " to " + std::to_string(poolOptions.dataRoom) +
+                              " bytes (a netbuf's data room)");
     auto pool = NetbufPool::create(poolOptions);
     if (!pool) return R::failure(pool.error(), "cannot make a pool of " + std::to_string(poolSize) + " netbufs");
     std::unique_ptr<NullDriver> driver(new NullDriver(options));
@@ -41,30 +42,29 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
 }
 
 int NullDriver::registerWith(DriverRegistry& registry) {
-    return registry.registerDriver(
-        "null", "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N]",
-        "endless source and sink of frames, for tests and benchmarks", {"size", "fill", "pool", "limit", "queues"},
-        [](const DriverUri& uri) {
-            using R = Result<std::unique_ptr<IONetwork>>;
-            Options options;
-            auto size = uri.number("size", 64, 65535, IOEthernet::kHeaderSize);
-            auto fill = uri.flag("fill", false);
-            auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
-            auto limit = uri.number("limit", UINT64_MAX);
-            auto queues = uri.number("queues", 1, kMaxQueues, 1);
-            if (!queues) return R::failure(queues);
-            if (!size) return R::failure(size);
-            if (!fill) return R::failure(fill);
-            if (!pool) return R::failure(pool);
-            if (!limit) return R::failure(limit);
-            options.frameSize = static_cast<std::uint32_t>(size.value());
-            options.fill = fill.value();
-            options.limit = limit.value();
-            options.queues = static_cast<unsigned>(queues.value());
-            auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
-            if (!driver) return R::failure(driver);
-            return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
-        });
+    return registry.registerDriver("null", "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N]",
+                                   "endless source and sink of frames, for tests and benchmarks",
+                                   {"size", "fill", "pool", "limit", "queues"}, [](const DriverUri& uri) {
+                                       using R = Result<std::unique_ptr<IONetwork>>;
+                                       Options options;
+                                       auto size = uri.number("size", 64, 65535, IOEthernet::kHeaderSize);
+                                       auto fill = uri.flag("fill", false);
+                                       auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
+                                       auto limit = uri.number("limit", UINT64_MAX);
+                                       auto queues = uri.number("queues", 1, kMaxQueues, 1);
+                                       if (!queues) return R::failure(queues);
+                                       if (!size) return R::failure(size);
+                                       if (!fill) return R::failure(fill);
+                                       if (!pool) return R::failure(pool);
+                                       if (!limit) return R::failure(limit);
+                                       options.frameSize = static_cast<std::uint32_t>(size.value());
+                                       options.fill = fill.value();
+                                       options.limit = limit.value();
+                                       options.queues = static_cast<unsigned>(queues.value());
+                                       auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
+                                       if (!driver) return R::failure(driver);
+                                       return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
+                                   });
 }
 
 int NullDriver::resetAndEnable(bool enable) {

@@ -31,10 +31,10 @@ class NullDriver : public IOEthernet {
 public:
     /// Frame and pool settings.
     struct Options {
-        std::uint32_t frameSize = 64;     ///< Bytes of each received frame.
-        bool fill = false;                ///< Write a test frame into each received netbuf.
-        std::uint64_t limit = UINT64_MAX; ///< Frames each queue produces before receiveBurst returns 0.
-        unsigned queues = 1;              ///< Queue pairs, 1 to kMaxQueues.
+        std::uint32_t frameSize = 64;      ///< Bytes of each received frame.
+        bool fill = false;                 ///< Write a test frame into each received netbuf.
+        std::uint64_t limit = UINT64_MAX;  ///< Frames each queue produces before receiveBurst returns 0.
+        unsigned queues = 1;               ///< Queue pairs, 1 to kMaxQueues.
     };
 
     /// Makes a null driver with its own pool of @p poolSize netbufs. Errors: EINVAL for a frame

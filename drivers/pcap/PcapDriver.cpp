@@ -97,7 +97,7 @@ int PcapDriver::openCapture(std::string* message) {
     if (pcap_datalink(capture_) != DLT_EN10MB) {
         if (message != nullptr)
             *message = options_.path + ": link type " + std::to_string(pcap_datalink(capture_)) +
-                       " is not Ethernet (DLT_EN10MB)";
+                " is not Ethernet (DLT_EN10MB)";
         pcap_close(capture_);
         capture_ = nullptr;
         return EPROTONOSUPPORT;
@@ -169,7 +169,7 @@ bool PcapDriver::nextRecord(const std::uint8_t*& data, std::uint32_t& captured, 
             captured = header->caplen;
             length = header->len;
             stamp = static_cast<std::uint64_t>(header->ts.tv_sec) * 1000000000u +
-                    static_cast<std::uint64_t>(header->ts.tv_usec);
+                static_cast<std::uint64_t>(header->ts.tv_usec);
             return true;
         }
         if (result != PCAP_ERROR_BREAK) {  // a cut or corrupt record: libpcap says which

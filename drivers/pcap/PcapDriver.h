@@ -51,12 +51,12 @@ public:
 
     /// Files and replay settings.
     struct Options {
-        std::string path;                 ///< Capture to replay (pcap or pcapng).
-        std::string txPath;               ///< Where transmitted frames are written; empty: nowhere.
-        Timing timing = Timing::fast;     ///< Replay speed.
-        std::uint64_t loops = 1;          ///< Times to play the file; 0: endlessly.
-        std::uint32_t poolSize = 8192;    ///< Netbufs in the driver's pool.
-        bool partial = false;             ///< Hand up records cut in the file instead of dropping them.
+        std::string path;                           ///< Capture to replay (pcap or pcapng).
+        std::string txPath;                         ///< Where transmitted frames are written; empty: nowhere.
+        Timing timing = Timing::fast;               ///< Replay speed.
+        std::uint64_t loops = 1;                    ///< Times to play the file; 0: endlessly.
+        std::uint32_t poolSize = 8192;              ///< Netbufs in the driver's pool.
+        bool partial = false;                       ///< Hand up records cut in the file instead of dropping them.
         EthernetAddress address = kDefaultAddress;  ///< The driver's hardware address.
     };
 

@@ -16,8 +16,8 @@ Result<std::unique_ptr<PcapDumpFile>> PcapDumpFile::open(const std::string& path
     file->snaplen_ = snaplen;
     file->path_ = path;
     // A "dead" handle only describes the file: link type, snaplen and timestamp precision.
-    file->dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(snaplen),
-                                                       PCAP_TSTAMP_PRECISION_NANO);
+    file->dead_ =
+        pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(snaplen), PCAP_TSTAMP_PRECISION_NANO);
     if (file->dead_ == nullptr) return R::failure(ENOMEM);
     errno = 0;
     file->dumper_ = pcap_dump_open(file->dead_, path.c_str());

@@ -16,11 +16,15 @@ namespace {
 
 int activationError(int status) {
     switch (status) {
-    case PCAP_ERROR_NO_SUCH_DEVICE: return ENODEV;
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+        return ENODEV;
     case PCAP_ERROR_PERM_DENIED:
-    case PCAP_ERROR_PROMISC_PERM_DENIED: return EPERM;
-    case PCAP_ERROR_IFACE_NOT_UP: return ENETDOWN;
-    default: return EIO;
+    case PCAP_ERROR_PROMISC_PERM_DENIED:
+        return EPERM;
+    case PCAP_ERROR_IFACE_NOT_UP:
+        return ENETDOWN;
+    default:
+        return EIO;
     }
 }
 
@@ -93,24 +97,23 @@ Result<std::unique_ptr<PcapLiveDriver>> PcapLiveDriver::create(const Options& op
 }
 
 int PcapLiveDriver::registerWith(DriverRegistry& registry) {
-    return registry.registerDriver(
-        "pcap-live", "pcap-live:IFNAME[,promisc=0|1][,pool=N]",
-        "a live Linux interface through libpcap (pcap_dispatch, pcap_inject)", {"promisc", "pool"},
-        [](const DriverUri& uri) {
-            using R = Result<std::unique_ptr<IONetwork>>;
-            Options options;
-            options.interfaceName = uri.target;
-            auto promisc = uri.flag("promisc", true);
-            auto pool = uri.number("pool", 4096, UINT32_MAX - 1, 1);
-            if (!promisc) return R::failure(promisc);
-            if (!pool) return R::failure(pool);
-            options.promiscuous = promisc.value();
-            options.poolSize = static_cast<std::uint32_t>(pool.value());
-            std::string message;
-            auto driver = create(options, &message);
-            if (!driver) return R::failure(driver.error(), message);
-            return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
-        });
+    return registry.registerDriver("pcap-live", "pcap-live:IFNAME[,promisc=0|1][,pool=N]",
+                                   "a live Linux interface through libpcap (pcap_dispatch, pcap_inject)",
+                                   {"promisc", "pool"}, [](const DriverUri& uri) {
+                                       using R = Result<std::unique_ptr<IONetwork>>;
+                                       Options options;
+                                       options.interfaceName = uri.target;
+                                       auto promisc = uri.flag("promisc", true);
+                                       auto pool = uri.number("pool", 4096, UINT32_MAX - 1, 1);
+                                       if (!promisc) return R::failure(promisc);
+                                       if (!pool) return R::failure(pool);
+                                       options.promiscuous = promisc.value();
+                                       options.poolSize = static_cast<std::uint32_t>(pool.value());
+                                       std::string message;
+                                       auto driver = create(options, &message);
+                                       if (!driver) return R::failure(driver.error(), message);
+                                       return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
+                                   });
 }
 
 int PcapLiveDriver::resetAndEnable(bool enable) {
@@ -150,8 +153,8 @@ unsigned PcapLiveDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max
     burstCount_ = 0;
     queue_ = queue;
     // One call per burst; in non-blocking mode it returns at once when nothing waits.
-    int result = pcap_dispatch(live_, static_cast<int>(max), &PcapLiveDriver::onFrame,
-                               reinterpret_cast<unsigned char*>(this));
+    int result =
+        pcap_dispatch(live_, static_cast<int>(max), &PcapLiveDriver::onFrame, reinterpret_cast<unsigned char*>(this));
     if (result < 0 && result != PCAP_ERROR_BREAK) report(QueueEvent::receiveError, queue);
     unsigned received = burstCount_;
     burst_ = nullptr;
@@ -165,7 +168,7 @@ unsigned PcapLiveDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigne
         Netbuf* packet = packets[accepted];
         if (pcap_inject(live_, packet->data(), packet->size()) >= 0) continue;
         if (errno == EAGAIN || errno == ENOBUFS || errno == EWOULDBLOCK) break;  // full: retry later
-        report(QueueEvent::transmitError, queue, *packet);  // refused (too long, link gone)
+        report(QueueEvent::transmitError, queue, *packet);                       // refused (too long, link gone)
     }
     NetbufPool::freeToOwners(packets, accepted);  // the kernel copied what it took
     return accepted;

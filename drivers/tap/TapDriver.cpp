@@ -24,9 +24,9 @@
 namespace nexnet {
 
 namespace {
-constexpr unsigned kVlanTag = 4;            // a frame may carry an 802.1Q tag beyond the MTU
-constexpr unsigned kTapMaxMtu = 65535 - 14; // tun: MAX_MTU less the Ethernet header
-constexpr unsigned kMinMtu = 68;            // IPv4 minimum (RFC 791), as IONetwork::setMtu
+constexpr unsigned kVlanTag = 4;             // a frame may carry an 802.1Q tag beyond the MTU
+constexpr unsigned kTapMaxMtu = 65535 - 14;  // tun: MAX_MTU less the Ethernet header
+constexpr unsigned kMinMtu = 68;             // IPv4 minimum (RFC 791), as IONetwork::setMtu
 constexpr auto kLinkWatchdog = std::chrono::seconds(1);
 }  // namespace
 
@@ -59,7 +59,8 @@ int TapDriver::open(const Options& options) {
     std::string transmitMode = "transmit: io_uring, one system call per burst";
     if (!options.uring) transmitMode = "transmit: one writev per frame (uring=0)";
     else if (uringError != 0)
-        transmitMode = std::string("transmit: one writev per frame (io_uring unavailable: ") + std::strerror(uringError) + ")";
+        transmitMode =
+            std::string("transmit: one writev per frame (io_uring unavailable: ") + std::strerror(uringError) + ")";
     name_ = name;
     setName(name);
     kernelEnd_.setTapFd(queues_[0].fd);
@@ -169,12 +170,18 @@ int TapDriver::registerWith(DriverRegistry& registry) {
 
 std::string TapDriver::explainOpenError(int error) {
     switch (error) {
-    case EPERM: return "a tap needs CAP_NET_ADMIN to be created or attached (run as root)";
-    case ENOENT: return "/dev/net/tun is missing (modprobe tun)";
-    case EBUSY: return "every queue of that tap is taken by another process";
-    case ENOTSUP: return "rx=uring needs io_uring multishot reads (Linux 6.7 or later, io_uring allowed): use rx=readv";
-    case EINVAL: return "a name of at most 15 characters, 1 to 16 queues, and no existing interface of another kind";
-    default: return std::strerror(error);
+    case EPERM:
+        return "a tap needs CAP_NET_ADMIN to be created or attached (run as root)";
+    case ENOENT:
+        return "/dev/net/tun is missing (modprobe tun)";
+    case EBUSY:
+        return "every queue of that tap is taken by another process";
+    case ENOTSUP:
+        return "rx=uring needs io_uring multishot reads (Linux 6.7 or later, io_uring allowed): use rx=readv";
+    case EINVAL:
+        return "a name of at most 15 characters, 1 to 16 queues, and no existing interface of another kind";
+    default:
+        return std::strerror(error);
     }
 }
 
@@ -187,7 +194,8 @@ int TapDriver::resetAndEnable(bool enable) {
     setRunning(enable);
     for (Queue& queue : queues()) {
         // The pool may have been replaced since open (setPool): post from the one there is now.
-        if (queue.rxRing && enable && !queue.dead.load(std::memory_order_relaxed)) queue.rxRing->start(*pool(), receiveRingLimit());
+        if (queue.rxRing && enable && !queue.dead.load(std::memory_order_relaxed))
+            queue.rxRing->start(*pool(), receiveRingLimit());
         else if (queue.rxRing) queue.rxRing->stop();
         if (!enable) drain(queue);
     }
@@ -306,7 +314,8 @@ bool TapDriver::acceptFrame(Queue& queue, const VirtioNetHeader& header, std::ui
     // netbuf to the last byte was cut (maxMtu leaves that byte unused for frames that fit).
     if (length >= room) reason = &queue.truncated;
     else if (length < kHeaderSize) reason = &queue.runts;
-    else if (header.gsoType == NetbufOffload::kGsoNone && length > kHeaderSize + mtu() + kVlanTag) reason = &queue.oversize;
+    else if (header.gsoType == NetbufOffload::kGsoNone && length > kHeaderSize + mtu() + kVlanTag)
+        reason = &queue.oversize;
     // The kernel's header is checked as virtio-net's device side is (virtio 1.2 section
     // 5.1.6.4): a partial checksum whose field lies outside the frame would make a layer above
     // write past it.
@@ -317,7 +326,8 @@ bool TapDriver::acceptFrame(Queue& queue, const VirtioNetHeader& header, std::ui
 }
 
 // Takes the frame a read of @p result bytes put in @p netbuf, or counts it as malformed.
-bool TapDriver::takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result, std::uint32_t room) {
+bool TapDriver::takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& header, long result,
+                          std::uint32_t room) {
     std::uint32_t length = result > kVnetHeaderSize ? static_cast<std::uint32_t>(result - kVnetHeaderSize) : 0;
     if (!acceptFrame(queue, header, length, room)) return false;
     netbuf->setSize(length);
@@ -368,7 +378,8 @@ unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     for (unsigned i = 0; i < attempted; ++i) used[i] = rq.spare[rq.spareCount - 1 - i];
     for (unsigned i = 0; i < attempted; ++i) {
         Netbuf* netbuf = used[i];
-        if (results[i] >= 0 && takeFrame(rq, netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
+        if (results[i] >= 0 &&
+            takeFrame(rq, netbuf, headers[i], results[i], static_cast<std::uint32_t>(vectors[i][1].iov_len))) {
             out[got++] = netbuf;
             continue;
         }
@@ -395,8 +406,7 @@ VirtioNetHeader TapDriver::headerFor(const Netbuf& packet) {
     std::uint32_t start = offload.csumStart;
     if ((type == NetbufOffload::kGsoTcpV4 || type == NetbufOffload::kGsoTcpV6) && start + 13 < packet.size())
         header.headerLength = static_cast<std::uint16_t>(start + (packet.data()[start + 12] >> 4) * 4);
-    else if (type == NetbufOffload::kGsoUdpL4)
-        header.headerLength = static_cast<std::uint16_t>(start + 8);
+    else if (type == NetbufOffload::kGsoUdpL4) header.headerLength = static_cast<std::uint16_t>(start + 8);
     return header;
 }
 

@@ -99,12 +99,12 @@ public:
 
     /// What to open.
     struct Options {
-        std::string name;              ///< Interface name (empty: the kernel picks one).
-        unsigned queues = 1;           ///< Queue pairs, 1 to kMaxQueues.
-        bool vnet = false;             ///< Receive checksum-offloaded frames and super-packets.
-        std::uint32_t poolSize = 0;    ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
-        std::optional<bool> persist;   ///< TUNSETPERSIST when set.
-        bool uring = true;             ///< Batch each burst's system calls with io_uring.
+        std::string name;             ///< Interface name (empty: the kernel picks one).
+        unsigned queues = 1;          ///< Queue pairs, 1 to kMaxQueues.
+        bool vnet = false;            ///< Receive checksum-offloaded frames and super-packets.
+        std::uint32_t poolSize = 0;   ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
+        std::optional<bool> persist;  ///< TUNSETPERSIST when set.
+        bool uring = true;            ///< Batch each burst's system calls with io_uring.
         /// rx=uring (true: TapReceiveRing, ENOTSUP without it) or rx=readv (false); unset: readv
         /// (the ring misses wake-ups when the interface is run in interrupt mode on a thread other
         /// than the one that opened it; until that is found, it is taken only when asked).
@@ -191,7 +191,6 @@ protected:
     int eventLoopChanged() override;
 
 private:
-
     using Counter = std::atomic<std::uint64_t>;
     // One queue pair: its descriptor and the empty netbufs kept for the next reads, as a NIC
     // keeps its receive ring full. Written by the queue's thread only (and by control calls

@@ -23,12 +23,12 @@ int TapDriver::openReceiveRings(const Options& options, const std::string& trans
         }
         if (error == 0) {
             receiveMode = "receive: io_uring multishot read into " + std::to_string(queues_[0].rxRing->capacity()) +
-                          " posted netbufs per queue";
+                " posted netbufs per queue";
         } else {
             for (Queue& queue : queues()) queue.rxRing.reset();
             if (options.receiveRing) return ENOTSUP;  // forced: never a silent slower path
             receiveMode = std::string("receive: one readv per frame (io_uring multishot read unavailable: ") +
-                          std::strerror(error) + ")";
+                std::strerror(error) + ")";
         }
     }
     setModeDescription(receiveMode + "; " + transmitMode);

@@ -116,10 +116,10 @@ private:
     unsigned reap(Netbuf** out, std::uint32_t* bytes, unsigned max, int& error);
 
     std::unique_ptr<io_uring> ring_;  // liburing's handle, set up (nullptr: not yet)
-    bool registered_ = false;    // buffer ring registered with the kernel
-    bool armed_ = false;         // a multishot read is pending
-    bool polling_ = false;       // a poll on the tap is pending (nothing posted to read into)
-    const void* armer_ = nullptr;  // the thread that armed it (a thread_local's address)
+    bool registered_ = false;         // buffer ring registered with the kernel
+    bool armed_ = false;              // a multishot read is pending
+    bool polling_ = false;            // a poll on the tap is pending (nothing posted to read into)
+    const void* armer_ = nullptr;     // the thread that armed it (a thread_local's address)
     // user_data of a read: epoch << 32 | read. The epoch changes at stop(): completions of an older
     // one carry netbufs already returned and are ignored.
     std::uint32_t epoch_ = 1;
@@ -127,7 +127,7 @@ private:
     int fd_ = -1;
     NetbufPool* pool_ = nullptr;
     std::uint32_t prefix_ = 0;
-    unsigned limit_ = 0;  // netbufs posted at most (start())
+    unsigned limit_ = 0;                    // netbufs posted at most (start())
     io_uring_buf_ring* buffers_ = nullptr;  // mmap'd, page aligned
     std::size_t buffersSize_ = 0;
     std::vector<Netbuf*> slots_;        // by buffer id

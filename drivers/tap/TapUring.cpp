@@ -87,7 +87,8 @@ int TapUring::writeBurst(int fd, const iovec (*vectors)[2], unsigned count, int*
         }
         std::atomic_ref<unsigned>(*cqHead_).store(head, std::memory_order_release);
         if (reaped < count &&
-            syscall(__NR_io_uring_enter, ring_, 0, count - reaped, IORING_ENTER_GETEVENTS, nullptr, 0) < 0 && errno != EINTR)
+            syscall(__NR_io_uring_enter, ring_, 0, count - reaped, IORING_ENTER_GETEVENTS, nullptr, 0) < 0 &&
+            errno != EINTR)
             return errno;
     }
     return 0;

@@ -28,14 +28,16 @@ int DeviceMemory::setUp(PciDevice& device, std::shared_ptr<NetbufPool> pool, std
     // is enough and keeps the hugepages for the pools.
     options.hugepages = container_->mode() == VfioContainer::Mode::noIommu;
     auto region = DmaRegion::allocate(ringBytes, options);
-    if (!region) return failure(region.error(), name + ": cannot allocate " + std::to_string(ringBytes) + " bytes of rings");
+    if (!region)
+        return failure(region.error(), name + ": cannot allocate " + std::to_string(ringBytes) + " bytes of rings");
     rings_ = std::move(*region);
     std::memset(rings_.data(), 0, rings_.size());
     auto address = container_->mapDma(rings_.data(), rings_.size());
     if (!address) return failure(address.error(), name + ": " + container_->lastError());
     ringBase_ = *address;
     rings_.setIova(ringBase_);
-    if (int error = container_->mapPool(*pool_); error != 0) return failure(error, name + ": " + container_->lastError());
+    if (int error = container_->mapPool(*pool_); error != 0)
+        return failure(error, name + ": " + container_->lastError());
     poolMapped_ = true;
     return 0;
 }
@@ -44,7 +46,7 @@ std::string DeviceMemory::describe() const {
     if (!container_ || !pool_) return "not set up";
     const char* pages = pool_->dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages";
     return container_->modeDescription() + ", pool of " + std::to_string(pool_->capacity()) + " netbufs of " +
-           std::to_string(pool_->bufferSize()) + " bytes on " + pages;
+        std::to_string(pool_->bufferSize()) + " bytes on " + pages;
 }
 
 void DeviceMemory::freeNetbufs(std::vector<Netbuf*>& slots) {

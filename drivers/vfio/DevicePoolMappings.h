@@ -26,7 +26,8 @@ public:
     /// pool that cannot be mapped (the caller drops the packet).
     bool reachable(Netbuf* packet, NetbufPool* own, VfioContainer& container) {
         const std::uint16_t id = packet->poolId();  // wrapped netbufs have none that matches
-        if (id == own->id() || id == lastId_) [[likely]] return true;
+        if (id == own->id() || id == lastId_) [[likely]]
+            return true;
         return mapForeign(packet->pool(), container);
     }
     /// Drops every mapping reachable() made and the pools it kept alive; the driver calls it when

@@ -61,7 +61,8 @@ Result<std::unique_ptr<E1000eDriver>> E1000eDriver::create(std::unique_ptr<PciDe
     if (!bar) return failure(bar.error(), "e1000e: cannot map BAR 0");
     d->bar_ = std::move(*bar);
     d->rxRing_ = reinterpret_cast<volatile RxDescriptor*>(d->memory_.rings());
-    d->txRing_ = reinterpret_cast<volatile TxDescriptor*>(d->memory_.rings() + options.rxRingSize * sizeof(RxDescriptor));
+    d->txRing_ =
+        reinterpret_cast<volatile TxDescriptor*>(d->memory_.rings() + options.rxRingSize * sizeof(RxDescriptor));
     d->setPool(std::move(pool));
     d->rxNetbufs_.assign(options.rxRingSize, nullptr);
     d->txNetbufs_.assign(options.txRingSize, nullptr);
@@ -75,9 +76,9 @@ Result<std::unique_ptr<E1000eDriver>> E1000eDriver::create(std::unique_ptr<PciDe
 
     // The permanent address: what the device loaded into RAL0/RAH0 from its NVM at reset.
     std::uint32_t low = d->read(RAL0), high = d->read(RAH0);
-    std::uint8_t mac[6] = {static_cast<std::uint8_t>(low), static_cast<std::uint8_t>(low >> 8),
+    std::uint8_t mac[6] = {static_cast<std::uint8_t>(low),       static_cast<std::uint8_t>(low >> 8),
                            static_cast<std::uint8_t>(low >> 16), static_cast<std::uint8_t>(low >> 24),
-                           static_cast<std::uint8_t>(high), static_cast<std::uint8_t>(high >> 8)};
+                           static_cast<std::uint8_t>(high),      static_cast<std::uint8_t>(high >> 8)};
     if (int error = d->attachToNetworkWithAddress(EthernetAddress::fromBytes(mac)); error != 0)
         return failure(error, "e1000e: the device reports a multicast MAC address");
     d->setModeDescription("Intel 82574L (e1000e) via " + d->memory_.describe() + ", " +
@@ -150,7 +151,8 @@ int E1000eDriver::setUpRings() {
     // soon as RDT gives it descriptors (7.1.8). On x86 a release fence only keeps the compiler from
     // moving the stores; the CPU already keeps stores to memory ahead of a later uncached register write.
     std::atomic_thread_fence(std::memory_order_release);
-    const std::uint64_t rxAddress = memory_.ringAddress(), txAddress = memory_.ringAddress(rxSize * sizeof(RxDescriptor));
+    const std::uint64_t rxAddress = memory_.ringAddress(),
+                        txAddress = memory_.ringAddress(rxSize * sizeof(RxDescriptor));
     // Receive ring (4.6.5): base, length in bytes (a multiple of 128, 7.1.8), head 0.
     write(RDBAL, static_cast<std::uint32_t>(rxAddress));
     write(RDBAH, static_cast<std::uint32_t>(rxAddress >> 32));
@@ -212,7 +214,8 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
     // Count the descriptors done (DD) first, so their replacements come in one bulk get.
     const unsigned limit = std::min(max, ReceiveRefill::kMaxBurst);
     unsigned ready = 0;
-    for (unsigned at = rxNext_; ready < limit && (rxRing_[at].status & RX_DD) != 0; at = at + 1 == size ? 0 : at + 1) ready++;
+    for (unsigned at = rxNext_; ready < limit && (rxRing_[at].status & RX_DD) != 0; at = at + 1 == size ? 0 : at + 1)
+        ready++;
     // The device writes a descriptor back whole, DD included, after the frame (7.1.7.1): read
     // length, errors and the frame only after seeing DD. Acquire: on x86 a compiler barrier (loads
     // are not reordered with older loads).
@@ -305,9 +308,7 @@ unsigned E1000eDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned 
     return accepted;
 }
 
-int E1000eDriver::interruptEventFd(unsigned queue) const {
-    return queue == 0 ? device_->msixEventFd(0) : -1;
-}
+int E1000eDriver::interruptEventFd(unsigned queue) const { return queue == 0 ? device_->msixEventFd(0) : -1; }
 
 int E1000eDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
     if (queue != 0 || !hasInterrupts()) return EOPNOTSUPP;

@@ -46,25 +46,25 @@ public:
 
     /// How the driver is set up.
     struct Options {
-        unsigned rxRingSize = 512;       ///< Receive descriptors (multiple of 8, 8-4096).
-        unsigned txRingSize = 512;       ///< Transmit descriptors (multiple of 8, 8-4096).
-        bool interrupts = true;          ///< Set up MSI-X (interrupt mode available); false: poll only.
+        unsigned rxRingSize = 512;                    ///< Receive descriptors (multiple of 8, 8-4096).
+        unsigned txRingSize = 512;                    ///< Transmit descriptors (multiple of 8, 8-4096).
+        bool interrupts = true;                       ///< Set up MSI-X (interrupt mode available); false: poll only.
         std::chrono::milliseconds linkTimeout{3000};  ///< How long resetAndEnable waits for link.
     };
 
     /// The device's clear-on-read counters, accumulated since the driver was created (10.2.7).
     /// The device counts only frames that passed its address filter (GPRC).
     struct HardwareStatistics {
-        std::uint64_t goodPacketsReceived = 0;     ///< GPRC
-        std::uint64_t goodPacketsTransmitted = 0;  ///< GPTC
-        std::uint64_t goodOctetsReceived = 0;      ///< GORCL/H
-        std::uint64_t goodOctetsTransmitted = 0;   ///< GOTCL/H
-        std::uint64_t totalPacketsReceived = 0;    ///< TPR
-        std::uint64_t totalPacketsTransmitted = 0; ///< TPT
-        std::uint64_t missedPackets = 0;           ///< MPC
-        std::uint64_t receiveNoBuffers = 0;        ///< RNBC
-        std::uint64_t crcErrors = 0;               ///< CRCERRS
-        std::uint64_t collisions = 0;              ///< COLC
+        std::uint64_t goodPacketsReceived = 0;      ///< GPRC
+        std::uint64_t goodPacketsTransmitted = 0;   ///< GPTC
+        std::uint64_t goodOctetsReceived = 0;       ///< GORCL/H
+        std::uint64_t goodOctetsTransmitted = 0;    ///< GOTCL/H
+        std::uint64_t totalPacketsReceived = 0;     ///< TPR
+        std::uint64_t totalPacketsTransmitted = 0;  ///< TPT
+        std::uint64_t missedPackets = 0;            ///< MPC
+        std::uint64_t receiveNoBuffers = 0;         ///< RNBC
+        std::uint64_t crcErrors = 0;                ///< CRCERRS
+        std::uint64_t collisions = 0;               ///< COLC
     };
 
     /// Takes @p device (an 82574L opened through vfio-pci), enables bus mastering, maps BAR 0,
@@ -139,14 +139,14 @@ private:
     std::unique_ptr<PciDevice> device_;
     Options options_;
     PciBar bar_;
-    DeviceMemory memory_;   // after device_: unmapped once the destructor stopped the device
+    DeviceMemory memory_;  // after device_: unmapped once the destructor stopped the device
     volatile e1000e::RxDescriptor* rxRing_ = nullptr;
     volatile e1000e::TxDescriptor* txRing_ = nullptr;
     std::vector<Netbuf*> rxNetbufs_;
     std::vector<Netbuf*> txNetbufs_;
-    unsigned rxNext_ = 0;       // next descriptor the device will fill
-    unsigned txTail_ = 0;       // next descriptor to hand to the device
-    unsigned txClean_ = 0;      // oldest descriptor not yet freed
+    unsigned rxNext_ = 0;   // next descriptor the device will fill
+    unsigned txTail_ = 0;   // next descriptor to hand to the device
+    unsigned txClean_ = 0;  // oldest descriptor not yet freed
     unsigned txInFlight_ = 0;
     bool interruptsEnabled_ = false;
     HardwareStatistics hardware_;

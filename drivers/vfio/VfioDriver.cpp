@@ -23,7 +23,8 @@ Result<std::unique_ptr<IONetwork>> opened(Result<std::unique_ptr<Driver>> driver
 }  // namespace
 
 int VfioDriver::registerWith(DriverRegistry& registry) {
-    return registry.registerDriver("vfio", "vfio:DDDD:BB:DD.F[,queues=N][,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
+    return registry.registerDriver("vfio",
+                                   "vfio:DDDD:BB:DD.F[,queues=N][,pool=N][,rxring=N][,txring=N][,interrupts=0|1]",
                                    "PCI NIC through vfio-pci: Intel 82574L (e1000e), virtio-net (modern)",
                                    {"queues", "pool", "rxring", "txring", "interrupts"}, open);
 }
@@ -40,8 +41,9 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     if (!interrupts) return failure(interrupts.error(), interrupts.message());
     auto id = PciDevice::readSysfsId(uri.target);
     if (!id) {
-        return failure(id.error(), id.error() == EINVAL ? "'" + uri.target + "' is not a PCI address (0000:00:03.0)"
-                                                        : "no PCI device " + uri.target + " (`lspci -D` lists them)");
+        return failure(id.error(),
+                       id.error() == EINVAL ? "'" + uri.target + "' is not a PCI address (0000:00:03.0)"
+                                            : "no PCI device " + uri.target + " (`lspci -D` lists them)");
     }
     constexpr std::uint32_t kE1000e = std::uint32_t{E1000eDriver::kVendorId} << 16 | E1000eDriver::kDeviceId;
     constexpr std::uint32_t kVirtioNet = std::uint32_t{VirtioNetDriver::kVendorId} << 16 | VirtioNetDriver::kDeviceId;
@@ -50,8 +52,9 @@ Result<std::unique_ptr<IONetwork>> VfioDriver::open(const DriverUri& uri) {
     if (*id != kE1000e && *id != kVirtioNet) {
         char text[16];
         std::snprintf(text, sizeof text, "%04x:%04x", *id >> 16, *id & 0xffff);
-        return failure(ENODEV, "no nexnet driver for PCI ID " + std::string(text) + " of " + uri.target +
-                                   " (supported: 8086:10d3 e1000e, 1af4:1041 virtio-net)");
+        return failure(ENODEV,
+                       "no nexnet driver for PCI ID " + std::string(text) + " of " + uri.target +
+                           " (supported: 8086:10d3 e1000e, 1af4:1041 virtio-net)");
     }
     std::string message;
     auto container = VfioContainer::shared(&message);

@@ -94,7 +94,8 @@ int VirtioNetDriver::sendMacTable() {
 
 int VirtioNetDriver::sendReceiveFilters() {
     if (!filtersFrames()) return 0;
-    if (setReceiveMode(CTRL_RX_PROMISC, isPromiscuous()) != 0 || setReceiveMode(CTRL_RX_ALLMULTI, isAllMulticast()) != 0)
+    if (setReceiveMode(CTRL_RX_PROMISC, isPromiscuous()) != 0 ||
+        setReceiveMode(CTRL_RX_ALLMULTI, isAllMulticast()) != 0)
         return EIO;
     return sendMacTable();
 }

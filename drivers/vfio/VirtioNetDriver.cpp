@@ -21,7 +21,7 @@ namespace {
 constexpr std::uint32_t kNetHeaderSize = VirtioNetHeader::kSize;
 constexpr std::chrono::seconds kLinkWatchdog{1};
 constexpr std::uint64_t kWanted = F_VERSION_1 | F_ACCESS_PLATFORM | F_MAC | F_STATUS | F_MTU | F_CSUM | F_GUEST_CSUM |
-                                  F_HOST_TSO4 | F_HOST_TSO6 | F_CTRL_VQ | F_CTRL_RX;
+    F_HOST_TSO4 | F_HOST_TSO6 | F_CTRL_VQ | F_CTRL_RX;
 
 std::size_t pageRound(std::size_t n) { return (n + 4095) & ~std::size_t{4095}; }
 
@@ -64,15 +64,16 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
     if (int error = d->device_->enableBusMaster(); error != 0) return failure(error, "virtio-net: bus mastering");
     if (int error = d->findCapabilities(&text); error != 0) return failure(error, text);
     if (int error = d->negotiate(); error != 0) {
-        return failure(error, error == ENOTSUP ? "virtio-net: the device offers no VERSION_1 or no ACCESS_PLATFORM "
-                                                 "(QEMU: virtio-net-pci,disable-legacy=on,iommu_platform=on)"
-                                               : "virtio-net: the device refused the features");
+        return failure(error,
+                       error == ENOTSUP ? "virtio-net: the device offers no VERSION_1 or no ACCESS_PLATFORM "
+                                          "(QEMU: virtio-net-pci,disable-legacy=on,iommu_platform=on)"
+                                        : "virtio-net: the device refused the features");
     }
     if (int error = d->checkQueuePairs(&text); error != 0) return failure(error, text);
     if (pool->capacity() < pairs * size + 64)
-        return failure(EINVAL, "virtio-net: pool of " + std::to_string(pool->capacity()) + " netbufs, smaller than " +
-                                   std::to_string(pairs) + " receive queues of " + std::to_string(size) +
-                                   " plus 64 (pool=N)");
+        return failure(EINVAL,
+                       "virtio-net: pool of " + std::to_string(pool->capacity()) + " netbufs, smaller than " +
+                           std::to_string(pairs) + " receive queues of " + std::to_string(size) + " plus 64 (pool=N)");
     d->queueSize_ = size;
     d->rx_.resize(pairs);
     d->tx_.resize(pairs);
@@ -99,12 +100,13 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
     if ((d->features_ & F_MAC) == 0 || address.isZero()) address = EthernetAddress::randomLocal();
     if (int error = d->attachToNetworkWithAddress(address); error != 0)
         return failure(error, "virtio-net: the device reports a multicast MAC address");
-    const std::string interrupts = !d->hasInterrupts()          ? "polling only"
-                                   : d->hasInterruptPerQueue() ? "MSI-X interrupts or polling"
-                                                               : "MSI-X interrupts on queue 0 or polling";
-    d->setModeDescription("virtio-net (modern) via " + d->memory_.describe() + ", " + std::to_string(pairs) + " of " +
-                          std::to_string(d->offeredPairs_) + " queue pairs, " + interrupts + ", " +
-                          (d->filtersFrames() ? "filtered by the device (CTRL_RX)" : "no filter: every frame delivered"));
+    const std::string interrupts = !d->hasInterrupts() ? "polling only"
+        : d->hasInterruptPerQueue()                    ? "MSI-X interrupts or polling"
+                                                       : "MSI-X interrupts on queue 0 or polling";
+    d->setModeDescription(
+        "virtio-net (modern) via " + d->memory_.describe() + ", " + std::to_string(pairs) + " of " +
+        std::to_string(d->offeredPairs_) + " queue pairs, " + interrupts + ", " +
+        (d->filtersFrames() ? "filtered by the device (CTRL_RX)" : "no filter: every frame delivered"));
     return d;
 }
 
@@ -187,21 +189,25 @@ int VirtioNetDriver::checkQueuePairs(std::string* message) {
     };
     const unsigned wanted = options_.queuePairs;
     if ((deviceFeatures_ & F_MQ) != 0 && (offeredPairs_ < CTRL_MQ_VQ_PAIRS_MIN || offeredPairs_ > CTRL_MQ_VQ_PAIRS_MAX))
-        return failure(EIO, "the device reports max_virtqueue_pairs " + std::to_string(offeredPairs_) +
-                                ", outside 1 to 32768: a device bug");
+        return failure(EIO,
+                       "the device reports max_virtqueue_pairs " + std::to_string(offeredPairs_) +
+                           ", outside 1 to 32768: a device bug");
     if (wanted == 1) return 0;
     const std::string asked = std::to_string(wanted) + " queue pairs asked";
     if (!multiqueue()) {
-        return failure(ENOTSUP, asked + ", but the device offers no multiqueue (MQ with CTRL_VQ): use queues=1, or "
-                                        "in QEMU -netdev tap,queues=" + std::to_string(wanted) +
-                                        " with -device virtio-net-pci,mq=on,vectors=" + std::to_string(2 * wanted + 2));
+        return failure(ENOTSUP,
+                       asked +
+                           ", but the device offers no multiqueue (MQ with CTRL_VQ): use queues=1, or "
+                           "in QEMU -netdev tap,queues=" +
+                           std::to_string(wanted) +
+                           " with -device virtio-net-pci,mq=on,vectors=" + std::to_string(2 * wanted + 2));
     }
-    if (wanted > offeredPairs_)
-        return failure(EINVAL, asked + ", the device offers " + std::to_string(offeredPairs_));
+    if (wanted > offeredPairs_) return failure(EINVAL, asked + ", the device offers " + std::to_string(offeredPairs_));
     unsigned queues = commonRead16(NUM_QUEUES);
     if (queues < 2 * offeredPairs_ + 1)
-        return failure(EIO, "the device has " + std::to_string(queues) + " virtqueues, too few for " +
-                                std::to_string(offeredPairs_) + " pairs and the control queue");
+        return failure(EIO,
+                       "the device has " + std::to_string(queues) + " virtqueues, too few for " +
+                           std::to_string(offeredPairs_) + " pairs and the control queue");
     return 0;
 }
 
@@ -232,7 +238,8 @@ int VirtioNetDriver::setUpQueue(unsigned index, Queue& q, unsigned size, std::si
     write64(QUEUE_DEVICE, memory_.ringAddress(usedAt));
     commonWrite16(QUEUE_MSIX_VECTOR, q.vector);
     if (q.vector != NO_VECTOR && commonRead16(QUEUE_MSIX_VECTOR) != q.vector) return EIO;  // 4.1.5.1.2: refused
-    q.notify = reinterpret_cast<volatile std::uint16_t*>(notifyBase_ + commonRead16(QUEUE_NOTIFY_OFF) * notifyMultiplier_);
+    q.notify =
+        reinterpret_cast<volatile std::uint16_t*>(notifyBase_ + commonRead16(QUEUE_NOTIFY_OFF) * notifyMultiplier_);
     q.avail[0] = AVAIL_F_NO_INTERRUPT;  // 2.7.7: no interrupt until setInterruptsEnabled asks
     commonWrite16(QUEUE_ENABLE, 1);
     return 0;
@@ -355,8 +362,8 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
     const unsigned mask = queueSize_ - 1;
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
     unsigned n = 0, errors = 0, drops = 0, refilled = 0;
-    const unsigned ready = std::min({max, ReceiveRefill::kMaxBurst,
-                                     static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
+    const unsigned ready = std::min(
+        {max, ReceiveRefill::kMaxBurst, static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
     Netbuf* fresh[ReceiveRefill::kMaxBurst];
     ReceiveRefill refill(*pool(), fresh, ready);
     for (unsigned seen = 0; seen < ready; ++seen) {

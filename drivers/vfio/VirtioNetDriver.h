@@ -152,13 +152,13 @@ private:
 
     struct Queue {
         volatile virtio::Descriptor* descriptors = nullptr;
-        volatile std::uint16_t* avail = nullptr;  // flags, idx, ring[size], used_event
+        volatile std::uint16_t* avail = nullptr;       // flags, idx, ring[size], used_event
         volatile std::uint16_t* usedHeader = nullptr;  // flags, idx
         volatile virtio::UsedElement* used = nullptr;
         volatile std::uint16_t* notify = nullptr;
-        std::uint16_t index = 0;   // virtqueue index, what a notification writes
+        std::uint16_t index = 0;                   // virtqueue index, what a notification writes
         std::uint16_t vector = virtio::NO_VECTOR;  // receive: its MSI-X vector
-        bool interrupts = false;   // receive: interrupts wanted (setInterruptsEnabled)
+        bool interrupts = false;                   // receive: interrupts wanted (setInterruptsEnabled)
         std::uint16_t availIndex = 0;
         std::uint16_t lastUsed = 0;
         std::vector<Netbuf*> netbufs;  // by descriptor id
@@ -186,10 +186,18 @@ private:
     int sendMacTable();
     int setReceiveMode(std::uint8_t command, bool enabled);
     volatile std::uint8_t* common(unsigned offset) const { return common_ + offset; }
-    void commonWrite16(unsigned offset, std::uint16_t v) { *reinterpret_cast<volatile std::uint16_t*>(common_ + offset) = v; }
-    std::uint16_t commonRead16(unsigned offset) const { return *reinterpret_cast<volatile std::uint16_t*>(common_ + offset); }
-    void commonWrite32(unsigned offset, std::uint32_t v) { *reinterpret_cast<volatile std::uint32_t*>(common_ + offset) = v; }
-    std::uint32_t commonRead32(unsigned offset) const { return *reinterpret_cast<volatile std::uint32_t*>(common_ + offset); }
+    void commonWrite16(unsigned offset, std::uint16_t v) {
+        *reinterpret_cast<volatile std::uint16_t*>(common_ + offset) = v;
+    }
+    std::uint16_t commonRead16(unsigned offset) const {
+        return *reinterpret_cast<volatile std::uint16_t*>(common_ + offset);
+    }
+    void commonWrite32(unsigned offset, std::uint32_t v) {
+        *reinterpret_cast<volatile std::uint32_t*>(common_ + offset) = v;
+    }
+    std::uint32_t commonRead32(unsigned offset) const {
+        return *reinterpret_cast<volatile std::uint32_t*>(common_ + offset);
+    }
     void setStatus(std::uint8_t status) { *common(virtio::DEVICE_STATUS) = status; }
     std::uint8_t status() const { return *common(virtio::DEVICE_STATUS); }
 
@@ -207,7 +215,7 @@ private:
     unsigned queueSize_ = 0;
     std::vector<Queue> rx_;  // one per pair
     std::vector<Queue> tx_;
-    Queue control_;          // with CTRL_VQ only
+    Queue control_;  // with CTRL_VQ only
     std::uint16_t configVector_ = virtio::NO_VECTOR;
 };
 

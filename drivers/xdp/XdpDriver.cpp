@@ -20,8 +20,8 @@ namespace nexnet {
 
 namespace {
 
-constexpr unsigned kVlanTag = 4;                  // a frame may carry an 802.1Q tag beyond the MTU
-constexpr unsigned kStatisticsInterval = 4096;    // receive calls between two XDP_STATISTICS reads
+constexpr unsigned kVlanTag = 4;                // a frame may carry an 802.1Q tag beyond the MTU
+constexpr unsigned kStatisticsInterval = 4096;  // receive calls between two XDP_STATISTICS reads
 constexpr auto kLinkWatchdog = std::chrono::seconds(1);
 
 // The pool of every xdp: driver of this process with @p count netbufs: one pool, registered as
@@ -72,17 +72,17 @@ int XdpDriver::open(const Options& options, std::string& message) {
     unsigned available = interface_->receiveQueues();
     if (available != 0 && options.firstQueue + options.queues > available) {
         message = options.interface + " has " + std::to_string(available) +
-                  (available == 1 ? " receive queue" : " receive queues") + " (ethtool -L changes that): queues " +
-                  std::to_string(options.firstQueue) + " to " + std::to_string(options.firstQueue + options.queues - 1) +
-                  " do not all exist";
+            (available == 1 ? " receive queue" : " receive queues") + " (ethtool -L changes that): queues " +
+            std::to_string(options.firstQueue) + " to " + std::to_string(options.firstQueue + options.queues - 1) +
+            " do not all exist";
         return EINVAL;
     }
     unsigned mtu = 1500;
     if (int error = interface_->mtu(mtu)) return error;
     if (mtu > maxMtu()) {
         message = options.interface + " has MTU " + std::to_string(mtu) + "; AF_XDP frames in 2 KiB chunks allow " +
-                  std::to_string(maxMtu()) + " at most (no multi-buffer): lower it with `ip link set dev " +
-                  options.interface + " mtu " + std::to_string(maxMtu()) + "`";
+            std::to_string(maxMtu()) + " at most (no multi-buffer): lower it with `ip link set dev " +
+            options.interface + " mtu " + std::to_string(maxMtu()) + "`";
         return EINVAL;
     }
     IOEthernet::setMtu(mtu);
@@ -110,7 +110,8 @@ int XdpDriver::attachProgram(const Options& options, std::string& message) {
                                                       : "no xdp-features before Linux 6.3: found by trying";
     const bool nativeOffered = !i.xdpFeaturesKnown() || (i.xdpFeatures() & XdpInterface::kXdpRedirect) != 0;
     if (options.mode == ModeChoice::native && !nativeOffered) {
-        message = i.name() + " (" + i.driverName() + ") has no native XDP redirect (" + features + "): use mode=generic";
+        message =
+            i.name() + " (" + i.driverName() + ") has no native XDP redirect (" + features + "): use mode=generic";
         return EOPNOTSUPP;
     }
     if (options.mode != ModeChoice::generic && nativeOffered) {
@@ -118,7 +119,7 @@ int XdpDriver::attachProgram(const Options& options, std::string& message) {
         int error = program_->attach(i.index(), i.name(), XdpAttachMode::native, refusal);
         if (error == 0) {
             modeReason_ = std::string("native XDP") + (options.mode == ModeChoice::native ? " as asked" : "") + " (" +
-                          features + ")";
+                features + ")";
             return 0;
         }
         if (error != EOPNOTSUPP || options.mode == ModeChoice::native) {
@@ -128,8 +129,8 @@ int XdpDriver::attachProgram(const Options& options, std::string& message) {
         modeReason_ = "generic XDP: the kernel refused native XDP (EOPNOTSUPP; " + features + ")";
     } else {
         modeReason_ = options.mode == ModeChoice::generic
-                          ? "generic XDP as asked"
-                          : "generic XDP: the interface offers no native XDP redirect (" + features + ")";
+            ? "generic XDP as asked"
+            : "generic XDP: the interface offers no native XDP redirect (" + features + ")";
     }
     return program_->attach(i.index(), i.name(), XdpAttachMode::generic, message);
 }
@@ -149,8 +150,9 @@ int XdpDriver::openSockets(const Options& options, std::string& message) {
             return options.mode == ModeChoice::generic ? EINVAL : EOPNOTSUPP;
         }
         if (i.xdpFeaturesKnown() && (i.xdpFeatures() & XdpInterface::kXdpZeroCopy) == 0) {
-            message = i.name() + " (" + i.driverName() + ") does not offer AF_XDP zero-copy (xdp-features: " +
-                      i.xdpFeatureNames() + "): use zerocopy=auto or zerocopy=off";
+            message = i.name() + " (" + i.driverName() +
+                ") does not offer AF_XDP zero-copy (xdp-features: " + i.xdpFeatureNames() +
+                "): use zerocopy=auto or zerocopy=off";
             return EOPNOTSUPP;
         }
     } else if (generic) {
@@ -165,8 +167,8 @@ int XdpDriver::openSockets(const Options& options, std::string& message) {
     }
     if (copyReason.empty() && !zeroCopy()) {
         copyReason = i.xdpFeaturesKnown() && (i.xdpFeatures() & XdpInterface::kXdpZeroCopy) == 0
-                         ? "the driver has no AF_XDP zero-copy"
-                         : "the kernel chose it";
+            ? "the driver has no AF_XDP zero-copy"
+            : "the kernel chose it";
     }
     describe(options, copyReason);
     return 0;
@@ -175,9 +177,9 @@ int XdpDriver::openSockets(const Options& options, std::string& message) {
 void XdpDriver::describe(const Options& options, const std::string& copyReason) {
     const XdpInterface& i = *interface_;
     const NetbufPool& p = *pool();
-    std::string queues = options.queues == 1 ? "queue " + std::to_string(firstQueue_)
-                                             : "queues " + std::to_string(firstQueue_) + "-" +
-                                                   std::to_string(firstQueue_ + options.queues - 1);
+    std::string queues = options.queues == 1
+        ? "queue " + std::to_string(firstQueue_)
+        : "queues " + std::to_string(firstQueue_) + "-" + std::to_string(firstQueue_ + options.queues - 1);
     std::string filter = "whole queues";
     if (program_->filters()) {
         filter = "only";
@@ -185,15 +187,16 @@ void XdpDriver::describe(const Options& options, const std::string& copyReason) 
             filter += std::string(rule.protocol == 17 ? " udp:" : " tcp:") + std::to_string(rule.port);
     }
     setModeDescription("xdp:" + i.name() + " (" + (i.driverName().empty() ? "driver unknown" : i.driverName()) + ") " +
-                   queues + ": " + modeReason_ + ", " + (zeroCopy() ? "zero-copy" : "copy mode") +
-                   (copyReason.empty() ? "" : " (" + copyReason + ")") + ", need_wakeup, " +
-                   (options.busyPollMicroseconds != 0 ? "busy polling " + std::to_string(options.busyPollMicroseconds) + " us"
-                                                      : "no busy polling") +
-                   "; program " + program_->name() + " id " + std::to_string(program_->programId()) + " on bpf link " +
-                   std::to_string(program_->linkId()) + " (" + filter + "); pool " + std::to_string(p.capacity()) +
-                   " x " + std::to_string(p.bufferSize()) + " B on " +
-                   (p.dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages") + ", rings of " +
-                   std::to_string(options.ringSize));
+                       queues + ": " + modeReason_ + ", " + (zeroCopy() ? "zero-copy" : "copy mode") +
+                       (copyReason.empty() ? "" : " (" + copyReason + ")") + ", need_wakeup, " +
+                       (options.busyPollMicroseconds != 0
+                            ? "busy polling " + std::to_string(options.busyPollMicroseconds) + " us"
+                            : "no busy polling") +
+                       "; program " + program_->name() + " id " + std::to_string(program_->programId()) +
+                       " on bpf link " + std::to_string(program_->linkId()) + " (" + filter + "); pool " +
+                       std::to_string(p.capacity()) + " x " + std::to_string(p.bufferSize()) + " B on " +
+                       (p.dataRegion().usesHugepages() ? "2 MiB hugepages" : "4 KiB pages") + ", rings of " +
+                       std::to_string(options.ringSize));
 }
 
 XdpDriver::~XdpDriver() {
@@ -203,7 +206,7 @@ XdpDriver::~XdpDriver() {
 
 bool XdpDriver::zeroCopy() const {
     return !sockets_.empty() &&
-           std::all_of(sockets_.begin(), sockets_.end(), [](const auto& s) { return s->zeroCopy(); });
+        std::all_of(sockets_.begin(), sockets_.end(), [](const auto& s) { return s->zeroCopy(); });
 }
 
 // ---- up, down, link, filters -----------------------------------------------------------------
@@ -289,9 +292,7 @@ int XdpDriver::removeMulticastAddress(const EthernetAddress& address) {
 
 unsigned XdpDriver::queueCount() const { return static_cast<unsigned>(sockets_.size()); }
 
-int XdpDriver::interruptEventFd(unsigned queue) const {
-    return queue < sockets_.size() ? sockets_[queue]->fd() : -1;
-}
+int XdpDriver::interruptEventFd(unsigned queue) const { return queue < sockets_.size() ? sockets_[queue]->fd() : -1; }
 
 void XdpDriver::interruptOccurred(unsigned queue) {
     if (queue < sockets_.size() && sockets_[queue]->reclaim() != 0 && counters_[queue].transmitFull) {
@@ -305,8 +306,10 @@ unsigned XdpDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (!isRunning() || queue >= sockets_.size()) return 0;
     unsigned errors = 0;
     unsigned n = sockets_[queue]->receive(out, std::min(max, kBurst), errors);
-    if (errors != 0) [[unlikely]] report(QueueEvent::receiveError, queue, errors);
-    if (++counters_[queue].receiveCalls == kStatisticsInterval) [[unlikely]] refreshKernelStatistics(queue);
+    if (errors != 0) [[unlikely]]
+        report(QueueEvent::receiveError, queue, errors);
+    if (++counters_[queue].receiveCalls == kStatisticsInterval) [[unlikely]]
+        refreshKernelStatistics(queue);
     return n;
 }
 

@@ -89,15 +89,15 @@ public:
 
     /// What to open.
     struct Options {
-        std::string interface;            ///< The Linux interface.
-        unsigned firstQueue = 0;          ///< The interface's queue that is nexnet's queue 0.
-        unsigned queues = 1;              ///< Queue pairs, 1 to kMaxQueues.
+        std::string interface;                    ///< The Linux interface.
+        unsigned firstQueue = 0;                  ///< The interface's queue that is nexnet's queue 0.
+        unsigned queues = 1;                      ///< Queue pairs, 1 to kMaxQueues.
         ModeChoice mode = ModeChoice::automatic;  ///< Native or generic XDP.
         XdpSocket::CopyMode copyMode = XdpSocket::CopyMode::automatic;  ///< zerocopy=auto|off|on.
-        unsigned busyPollMicroseconds = 0;  ///< 0: no busy polling.
-        std::vector<XdpFilterRule> filter;  ///< Empty: whole queues.
-        unsigned ringSize = 2048;           ///< Entries per ring.
-        std::uint32_t poolSize = kDefaultPoolSize;  ///< Netbufs of the (shared) pool.
+        unsigned busyPollMicroseconds = 0;                              ///< 0: no busy polling.
+        std::vector<XdpFilterRule> filter;                              ///< Empty: whole queues.
+        unsigned ringSize = 2048;                                       ///< Entries per ring.
+        std::uint32_t poolSize = kDefaultPoolSize;                      ///< Netbufs of the (shared) pool.
         /// false: do not ask the kernel for the interface's xdp-features, decide by trying, as on
         /// Linux before 6.3 (how the tests run that path on a newer kernel).
         bool askForXdpFeatures = true;
@@ -204,9 +204,9 @@ private:
     std::vector<std::unique_ptr<XdpSocket>> sockets_;
     std::vector<KernelCounters> counters_;
     unsigned firstQueue_ = 0;
-    std::uint32_t maxFrame_ = 0;   // largest frame the MTU allows: header, payload, a VLAN tag
+    std::uint32_t maxFrame_ = 0;  // largest frame the MTU allows: header, payload, a VLAN tag
     std::uint16_t poolId_ = 0;
-    std::string modeReason_;   // native or generic, and how that was decided
+    std::string modeReason_;  // native or generic, and how that was decided
 };
 
 }  // namespace nexnet

@@ -49,9 +49,11 @@ Status XdpDriver::parseUri(const DriverUri& uri, Options& options) {
     auto busyPoll = uri.number("busypoll", 0, 1000000);
     auto ring = uri.number("ring", 2048, 16384);
     auto pool = uri.number("pool", kDefaultPoolSize, 1u << 24);
-    if (!queue || !queues || *queues == 0) message = "queue must be 0 to 65535, queues 1 to " + std::to_string(kMaxQueues);
+    if (!queue || !queues || *queues == 0)
+        message = "queue must be 0 to 65535, queues 1 to " + std::to_string(kMaxQueues);
     else if (!busyPoll) message = "busypoll must be 0 to 1000000 microseconds";
-    else if (!ring || *ring < 64 || !std::has_single_bit(*ring)) message = "ring must be a power of two from 64 to 16384";
+    else if (!ring || *ring < 64 || !std::has_single_bit(*ring))
+        message = "ring must be a power of two from 64 to 16384";
     else if (!pool || *pool < 1024) message = "pool must be 1024 to 16777216 netbufs";
     if (!message.empty()) return Status(EINVAL, message);
     options.firstQueue = static_cast<unsigned>(*queue);

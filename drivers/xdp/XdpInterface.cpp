@@ -22,9 +22,9 @@ namespace {
 // The netdev generic-netlink family (include/uapi/linux/netdev.h, Linux 6.3), spelt out because
 // Debian 12's linux-libc-dev (6.1) has no <linux/netdev.h>.
 constexpr char kNetdevFamily[] = "netdev";
-constexpr std::uint8_t kNetdevGetDevice = 1;    // NETDEV_CMD_DEV_GET
-constexpr std::uint16_t kNetdevIfindex = 1;     // NETDEV_A_DEV_IFINDEX (u32)
-constexpr std::uint16_t kNetdevXdpFeatures = 3; // NETDEV_A_DEV_XDP_FEATURES (u64)
+constexpr std::uint8_t kNetdevGetDevice = 1;     // NETDEV_CMD_DEV_GET
+constexpr std::uint16_t kNetdevIfindex = 1;      // NETDEV_A_DEV_IFINDEX (u32)
+constexpr std::uint16_t kNetdevXdpFeatures = 3;  // NETDEV_A_DEV_XDP_FEATURES (u64)
 
 // One generic-netlink request with one attribute, and the attribute @p wanted of the answer
 // copied into @p out (at most @p outLength bytes). @return 0, ENOENT when the answer lacks it, or
@@ -105,7 +105,8 @@ Result<std::unique_ptr<XdpInterface>> XdpInterface::open(const std::string& name
     ethtool_channels channels{};
     channels.cmd = ETHTOOL_GCHANNELS;
     ifr.ifr_data = reinterpret_cast<char*>(&channels);
-    if (interface.request(SIOCETHTOOL, &ifr) == 0) interface.receiveQueues_ = channels.rx_count + channels.combined_count;
+    if (interface.request(SIOCETHTOOL, &ifr) == 0)
+        interface.receiveQueues_ = channels.rx_count + channels.combined_count;
     if (askForXdpFeatures) interface.readXdpFeatures();
     // Made now, in the interface's namespace: memberships name the interface by index. Without
     // CAP_NET_RAW there is none, and setMembership says so.
@@ -135,8 +136,8 @@ void XdpInterface::readXdpFeatures() {
     std::uint16_t family = 0;
     std::uint32_t index = index_;
     std::uint64_t features = 0;
-    if (genericNetlink(fd, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, kNetdevFamily,
-                       sizeof kNetdevFamily, CTRL_ATTR_FAMILY_ID, &family, sizeof family) == 0 &&
+    if (genericNetlink(fd, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, kNetdevFamily, sizeof kNetdevFamily,
+                       CTRL_ATTR_FAMILY_ID, &family, sizeof family) == 0 &&
         genericNetlink(fd, family, kNetdevGetDevice, kNetdevIfindex, &index, sizeof index, kNetdevXdpFeatures,
                        &features, sizeof features) == 0) {
         featuresKnown_ = true;
@@ -147,9 +148,13 @@ void XdpInterface::readXdpFeatures() {
 
 std::string XdpInterface::xdpFeatureNames() const {
     if (!featuresKnown_) return "unknown";
-    static constexpr std::pair<std::uint64_t, const char*> kNames[] = {
-        {kXdpBasic, "basic"}, {kXdpRedirect, "redirect"}, {kXdpNdoXmit, "ndo-xmit"}, {kXdpZeroCopy, "xsk-zerocopy"},
-        {kXdpHardwareOffload, "hw-offload"}, {kXdpReceiveFragments, "rx-sg"}, {kXdpTransmitFragments, "ndo-xmit-sg"}};
+    static constexpr std::pair<std::uint64_t, const char*> kNames[] = {{kXdpBasic, "basic"},
+                                                                       {kXdpRedirect, "redirect"},
+                                                                       {kXdpNdoXmit, "ndo-xmit"},
+                                                                       {kXdpZeroCopy, "xsk-zerocopy"},
+                                                                       {kXdpHardwareOffload, "hw-offload"},
+                                                                       {kXdpReceiveFragments, "rx-sg"},
+                                                                       {kXdpTransmitFragments, "ndo-xmit-sg"}};
     std::string names;
     for (const auto& [bit, text] : kNames) {
         if ((features_ & bit) == 0) continue;

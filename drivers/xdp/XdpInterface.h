@@ -24,12 +24,12 @@ class XdpInterface {
 public:
     /// NETDEV_XDP_ACT_* bits of the netdev family's xdp-features (include/uapi/linux/netdev.h).
     enum XdpFeature : std::uint64_t {
-        kXdpBasic = 1,         ///< XDP_PASS, XDP_DROP, XDP_TX in native mode.
-        kXdpRedirect = 2,      ///< XDP_REDIRECT in native mode: what AF_XDP sockets receive through.
-        kXdpNdoXmit = 4,       ///< Receives frames other devices redirect to it.
-        kXdpZeroCopy = 8,      ///< AF_XDP zero-copy.
-        kXdpHardwareOffload = 16,  ///< Programs run on the NIC.
-        kXdpReceiveFragments = 32, ///< Multi-buffer frames on receive.
+        kXdpBasic = 1,               ///< XDP_PASS, XDP_DROP, XDP_TX in native mode.
+        kXdpRedirect = 2,            ///< XDP_REDIRECT in native mode: what AF_XDP sockets receive through.
+        kXdpNdoXmit = 4,             ///< Receives frames other devices redirect to it.
+        kXdpZeroCopy = 8,            ///< AF_XDP zero-copy.
+        kXdpHardwareOffload = 16,    ///< Programs run on the NIC.
+        kXdpReceiveFragments = 32,   ///< Multi-buffer frames on receive.
         kXdpTransmitFragments = 64,  ///< Multi-buffer frames on transmit.
     };
 
@@ -87,8 +87,8 @@ private:
     unsigned receiveQueues_ = 0;
     bool featuresKnown_ = false;
     std::uint64_t features_ = 0;
-    int controlFd_ = -1;     // AF_INET datagram socket: the ioctls
-    int membershipFd_ = -1;  // AF_PACKET, protocol 0 (hears nothing): the memberships
+    int controlFd_ = -1;       // AF_INET datagram socket: the ioctls
+    int membershipFd_ = -1;    // AF_PACKET, protocol 0 (hears nothing): the memberships
     int membershipError_ = 0;  // why there is no membershipFd_
 };
 

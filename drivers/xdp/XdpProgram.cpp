@@ -51,7 +51,8 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::load(const std::vector<XdpFilter
         return R::failure(error);
     }
     bpf_program* chosen = bpf_object__find_program_by_name(program->object_, program->name());
-    bpf_program* other = bpf_object__find_program_by_name(program->object_, program->filters_ ? "nexnet_queue" : "nexnet_filter");
+    bpf_program* other =
+        bpf_object__find_program_by_name(program->object_, program->filters_ ? "nexnet_queue" : "nexnet_filter");
     bpf_map* sockets = bpf_object__find_map_by_name(program->object_, "nexnet_xsks");
     bpf_map* ports = bpf_object__find_map_by_name(program->object_, "nexnet_ports");
     if (chosen == nullptr || other == nullptr || sockets == nullptr || ports == nullptr) {
@@ -62,8 +63,9 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::load(const std::vector<XdpFilter
     bpf_map__set_max_entries(sockets, queueSlots);
     if (int error = bpf_object__load(program->object_); error != 0) {
         error = -error;
-        message = error == EPERM ? "loading an XDP program needs CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN)"
-                                 : "the kernel refused the XDP program (" + std::string(std::strerror(error)) + "): " + log;
+        message = error == EPERM
+            ? "loading an XDP program needs CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN)"
+            : "the kernel refused the XDP program (" + std::string(std::strerror(error)) + "): " + log;
         return R::failure(error);
     }
     program->programFd_ = bpf_program__fd(chosen);
@@ -103,17 +105,18 @@ int XdpProgram::attach(unsigned ifindex, const std::string& interface, XdpAttach
         message = "attaching an XDP program to " + interface + " needs CAP_NET_ADMIN";
     } else if (error == EOPNOTSUPP) {
         message = interface + " has no " + where + " XDP (EOPNOTSUPP)" +
-                  (mode == XdpAttachMode::native ? ": use mode=generic" : "");
+            (mode == XdpAttachMode::native ? ": use mode=generic" : "");
     } else if (error == EBUSY || error == EEXIST) {
         bpf_xdp_query_opts query{};
         query.sz = sizeof query;
         bpf_xdp_query(static_cast<int>(ifindex), 0, &query);
         message = interface + " already has an XDP program (id " + std::to_string(query.prog_id) +
-                  "): the xdp: driver needs the interface's XDP hook to itself; remove that program "
-                  "(`ip link set dev " + interface + " xdp off`, or stop the program that holds it)";
+            "): the xdp: driver needs the interface's XDP hook to itself; remove that program "
+            "(`ip link set dev " +
+            interface + " xdp off`, or stop the program that holds it)";
     } else {
         message = std::string("cannot attach the XDP program in ") + where + " mode to " + interface + ": " +
-                  std::strerror(error);
+            std::strerror(error);
     }
     return error;
 }

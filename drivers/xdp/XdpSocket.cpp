@@ -31,7 +31,7 @@ bool XdpSocket::fitsPool(const NetbufPool& pool, std::string& message) {
     auto page = static_cast<std::uint32_t>(sysconf(_SC_PAGESIZE));
     if (chunk < 2048 || chunk > page || !std::has_single_bit(chunk)) {
         message = "the pool's buffers are " + std::to_string(chunk) +
-                  " bytes; an AF_XDP UMEM takes aligned chunks of a power of two from 2048 to " + std::to_string(page);
+            " bytes; an AF_XDP UMEM takes aligned chunks of a power of two from 2048 to " + std::to_string(page);
         return false;
     }
     if (reinterpret_cast<std::uintptr_t>(pool.dataRegion().data()) % page != 0) {
@@ -66,7 +66,7 @@ Result<std::unique_ptr<XdpSocket>> XdpSocket::open(std::shared_ptr<NetbufPool> p
         if (error == EPERM || error == EACCES) message = "an AF_XDP socket needs CAP_NET_RAW";
         else if (error == ENOBUFS || error == ENOMEM)
             message = "cannot pin the " + std::to_string(bytes >> 20) + " MiB pool as UMEM (" + std::strerror(error) +
-                      "): raise RLIMIT_MEMLOCK (ulimit -l) or give the process CAP_IPC_LOCK";
+                "): raise RLIMIT_MEMLOCK (ulimit -l) or give the process CAP_IPC_LOCK";
         else message = std::string("cannot register the pool as a UMEM: ") + std::strerror(error) + " " + log;
         s.umem_ = nullptr;
         return R::failure(error);
@@ -114,7 +114,7 @@ int XdpSocket::bind(const Config& config, std::string& message) {
             setsockopt(fd_, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget) != 0) {
             error = errno;
             message = std::string("cannot turn busy polling on: ") + std::strerror(error) +
-                      (error == EPERM ? " (SO_BUSY_POLL_BUDGET needs CAP_NET_ADMIN)" : "");
+                (error == EPERM ? " (SO_BUSY_POLL_BUDGET needs CAP_NET_ADMIN)" : "");
             return error;
         }
         busyPoll_ = true;

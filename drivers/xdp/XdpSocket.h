@@ -53,9 +53,9 @@ public:
 
     /// How to open one socket.
     struct Config {
-        std::string interface;        ///< Interface name.
-        unsigned queue = 0;           ///< The interface's queue id to bind to.
-        unsigned ringSize = 2048;     ///< Entries of each of the four rings (power of two).
+        std::string interface;                    ///< Interface name.
+        unsigned queue = 0;                       ///< The interface's queue id to bind to.
+        unsigned ringSize = 2048;                 ///< Entries of each of the four rings (power of two).
         CopyMode copyMode = CopyMode::automatic;  ///< What to ask at bind.
         unsigned busyPollMicroseconds = 0;        ///< SO_BUSY_POLL; 0: interrupts (NAPI) only.
         unsigned busyPollBudget = 64;             ///< SO_BUSY_POLL_BUDGET with busy polling.
@@ -114,9 +114,7 @@ public:
     int statistics(xdp_statistics& out) const;
 
     /// The UMEM address of @p netbuf's data: its chunk plus the data's offset in it.
-    std::uint64_t addressOf(const Netbuf* netbuf) const {
-        return static_cast<std::uint64_t>(netbuf->data() - base_);
-    }
+    std::uint64_t addressOf(const Netbuf* netbuf) const { return static_cast<std::uint64_t>(netbuf->data() - base_); }
     /// The netbuf whose chunk holds UMEM address @p address, or nullptr outside the UMEM.
     Netbuf* netbufAt(std::uint64_t address) const {
         std::uint64_t index = address >> shift_;
@@ -139,9 +137,9 @@ private:
     void wakeForReceive();
 
     std::shared_ptr<NetbufPool> pool_;
-    Netbuf* first_ = nullptr;        // netbuf 0: indexOf() without touching a netbuf's cache line
-    std::uint8_t* base_ = nullptr;   // UMEM address 0
-    unsigned shift_ = 11;            // log2(chunk size)
+    Netbuf* first_ = nullptr;       // netbuf 0: indexOf() without touching a netbuf's cache line
+    std::uint8_t* base_ = nullptr;  // UMEM address 0
+    unsigned shift_ = 11;           // log2(chunk size)
     xsk_umem* umem_ = nullptr;
     xsk_socket* socket_ = nullptr;
     int fd_ = -1;

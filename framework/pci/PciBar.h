@@ -37,19 +37,33 @@ public:
     /// Reads the 8-bit register at @p offset.
     std::uint8_t read8(std::size_t offset) const { return *reinterpret_cast<volatile std::uint8_t*>(base_ + offset); }
     /// Reads the 16-bit register at @p offset.
-    std::uint16_t read16(std::size_t offset) const { return *reinterpret_cast<volatile std::uint16_t*>(base_ + offset); }
+    std::uint16_t read16(std::size_t offset) const {
+        return *reinterpret_cast<volatile std::uint16_t*>(base_ + offset);
+    }
     /// Reads the 32-bit register at @p offset.
-    std::uint32_t read32(std::size_t offset) const { return *reinterpret_cast<volatile std::uint32_t*>(base_ + offset); }
+    std::uint32_t read32(std::size_t offset) const {
+        return *reinterpret_cast<volatile std::uint32_t*>(base_ + offset);
+    }
     /// Reads the 64-bit register at @p offset with one access.
-    std::uint64_t read64(std::size_t offset) const { return *reinterpret_cast<volatile std::uint64_t*>(base_ + offset); }
+    std::uint64_t read64(std::size_t offset) const {
+        return *reinterpret_cast<volatile std::uint64_t*>(base_ + offset);
+    }
     /// Writes the 8-bit register at @p offset.
-    void write8(std::size_t offset, std::uint8_t value) { *reinterpret_cast<volatile std::uint8_t*>(base_ + offset) = value; }
+    void write8(std::size_t offset, std::uint8_t value) {
+        *reinterpret_cast<volatile std::uint8_t*>(base_ + offset) = value;
+    }
     /// Writes the 16-bit register at @p offset.
-    void write16(std::size_t offset, std::uint16_t value) { *reinterpret_cast<volatile std::uint16_t*>(base_ + offset) = value; }
+    void write16(std::size_t offset, std::uint16_t value) {
+        *reinterpret_cast<volatile std::uint16_t*>(base_ + offset) = value;
+    }
     /// Writes the 32-bit register at @p offset.
-    void write32(std::size_t offset, std::uint32_t value) { *reinterpret_cast<volatile std::uint32_t*>(base_ + offset) = value; }
+    void write32(std::size_t offset, std::uint32_t value) {
+        *reinterpret_cast<volatile std::uint32_t*>(base_ + offset) = value;
+    }
     /// Writes the 64-bit register at @p offset with one access.
-    void write64(std::size_t offset, std::uint64_t value) { *reinterpret_cast<volatile std::uint64_t*>(base_ + offset) = value; }
+    void write64(std::size_t offset, std::uint64_t value) {
+        *reinterpret_cast<volatile std::uint64_t*>(base_ + offset) = value;
+    }
     /// Sets @p bits in the 32-bit register at @p offset (read, or, write).
     void setBits32(std::size_t offset, std::uint32_t bits) { write32(offset, read32(offset) | bits); }
     /// Clears @p bits in the 32-bit register at @p offset (read, and-not, write).

@@ -15,7 +15,7 @@ namespace nexnet {
 
 namespace {
 
-constexpr std::uint32_t kPciCommand = 0x04;          // PCI 3.0, 6.2.2
+constexpr std::uint32_t kPciCommand = 0x04;  // PCI 3.0, 6.2.2
 constexpr std::uint16_t kCommandMemory = 1u << 1;
 constexpr std::uint16_t kCommandBusMaster = 1u << 2;
 constexpr std::uint32_t kPciStatus = 0x06;
@@ -29,8 +29,8 @@ bool validAddress(const std::string& bdf) {
     for (std::size_t i = 0; i < bdf.size(); ++i) {
         char c = bdf[i];
         bool ok = form[i] == 'x' ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                  : form[i] == 'f' ? (c >= '0' && c <= '7')
-                                   : c == form[i];
+            : form[i] == 'f'     ? (c >= '0' && c <= '7')
+                                 : c == form[i];
         if (!ok) return false;
     }
     return true;
@@ -77,7 +77,8 @@ Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::
         if (message != nullptr) *message = std::move(text);
         return R::failure(error);
     };
-    if (!validAddress(bdf)) return failure(EINVAL, "'" + bdf + "' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:00:03.0)");
+    if (!validAddress(bdf))
+        return failure(EINVAL, "'" + bdf + "' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:00:03.0)");
     if (!container) return failure(EINVAL, "no VFIO container");
     if (access(sysfs(bdf).c_str(), F_OK) != 0)
         return failure(ENODEV, "no PCI device " + bdf + " (`lspci -D` lists the devices)");
@@ -85,12 +86,17 @@ Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::
     if (driver.empty())
         return failure(ENODEV, bdf + " is bound to no driver: bind it to vfio-pci (nexnetctl bind " + bdf + ")");
     if (driver != "vfio-pci")
-        return failure(EBUSY, bdf + " is bound to " + driver + ", not vfio-pci: take it from the kernel with "
-                                   "`nexnetctl bind " + bdf + "` (its interface disappears from Linux)");
+        return failure(EBUSY,
+                       bdf + " is bound to " + driver +
+                           ", not vfio-pci: take it from the kernel with "
+                           "`nexnetctl bind " +
+                           bdf + "` (its interface disappears from Linux)");
     std::string groupName = linkName(sysfs(bdf) + "/iommu_group");
     if (groupName.empty())
-        return failure(ENODEV, bdf + " has no IOMMU group: enable the IOMMU (intel_iommu=on or amd_iommu=on on "
-                                    "the kernel command line, VT-d/AMD-Vi in the firmware)");
+        return failure(ENODEV,
+                       bdf +
+                           " has no IOMMU group: enable the IOMMU (intel_iommu=on or amd_iommu=on on "
+                           "the kernel command line, VT-d/AMD-Vi in the firmware)");
     int group = std::atoi(groupName.c_str());
     if (int error = container->addGroup(group); error != 0) return failure(error, container->lastError());
 
@@ -100,8 +106,9 @@ Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::
     d->fd_ = ioctl(d->container_->groupFd(group), VFIO_GROUP_GET_DEVICE_FD, bdf.c_str());
     if (d->fd_ < 0) {
         int error = errno;
-        return failure(error, "VFIO_GROUP_GET_DEVICE_FD " + bdf + ": " + std::strerror(error) +
-                                  (error == EBUSY ? " (another process has the device open)" : ""));
+        return failure(error,
+                       "VFIO_GROUP_GET_DEVICE_FD " + bdf + ": " + std::strerror(error) +
+                           (error == EBUSY ? " (another process has the device open)" : ""));
     }
     vfio_device_info info{};
     info.argsz = sizeof info;
@@ -233,9 +240,7 @@ int PciDevice::enableMsix(unsigned count) {
     return 0;
 }
 
-int PciDevice::msixEventFd(unsigned vector) const {
-    return vector < msixFds_.size() ? msixFds_[vector] : -1;
-}
+int PciDevice::msixEventFd(unsigned vector) const { return vector < msixFds_.size() ? msixFds_[vector] : -1; }
 
 int PciDevice::disableMsix() {
     if (msixFds_.empty()) return 0;

@@ -15,9 +15,10 @@ Result<std::uint64_t> lock(void* address, std::size_t size) {
     if (size == 0) return Result<std::uint64_t>::failure(EINVAL, "no-IOMMU DMA: an empty range");
     if (mlock(address, size) == 0) return std::uint64_t{0};
     int error = errno;
-    return Result<std::uint64_t>::failure(error, "cannot lock " + std::to_string(size) + " bytes of DMA memory in RAM (" +
-                                                     std::strerror(error) + "): raise RLIMIT_MEMLOCK " +
-                                                     "(ulimit -l unlimited) or run as root");
+    return Result<std::uint64_t>::failure(error,
+                                          "cannot lock " + std::to_string(size) + " bytes of DMA memory in RAM (" +
+                                              std::strerror(error) + "): raise RLIMIT_MEMLOCK " +
+                                              "(ulimit -l unlimited) or run as root");
 }
 
 }  // namespace
@@ -32,9 +33,10 @@ Result<std::uint64_t> PhysicalDma::mapContiguous(void* address, std::size_t size
     if (auto locked = lock(address, size); !locked) return locked;
     auto physical = pagemap_.contiguousPhysicalAddress(address, size);
     if (!physical && physical.error() == ENOMEM) {
-        return Result<std::uint64_t>::failure(ENOMEM, "no-IOMMU DMA: a device reads descriptors by physical address, and " +
-                                                          physical.message() +
-                                                          ": reserve hugepages (nexnetctl hugepages 64) so rings get one");
+        return Result<std::uint64_t>::failure(ENOMEM,
+                                              "no-IOMMU DMA: a device reads descriptors by physical address, and " +
+                                                  physical.message() +
+                                                  ": reserve hugepages (nexnetctl hugepages 64) so rings get one");
     }
     return physical;
 }
@@ -54,10 +56,11 @@ Result<std::uint64_t> PhysicalDma::mapPool(NetbufPool& pool) const {
         const std::size_t start = std::size_t{i} * size, first = start / kPage, last = (start + size - 1) / kPage;
         for (std::size_t page = first + 1; page <= last; ++page) {
             if ((*pages)[page] == (*pages)[page - 1] + kPage) continue;
-            return R::failure(ENOMEM, "no-IOMMU DMA: netbuf " + std::to_string(i) + " of the pool (" + std::to_string(size) +
-                                          "-byte buffers) spans two pages that are not physically contiguous, so a device "
-                                          "could not write it by physical address; use a pool on hugepages "
-                                          "(nexnetctl hugepages N) or buffers whose size divides 4096");
+            return R::failure(ENOMEM,
+                              "no-IOMMU DMA: netbuf " + std::to_string(i) + " of the pool (" + std::to_string(size) +
+                                  "-byte buffers) spans two pages that are not physically contiguous, so a device "
+                                  "could not write it by physical address; use a pool on hugepages "
+                                  "(nexnetctl hugepages N) or buffers whose size divides 4096");
         }
         addresses[i] = (*pages)[first] + start % kPage;
     }

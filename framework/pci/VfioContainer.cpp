@@ -51,13 +51,14 @@ std::string notViableMessage(int group) {
         }
     }
     std::string text = "IOMMU group " + std::to_string(group) +
-                       " is not viable: VFIO needs every device of the group bound to vfio-pci or to no driver";
+        " is not viable: VFIO needs every device of the group bound to vfio-pci or to no driver";
     if (!blockers.empty()) text += ", and " + blockers;
     const std::string bdf = blockerBdf.empty() ? std::string("BDF") : blockerBdf;
-    text += ". The group (" + directory + ") holds " + (listed.empty() ? std::string("no device sysfs shows") : listed) +
-            ". Bind each device that is on another driver to vfio-pci (nexnetctl bind " + bdf + "), or unbind it (echo " +
-            bdf + " > /sys/bus/pci/devices/" + bdf +
-            "/driver/unbind); devices that share a group cannot be split between the kernel and VFIO";
+    text += ". The group (" + directory + ") holds " +
+        (listed.empty() ? std::string("no device sysfs shows") : listed) +
+        ". Bind each device that is on another driver to vfio-pci (nexnetctl bind " + bdf + "), or unbind it (echo " +
+        bdf + " > /sys/bus/pci/devices/" + bdf +
+        "/driver/unbind); devices that share a group cannot be split between the kernel and VFIO";
     return text;
 }
 }  // namespace
@@ -78,11 +79,13 @@ Result<std::shared_ptr<VfioContainer>> VfioContainer::open(std::string* message)
     if (c->fd_ < 0) {
         int error = errno;
         if (error == ENOENT)
-            return failure(error, "no /dev/vfio/vfio: load the VFIO driver (`modprobe vfio-pci`) on a kernel "
-                                  "with VFIO, with the IOMMU on (intel_iommu=on or amd_iommu=on)");
+            return failure(error,
+                           "no /dev/vfio/vfio: load the VFIO driver (`modprobe vfio-pci`) on a kernel "
+                           "with VFIO, with the IOMMU on (intel_iommu=on or amd_iommu=on)");
         if (error == EACCES || error == EPERM)
-            return failure(error, "permission denied on /dev/vfio/vfio: run as root, or give your user "
-                                  "access to /dev/vfio (udev rule, group vfio)");
+            return failure(error,
+                           "permission denied on /dev/vfio/vfio: run as root, or give your user "
+                           "access to /dev/vfio (udev rule, group vfio)");
         return failure(error, std::string("cannot open /dev/vfio/vfio: ") + std::strerror(error));
     }
     if (ioctl(c->fd_, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
@@ -95,11 +98,13 @@ Result<std::shared_ptr<VfioContainer>> VfioContainer::open(std::string* message)
         c->iommuType_ = VFIO_NOIOMMU_IOMMU;
         c->mode_ = Mode::noIommu;
         auto physical = PhysicalDma::open();
-        if (!physical) return failure(physical.error(), "VFIO no-IOMMU mode needs physical addresses: " + physical.message());
+        if (!physical)
+            return failure(physical.error(), "VFIO no-IOMMU mode needs physical addresses: " + physical.message());
         c->physical_.emplace(std::move(*physical));
     } else {
-        return failure(ENOTSUP, "VFIO offers no IOMMU backend: `modprobe vfio_iommu_type1` and enable the "
-                                "IOMMU (intel_iommu=on), or load vfio with enable_unsafe_noiommu_mode=1");
+        return failure(ENOTSUP,
+                       "VFIO offers no IOMMU backend: `modprobe vfio_iommu_type1` and enable the "
+                       "IOMMU (intel_iommu=on), or load vfio with enable_unsafe_noiommu_mode=1");
     }
     return c;
 }
@@ -132,10 +137,10 @@ int VfioContainer::addGroup(int group) {
     if (fd < 0) {
         int error = errno;
         if (error == EACCES || error == EPERM)
-            return fail(error, "permission denied on " + path + ": run as root, or `chown $USER " + path +
-                                   "` and raise the locked-memory limit (ulimit -l)");
-        if (error == EBUSY)
-            return fail(error, path + " is in use by another process (a group opens once)");
+            return fail(error,
+                        "permission denied on " + path + ": run as root, or `chown $USER " + path +
+                            "` and raise the locked-memory limit (ulimit -l)");
+        if (error == EBUSY) return fail(error, path + " is in use by another process (a group opens once)");
         if (error == ENOENT)
             return fail(error, "no " + path + ": bind the group's devices to vfio-pci (nexnetctl bind BDF)");
         return fail(error, "cannot open " + path + ": " + std::strerror(error));
@@ -215,8 +220,9 @@ Result<std::uint64_t> VfioContainer::mapDma(void* address, std::size_t size) {
     if (ioctl(fd_, VFIO_IOMMU_MAP_DMA, &map) != 0) {
         int error = errno;
         if (error == ENOMEM)
-            return R::failure(fail(error, "VFIO_IOMMU_MAP_DMA: out of lockable memory: raise RLIMIT_MEMLOCK "
-                                          "(ulimit -l unlimited) or run as root"));
+            return R::failure(fail(error,
+                                   "VFIO_IOMMU_MAP_DMA: out of lockable memory: raise RLIMIT_MEMLOCK "
+                                   "(ulimit -l unlimited) or run as root"));
         return R::failure(fail(error, std::string("VFIO_IOMMU_MAP_DMA failed: ") + std::strerror(error)));
     }
     maps_[iova] = Mapping{start, size, iova, 1};
@@ -276,7 +282,7 @@ std::uint64_t VfioContainer::iovaOf(const void* address) const {
 std::string VfioContainer::modeDescription() const {
     if (mode_ == Mode::noIommu)
         return "VFIO no-IOMMU mode (unsafe: no DMA isolation): device addresses are physical addresses from " +
-               physical_->pagemapPath() + ", memory locked";
+            physical_->pagemapPath() + ", memory locked";
     return iommuType_ == VFIO_TYPE1v2_IOMMU ? "VFIO type1v2 IOMMU" : "VFIO type1 IOMMU";
 }
 

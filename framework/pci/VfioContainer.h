@@ -122,10 +122,10 @@ private:
     int fd_ = -1;
     int iommuType_ = 0;
     Mode mode_ = Mode::iommu;
-    std::map<int, int> groups_;               // group number -> fd
-    std::map<std::uint64_t, Mapping> maps_;   // by IOVA
+    std::map<int, int> groups_;              // group number -> fd
+    std::map<std::uint64_t, Mapping> maps_;  // by IOVA
     std::uint64_t nextIova_ = 1ull << 32;
-    std::optional<PhysicalDma> physical_;     // no-IOMMU mode only
+    std::optional<PhysicalDma> physical_;  // no-IOMMU mode only
     mutable std::mutex lock_;
     mutable std::string lastError_;
 };

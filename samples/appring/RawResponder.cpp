@@ -32,7 +32,9 @@ std::uint16_t adjust(std::uint16_t checksum, std::uint16_t from, std::uint16_t t
 
 RawResponder::RawResponder(in_addr ip, const std::uint8_t mac[6]) : ip_(ip) { std::memcpy(mac_, mac, 6); }
 
-bool RawResponder::isEchoRequest(const std::uint8_t* frame, std::uint32_t length) { return icmpType(frame, length) == 8; }
+bool RawResponder::isEchoRequest(const std::uint8_t* frame, std::uint32_t length) {
+    return icmpType(frame, length) == 8;
+}
 
 bool RawResponder::isEchoReply(const std::uint8_t* frame, std::uint32_t length) { return icmpType(frame, length) == 0; }
 
@@ -47,9 +49,9 @@ bool RawResponder::answerArp(std::uint8_t* frame, std::uint32_t length) {
     std::uint8_t* arp = frame + kEthernet;
     bool request = arp[0] == 0 && arp[1] == 1 && arp[2] == 8 && arp[3] == 0 && arp[6] == 0 && arp[7] == 1;
     if (!request || std::memcmp(arp + 24, &ip_, 4) != 0) return false;
-    arp[7] = 2;                         // reply
-    std::memcpy(arp + 18, arp + 8, 10); // target = the asker (MAC + IP)
-    std::memcpy(arp + 8, mac_, 6);      // sender = us
+    arp[7] = 2;                          // reply
+    std::memcpy(arp + 18, arp + 8, 10);  // target = the asker (MAC + IP)
+    std::memcpy(arp + 8, mac_, 6);       // sender = us
     std::memcpy(arp + 14, &ip_, 4);
     std::memcpy(frame, arp + 18, 6);
     std::memcpy(frame + 6, mac_, 6);

@@ -64,8 +64,10 @@ bool parse(int argc, char** argv, Settings& settings) {
     for (int i = 5; i + 1 < argc; i += 2) {
         std::string option = argv[i];
         if (option == "--ip" && inet_pton(AF_INET, argv[i + 1], &settings.ip) != 1) return false;
-        if (option == "--mac" && std::sscanf(argv[i + 1], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &settings.mac[0], &settings.mac[1],
-                                             &settings.mac[2], &settings.mac[3], &settings.mac[4], &settings.mac[5]) != 6) return false;
+        if (option == "--mac" &&
+            std::sscanf(argv[i + 1], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &settings.mac[0], &settings.mac[1],
+                        &settings.mac[2], &settings.mac[3], &settings.mac[4], &settings.mac[5]) != 6)
+            return false;
         if (option == "--hold") settings.hold = static_cast<unsigned>(std::atoi(argv[i + 1]));
         if (option == "--seconds") settings.seconds = std::atof(argv[i + 1]);
     }
@@ -94,16 +96,22 @@ void scribble(AppRingClient& ring, double seconds) {
     std::size_t takenWords = (header.claims_offset + header.slot_count * sizeof(app_ring_claim)) / 4;
     auto* own = reinterpret_cast<std::uint32_t*>(ring.application());
     std::size_t ownWords = (header.slots_offset + header.slot_count * sizeof(app_ring_slot)) / 4;
-    auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(ring.taken()) + header.claims_offset);
+    auto* claims =
+        reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(ring.taken()) + header.claims_offset);
     auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!stopRequested && std::chrono::steady_clock::now() < end) {
         std::uint32_t head = std::atomic_ref<const std::uint32_t>(ring.posted()->head).load(std::memory_order_relaxed);
         for (int i = 0; i < 4096; ++i) {
             std::uint32_t value = random();
             switch (random() % 4) {
-            case 0: value = head - random() % (2 * header.slot_count); break;  // positions near the live ones
-            case 1: value %= 2 * header.buffer_count; break;                   // indices near the pool's end
-            default: break;
+            case 0:
+                value = head - random() % (2 * header.slot_count);
+                break;  // positions near the live ones
+            case 1:
+                value %= 2 * header.buffer_count;
+                break;  // indices near the pool's end
+            default:
+                break;
             }
             if (random() % 4 == 0) {
                 std::atomic_ref<std::uint32_t>(own[random() % ownWords]).store(value, std::memory_order_relaxed);
@@ -114,7 +122,8 @@ void scribble(AppRingClient& ring, double seconds) {
         for (int i = 0; i < 64; ++i) {  // claims that decide live positions, for itself or anyone
             std::uint32_t position = head - random() % header.slot_count;
             std::uint64_t word = position | std::uint64_t{random() % 2 == 0 ? ring.token() : random()} << 32;
-            std::atomic_ref<std::uint64_t>(claims[position & (header.slot_count - 1)]).store(word, std::memory_order_relaxed);
+            std::atomic_ref<std::uint64_t>(claims[position & (header.slot_count - 1)])
+                .store(word, std::memory_order_relaxed);
         }
         app_ring_packet forged = ring.packet(random() % ring.header().buffer_count, random() % 4096);
         ring.send(&forged, 1);  // a buffer it never received: must be refused
@@ -127,8 +136,9 @@ void scribble(AppRingClient& ring, double seconds) {
 int main(int argc, char** argv) {
     Settings settings;
     if (!parse(argc, argv, settings)) {
-        std::fprintf(stderr, "usage: nexnet-appring SOCKET INTERFACE rx|tx|bypass|non-network|join "
-                             "reinject|respond|watch|hold|garbage [--ip A.B.C.D] [--mac MAC] [--hold N] [--seconds S]\n");
+        std::fprintf(stderr,
+                     "usage: nexnet-appring SOCKET INTERFACE rx|tx|bypass|non-network|join "
+                     "reinject|respond|watch|hold|garbage [--ip A.B.C.D] [--mac MAC] [--hold N] [--seconds S]\n");
         return 2;
     }
     std::signal(SIGTERM, onSignal);
@@ -137,7 +147,8 @@ int main(int argc, char** argv) {
     options.mode = parseMode(settings.mode);
     auto connected = AppRingClient::connect(settings.socket, settings.interface, options);
     if (!connected) {
-        std::fprintf(stderr, "nexnet-appring: cannot map %s's rings: %s\n", settings.interface.c_str(), std::strerror(connected.error()));
+        std::fprintf(stderr, "nexnet-appring: cannot map %s's rings: %s\n", settings.interface.c_str(),
+                     std::strerror(connected.error()));
         return 1;
     }
     AppRingClient& ring = *connected.value();
@@ -154,7 +165,9 @@ int main(int argc, char** argv) {
             if (poll(&control, 1, 10) > 0) waitFor(EPIPE);
             continue;
         }
-        unsigned max = settings.action == "hold" ? static_cast<unsigned>(std::min<std::uint64_t>(32, settings.hold - counters.received)) : 32;
+        unsigned max = settings.action == "hold"
+            ? static_cast<unsigned>(std::min<std::uint64_t>(32, settings.hold - counters.received))
+            : 32;
         unsigned n = ring.receive(packets, max);
         if (n == 0) {
             waitFor(ring.waitReceive(std::chrono::milliseconds(50)));
@@ -162,7 +175,8 @@ int main(int argc, char** argv) {
         }
         counters.received += n;
         if (settings.action == "hold") {
-            if (counters.received >= settings.hold) std::printf("held %llu\n", static_cast<unsigned long long>(counters.received));
+            if (counters.received >= settings.hold)
+                std::printf("held %llu\n", static_cast<unsigned long long>(counters.received));
             std::fflush(stdout);
             continue;
         }

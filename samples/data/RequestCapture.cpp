@@ -94,7 +94,8 @@ std::vector<std::vector<std::uint8_t>> RequestCapture::requests(const Options& o
     frames.push_back(arpRequest(options.clientMac, options.clientIp, options.serverIp));
     for (unsigned i = 1; i <= std::max(options.echoRequests, options.udpRequests); ++i) {
         auto n = static_cast<std::uint16_t>(i);
-        if (i <= options.echoRequests) frames.push_back(icmpEchoRequest(options, 0x4e58, n, "nexnet ping " + std::to_string(i)));
+        if (i <= options.echoRequests)
+            frames.push_back(icmpEchoRequest(options, 0x4e58, n, "nexnet ping " + std::to_string(i)));
         if (i <= options.udpRequests)
             frames.push_back(udpDatagram(options, static_cast<std::uint16_t>(40000 + i), options.udpPort,
                                          "nexnet udp " + std::to_string(i)));

@@ -25,13 +25,13 @@ public:
     struct Options {
         EthernetAddress clientMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};  ///< Source of the requests.
         EthernetAddress serverMac{{0x02, 0x70, 0x63, 0x61, 0x70, 0x00}};  ///< nexnet-sample's address.
-        in_addr clientIp{htonl(0x0a4d0001)};  ///< 10.77.0.1
-        in_addr serverIp{htonl(0x0a4d0002)};  ///< 10.77.0.2
-        unsigned echoRequests = 3;            ///< ICMP echo requests (sequence 1..N).
-        unsigned udpRequests = 3;             ///< UDP datagrams to udpPort ("nexnet udp N").
-        std::uint16_t udpPort = 7;            ///< Destination port of the UDP requests.
+        in_addr clientIp{htonl(0x0a4d0001)};                              ///< 10.77.0.1
+        in_addr serverIp{htonl(0x0a4d0002)};                              ///< 10.77.0.2
+        unsigned echoRequests = 3;                                        ///< ICMP echo requests (sequence 1..N).
+        unsigned udpRequests = 3;                                 ///< UDP datagrams to udpPort ("nexnet udp N").
+        std::uint16_t udpPort = 7;                                ///< Destination port of the UDP requests.
         std::uint64_t startNanoseconds = 1767225600000000000ull;  ///< First timestamp (2026-01-01).
-        std::uint64_t gapNanoseconds = 1000001;  ///< Between frames (1 ms and 1 ns: nanoseconds show).
+        std::uint64_t gapNanoseconds = 1000001;                   ///< Between frames (1 ms and 1 ns: nanoseconds show).
     };
 
     /// An ARP request (broadcast) from @p clientMac/@p clientIp asking for @p targetIp.

@@ -21,8 +21,8 @@
 namespace nexnet {
 
 namespace {
-constexpr unsigned kVlanTag = 4;                // a frame may carry an 802.1Q tag beyond the MTU
-constexpr int kReceiveBufferBytes = 4 << 20;    // the socket buffer is our receive ring: 4 MiB
+constexpr unsigned kVlanTag = 4;              // a frame may carry an 802.1Q tag beyond the MTU
+constexpr int kReceiveBufferBytes = 4 << 20;  // the socket buffer is our receive ring: 4 MiB
 }  // namespace
 
 // ---- finding the hardware --------------------------------------------------------------------
@@ -35,8 +35,7 @@ Result<std::unique_ptr<SampleEthernet>> SampleEthernet::create(const Options& op
 }
 
 int SampleEthernet::open(const Options& options) {
-    if (options.interface.empty() || options.interface.size() >= IFNAMSIZ || options.poolSize == 0)
-        return EINVAL;
+    if (options.interface.empty() || options.interface.size() >= IFNAMSIZ || options.poolSize == 0) return EINVAL;
     setName(options.interface);
 
     // Protocol 0: the socket hears nothing until it is bound below. Non-blocking: a driver
@@ -51,8 +50,7 @@ int SampleEthernet::open(const Options& options) {
     ifindex_ = ifr.ifr_ifindex;
     if (ioctl(fd_, SIOCGIFHWADDR, &ifr) != 0) return errno;
     if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) return EPROTONOSUPPORT;
-    if (int error = attachToNetworkWithAddress(EthernetAddress::fromBytes(ifr.ifr_hwaddr.sa_data)))
-        return error;
+    if (int error = attachToNetworkWithAddress(EthernetAddress::fromBytes(ifr.ifr_hwaddr.sa_data))) return error;
     if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) return errno;
     unsigned interfaceMtu = static_cast<unsigned>(ifr.ifr_mtu);
     if (ioctl(fd_, SIOCGIFFLAGS, &ifr) != 0) return errno;
@@ -99,17 +97,16 @@ SampleEthernet::~SampleEthernet() {
 }
 
 int SampleEthernet::registerWith(DriverRegistry& registry) {
-    return registry.registerDriver(
-        "packet", "packet:IFNAME[,pool=N]",
-        "the sample driver: an existing Linux interface through an AF_PACKET socket", {"pool"},
-        [](const DriverUri& uri) {
-            using R = Result<std::unique_ptr<IONetwork>>;
-            auto poolSize = uri.number("pool", 4096, UINT32_MAX - 1, 1);
-            if (!poolSize) return R::failure(poolSize);
-            auto driver = create({uri.target, static_cast<std::uint32_t>(poolSize.value())});
-            if (!driver) return R::failure(driver);
-            return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
-        });
+    return registry.registerDriver("packet", "packet:IFNAME[,pool=N]",
+                                   "the sample driver: an existing Linux interface through an AF_PACKET socket",
+                                   {"pool"}, [](const DriverUri& uri) {
+                                       using R = Result<std::unique_ptr<IONetwork>>;
+                                       auto poolSize = uri.number("pool", 4096, UINT32_MAX - 1, 1);
+                                       if (!poolSize) return R::failure(poolSize);
+                                       auto driver = create({uri.target, static_cast<std::uint32_t>(poolSize.value())});
+                                       if (!driver) return R::failure(driver);
+                                       return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
+                                   });
 }
 
 // ---- up and down -----------------------------------------------------------------------------
@@ -128,7 +125,8 @@ int SampleEthernet::resetAndEnable(bool enable) {
         sock_fprog program = {1, &keepNothing};
         result = setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
         // Drop what arrived while we were up, as a reset empties a NIC's ring.
-        while (result == 0 && recv(fd_, nullptr, 0, MSG_DONTWAIT | MSG_TRUNC) >= 0) {}
+        while (result == 0 && recv(fd_, nullptr, 0, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+        }
     }
     if (result != 0) return errno;
     if (enable) {
@@ -292,8 +290,8 @@ int SampleEthernet::setMulticastMode(bool enabled) {
 
 int SampleEthernet::addMulticastAddress(const EthernetAddress& address) {
     // IOEthernet first: it validates the address and keeps the list isWanted() checks.
-    bool joined = std::find(multicastAddresses().begin(), multicastAddresses().end(), address) !=
-                  multicastAddresses().end();
+    bool joined =
+        std::find(multicastAddresses().begin(), multicastAddresses().end(), address) != multicastAddresses().end();
     if (int error = IOEthernet::addMulticastAddress(address)) return error;
     if (joined) return 0;
     int error = setMembership(PACKET_MR_MULTICAST, true, &address);

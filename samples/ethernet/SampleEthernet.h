@@ -64,8 +64,8 @@ public:
 
     /// What to open.
     struct Options {
-        std::string interface;         ///< Name of the Linux interface ("eth0", "veth1").
-        std::uint32_t poolSize = 4096; ///< Netbufs in the driver's own pool.
+        std::string interface;          ///< Name of the Linux interface ("eth0", "veth1").
+        std::uint32_t poolSize = 4096;  ///< Netbufs in the driver's own pool.
     };
 
     /// Opens @p options.interface: the socket, the interface's index, address and MTU, and a pool.

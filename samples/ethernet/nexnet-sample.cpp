@@ -33,16 +33,16 @@ namespace {
 
 struct Settings {
     std::string uri = "tap:nxsample0";
-    in_addr ip{htonl(0x0a4d0002)};        // 10.77.0.2
+    in_addr ip{htonl(0x0a4d0002)};  // 10.77.0.2
     unsigned prefix = 24;
-    std::optional<EthernetAddress> mac;   // none: keep the driver's
+    std::optional<EthernetAddress> mac;  // none: keep the driver's
     std::uint16_t udpPort = EchoService::kEchoPort;
-    std::uint64_t count = 0;              // stop after this many replies (0: never)
-    double duration = 0;                  // stop after this many seconds (0: never)
+    std::uint64_t count = 0;  // stop after this many replies (0: never)
+    double duration = 0;      // stop after this many seconds (0: never)
     bool poll = false;
     bool quiet = false;
-    std::vector<std::string> plugins;     // -d: driver plug-ins to load
-    std::string besideKernel;             // the kernel interface that owns the address, if any
+    std::vector<std::string> plugins;  // -d: driver plug-ins to load
+    std::string besideKernel;          // the kernel interface that owns the address, if any
 };
 
 volatile std::sig_atomic_t stopSignal = 0;
@@ -123,13 +123,14 @@ std::uint64_t replies(const InetStack& stack, const EchoService& echo) {
 void printStatistics(const char* label, NetworkInterface& interface, const InetStack& stack, const EchoService& echo) {
     const InterfaceStatistics& rx = interface.receiveStatistics();
     const InterfaceStatistics& tx = interface.transmitStatistics();
-    std::printf("nexnet-sample: %s %s replies=%llu udp=%llu echo-refused=%llu if-rx=%llu if-rx-errors=%llu "
-                "if-rx-drops=%llu if-tx=%llu if-tx-drops=%llu\n",
-                label, stack.statistics().format().c_str(), static_cast<unsigned long long>(replies(stack, echo)),
-                static_cast<unsigned long long>(echo.statistics().echoed),
-                static_cast<unsigned long long>(echo.statistics().refused), static_cast<unsigned long long>(rx.packets),
-                static_cast<unsigned long long>(rx.errors), static_cast<unsigned long long>(rx.drops),
-                static_cast<unsigned long long>(tx.packets), static_cast<unsigned long long>(tx.drops));
+    std::printf(
+        "nexnet-sample: %s %s replies=%llu udp=%llu echo-refused=%llu if-rx=%llu if-rx-errors=%llu "
+        "if-rx-drops=%llu if-tx=%llu if-tx-drops=%llu\n",
+        label, stack.statistics().format().c_str(), static_cast<unsigned long long>(replies(stack, echo)),
+        static_cast<unsigned long long>(echo.statistics().echoed),
+        static_cast<unsigned long long>(echo.statistics().refused), static_cast<unsigned long long>(rx.packets),
+        static_cast<unsigned long long>(rx.errors), static_cast<unsigned long long>(rx.drops),
+        static_cast<unsigned long long>(tx.packets), static_cast<unsigned long long>(tx.drops));
 }
 
 }  // namespace
@@ -159,7 +160,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!driver.value()->modeDescription().empty())
-        std::fprintf(stderr, "nexnet-sample: %s: %s\n", settings.uri.c_str(), driver.value()->modeDescription().c_str());
+        std::fprintf(stderr, "nexnet-sample: %s: %s\n", settings.uri.c_str(),
+                     driver.value()->modeDescription().c_str());
     NetworkInterface interface(std::move(driver.value()));
     EthernetAddress mac;
     if (int error = configure(interface, settings, mac)) {
@@ -189,7 +191,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sample: event loop: %s\n", std::strerror(loop.error()));
         return 1;
     }
-    if (int error = stack.value()->attach(*loop.value()); error != 0 || (error = echo.value()->attach(*loop.value())) != 0) {
+    if (int error = stack.value()->attach(*loop.value());
+        error != 0 || (error = echo.value()->attach(*loop.value())) != 0) {
         std::fprintf(stderr, "nexnet-sample: event loop: %s\n", std::strerror(error));
         return 1;
     }
@@ -236,7 +239,7 @@ int main(int argc, char** argv) {
     if (telemetry) telemetry.value().reset();  // before the interface it shows
     interface.detach();
     printStatistics("final", interface, *stack.value(), *echo.value());
-    echo.value().reset();   // the endpoint before the stack, the stack before the interface
+    echo.value().reset();  // the endpoint before the stack, the stack before the interface
     stack.value().reset();
     return 0;
 }

@@ -80,7 +80,9 @@ struct Direction final : IONetworkClient {
         if (n != 0) forward(queue, burst, n);
         return n != 0;
     }
-    void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override { forward(queue, netbufs, count); }
+    void inputBurst(IONetwork&, unsigned queue, Netbuf** netbufs, unsigned count) override {
+        forward(queue, netbufs, count);
+    }
 
     std::uint64_t forwarded(unsigned queue) const { return counts[queue].forwarded.load(std::memory_order_relaxed); }
     std::uint64_t forwarded() const { return sum(&QueueCounts::forwarded); }
@@ -95,7 +97,7 @@ struct Direction final : IONetworkClient {
 struct Settings {
     std::string uri[2];
     std::vector<std::string> plugins;  // -d: driver plug-ins to load
-    double duration = 0;  // seconds; 0: until a signal
+    double duration = 0;               // seconds; 0: until a signal
     bool stats = false;
     bool interrupt = false;
     unsigned threads = 1;
@@ -126,16 +128,14 @@ int parseArguments(int argc, char** argv, Settings& settings) {
             int burst = std::atoi(argv[++i]);
             if (burst < 1 || burst > static_cast<int>(IONetwork::kMaxBurst)) return 1;
             settings.burst = static_cast<unsigned>(burst);
-        }
-        else if (option == "--cpus" && i + 1 < argc) {
+        } else if (option == "--cpus" && i + 1 < argc) {
             auto cpus = QueueWorkers::parseCpuList(argv[++i]);
             if (!cpus) {
                 std::fprintf(stderr, "nexnet-fwd: --cpus: %s\n", cpus.describe().c_str());
                 return 1;
             }
             settings.cpus = cpus.value();
-        }
-        else if ((option == "-d" || option == "--plugin") && i + 1 < argc) settings.plugins.push_back(argv[++i]);
+        } else if ((option == "-d" || option == "--plugin") && i + 1 < argc) settings.plugins.push_back(argv[++i]);
         else if (option.rfind("--", 0) != 0 && uris < 2) settings.uri[uris++] = option;
         else return 1;
     }
@@ -177,7 +177,8 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
                     static_cast<unsigned long long>(dir.forwarded()), static_cast<unsigned long long>(dir.dropped()),
                     seconds, double(dir.forwarded()) / seconds / 1e6);
     }
-    std::printf("nexnet-fwd: total both %.3f Mpps\n", double(directions[0].forwarded() + directions[1].forwarded()) / seconds / 1e6);
+    std::printf("nexnet-fwd: total both %.3f Mpps\n",
+                double(directions[0].forwarded() + directions[1].forwarded()) / seconds / 1e6);
     if (!settings.stats) return;
     for (unsigned d = 0; d < 2; ++d) {
         const IONetwork& driver = *directions[d].from;
@@ -191,7 +192,8 @@ void printTotals(Direction* directions, double seconds, const Settings& settings
     for (unsigned w = 0; w < workers.threads(); ++w) {
         std::uint64_t moved[2] = {0, 0};
         for (unsigned d = 0; d < 2; ++d)
-            for (unsigned q = w; q < IONetwork::kMaxQueues; q += workers.threads()) moved[d] += directions[d].forwarded(q);
+            for (unsigned q = w; q < IONetwork::kMaxQueues; q += workers.threads())
+                moved[d] += directions[d].forwarded(q);
         std::printf("nexnet-fwd: thread %u (CPU %d) A->B %llu B->A %llu\n", w, workers.cpu(w),
                     static_cast<unsigned long long>(moved[0]), static_cast<unsigned long long>(moved[1]));
     }
@@ -214,7 +216,8 @@ int prepareWorker(QueueWorkers& workers, unsigned w, Direction* directions, bool
         for (unsigned q : queuesOf(*dir->from, w, workers.threads())) {
             int fd = interrupt ? dir->from->interruptEventFd(q) : -1;
             if (fd < 0 || dir->from->setInterruptsEnabled(q, true) != 0) {
-                if (interrupt && q == 0) std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
+                if (interrupt && q == 0)
+                    std::printf("nexnet-fwd: %s has no interrupts: polling it\n", dir->name.c_str());
                 polled.emplace_back(dir, q);
                 continue;
             }
@@ -315,15 +318,15 @@ int main(int argc, char** argv) {
 
     Clock::time_point start = Clock::now();
     Clock::time_point end = settings.duration > 0
-                                ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings.duration))
-                                : Clock::time_point::max();
+        ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings.duration))
+        : Clock::time_point::max();
     std::printf("nexnet-fwd: A=%s B=%s, bursts of %u, %s mode, %u thread%s\n", settings.uri[0].c_str(),
                 settings.uri[1].c_str(), settings.burst, settings.interrupt ? "interrupt" : "poll", settings.threads,
                 settings.threads == 1 ? "" : "s");
     for (unsigned d = 0; d < 2; ++d) {
         if (const NetbufPool* pool = drivers[d]->pool())  // say which memory runs: hugepages or not
-            std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool->capacity(),
-                        pool->dataRegion().pageSize() / 1024);
+            std::printf("nexnet-fwd: %c pool %u netbufs on %zu KiB pages\n", "AB"[d], pool -> capacity(),
+                        pool -> dataRegion().pageSize() / 1024);
     }
     // nexnetctl sees both drivers (counters, link, set) through this process's telemetry socket.
     auto telemetry = Telemetry::open(Telemetry::Options{});

@@ -30,7 +30,12 @@ Result<CaptureFile> CaptureFile::open(const std::string& path) {
 }
 
 CaptureFile::CaptureFile(CaptureFile&& other) noexcept
-    : fd_(other.fd_), buffer_(std::move(other.buffer_)), started_(other.started_), frames_(other.frames_), drops_(other.drops_), complete_(other.complete_) {
+    : fd_(other.fd_),
+      buffer_(std::move(other.buffer_)),
+      started_(other.started_),
+      frames_(other.frames_),
+      drops_(other.drops_),
+      complete_(other.complete_) {
     other.fd_ = -1;
 }
 

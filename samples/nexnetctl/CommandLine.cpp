@@ -16,13 +16,14 @@ const CommandSpec::Option* findOption(const CommandSpec& spec, std::string_view 
 // "" when @p value is acceptable for @p option, else why not.
 std::string checkValue(const CommandSpec::Option& option, const std::string& value) {
     if (value.empty()) return option.name + " needs a non-empty " + option.value;
-    if (value.find_first_of(" \t\n") != std::string::npos) return option.name + " " + option.value + " must not contain spaces";
+    if (value.find_first_of(" \t\n") != std::string::npos)
+        return option.name + " " + option.value + " must not contain spaces";
     if (!option.number) return "";
     std::uint64_t number = 0;
     auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
     if (error != std::errc() || end != value.data() + value.size() || number < option.min || number > option.max)
-        return option.name + " wants a whole number from " + std::to_string(option.min) + " to " + std::to_string(option.max) +
-               ", not \"" + value + "\"";
+        return option.name + " wants a whole number from " + std::to_string(option.min) + " to " +
+            std::to_string(option.max) + ", not \"" + value + "\"";
     return "";
 }
 

@@ -21,12 +21,12 @@ struct CommandSpec {
         std::uint64_t max = 0;  ///< Largest number (when number).
         std::uint64_t min = 0;  ///< Smallest number (when number).
     };
-    std::string name;                  ///< "stats".
-    std::vector<std::string> operands; ///< Required operands by name ("IF").
-    std::vector<Option> options;       ///< Its options.
-    bool restIsOperands = false;       ///< Words after the operands are kept (a capture filter).
-    std::string usage;                 ///< One line of help after the name.
-    std::string summary;               ///< What it does.
+    std::string name;                   ///< "stats".
+    std::vector<std::string> operands;  ///< Required operands by name ("IF").
+    std::vector<Option> options;        ///< Its options.
+    bool restIsOperands = false;        ///< Words after the operands are kept (a capture filter).
+    std::string usage;                  ///< One line of help after the name.
+    std::string summary;                ///< What it does.
 };
 
 /// A command line read against a CommandSpec: operands in order, options by name.

@@ -37,22 +37,25 @@ const TelemetryReport* reportOf(const std::vector<ProcessSample>& samples, pid_t
 
 void printDirection(std::FILE* out, const char* label, const QueueStatistics& now, const QueueStatistics* before,
                     double elapsed) {
-    std::fprintf(out, "    %s: %14llu bytes %12llu packets %8llu errors %8llu dropped", label, U(now.bytes), U(now.packets),
-                 U(now.errors), U(now.drops));
+    std::fprintf(out, "    %s: %14llu bytes %12llu packets %8llu errors %8llu dropped", label, U(now.bytes),
+                 U(now.packets), U(now.errors), U(now.drops));
     if (before != nullptr && elapsed > 0)
-        std::fprintf(out, "   %s  %s", InterfaceStatistics::rate(perSecond(now.packets, before->packets, elapsed), "pps").c_str(),
+        std::fprintf(out, "   %s  %s",
+                     InterfaceStatistics::rate(perSecond(now.packets, before->packets, elapsed), "pps").c_str(),
                      InterfaceStatistics::rate(8 * perSecond(now.bytes, before->bytes, elapsed), "bit/s").c_str());
     std::fprintf(out, "\n");
 }
 
 void printLayers(std::FILE* out, const TelemetryReport::Interface& i) {
     if (i.pool)
-        std::fprintf(out, "    pool: %u of %u netbufs in use, high water %u, %llu allocation failures%s, %llu KiB pages\n",
+        std::fprintf(out,
+                     "    pool: %u of %u netbufs in use, high water %u, %llu allocation failures%s, %llu KiB pages\n",
                      i.pool->inUse, i.pool->capacity, i.pool->highWaterMark, U(i.pool->allocationFailures),
                      i.pool->belowLowWater ? ", below its low-water mark" : "", U(i.pool->pageSize / 1024));
     if (i.appRings) {
         std::string apps;
-        for (auto& app : i.appRings->applications) apps += " pid " + std::to_string(app.pid) + " (uid " + std::to_string(app.uid) + ")";
+        for (auto& app : i.appRings->applications)
+            apps += " pid " + std::to_string(app.pid) + " (uid " + std::to_string(app.uid) + ")";
         std::fprintf(out, "    app rings: %s, ring 1 pending %u, applications:%s\n", i.appRings->mode.c_str(),
                      i.appRings->ring1Pending, apps.empty() ? " none" : apps.c_str());
         std::string counters;
@@ -60,10 +63,11 @@ void printLayers(std::FILE* out, const TelemetryReport::Interface& i) {
         std::fprintf(out, "      %s\n", counters.c_str());
     }
     if (i.bridge)
-        std::fprintf(out, "    bridge: kernel interface %s, %llu frames to the kernel, %llu from it\n", i.bridge->hostInterface.c_str(),
-                     U(i.bridge->toHost), U(i.bridge->fromHost));
+        std::fprintf(out, "    bridge: kernel interface %s, %llu frames to the kernel, %llu from it\n",
+                     i.bridge->hostInterface.c_str(), U(i.bridge->toHost), U(i.bridge->fromHost));
     if (i.lowResource)
-        std::fprintf(out, "    low-resource: %s (low water %u, recovered at %u), %llu held, %u reserve netbufs in use\n",
+        std::fprintf(out,
+                     "    low-resource: %s (low water %u, recovered at %u), %llu held, %u reserve netbufs in use\n",
                      i.lowResource->lowResource ? "LOW" : "ok", i.lowResource->lowWater, i.lowResource->highWater,
                      U(i.lowResource->held), i.lowResource->reserveInUse);
     if (i.captures != 0) std::fprintf(out, "    captures running: %u\n", i.captures);
@@ -98,30 +102,35 @@ std::string InterfaceStatistics::rate(double value, const char* unit) {
 }
 
 void InterfaceStatistics::printList(const std::vector<ProcessSample>& samples, std::FILE* out) {
-    std::fprintf(out, "%-8s %-14s %-16s %-28s %-7s %-6s %s\n", "PID", "PROCESS", "INTERFACE", "URI", "LINK", "MTU", "FLAGS");
+    std::fprintf(out, "%-8s %-14s %-16s %-28s %-7s %-6s %s\n", "PID", "PROCESS", "INTERFACE", "URI", "LINK", "MTU",
+                 "FLAGS");
     for (auto& sample : samples) {
         if (!sample.report) {
             std::fprintf(out, "%-8d %-14s (%s)\n", sample.endpoint.pid, "?", sample.report.describe().c_str());
             continue;
         }
         const TelemetryReport& report = sample.report.value();
-        if (report.interfaces.empty()) std::fprintf(out, "%-8d %-14s (no interfaces)\n", report.pid, report.process.c_str());
+        if (report.interfaces.empty())
+            std::fprintf(out, "%-8d %-14s (no interfaces)\n", report.pid, report.process.c_str());
         for (auto& i : report.interfaces)
-            std::fprintf(out, "%-8d %-14s %-16s %-28s %-7s %-6u %s\n", report.pid, report.process.c_str(), i.name.c_str(),
-                         i.uri.c_str(), i.link.c_str(), i.mtu, joined(TelemetryReport::flagNames(i.flags), ",").c_str());
+            std::fprintf(out, "%-8d %-14s %-16s %-28s %-7s %-6u %s\n", report.pid, report.process.c_str(),
+                         i.name.c_str(), i.uri.c_str(), i.link.c_str(), i.mtu,
+                         joined(TelemetryReport::flagNames(i.flags), ",").c_str());
     }
 }
 
-void InterfaceStatistics::printStats(const TelemetryReport& current, const TelemetryReport* previous, const std::string& name,
-                                     std::FILE* out) {
+void InterfaceStatistics::printStats(const TelemetryReport& current, const TelemetryReport* previous,
+                                     const std::string& name, std::FILE* out) {
     const TelemetryReport::Interface* i = current.find(name);
     if (i == nullptr) return;
     const TelemetryReport::Interface* before = sameInterface(previous, name);
     double elapsed = previous != nullptr ? seconds(current, *previous) : 0;
     std::fprintf(out, "%s@%d (%s): <%s> mtu %u link %s\n", i->name.c_str(), current.pid, current.process.c_str(),
                  joined(TelemetryReport::flagNames(i->flags), ",").c_str(), i->mtu, i->link.c_str());
-    std::fprintf(out, "    %s%s%s%s\n", i->uri.c_str(), i->hardwareAddress.empty() ? "" : ("  link/ether " + i->hardwareAddress).c_str(),
-                 i->ipv4.empty() ? "" : ("  inet " + i->ipv4).c_str(), i->mode.empty() ? "" : ("  (" + i->mode + ")").c_str());
+    std::fprintf(out, "    %s%s%s%s\n", i->uri.c_str(),
+                 i->hardwareAddress.empty() ? "" : ("  link/ether " + i->hardwareAddress).c_str(),
+                 i->ipv4.empty() ? "" : ("  inet " + i->ipv4).c_str(),
+                 i->mode.empty() ? "" : ("  (" + i->mode + ")").c_str());
     QueueStatistics rxBefore = before ? before->receiveTotals() : QueueStatistics{};
     QueueStatistics txBefore = before ? before->transmitTotals() : QueueStatistics{};
     printDirection(out, "RX", i->receiveTotals(), before ? &rxBefore : nullptr, elapsed);
@@ -136,16 +145,17 @@ void InterfaceStatistics::printStats(const TelemetryReport& current, const Telem
     printLayers(out, *i);
 }
 
-void InterfaceStatistics::printTop(const std::vector<ProcessSample>& current, const std::vector<ProcessSample>& previous,
-                                   std::FILE* out) {
+void InterfaceStatistics::printTop(const std::vector<ProcessSample>& current,
+                                   const std::vector<ProcessSample>& previous, std::FILE* out) {
     std::time_t now = std::time(nullptr);
     char clock[32];
     std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&now));
     unsigned interfaces = 0;
     for (auto& sample : current) interfaces += sample.report ? unsigned(sample.report->interfaces.size()) : 0;
-    std::fprintf(out, "nexnetctl top - %s - %zu processes, %u interfaces (q quits)\n\n", clock, current.size(), interfaces);
-    std::fprintf(out, "%-8s %-12s %-14s %-5s %16s %18s %16s %18s %10s %6s\n", "PID", "PROCESS", "INTERFACE", "LINK", "RX",
-                 "RX", "TX", "TX", "DROPS", "POOL");
+    std::fprintf(out, "nexnetctl top - %s - %zu processes, %u interfaces (q quits)\n\n", clock, current.size(),
+                 interfaces);
+    std::fprintf(out, "%-8s %-12s %-14s %-5s %16s %18s %16s %18s %10s %6s\n", "PID", "PROCESS", "INTERFACE", "LINK",
+                 "RX", "RX", "TX", "TX", "DROPS", "POOL");
     for (auto& sample : current) {
         if (!sample.report) {
             std::fprintf(out, "%-8d (%s)\n", sample.endpoint.pid, sample.report.describe().c_str());
@@ -159,12 +169,15 @@ void InterfaceStatistics::printTop(const std::vector<ProcessSample>& current, co
             QueueStatistics rx = i.receiveTotals(), tx = i.transmitTotals();
             QueueStatistics rx0 = old ? old->receiveTotals() : rx, tx0 = old ? old->transmitTotals() : tx;
             double drops = perSecond(rx.drops + tx.drops, rx0.drops + tx0.drops, elapsed);
-            std::string pool = i.pool && i.pool->capacity ? std::to_string(100ull * i.pool->inUse / i.pool->capacity) + "%" : "-";
-            std::fprintf(out, "%-8d %-12s %-14s %-5s %16s %18s %16s %18s %10s %6s\n", report.pid, report.process.c_str(),
-                         i.name.c_str(), i.link.c_str(), rate(perSecond(rx.packets, rx0.packets, elapsed), "pps").c_str(),
+            std::string pool =
+                i.pool && i.pool->capacity ? std::to_string(100ull * i.pool->inUse / i.pool->capacity) + "%" : "-";
+            std::fprintf(out, "%-8d %-12s %-14s %-5s %16s %18s %16s %18s %10s %6s\n", report.pid,
+                         report.process.c_str(), i.name.c_str(), i.link.c_str(),
+                         rate(perSecond(rx.packets, rx0.packets, elapsed), "pps").c_str(),
                          rate(8 * perSecond(rx.bytes, rx0.bytes, elapsed), "bit/s").c_str(),
                          rate(perSecond(tx.packets, tx0.packets, elapsed), "pps").c_str(),
-                         rate(8 * perSecond(tx.bytes, tx0.bytes, elapsed), "bit/s").c_str(), rate(drops, "/s").c_str(), pool.c_str());
+                         rate(8 * perSecond(tx.bytes, tx0.bytes, elapsed), "bit/s").c_str(), rate(drops, "/s").c_str(),
+                         pool.c_str());
         }
     }
 }
@@ -186,17 +199,17 @@ void InterfaceStatistics::printPrometheus(const std::vector<ProcessSample>& samp
         {"nexnet_transmit_drops_total", "counter", "Frames dropped before the driver took them."},
     };
     for (unsigned m = 0; m < 8; ++m) {
-        std::fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", queueMetrics[m].name, queueMetrics[m].help, queueMetrics[m].name,
-                     queueMetrics[m].type);
+        std::fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", queueMetrics[m].name, queueMetrics[m].help,
+                     queueMetrics[m].name, queueMetrics[m].type);
         for (auto& sample : samples) {
             if (!sample.report) continue;
             for (auto& i : sample.report->interfaces) {
                 for (auto& q : i.queues) {
                     const QueueStatistics& s = m < 4 ? q.receive : q.transmit;
                     std::uint64_t values[] = {s.packets, s.bytes, s.errors, s.drops};
-                    std::fprintf(out, "%s{pid=\"%d\",process=\"%s\",interface=\"%s\",queue=\"%u\"} %llu\n", queueMetrics[m].name,
-                                 sample.report->pid, label(sample.report->process).c_str(), label(i.name).c_str(), q.index,
-                                 U(values[m % 4]));
+                    std::fprintf(out, "%s{pid=\"%d\",process=\"%s\",interface=\"%s\",queue=\"%u\"} %llu\n",
+                                 queueMetrics[m].name, sample.report->pid, label(sample.report->process).c_str(),
+                                 label(i.name).c_str(), q.index, U(values[m % 4]));
                 }
             }
         }
@@ -208,7 +221,8 @@ void InterfaceStatistics::printPrometheus(const std::vector<ProcessSample>& samp
         Value (*value)(const Interface&);
     };
     const InterfaceMetric interfaceMetrics[] = {
-        {{"nexnet_link_up", "gauge", "1 while the link is up."}, [](const Interface& i) -> Value { return i.link == "up"; }},
+        {{"nexnet_link_up", "gauge", "1 while the link is up."},
+         [](const Interface& i) -> Value { return i.link == "up"; }},
         {{"nexnet_mtu_bytes", "gauge", "The interface's MTU."}, [](const Interface& i) -> Value { return i.mtu; }},
         {{"nexnet_output_queued", "gauge", "Packets waiting for room in the transmit ring."},
          [](const Interface& i) -> Value { return i.outputQueued; }},
@@ -230,7 +244,8 @@ void InterfaceStatistics::printPrometheus(const std::vector<ProcessSample>& samp
          [](const Interface& i) -> Value { return i.bridge ? Value(i.bridge->fromHost) : std::nullopt; }},
         {{"nexnet_appring_applications", "gauge", "Applications that have the interface's app rings mapped."},
          [](const Interface& i) -> Value { return i.appRings ? i.appRings->applications.size() : 0; }},
-        {{"nexnet_captures", "gauge", "Captures running on the interface."}, [](const Interface& i) -> Value { return i.captures; }},
+        {{"nexnet_captures", "gauge", "Captures running on the interface."},
+         [](const Interface& i) -> Value { return i.captures; }},
     };
     for (const InterfaceMetric& m : interfaceMetrics) {
         std::fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", m.metric.name, m.metric.help, m.metric.name, m.metric.type);
@@ -239,8 +254,9 @@ void InterfaceStatistics::printPrometheus(const std::vector<ProcessSample>& samp
             for (auto& i : sample.report->interfaces) {
                 Value value = m.value(i);
                 if (!value) continue;
-                std::fprintf(out, "%s{pid=\"%d\",process=\"%s\",interface=\"%s\"} %llu\n", m.metric.name, sample.report->pid,
-                             label(sample.report->process).c_str(), label(i.name).c_str(), U(*value));
+                std::fprintf(out, "%s{pid=\"%d\",process=\"%s\",interface=\"%s\"} %llu\n", m.metric.name,
+                             sample.report->pid, label(sample.report->process).c_str(), label(i.name).c_str(),
+                             U(*value));
             }
         }
     }

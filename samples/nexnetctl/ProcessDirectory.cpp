@@ -52,8 +52,12 @@ Result<ProcessDirectory::Target> ProcessDirectory::find(const std::string& spec)
     }
     if (holders.empty() && !refused.empty()) return R::failure(EACCES, refused);
     if (holders.empty()) {
-        std::string where = wanted != 0 ? "process " + std::to_string(wanted) : "no nexnet process (sockets in " + searched() + ")";
-        return R::failure(ENODEV, "no interface " + name + ": " + (wanted != 0 ? where + " does not run it, or is not a nexnet process" : where + " runs it"));
+        std::string where =
+            wanted != 0 ? "process " + std::to_string(wanted) : "no nexnet process (sockets in " + searched() + ")";
+        return R::failure(
+            ENODEV,
+            "no interface " + name + ": " +
+                (wanted != 0 ? where + " does not run it, or is not a nexnet process" : where + " runs it"));
     }
     if (holders.size() > 1) {
         std::string pids;

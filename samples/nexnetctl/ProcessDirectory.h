@@ -15,7 +15,7 @@ namespace nexnet {
 
 /// What nexnetctl learns from one process.
 struct ProcessSample {
-    TelemetryClient::Endpoint endpoint;  ///< Its socket.
+    TelemetryClient::Endpoint endpoint;                                         ///< Its socket.
     Result<TelemetryReport> report = Result<TelemetryReport>::failure(ENOENT);  ///< Its report, or why there is none.
 };
 

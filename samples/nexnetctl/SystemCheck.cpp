@@ -65,9 +65,12 @@ bool isHugetlbfsMounted(const std::string& where) {
 
 SystemCheck::Finding hugepages() {
     unsigned total = meminfo("HugePages_Total"), free = meminfo("HugePages_Free");
-    SystemCheck::Finding f{"hugepages", free > 0, std::to_string(total) + " reserved, " + std::to_string(free) + " free (2 MiB)", ""};
+    SystemCheck::Finding f{"hugepages", free > 0,
+                           std::to_string(total) + " reserved, " + std::to_string(free) + " free (2 MiB)", ""};
     if (!f.ok)
-        f.advice = "pools fall back to 4 KiB pages (slower DMA mappings, more TLB misses): run `nexnetctl hugepages 512` as root";
+        f.advice =
+            "pools fall back to 4 KiB pages (slower DMA mappings, more TLB misses): run `nexnetctl hugepages 512` as "
+            "root";
     return f;
 }
 
@@ -75,17 +78,19 @@ SystemCheck::Finding vfio() {
     bool container = exists("/dev/vfio/vfio");
     unsigned groups = countEntries("/sys/kernel/iommu_groups");
     SystemCheck::Finding f{"vfio", container && groups > 0, "", ""};
-    f.detail = std::string(container ? "/dev/vfio/vfio present" : "no /dev/vfio/vfio") + ", " + std::to_string(groups) + " IOMMU groups";
-    if (!container)
-        f.advice = "load the driver: `modprobe vfio-pci` (needs a kernel with VFIO)";
+    f.detail = std::string(container ? "/dev/vfio/vfio present" : "no /dev/vfio/vfio") + ", " + std::to_string(groups) +
+        " IOMMU groups";
+    if (!container) f.advice = "load the driver: `modprobe vfio-pci` (needs a kernel with VFIO)";
     else if (groups == 0)
-        f.advice = "no IOMMU is active: enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (or amd_iommu=on)";
+        f.advice =
+            "no IOMMU is active: enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (or amd_iommu=on)";
     return f;
 }
 
 SystemCheck::Finding tun() {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    SystemCheck::Finding f{"tun", fd >= 0, fd >= 0 ? "/dev/net/tun opens" : std::string("/dev/net/tun: ") + std::strerror(errno), ""};
+    SystemCheck::Finding f{"tun", fd >= 0,
+                           fd >= 0 ? "/dev/net/tun opens" : std::string("/dev/net/tun: ") + std::strerror(errno), ""};
     if (fd >= 0) close(fd);
     else f.advice = "the tap driver needs it: `modprobe tun`, and root or CAP_NET_ADMIN";
     return f;
@@ -97,14 +102,16 @@ SystemCheck::Finding memlock() {
     bool unlimited = limit.rlim_cur == RLIM_INFINITY;
     bool ok = unlimited || limit.rlim_cur >= (64ul << 20) || geteuid() == 0;
     SystemCheck::Finding f{"memlock", ok, unlimited ? "unlimited" : std::to_string(limit.rlim_cur >> 10) + " KiB", ""};
-    if (!ok) f.advice = "pools cannot be locked in RAM (DMA needs it): raise it with `ulimit -l unlimited` or limits.conf";
+    if (!ok)
+        f.advice = "pools cannot be locked in RAM (DMA needs it): raise it with `ulimit -l unlimited` or limits.conf";
     return f;
 }
 
 SystemCheck::Finding physicalAddresses() {
     auto region = DmaRegion::allocate(4096);
     bool ok = region && region->physicalAddress(0).ok();
-    SystemCheck::Finding f{"physical addresses", ok, ok ? "visible in /proc/self/pagemap" : "hidden (not CAP_SYS_ADMIN)", ""};
+    SystemCheck::Finding f{"physical addresses", ok,
+                           ok ? "visible in /proc/self/pagemap" : "hidden (not CAP_SYS_ADMIN)", ""};
     if (!ok) f.advice = "only needed for DMA without an IOMMU: run as root";
     return f;
 }
@@ -125,7 +132,8 @@ int SystemCheck::reserveHugepages(unsigned count, std::string& message) {
     message = "requested " + std::to_string(count) + " hugepages, the kernel granted " + std::to_string(granted);
     if (granted > 0 && !isHugetlbfsMounted("/dev/hugepages")) {
         mkdir("/dev/hugepages", 0755);
-        if (mount("nodev", "/dev/hugepages", "hugetlbfs", 0, nullptr) == 0) message += "; mounted hugetlbfs at /dev/hugepages";
+        if (mount("nodev", "/dev/hugepages", "hugetlbfs", 0, nullptr) == 0)
+            message += "; mounted hugetlbfs at /dev/hugepages";
         else message += std::string("; mounting /dev/hugepages failed: ") + std::strerror(errno);
     }
     return granted >= count ? 0 : ENOMEM;
@@ -166,8 +174,8 @@ int SystemCheck::bindToVfio(const std::string& bdf, std::string& message) {
     n = readlink((device + "/iommu_group").c_str(), groupLink, sizeof groupLink - 1);
     std::string groupName = n > 0 ? std::string(groupLink, static_cast<std::size_t>(n)) : "?";
     groupName = groupName.substr(groupName.find_last_of('/') + 1);
-    message = bdf + " bound to vfio-pci" + (current.empty() ? "" : " (was " + current + ")") + ", group /dev/vfio/" + groupName +
-              "; open it as vfio:" + bdf;
+    message = bdf + " bound to vfio-pci" + (current.empty() ? "" : " (was " + current + ")") + ", group /dev/vfio/" +
+        groupName + "; open it as vfio:" + bdf;
     return 0;
 }
 

@@ -76,14 +76,29 @@ std::vector<CommandSpec> TelemetryCommands::specs() {
     using O = CommandSpec::Option;
     return {
         {"list", {}, {}, false, "", "the nexnet processes and their interfaces"},
-        {"stats", {"IF"}, {{"--watch"}, O{"--interval", "SECONDS", true, 60, 0}}, false, "IF [--watch] [--interval SECONDS]",
+        {"stats",
+         {"IF"},
+         {{"--watch"}, O{"--interval", "SECONDS", true, 60, 0}},
+         false,
+         "IF [--watch] [--interval SECONDS]",
          "counters of IF (NAME or NAME@PID) per queue, as ip -s link, with rates over SECONDS (1; 0: none)"},
-        {"top", {}, {O{"--iterations", "N", true, 1000000, 1}}, false, "[--iterations N]",
+        {"top",
+         {},
+         {O{"--iterations", "N", true, 1000000, 1}},
+         false,
+         "[--iterations N]",
          "every interface's rates, refreshed each second (q quits)"},
-        {"set", {"IF", "SETTING"}, {}, true, "IF up|down|promisc on|off|mtu N|address MAC",
+        {"set",
+         {"IF", "SETTING"},
+         {},
+         true,
+         "IF up|down|promisc on|off|mtu N|address MAC",
          "changes IF in its process (performCommand)"},
-        {"capture", {"IF"}, {O{"-w", "FILE"}, O{"--count", "N", true, UINT32_MAX, 1}, O{"--snaplen", "N", true, 262144, 1}},
-         true, "IF -w FILE|- [--count N] [--snaplen N] [FILTER...]",
+        {"capture",
+         {"IF"},
+         {O{"-w", "FILE"}, O{"--count", "N", true, UINT32_MAX, 1}, O{"--snaplen", "N", true, 262144, 1}},
+         true,
+         "IF -w FILE|- [--count N] [--snaplen N] [FILTER...]",
          "IF's frames, both directions, into pcapng FILE (- for stdout), with a BPF FILTER"},
         {"export", {}, {{"--prometheus"}}, false, "--prometheus", "every counter in Prometheus text format"},
     };
@@ -222,7 +237,8 @@ int TelemetryCommands::capture(const CommandLine& line) {
         if (!got) return fail("capture stream: " + got.describe());
         if (got.value() == 0) break;
         if (int error = file->append(buffer, got.value()); error != 0)
-            return fail(line.value("-w") + ": " + (error == EBADMSG ? "the process sent something that is not pcapng" : std::strerror(error)));
+            return fail(line.value("-w") + ": " +
+                        (error == EBADMSG ? "the process sent something that is not pcapng" : std::strerror(error)));
     }
     std::fprintf(stderr, "nexnetctl: %llu frames captured%s%s\n", static_cast<unsigned long long>(file->frames()),
                  file->drops() != 0 ? (", " + std::to_string(file->drops()) + " lost to a full queue").c_str() : "",

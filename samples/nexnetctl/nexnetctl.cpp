@@ -70,7 +70,8 @@ std::vector<Command> commands() {
     std::vector<Command> table = {
         {{"drivers", {}, {}, false, "", "the drivers and their URIs"}, listDrivers},
         {{"check", {}, {}, false, "", "what this machine offers nexnet, and what to do"}, check},
-        {{"hugepages", {"COUNT"}, {}, false, "COUNT", "reserve COUNT 2 MiB hugepages, mount /dev/hugepages"}, hugepages},
+        {{"hugepages", {"COUNT"}, {}, false, "COUNT", "reserve COUNT 2 MiB hugepages, mount /dev/hugepages"},
+         hugepages},
         {{"bind", {"BDF"}, {}, false, "BDF", "bind PCI device BDF (0000:00:03.0) to vfio-pci"}, bind},
     };
     for (auto& spec : TelemetryCommands::specs()) table.push_back({spec, TelemetryCommands::run});
@@ -114,7 +115,8 @@ int main(int argc, char** argv) {
         std::string error;
         auto line = CommandLine::parse(command.spec, {arguments.begin() + at + 1, arguments.end()}, error);
         if (!line) {
-            std::fprintf(stderr, "nexnetctl: %s\nusage: nexnetctl %s %s\n", error.c_str(), name.c_str(), command.spec.usage.c_str());
+            std::fprintf(stderr, "nexnetctl: %s\nusage: nexnetctl %s %s\n", error.c_str(), name.c_str(),
+                         command.spec.usage.c_str());
             return 2;
         }
         return command.run(*line);

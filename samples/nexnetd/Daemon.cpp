@@ -26,8 +26,11 @@ std::string cidr(const std::pair<in_addr, in_addr>& address) {
     return std::string(text) + "/" + std::to_string(std::popcount(ntohl(address.second.s_addr)));
 }
 
-Status failed(const DaemonConfig::Interface& config, const std::string& what, int error, const std::string& message = {}) {
-    return Status(error, config.where + ": " + config.uri + ": " + what + ": " + (message.empty() ? std::strerror(error) : message));
+Status failed(const DaemonConfig::Interface& config, const std::string& what, int error,
+              const std::string& message = {}) {
+    return Status(
+        error,
+        config.where + ": " + config.uri + ": " + what + ": " + (message.empty() ? std::strerror(error) : message));
 }
 
 }  // namespace
@@ -56,7 +59,8 @@ Status Daemon::open(const DaemonConfig::Interface& config) {
     if (!interface.driver().modeDescription().empty())
         log_(interface.name() + ": " + interface.driver().modeDescription());
     if (Status status = configure(interface, config); !status) return status;
-    auto mode = interface.attach(*loop_, config.poll ? NetworkInterface::Mode::poll : NetworkInterface::Mode::interrupt);
+    auto mode =
+        interface.attach(*loop_, config.poll ? NetworkInterface::Mode::poll : NetworkInterface::Mode::interrupt);
     if (!mode) return failed(config, "attach", mode.error(), mode.message());
     bool polling = mode.value() == NetworkInterface::Mode::poll;
     log_(interface.name() + ": " + config.uri + ", " + (polling ? "poll" : "interrupt") + " mode" +
@@ -73,18 +77,21 @@ Status Daemon::open(const DaemonConfig::Interface& config) {
 Status Daemon::configure(NetworkInterface& interface, const DaemonConfig::Interface& config) {
     if (config.mac) {
         EthernetAddress mac = *config.mac;
-        if (int error = interface.performCommand(IFCONTROL_SETADDR, mac.bytes.data())) return failed(config, "mac", error);
+        if (int error = interface.performCommand(IFCONTROL_SETADDR, mac.bytes.data()))
+            return failed(config, "mac", error);
     }
     if (config.mtu) {
         ifreq ifr{};
         ifr.ifr_mtu = static_cast<int>(*config.mtu);
         if_ioctl_t call{SIOCSIFMTU, &ifr};
         if (int error = interface.performCommand(IFCONTROL_UNIXIOCTL, &call))
-            return failed(config, "mtu " + std::to_string(*config.mtu), error,
-                          error == EINVAL ? "the driver takes 68 to " + std::to_string(interface.driver().maxMtu()) : "");
+            return failed(
+                config, "mtu " + std::to_string(*config.mtu), error,
+                error == EINVAL ? "the driver takes 68 to " + std::to_string(interface.driver().maxMtu()) : "");
     }
     if (config.promiscuous) {
-        if (int error = interface.performCommand(IFCONTROL_RCVPROMISCUOUS, nullptr)) return failed(config, "promiscuous", error);
+        if (int error = interface.performCommand(IFCONTROL_RCVPROMISCUOUS, nullptr))
+            return failed(config, "promiscuous", error);
     }
     if (config.address) {
         if (int error = interface.setAddress(config.address->first, config.address->second))
@@ -129,7 +136,8 @@ Status Daemon::serve(const DaemonConfig& config) {
     for (std::size_t i = 0; i < interfaces_.size(); ++i) {
         Running& running = interfaces_[i];
         telemetry_->addInterface(*running.interface, {running.uri, running.bridge.get(), nullptr});
-        if (running.bridge) telemetry_->addInterface(running.bridge->host(), {"tap:" + running.bridge->hostName(), nullptr, nullptr});
+        if (running.bridge)
+            telemetry_->addInterface(running.bridge->host(), {"tap:" + running.bridge->hostName(), nullptr, nullptr});
         anyRings |= config.interfaces[i].appRings;
     }
     log_("telemetry on " + telemetry_->path() + (config.group.empty() ? "" : " (group " + config.group + " may read)"));

@@ -69,55 +69,73 @@ struct Setting {
 };
 
 const Setting kSettings[] = {
-    {"group", false, [](DaemonConfig& c, Interface&, std::string_view v) { c.group = v; return std::string(); }},
-    {"appring-socket", false, [](DaemonConfig& c, Interface&, std::string_view v) {
+    {"group", false,
+     [](DaemonConfig& c, Interface&, std::string_view v) {
+         c.group = v;
+         return std::string();
+     }},
+    {"appring-socket", false,
+     [](DaemonConfig& c, Interface&, std::string_view v) {
          if (v.front() != '/') return std::string("the socket path must be absolute");
          c.appRingSocket = v;
          return std::string();
      }},
-    {"telemetry-socket", false, [](DaemonConfig& c, Interface&, std::string_view v) {
+    {"telemetry-socket", false,
+     [](DaemonConfig& c, Interface&, std::string_view v) {
          if (v.front() != '/') return std::string("the socket path must be absolute");
          c.telemetrySocket = v;
          return std::string();
      }},
-    {"plugin", false, [](DaemonConfig& c, Interface&, std::string_view v) { c.plugins.emplace_back(v); return std::string(); }},
-    {"queues", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"plugin", false,
+     [](DaemonConfig& c, Interface&, std::string_view v) {
+         c.plugins.emplace_back(v);
+         return std::string();
+     }},
+    {"queues", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          unsigned queues = 0;
          std::string error = parseNumber(v, 1, 16, queues);
          if (error.empty()) i.uri += ",queues=" + std::to_string(queues);
          return error;
      }},
-    {"mode", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"mode", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          if (v != "interrupt" && v != "poll") return quoted(v) + " is not interrupt or poll";
          i.poll = v == "poll";
          return std::string();
      }},
-    {"mac", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"mac", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          i.mac = EthernetAddress::parse(v);
          if (!i.mac || i.mac->isMulticast() || i.mac->isZero())
              return quoted(v) + " is not a unicast MAC address (02:00:00:00:00:01)";
          return std::string();
      }},
-    {"mtu", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"mtu", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          unsigned mtu = 0;
          std::string error = parseNumber(v, 68, 65535, mtu);
          if (error.empty()) i.mtu = mtu;
          return error;
      }},
-    {"promiscuous", true, [](DaemonConfig&, Interface& i, std::string_view v) { return parseSwitch(v, i.promiscuous); }},
-    {"address", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"promiscuous", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) { return parseSwitch(v, i.promiscuous); }},
+    {"address", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          std::pair<in_addr, in_addr> address{};
          std::string error = parsePrefix(v, address);
          if (error.empty()) i.address = address;
          return error;
      }},
-    {"state", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"state", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          if (v != "up" && v != "down") return quoted(v) + " is not up or down";
          i.up = v == "up";
          return std::string();
      }},
     {"appring", true, [](DaemonConfig&, Interface& i, std::string_view v) { return parseSwitch(v, i.appRings); }},
-    {"bridge", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"bridge", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          if (v == "off") {
              i.bridge.reset();
              return std::string();
@@ -126,7 +144,8 @@ const Setting kSettings[] = {
          if (error.empty()) i.bridge = std::string(v);
          return error;
      }},
-    {"bridge-address", true, [](DaemonConfig&, Interface& i, std::string_view v) {
+    {"bridge-address", true,
+     [](DaemonConfig&, Interface& i, std::string_view v) {
          std::pair<in_addr, in_addr> address{};
          std::string error = parsePrefix(v, address);
          if (error.empty()) i.bridgeAddress = address;
@@ -151,10 +170,13 @@ std::string_view trim(std::string_view text) {
 }  // namespace
 
 Status DaemonConfig::apply(std::string_view key, std::string_view value, const std::string& where) {
-    auto fail = [&](const std::string& problem) { return Status(EINVAL, where + ": " + std::string(key) + ": " + problem); };
+    auto fail = [&](const std::string& problem) {
+        return Status(EINVAL, where + ": " + std::string(key) + ": " + problem);
+    };
     if (value.empty()) return fail("needs a value");
     if (key == "interface") {
-        if (value.find(':') == std::string_view::npos) return fail(quoted(value) + " is not a driver URI (tap:NAME, null:, ...)");
+        if (value.find(':') == std::string_view::npos)
+            return fail(quoted(value) + " is not a driver URI (tap:NAME, null:, ...)");
         Interface interface;
         interface.uri = value;
         interface.where = where;
@@ -184,8 +206,9 @@ Status DaemonConfig::readText(std::string_view text, const std::string& name) {
         std::string_view key = line.substr(0, space);
         std::string_view value = space == std::string_view::npos ? std::string_view() : trim(line.substr(space));
         if (value.find_first_of(" \t") != std::string_view::npos)
-            return Status(EINVAL, name + ":" + std::to_string(number) + ": " + std::string(key) + ": one value only, got \"" +
-                                      std::string(value) + "\"");
+            return Status(EINVAL,
+                          name + ":" + std::to_string(number) + ": " + std::string(key) + ": one value only, got \"" +
+                              std::string(value) + "\"");
         if (Status status = apply(key, value, name + ":" + std::to_string(number)); !status) return status;
     }
     return Status();
@@ -224,7 +247,8 @@ Status DaemonConfig::validate() const {
         if (interface.bridgeAddress && !interface.bridge)
             return Status(EINVAL, interface.where + ": " + interface.uri + ": bridge-address without a bridge");
         if (interface.bridge && !bridges.insert(*interface.bridge).second)
-            return Status(EINVAL, interface.where + ": " + interface.uri + ": bridge " + *interface.bridge + " is used twice");
+            return Status(EINVAL,
+                          interface.where + ": " + interface.uri + ": bridge " + *interface.bridge + " is used twice");
     }
     return Status();
 }

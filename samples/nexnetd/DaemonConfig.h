@@ -43,18 +43,18 @@ namespace nexnet {
 struct DaemonConfig {
     /// One interface to run.
     struct Interface {
-        std::string uri;                        ///< The driver URI (queues appended).
-        std::string where;                      ///< Where it was declared ("FILE:LINE").
-        bool poll = false;                      ///< Poll mode instead of interrupt mode.
-        std::optional<EthernetAddress> mac;     ///< Hardware address to set.
-        std::optional<unsigned> mtu;            ///< MTU to set.
-        bool promiscuous = false;               ///< Promiscuous mode.
-        std::optional<std::pair<in_addr, in_addr>> address;  ///< IPv4 address and netmask.
-        bool up = true;                         ///< Bring it up.
-        bool appRings = true;                   ///< Offer its app rings.
-        std::optional<std::string> bridge;      ///< Kernel interface name of a HostStackBridge.
+        std::string uri;                                           ///< The driver URI (queues appended).
+        std::string where;                                         ///< Where it was declared ("FILE:LINE").
+        bool poll = false;                                         ///< Poll mode instead of interrupt mode.
+        std::optional<EthernetAddress> mac;                        ///< Hardware address to set.
+        std::optional<unsigned> mtu;                               ///< MTU to set.
+        bool promiscuous = false;                                  ///< Promiscuous mode.
+        std::optional<std::pair<in_addr, in_addr>> address;        ///< IPv4 address and netmask.
+        bool up = true;                                            ///< Bring it up.
+        bool appRings = true;                                      ///< Offer its app rings.
+        std::optional<std::string> bridge;                         ///< Kernel interface name of a HostStackBridge.
         std::optional<std::pair<in_addr, in_addr>> bridgeAddress;  ///< Address of the kernel's end.
-        bool bridgeUp = true;                   ///< Bring the kernel's end up.
+        bool bridgeUp = true;                                      ///< Bring the kernel's end up.
     };
 
     std::string group;                  ///< Group allowed to read telemetry and map app rings ("" none).

@@ -38,8 +38,8 @@ struct options {
     int aio;
     long count;
     int quiet;
-    const char *uri;     /* --transport nexnet: the interface, or NULL for a kernel socket */
-    const char *address; /* and its address */
+    const char* uri;     /* --transport nexnet: the interface, or NULL for a kernel socket */
+    const char* address; /* and its address */
 };
 
 /* One pre-posted receive: its control block and where the sender's address goes. */
@@ -49,25 +49,26 @@ struct posted {
     socklen_t from_length;
 };
 
-static int usage(const char *program) {
-    fprintf(stderr,
-            "usage: %s [--port N] [--mode sync|aio] [--transport kernel|nexnet URI ADDRESS/PREFIX] [--count N] [--quiet]\n",
-            program);
+static int usage(const char* program) {
+    fprintf(
+        stderr,
+        "usage: %s [--port N] [--mode sync|aio] [--transport kernel|nexnet URI ADDRESS/PREFIX] [--count N] [--quiet]\n",
+        program);
     return 2;
 }
 
 static long echo_sync(int sock, dma_mem_t mem, long count) {
     long echoed = 0;
     while (!stop && (count == 0 || echoed < count)) {
-        void *data;
+        void* data;
         struct sockaddr_in from;
         socklen_t from_length = sizeof from;
-        ssize_t n = sio_recvfrom(sock, &data, 65536, 0, (struct sockaddr *)&from, &from_length);
+        ssize_t n = sio_recvfrom(sock, &data, 65536, 0, (struct sockaddr*)&from, &from_length);
         if (n < 0) {
             if (errno != EINTR) fprintf(stderr, "sio_recvfrom: %s\n", sio_last_error());
             break;
         }
-        if (sio_sendto(sock, data, (size_t)n, 0, (struct sockaddr *)&from, from_length) < 0)
+        if (sio_sendto(sock, data, (size_t)n, 0, (struct sockaddr*)&from, from_length) < 0)
             fprintf(stderr, "sio_sendto: %s\n", sio_last_error());
         sio_release(mem, data, n > 0 ? (size_t)n : 1);
         ++echoed;
@@ -75,7 +76,7 @@ static long echo_sync(int sock, dma_mem_t mem, long count) {
     return echoed;
 }
 
-static int post(struct posted *p, int sock, dma_mem_t mem, ec_t ec) {
+static int post(struct posted* p, int sock, dma_mem_t mem, ec_t ec) {
     memset(&p->cb, 0, sizeof p->cb);
     p->cb.aio_fildes = sock;
     p->cb.aio_dma_buf = mem;
@@ -84,7 +85,7 @@ static int post(struct posted *p, int sock, dma_mem_t mem, ec_t ec) {
     p->cb.aio_sigevent.sigev_ec = ec;
     p->cb.aio_sigevent.sigev_value.sival_ptr = p;
     p->from_length = sizeof p->from;
-    return aio_recvfrom(&p->cb, AIO_DMA_BUF, (struct sockaddr *)&p->from, &p->from_length);
+    return aio_recvfrom(&p->cb, AIO_DMA_BUF, (struct sockaddr*)&p->from, &p->from_length);
 }
 
 static long echo_aio(int sock, dma_mem_t mem, long count) {
@@ -110,13 +111,13 @@ static long echo_aio(int sock, dma_mem_t mem, long count) {
             break;
         }
         for (i = 0; i < n; ++i) {
-            struct posted *p = events[i].ev_data;
+            struct posted* p = events[i].ev_data;
             ssize_t length;
             if (events[i].ev_type != event_type_aio || p == NULL) continue;
             length = aio_return(&p->cb);
             if (length >= 0) {
-                void *data = (void *)p->cb.aio_buf;
-                sio_sendto(sock, data, (size_t)length, 0, (struct sockaddr *)&p->from, p->from_length);
+                void* data = (void*)p->cb.aio_buf;
+                sio_sendto(sock, data, (size_t)length, 0, (struct sockaddr*)&p->from, p->from_length);
                 sio_release(mem, data, length > 0 ? (size_t)length : 1);
                 ++echoed;
             }
@@ -131,7 +132,7 @@ static long echo_aio(int sock, dma_mem_t mem, long count) {
     return echoed;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     struct options options = {7, 0, 0, 0, NULL, NULL};
     struct sockaddr_in address;
     struct sigaction action;
@@ -139,7 +140,7 @@ int main(int argc, char **argv) {
     long echoed;
     int sock, i;
     for (i = 1; i < argc; ++i) {
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        const char* next = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--port") == 0 && next) options.port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--mode") == 0 && next) options.aio = strcmp(argv[++i], "aio") == 0;
         else if (strcmp(argv[i], "--count") == 0 && next) options.count = atol(argv[++i]);
@@ -171,7 +172,7 @@ int main(int argc, char **argv) {
         memset(&address, 0, sizeof address);
         address.sin_family = AF_INET;
         address.sin_port = htons((unsigned short)options.port);
-        if (sock < 0 || bind(sock, (struct sockaddr *)&address, sizeof address) != 0) {
+        if (sock < 0 || bind(sock, (struct sockaddr*)&address, sizeof address) != 0) {
             perror("bind");
             return 1;
         }

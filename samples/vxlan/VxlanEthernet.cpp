@@ -92,8 +92,9 @@ unsigned VxlanEthernet::transmitBurst(unsigned queue, Netbuf** packets, unsigned
 
 int VxlanEthernet::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
-        "vxlan", "vxlan:REMOTE[,vni=N][,port=P][,pool=N]", "Ethernet in VXLAN over UDP (the smallest driver, a plug-in)",
-        {"vni", "port", "pool"}, [](const DriverUri& uri) -> Result<std::unique_ptr<IONetwork>> {
+        "vxlan", "vxlan:REMOTE[,vni=N][,port=P][,pool=N]",
+        "Ethernet in VXLAN over UDP (the smallest driver, a plug-in)", {"vni", "port", "pool"},
+        [](const DriverUri& uri) -> Result<std::unique_ptr<IONetwork>> {
             using R = Result<std::unique_ptr<IONetwork>>;
             in_addr remote{};
             if (inet_pton(AF_INET, uri.target.c_str(), &remote) != 1)

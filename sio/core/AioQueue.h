@@ -19,10 +19,8 @@ public:
     /// Appends @p request.
     void push(sio_aiocb& request) {
         requestOf(request).next = nullptr;
-        if (tail_ != nullptr)
-            requestOf(*tail_).next = &request;
-        else
-            head_ = &request;
+        if (tail_ != nullptr) requestOf(*tail_).next = &request;
+        else head_ = &request;
         tail_ = &request;
     }
     /// Removes and returns the oldest request (the queue must not be empty).
@@ -41,10 +39,8 @@ public:
         for (sio_aiocb* p = head_; p != nullptr;) {
             sio_aiocb* next = requestOf(*p).next;
             if (matches(*p)) {
-                if (previous != nullptr)
-                    requestOf(*previous).next = next;
-                else
-                    head_ = next;
+                if (previous != nullptr) requestOf(*previous).next = next;
+                else head_ = next;
                 if (tail_ == p) tail_ = previous;
                 removed(*p);
                 ++count;

@@ -62,9 +62,7 @@ static_assert(alignof(AioRequest) <= 8, "aio_private is 8-byte aligned");
 /// The bookkeeping of @p cb.
 inline AioRequest& requestOf(sio_aiocb& cb) { return *reinterpret_cast<AioRequest*>(cb.aio_private); }
 /// The bookkeeping of @p cb (read only).
-inline const AioRequest& requestOf(const sio_aiocb& cb) {
-    return *reinterpret_cast<const AioRequest*>(cb.aio_private);
-}
+inline const AioRequest& requestOf(const sio_aiocb& cb) { return *reinterpret_cast<const AioRequest*>(cb.aio_private); }
 /// The state of @p cb, read with acquire.
 inline int stateOf(const sio_aiocb& cb) {
     return std::atomic_ref<int>(const_cast<AioRequest&>(requestOf(cb)).state).load(std::memory_order_acquire);

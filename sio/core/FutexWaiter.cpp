@@ -140,10 +140,8 @@ bool FutexWaiter::tryTake(Wait& wait) {
 void FutexWaiter::finish(const Wait& wait, int error) {
     event_data_t event{};
     event.ev_type = wait.semaphore ? event_type_sem : event_type_mutex;
-    if (wait.semaphore)
-        event.ev_un.ev_sem = static_cast<sem_t*>(wait.object);
-    else
-        event.ev_un.ev_mutex = static_cast<pthread_mutex_t*>(wait.object);
+    if (wait.semaphore) event.ev_un.ev_sem = static_cast<sem_t*>(wait.object);
+    else event.ev_un.ev_mutex = static_cast<pthread_mutex_t*>(wait.object);
     event.ev_result = error != 0 ? -1 : 0;
     event.ev_errno = error;
     event.ev_data = wait.data;
@@ -162,10 +160,12 @@ void FutexWaiter::run() {
             if (tryTake(wait)) {
                 finish(wait, 0);
             } else if (wait.hasDeadline && !before(now, wait.deadline)) {
-                std::atomic_ref<std::uint64_t>(semaphoreOf(wait.object).data).fetch_sub(kOneWaiter, std::memory_order_relaxed);
+                std::atomic_ref<std::uint64_t>(semaphoreOf(wait.object).data)
+                    .fetch_sub(kOneWaiter, std::memory_order_relaxed);
                 finish(wait, ETIMEDOUT);
             } else {
-                if (wait.hasDeadline && (earliest == nullptr || before(wait.deadline, *earliest))) earliest = &wait.deadline;
+                if (wait.hasDeadline && (earliest == nullptr || before(wait.deadline, *earliest)))
+                    earliest = &wait.deadline;
                 ++i;
                 continue;
             }
@@ -194,7 +194,8 @@ void FutexWaiter::forget(Channel& channel) {
     auto gone = std::remove_if(waits_.begin(), waits_.end(), [&](const Wait& wait) {
         if (wait.channel != &channel) return false;
         if (wait.semaphore)
-            std::atomic_ref<std::uint64_t>(semaphoreOf(wait.object).data).fetch_sub(kOneWaiter, std::memory_order_relaxed);
+            std::atomic_ref<std::uint64_t>(semaphoreOf(wait.object).data)
+                .fetch_sub(kOneWaiter, std::memory_order_relaxed);
         return true;
     });
     bool any = gone != waits_.end();

@@ -106,8 +106,7 @@ int Memory::releaseAt(std::size_t first) {
     for (;;) {
         State state = stateOf(word);
         if (state == kFree) return fail(EINVAL, "sio_release: the buffer was released already");
-        if (state == kPosted)
-            return fail(EBUSY, "sio_release: the buffer is posted for receiving: the kernel owns it");
+        if (state == kPosted) return fail(EBUSY, "sio_release: the buffer is posted for receiving: the kernel owns it");
         if (word & kDeferred)
             return fail(EINVAL, "sio_release: the buffer was released already (it waits for a send to end)");
         std::uint32_t next;
@@ -223,7 +222,8 @@ long Memory::beginSend(const void* p, std::size_t length) {
     std::atomic<std::uint32_t>& slot = words_[first];
     std::uint32_t word = slot.load(std::memory_order_acquire);
     do {
-        if (sendsOf(word) == kSendsMax) return fail(EBUSY, "send: %u zero-copy sends from one buffer at once", kSendsMax);
+        if (sendsOf(word) == kSendsMax)
+            return fail(EBUSY, "send: %u zero-copy sends from one buffer at once", kSendsMax);
         if ((stateOf(word) != kReserved && stateOf(word) != kReceived) || (word & kDeferred))
             return fail(EINVAL, "send: the buffer at %p was released meanwhile", p);
     } while (!slot.compare_exchange_weak(word, word + (1u << kSendsShift), std::memory_order_acq_rel));

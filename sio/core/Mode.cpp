@@ -39,8 +39,8 @@ void probeReceive(io_uring& ring, UringFeatures& features) {
     constexpr unsigned kEntries = 8;
     constexpr unsigned kBufferSize = 256;
     std::size_t ringBytes = kEntries * sizeof(io_uring_buf);
-    void* memory = mmap(nullptr, ringBytes + kEntries * kBufferSize, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* memory =
+        mmap(nullptr, ringBytes + kEntries * kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) return;
     auto* bufferRing = static_cast<io_uring_buf_ring*>(memory);
     io_uring_buf_reg reg{};
@@ -130,7 +130,7 @@ void Mode::probeOnce() {
         features_.available = true;
         if (io_uring_probe* probe = io_uring_get_probe_ring(&ring)) {
             features_.sendZeroCopy = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) &&
-                                     io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
+                io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
             io_uring_free_probe(probe);
         }
         probeReceive(ring, features_);
@@ -141,15 +141,13 @@ void Mode::probeOnce() {
     std::string kernel = "Linux " + kernelRelease();
     if (!features_.available) {
         int disabled = readSysctl("/proc/sys/kernel/io_uring_disabled");
-        if (disabled == 2)
-            uringMissing_ = "io_uring is disabled (sysctl kernel.io_uring_disabled=2)";
+        if (disabled == 2) uringMissing_ = "io_uring is disabled (sysctl kernel.io_uring_disabled=2)";
         else if (error == EPERM && disabled == 1)
             uringMissing_ = "io_uring is limited to the group in kernel.io_uring_group (kernel.io_uring_disabled=1)";
         else if (error == EPERM || error == ENOSYS)
             uringMissing_ = std::string("io_uring_setup failed with ") + (error == EPERM ? "EPERM" : "ENOSYS") +
-                            " (a seccomp profile, e.g. a container's, forbids it; or " + kernel + " lacks it)";
-        else
-            uringMissing_ = std::string("io_uring_setup failed: ") + std::strerror(error);
+                " (a seccomp profile, e.g. a container's, forbids it; or " + kernel + " lacks it)";
+        else uringMissing_ = std::string("io_uring_setup failed: ") + std::strerror(error);
     } else if (!features_.bufferRings) {
         uringMissing_ = kernel + " has io_uring but no provided-buffer rings (Linux 5.19)";
     } else if (!features_.multishotReceive) {
@@ -159,18 +157,19 @@ void Mode::probeOnce() {
     const char* forced = std::getenv("NEXNET_SIO_MODE");
     if (forced != nullptr && std::strcmp(forced, "epoll") == 0) {
         mode_ = SIO_MODE_EPOLL;
-        message_ = "epoll mode (NEXNET_SIO_MODE=epoll): kernel sockets use epoll with recvmmsg/sendmmsg batches; "
-                   "receives copy into the associated memory, sends copy";
+        message_ =
+            "epoll mode (NEXNET_SIO_MODE=epoll): kernel sockets use epoll with recvmmsg/sendmmsg batches; "
+            "receives copy into the associated memory, sends copy";
     } else if (!uringMissing_.empty()) {
         mode_ = SIO_MODE_EPOLL;
         message_ = "epoll mode: " + uringMissing_ +
-                   "; kernel sockets use epoll with recvmmsg/sendmmsg batches instead, sends copy and "
-                   "MSG_ZEROCOPY fails with ENOTSUP";
+            "; kernel sockets use epoll with recvmmsg/sendmmsg batches instead, sends copy and "
+            "MSG_ZEROCOPY fails with ENOTSUP";
     } else {
         mode_ = SIO_MODE_URING;
         message_ = "io_uring mode (" + kernel + "): provided-buffer rings, multishot receive, registered buffers, " +
-                   (features_.sendZeroCopy ? std::string("zero-copy send (SEND_ZC)")
-                                           : std::string("no SEND_ZC: sends copy and MSG_ZEROCOPY fails with ENOTSUP"));
+            (features_.sendZeroCopy ? std::string("zero-copy send (SEND_ZC)")
+                                    : std::string("no SEND_ZC: sends copy and MSG_ZEROCOPY fails with ENOTSUP"));
     }
 }
 
@@ -207,11 +206,14 @@ int Mode::set(int mode, std::size_t socketsInUse) {
     if (mode == mode_) return 0;
     mode_ = mode;
     if (mode == SIO_MODE_EPOLL)
-        message_ = "epoll mode (chosen with sio_set_mode): kernel sockets use epoll with recvmmsg/sendmmsg "
-                   "batches; receives copy into the associated memory, sends copy";
+        message_ =
+            "epoll mode (chosen with sio_set_mode): kernel sockets use epoll with recvmmsg/sendmmsg "
+            "batches; receives copy into the associated memory, sends copy";
     else
-        message_ = "io_uring mode (chosen with sio_set_mode): provided-buffer rings, multishot receive, registered "
-                   "buffers" + std::string(features_.sendZeroCopy ? ", zero-copy send (SEND_ZC)" : "; no SEND_ZC");
+        message_ =
+            "io_uring mode (chosen with sio_set_mode): provided-buffer rings, multishot receive, registered "
+            "buffers" +
+            std::string(features_.sendZeroCopy ? ", zero-copy send (SEND_ZC)" : "; no SEND_ZC");
     return 0;
 }
 

@@ -27,8 +27,7 @@ std::atomic<std::uintptr_t>* Sockets::slotOf(int fd, bool create) {
         auto* fresh = new std::atomic<std::uintptr_t>[kChunk]();
         if (!chunks_[chunk].compare_exchange_strong(slots, fresh, std::memory_order_acq_rel))
             delete[] fresh;  // another thread made it
-        else
-            slots = fresh;
+        else slots = fresh;
     }
     return &slots[static_cast<std::size_t>(fd) % kChunk];
 }

@@ -139,7 +139,8 @@ int EpollSocket::receiveBatch() {
         a->memory->markReceived(id - a->base);
         Filled filled;
         filled.id = id;
-        filled.bytes = static_cast<std::uint32_t>(payloadOffset() + std::min<std::size_t>(out.payloadlen, vectors[static_cast<std::size_t>(i)].iov_len));
+        filled.bytes = static_cast<std::uint32_t>(
+            payloadOffset() + std::min<std::size_t>(out.payloadlen, vectors[static_cast<std::size_t>(i)].iov_len));
         pushFilled(filled);
     }
     return got > 0 ? 0 : EAGAIN;
@@ -164,12 +165,14 @@ int EpollSocket::collect(std::unique_lock<std::mutex>& lock, bool wait) {
 ssize_t EpollSocket::send(const msghdr& message, int flags) {
     if (message.msg_iovlen == 0 || message.msg_iov == nullptr) return fail(EINVAL, "sio_send: nothing to send");
     if (flags & MSG_ZEROCOPY)
-        return fail(ENOTSUP, "sio_send: MSG_ZEROCOPY: epoll mode has no zero-copy send (%s)", "io_uring SEND_ZC needed");
+        return fail(ENOTSUP, "sio_send: MSG_ZEROCOPY: epoll mode has no zero-copy send (%s)",
+                    "io_uring SEND_ZC needed");
     if (checkSendBuffers(message) != 0) return -1;
     {
         std::lock_guard<std::mutex> lock(sendLock_);
         if (closing_) return fail(EBADF, "sio_send: socket %d is being closed", fd());
-        if (stream() && !sends_.empty()) return fail(EBUSY, "sio_send: aio sends are pending on stream socket %d", fd());
+        if (stream() && !sends_.empty())
+            return fail(EBUSY, "sio_send: aio sends are pending on stream socket %d", fd());
     }
     ssize_t sent = sendmsg(fd(), &message, flags);
     return sent >= 0 ? sent : failSystem(errno, "sio_send: sendmsg");
@@ -195,7 +198,9 @@ void EpollSocket::flushSends(Channel* channelThread) {
             }
             message.msg_iov = rest.data();
             message.msg_iovlen = rest.size();
-            ssize_t n = total == streamOffset_ ? 0 : sendmsg(fd(), &message, MSG_DONTWAIT | MSG_NOSIGNAL | requestOf(request).flags);
+            ssize_t n = total == streamOffset_
+                ? 0
+                : sendmsg(fd(), &message, MSG_DONTWAIT | MSG_NOSIGNAL | requestOf(request).flags);
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
                 blocked_ = errno == EAGAIN;
                 break;
@@ -232,10 +237,8 @@ void EpollSocket::flushSends(Channel* channelThread) {
         for (unsigned i = 0; i < done; ++i) {
             sio_aiocb& request = sends_.pop();
             bool channelPosts = requestOf(request).channel != nullptr && requestOf(request).channel == channelThread;
-            if (error != 0)
-                finishRequest(request, -1, error, channelPosts);
-            else
-                finishRequest(request, static_cast<ssize_t>(messages[i].msg_len), 0, channelPosts);
+            if (error != 0) finishRequest(request, -1, error, channelPosts);
+            else finishRequest(request, static_cast<ssize_t>(messages[i].msg_len), 0, channelPosts);
         }
     }
     wantOut_.store(blocked_, std::memory_order_release);
@@ -272,7 +275,8 @@ int EpollSocket::submit(sio_aiocb& request) {
     }
     std::unique_lock<std::mutex> lock(receiveLock_);
     if (closing_) return fail(EBADF, "aio receive: socket %d is being closed", fd());
-    if (!hasReceiveAssociation()) return fail(EINVAL, "aio receive: no memory is associated with socket %d (dma_assoc)", fd());
+    if (!hasReceiveAssociation())
+        return fail(EINVAL, "aio receive: no memory is associated with socket %d (dma_assoc)", fd());
     queueReceive(request, nullptr);
     wantIn_.store(receivesPending() && !free_.empty(), std::memory_order_release);
     updateInterest();
@@ -285,8 +289,9 @@ int EpollSocket::cancel(sio_aiocb* request) {
     std::lock_guard<std::mutex> lock(sendLock_);
     // A stream send partly sent cannot be taken back: its bytes are in the stream already.
     const sio_aiocb* started = streamOffset_ > 0 && !sends_.empty() ? &sends_.front() : nullptr;
-    int cancelled = sends_.removeIf([&](sio_aiocb& p) { return (request == nullptr || &p == request) && &p != started; },
-                                    [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
+    int cancelled =
+        sends_.removeIf([&](sio_aiocb& p) { return (request == nullptr || &p == request) && &p != started; },
+                        [](sio_aiocb& p) { finishRequest(p, -1, ECANCELED, false); });
     bool running = started != nullptr && (request == nullptr || request == started);
     return combineCancel(request, received, cancelled > 0, running);
 }
@@ -294,7 +299,7 @@ int EpollSocket::cancel(sio_aiocb* request) {
 void EpollSocket::updateInterest() {
     std::lock_guard<std::mutex> lock(interestLock_);
     std::uint32_t wanted = (wantIn_.load(std::memory_order_acquire) ? EPOLLIN : 0u) |
-                           (wantOut_.load(std::memory_order_acquire) ? EPOLLOUT : 0u);
+        (wantOut_.load(std::memory_order_acquire) ? EPOLLOUT : 0u);
     if (wanted == interest_) return;
     epoll_event event{};
     event.events = wanted;

@@ -58,7 +58,7 @@ private:
     bool hasReceiveAssociation();
 
     int epoll_ = -1;
-    int work_ = -1;  // eventfd: sends were queued
+    int work_ = -1;                    // eventfd: sends were queued
     std::vector<std::uint32_t> free_;  // receive buffers not lent to a recvmmsg (receiveLock_)
     bool receiveError_ = false;
 

@@ -53,7 +53,8 @@ int KernelSocket::associate(Memory& memory, unsigned flags) {
     }
     if (index < 0) return fail(ENOSPC, "dma_assoc: socket %d has %u memories already", fd(), kMaxAssociations);
     if (memory.units() > kMaxBufferIds)
-        return fail(EINVAL, "dma_assoc: %zu units are more than one socket can name (%u)", memory.units(), kMaxBufferIds);
+        return fail(EINVAL, "dma_assoc: %zu units are more than one socket can name (%u)", memory.units(),
+                    kMaxBufferIds);
     int base = freeRange(static_cast<unsigned>(memory.units()));
     if (base < 0)
         return fail(EINVAL, "dma_assoc: socket %d's memories would span more than %u units", fd(), kMaxBufferIds);
@@ -114,7 +115,8 @@ int KernelSocket::disassociate(Memory& memory) {
     unsigned index = kMaxAssociations;
     for (unsigned i = 0; i < kMaxAssociations; ++i)
         if (associations_[i].memory == &memory && !associations_[i].retiring) index = i;
-    if (index == kMaxAssociations) return fail(ENOENT, "dma_disassoc: the memory is not associated with socket %d", fd());
+    if (index == kMaxAssociations)
+        return fail(ENOENT, "dma_disassoc: the memory is not associated with socket %d", fd());
     Association& a = associations_[index];
     active_[index].store(false, std::memory_order_release);  // no more sends from it
     stopReceiving();
@@ -127,7 +129,8 @@ int KernelSocket::disassociate(Memory& memory) {
     for (const Association& other : associations_) {
         if (other.memory == nullptr || !other.receive) continue;
         for (std::size_t u = 0; u < other.units; ++u)
-            if (other.memory->isPosted(u, static_cast<unsigned>(other.slot))) lend(other.base + static_cast<std::uint32_t>(u));
+            if (other.memory->isPosted(u, static_cast<unsigned>(other.slot)))
+                lend(other.base + static_cast<std::uint32_t>(u));
     }
     retireDrained();
     resumeReceiving();
@@ -303,8 +306,10 @@ ssize_t KernelSocket::takeFilled(SioReceived& out, std::size_t size) {
 
 ssize_t KernelSocket::receive(SioReceived& out, std::size_t size, int flags) {
     if (flags & (MSG_PEEK | MSG_WAITALL | MSG_OOB | MSG_ERRQUEUE))
-        return fail(EINVAL, "sio_recv: flags 0x%x: MSG_PEEK, MSG_WAITALL, MSG_OOB, MSG_ERRQUEUE cannot return one "
-                    "buffer the implementation chose", flags);
+        return fail(EINVAL,
+                    "sio_recv: flags 0x%x: MSG_PEEK, MSG_WAITALL, MSG_OOB, MSG_ERRQUEUE cannot return one "
+                    "buffer the implementation chose",
+                    flags);
     if (size == 0) return fail(EINVAL, "sio_recv: size 0");
     std::unique_lock<std::mutex> lock(receiveLock_);
     for (;;) {

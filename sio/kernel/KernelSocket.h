@@ -58,16 +58,16 @@ public:
 protected:
     /// One associated memory.
     struct Association {
-        Memory* memory = nullptr;     ///< valid while associated (dma_free refuses meanwhile)
-        std::uintptr_t handle = 0;    ///< the memory's handle
+        Memory* memory = nullptr;       ///< valid while associated (dma_free refuses meanwhile)
+        std::uintptr_t handle = 0;      ///< the memory's handle
         std::uint8_t* start = nullptr;  ///< the memory's first byte (for lock-free range checks)
-        std::size_t bytes = 0;        ///< the bytes its units span
-        int slot = -1;                ///< the association's slot in the memory
-        unsigned base = 0;            ///< first buffer id
-        unsigned units = 0;           ///< buffer ids it spans
-        bool receive = false;         ///< lends receive buffers
-        bool retiring = false;        ///< disassociated; its filled buffers are still read
-        int fixedIndex = -1;          ///< io_uring registered-buffer index, -1 when none
+        std::size_t bytes = 0;          ///< the bytes its units span
+        int slot = -1;                  ///< the association's slot in the memory
+        unsigned base = 0;              ///< first buffer id
+        unsigned units = 0;             ///< buffer ids it spans
+        bool receive = false;           ///< lends receive buffers
+        bool retiring = false;          ///< disassociated; its filled buffers are still read
+        int fixedIndex = -1;            ///< io_uring registered-buffer index, -1 when none
     };
     /// A filled buffer (or an error, or the end of a stream) waiting in the backlog.
     struct Filled {
@@ -191,7 +191,7 @@ private:
     std::array<Association, kMaxAssociations> associations_{};
     std::array<std::atomic<bool>, kMaxAssociations> active_{};
     unsigned nextBase_ = 0;
-    std::vector<Filled> backlog_;   // ring
+    std::vector<Filled> backlog_;  // ring
     std::size_t backlogHead_ = 0, backlogCount_ = 0;
     AioQueue pending_;  // pre-posted aio receives, oldest first
 };

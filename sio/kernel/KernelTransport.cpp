@@ -24,7 +24,8 @@ bool KernelTransport::claims(int fd) const {
 Result<std::unique_ptr<SioSocket>> KernelTransport::open(int fd) {
     int type = 0, family = 0;
     socklen_t length = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) return Result<std::unique_ptr<SioSocket>>::failure(errno);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0)
+        return Result<std::unique_ptr<SioSocket>>::failure(errno);
     length = sizeof family;
     if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &length) != 0)
         return Result<std::unique_ptr<SioSocket>>::failure(errno);

@@ -37,7 +37,7 @@ bool isSend(AioOp op) { return op == AioOp::send || op == AioOp::sendto || op ==
 
 // Linux 6.2 (include/uapi/linux/io_uring.h), newer than Debian 12's headers: ask the
 // notification to say whether the kernel copied the data after all, and where it says so.
-constexpr unsigned kSendZcReportUsage = 1u << 3;       // IORING_SEND_ZC_REPORT_USAGE
+constexpr unsigned kSendZcReportUsage = 1u << 3;         // IORING_SEND_ZC_REPORT_USAGE
 constexpr std::uint32_t kNotifUsageZcCopied = 1u << 31;  // IORING_NOTIF_USAGE_ZC_COPIED
 
 std::atomic<unsigned long long> zeroCopySends{0};
@@ -92,10 +92,8 @@ void UringSocket::arm() {
     if (armed_ || bufferRing_ == nullptr || lentInRing_ == 0 || stopped_) return;
     receiveRing_.submit([&](auto next) {
         io_uring_sqe* sqe = next();
-        if (stream())
-            io_uring_prep_recv_multishot(sqe, fd(), nullptr, 0, 0);
-        else
-            io_uring_prep_recvmsg_multishot(sqe, fd(), &receiveHeader_, 0);
+        if (stream()) io_uring_prep_recv_multishot(sqe, fd(), nullptr, 0, 0);
+        else io_uring_prep_recvmsg_multishot(sqe, fd(), &receiveHeader_, 0);
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = 0;
         io_uring_sqe_set_data64(sqe, kArmTag);
@@ -165,7 +163,8 @@ void UringSocket::resumeReceiving() {
     stopped_ = false;
     if (waitingLends_.empty() || closing_) return;
     if (int error = setUpReceiving(); error != 0) return;
-    bufferRingEntries_ = std::min<unsigned>(kMaxRingBuffers, std::bit_ceil(static_cast<unsigned>(waitingLends_.size())));
+    bufferRingEntries_ =
+        std::min<unsigned>(kMaxRingBuffers, std::bit_ceil(static_cast<unsigned>(waitingLends_.size())));
     bufferRingBytes_ = (bufferRingEntries_ * sizeof(io_uring_buf) + 4095) / 4096 * 4096;
     void* memory = mmap(nullptr, bufferRingBytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) return;
@@ -265,7 +264,8 @@ void UringSocket::drainSends(Channel* channelThread) {
         if (cqe.flags & IORING_CQE_F_NOTIF) {
             // SEND_ZC's second completion: the kernel let go of the buffers.
             zeroCopySends.fetch_add(1, std::memory_order_relaxed);
-            if (static_cast<std::uint32_t>(cqe.res) & kNotifUsageZcCopied) zeroCopyCopied.fetch_add(1, std::memory_order_relaxed);
+            if (static_cast<std::uint32_t>(cqe.res) & kNotifUsageZcCopied)
+                zeroCopyCopied.fetch_add(1, std::memory_order_relaxed);
             endSends(slot);
             slot.notifyPending = false;
             if (!slot.waiterHolds && slot.done) releaseSlot(index);
@@ -281,10 +281,8 @@ void UringSocket::drainSends(Channel* channelThread) {
             bool wasStream = stream();
             slot.request = nullptr;
             if (!slot.notifyPending) releaseSlot(index);
-            if (cqe.res < 0)
-                finishRequest(request, -1, -cqe.res, channel != nullptr && channel == channelThread);
-            else
-                finishRequest(request, cqe.res, 0, channel != nullptr && channel == channelThread);
+            if (cqe.res < 0) finishRequest(request, -1, -cqe.res, channel != nullptr && channel == channelThread);
+            else finishRequest(request, cqe.res, 0, channel != nullptr && channel == channelThread);
             if (wasStream) streamSendInFlight_ = false;
         }
     });
@@ -302,8 +300,7 @@ int UringSocket::startSend(unsigned index, const msghdr& message, int flags, boo
             if (fixedIndexes[0] >= 0)
                 io_uring_prep_send_zc_fixed(sqe, fd(), v.iov_base, v.iov_len, flags, zcFlags,
                                             static_cast<unsigned>(fixedIndexes[0]));
-            else
-                io_uring_prep_send_zc(sqe, fd(), v.iov_base, v.iov_len, flags, zcFlags);
+            else io_uring_prep_send_zc(sqe, fd(), v.iov_base, v.iov_len, flags, zcFlags);
             if (message.msg_name != nullptr)
                 io_uring_prep_send_set_addr(sqe, static_cast<const sockaddr*>(message.msg_name),
                                             static_cast<__u16>(message.msg_namelen));
@@ -313,10 +310,8 @@ int UringSocket::startSend(unsigned index, const msghdr& message, int flags, boo
             std::size_t vectors = std::min<std::size_t>(message.msg_iovlen, kMaxVectors);
             std::copy_n(message.msg_iov, vectors, slot.vectors.begin());
             slot.header.msg_iov = slot.vectors.data();
-            if (zeroCopy)
-                io_uring_prep_sendmsg_zc(sqe, fd(), &slot.header, static_cast<unsigned>(flags));
-            else
-                io_uring_prep_sendmsg(sqe, fd(), &slot.header, static_cast<unsigned>(flags));
+            if (zeroCopy) io_uring_prep_sendmsg_zc(sqe, fd(), &slot.header, static_cast<unsigned>(flags));
+            else io_uring_prep_sendmsg(sqe, fd(), &slot.header, static_cast<unsigned>(flags));
         }
         io_uring_sqe_set_data64(sqe, tag);
     };
@@ -351,7 +346,8 @@ ssize_t UringSocket::send(const msghdr& message, int flags) {
         }
     }
     zeroCopy = zeroCopy && (zeroCopyRequired || total >= sio_zerocopy_threshold());
-    if (zeroCopyRequired && !zeroCopy) return fail(ENOTSUP, "sio_send: MSG_ZEROCOPY with more than %u vectors", kMaxVectors);
+    if (zeroCopyRequired && !zeroCopy)
+        return fail(ENOTSUP, "sio_send: MSG_ZEROCOPY with more than %u vectors", kMaxVectors);
     if (!zeroCopy) {
         ssize_t sent = sendmsg(fd(), &message, flags);
         return sent >= 0 ? sent : failSystem(errno, "sio_send: sendmsg");
@@ -416,15 +412,17 @@ int UringSocket::startAioSend(sio_aiocb& request) {
     std::size_t total = 0;
     for (std::size_t i = 0; i < message.msg_iovlen; ++i) total += message.msg_iov[i].iov_len;
     bool zeroCopy = r.dma && Mode::instance().features().sendZeroCopy && message.msg_iovlen <= kMaxVectors &&
-                    total >= sio_zerocopy_threshold();
+        total >= sio_zerocopy_threshold();
     // A DMA send must come from the program's buffers of memory associated with the socket,
     // whether or not it goes zero-copy.
     for (std::size_t i = 0; i < message.msg_iovlen && r.dma; ++i) {
         const iovec& v = message.msg_iov[i];
         int association = findSendMemory(v.iov_base, v.iov_len);
         auto memory = association < 0 ? HandleTable<Memory>::Ref()
-                                       : Runtime::instance().memories().acquire(this->association(association).handle);
-        long unit = !memory ? -1 : zeroCopy ? memory->beginSend(v.iov_base, v.iov_len) : memory->checkSendable(v.iov_base, v.iov_len);
+                                      : Runtime::instance().memories().acquire(this->association(association).handle);
+        long unit = !memory ? -1
+            : zeroCopy      ? memory->beginSend(v.iov_base, v.iov_len)
+                            : memory->checkSendable(v.iov_base, v.iov_len);
         if (unit < 0) {
             endSends(slot);
             releaseSlot(index);

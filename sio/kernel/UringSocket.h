@@ -68,8 +68,8 @@ private:
         ssize_t result = 0;
         bool inUse = false;
         bool done = false;
-        bool waiterHolds = false;      // a synchronous sender has not read the result yet
-        bool notifyPending = false;    // a zero-copy notification is still to come
+        bool waiterHolds = false;    // a synchronous sender has not read the result yet
+        bool notifyPending = false;  // a zero-copy notification is still to come
         unsigned buffers = 0;
         std::array<Memory*, kMaxVectors> memories{};
         std::array<std::uint32_t, kMaxVectors> units{};

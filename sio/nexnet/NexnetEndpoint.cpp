@@ -28,7 +28,8 @@ Result<std::unique_ptr<NexnetEndpoint>> NexnetEndpoint::open(const char* uri, in
     auto stack = InetStack::create(*self->interface_, InetStack::Options{});
     if (!stack) return Opened::failure(stack);
     self->stack_ = std::move(stack.value());
-    if (int error = self->stack_->setAddress(address, netmask); error != 0) return Opened::failure(error, "setting the address");
+    if (int error = self->stack_->setAddress(address, netmask); error != 0)
+        return Opened::failure(error, "setting the address");
     auto endpoint = UdpEndpoint::open(*self->stack_, in_addr{INADDR_ANY}, port, UdpEndpoint::Options{});
     if (!endpoint) return Opened::failure(endpoint.error(), "binding the UDP port");
     self->endpoint_ = std::move(endpoint.value());

@@ -79,9 +79,9 @@ private:
     std::atomic<int> startError_{-1};
 
     std::mutex sendLock_;
-    std::vector<Netbuf*> queued_;          // under sendLock_
-    std::vector<UdpDatagram> queuedTo_;    // destinations, same index (source fields)
-    std::vector<Netbuf*> sending_;         // the interface's thread's copy
+    std::vector<Netbuf*> queued_;        // under sendLock_
+    std::vector<UdpDatagram> queuedTo_;  // destinations, same index (source fields)
+    std::vector<Netbuf*> sending_;       // the interface's thread's copy
     std::vector<UdpDatagram> sendingTo_;
 };
 

@@ -29,8 +29,7 @@ sockaddr_in addressOf(const UdpDatagram& datagram) {
 
 NexnetSocket::NexnetSocket(int fd, std::unique_ptr<NexnetEndpoint> endpoint, std::uintptr_t memoryHandle,
                            PoolMemory& memory)
-    : SioSocket(fd), endpoint_(std::move(endpoint)), memoryHandle_(memoryHandle), memory_(memory),
-      backlog_(kBacklog) {}
+    : SioSocket(fd), endpoint_(std::move(endpoint)), memoryHandle_(memoryHandle), memory_(memory), backlog_(kBacklog) {}
 
 NexnetSocket::~NexnetSocket() {
     endpoint_->stop();
@@ -41,12 +40,15 @@ NexnetSocket::~NexnetSocket() {
 }
 
 int NexnetSocket::associate(Memory&, unsigned) {
-    return fail(ENOTSUP, "dma_assoc: descriptor %d is a nexnet endpoint: it receives into its interface's pool, "
-                "the memory sio_nexnet_open returned", fd());
+    return fail(ENOTSUP,
+                "dma_assoc: descriptor %d is a nexnet endpoint: it receives into its interface's pool, "
+                "the memory sio_nexnet_open returned",
+                fd());
 }
 
 int NexnetSocket::disassociate(Memory&) {
-    return fail(ENOENT, "dma_disassoc: descriptor %d is a nexnet endpoint: its pool stays associated until sio_close", fd());
+    return fail(ENOENT, "dma_disassoc: descriptor %d is a nexnet endpoint: its pool stays associated until sio_close",
+                fd());
 }
 
 bool NexnetSocket::recycle(Memory&, std::size_t) { return false; }
@@ -82,8 +84,10 @@ int NexnetSocket::waitReadable() {
 
 ssize_t NexnetSocket::receive(SioReceived& out, std::size_t size, int flags) {
     if (flags & (MSG_PEEK | MSG_WAITALL | MSG_OOB | MSG_ERRQUEUE))
-        return fail(EINVAL, "sio_recv: flags 0x%x: MSG_PEEK, MSG_WAITALL, MSG_OOB, MSG_ERRQUEUE cannot return one "
-                    "buffer the implementation chose", flags);
+        return fail(EINVAL,
+                    "sio_recv: flags 0x%x: MSG_PEEK, MSG_WAITALL, MSG_OOB, MSG_ERRQUEUE cannot return one "
+                    "buffer the implementation chose",
+                    flags);
     if (size == 0) return fail(EINVAL, "sio_recv: size 0");
     // The sender's address outlives the lock: the caller copies it after the return.
     thread_local sockaddr_in name;

@@ -58,11 +58,11 @@ public:
     void deliver(Channel& channel) override;
 
 private:
-    bool pull();  // under receiveLock_
-    void matchReceives(Channel* channelThread);  // under receiveLock_
+    bool pull();                                                 // under receiveLock_
+    void matchReceives(Channel* channelThread);                  // under receiveLock_
     void deliverTo(sio_aiocb& request, Channel* channelThread);  // under receiveLock_
-    UdpDatagram popDatagram();  // under receiveLock_, backlog not empty
-    int waitReadable();  // 0, or poll's errno
+    UdpDatagram popDatagram();                                   // under receiveLock_, backlog not empty
+    int waitReadable();                                          // 0, or poll's errno
 
     std::unique_ptr<NexnetEndpoint> endpoint_;
     std::uintptr_t memoryHandle_;

@@ -83,7 +83,10 @@ using namespace nexnet::sio;
 extern "C" int sio_nexnet_open(const char* uri, const char* address, unsigned short port, dma_mem_t* memp) {
     in_addr ip{}, netmask{};
     if (uri == nullptr || address == nullptr || memp == nullptr)
-        return fail(EINVAL, "sio_nexnet_open: %s is NULL", uri == nullptr ? "uri" : address == nullptr ? "address" : "memp");
+        return fail(EINVAL, "sio_nexnet_open: %s is NULL",
+                    uri == nullptr           ? "uri"
+                        : address == nullptr ? "address"
+                                             : "memp");
     if (!parseAddress(address, ip, netmask))
         return fail(EINVAL, "sio_nexnet_open: address %s is not IPv4 address/prefix (10.0.0.2/24)", address);
     auto endpoint = NexnetEndpoint::open(uri, ip, netmask, port);

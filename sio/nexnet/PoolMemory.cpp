@@ -23,7 +23,8 @@ void PoolMemory::releaseAll() {
     for (unsigned p = 0; p < poolCount_.load(std::memory_order_acquire); ++p) {
         Tracked& tracked = pools_[p];
         for (std::uint32_t i = 0; i < tracked.pool->capacity(); ++i)
-            if (tracked.states[i].exchange(0, std::memory_order_acq_rel) & (kHeld | kReleasePending)) tracked.pool->netbuf(i)->free();
+            if (tracked.states[i].exchange(0, std::memory_order_acq_rel) & (kHeld | kReleasePending))
+                tracked.pool->netbuf(i)->free();
     }
 }
 
@@ -64,13 +65,15 @@ bool PoolMemory::contains(const void* p) const {
 void PoolMemory::hold(Netbuf* netbuf) { track(netbuf).store(kHeld, std::memory_order_release); }
 
 int PoolMemory::reserve(void** memp, std::size_t size) {
-    if (memp == nullptr || size == 0) return fail(EINVAL, "sio_reserve: %s", memp == nullptr ? "memp is NULL" : "size 0");
+    if (memp == nullptr || size == 0)
+        return fail(EINVAL, "sio_reserve: %s", memp == nullptr ? "memp is NULL" : "size 0");
     Netbuf* netbuf = driverPool_->allocate();
     if (netbuf == nullptr) return fail(ENOMEM, "sio_reserve: the interface's pool has no free netbuf");
     if (size > netbuf->tailroom()) {
         std::uint32_t room = netbuf->tailroom();
         netbuf->free();
-        return fail(ENOMEM, "sio_reserve: %zu bytes do not fit in a netbuf of the interface's pool (%u after the headroom)",
+        return fail(ENOMEM,
+                    "sio_reserve: %zu bytes do not fit in a netbuf of the interface's pool (%u after the headroom)",
                     size, room);
     }
     hold(netbuf);
@@ -87,7 +90,8 @@ int PoolMemory::release(void* p, std::size_t size) {
         return fail(EINVAL, "sio_release: %zu bytes at %p run past the netbuf's end", size, p);
     std::uint32_t word = state->load(std::memory_order_acquire), next;
     do {
-        if ((word & kHeld) == 0) return fail(EINVAL, "sio_release: %p is not held by the program (released already?)", p);
+        if ((word & kHeld) == 0)
+            return fail(EINVAL, "sio_release: %p is not held by the program (released already?)", p);
         next = word >= kOneSend ? (word & ~kHeld) | kReleasePending : 0;
     } while (!state->compare_exchange_weak(word, next, std::memory_order_acq_rel));
     if (next == 0) netbuf->free();  // else the last send's end frees it

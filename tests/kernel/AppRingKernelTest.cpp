@@ -51,19 +51,23 @@ public:
         wire.reset();
     }
 
-    std::vector<std::string> app(const std::string& mode, const std::string& action, std::vector<std::string> extra = {}) {
+    std::vector<std::string> app(const std::string& mode, const std::string& action,
+                                 std::vector<std::string> extra = {}) {
         std::vector<std::string> arguments{path, wire->name(), mode, action};
         arguments.insert(arguments.end(), extra.begin(), extra.end());
         return arguments;
     }
-    bool ping(int count) { return peer.run("ping -c " + std::to_string(count) + " -i 0.2 -W 2 10.77.0.2", 20).status == 0; }
+    bool ping(int count) {
+        return peer.run("ping -c " + std::to_string(count) + " -i 0.2 -W 2 10.77.0.2", 20).status == 0;
+    }
     // ICMP echo requests the host namespace's kernel answered (/proc/net/snmp Icmp InEchos).
     long hostEchoes() {
         std::istringstream lines(host.run("cat /proc/net/snmp").output);
         std::string names, values, line;
         while (std::getline(lines, line)) {
             if (line.rfind("Icmp:", 0) != 0) continue;
-            if (names.empty()) names = line; else values = line;
+            if (names.empty()) names = line;
+            else values = line;
         }
         std::istringstream n(names), v(values);
         std::string name, value;

@@ -23,9 +23,9 @@ namespace nexnet::test {
 /// A nexnet interface on a tap whose kernel end sits in a peer namespace, a HostStackBridge whose
 /// host tap sits in a host namespace, and an InetStack beside the bridge, all run on one loop.
 struct BridgedInterface {
-    std::unique_ptr<NetworkInterface> wire;  ///< The nexnet interface.
-    std::unique_ptr<HostStackBridge> bridge; ///< Its exception path to the host namespace's kernel.
-    std::unique_ptr<InetStack> stack;        ///< The protocol layer beside the bridge.
+    std::unique_ptr<NetworkInterface> wire;   ///< The nexnet interface.
+    std::unique_ptr<HostStackBridge> bridge;  ///< Its exception path to the host namespace's kernel.
+    std::unique_ptr<InetStack> stack;         ///< The protocol layer beside the bridge.
 
     /// Builds it: the wire's kernel end gets @p peerCidr in @p peer, the host tap @p hostAddress/24
     /// in @p host, and the wire interface @p hostAddress too. Fails the test (fatally) on error.

@@ -40,7 +40,8 @@ TEST(DriverPlugin, AFileThatIsNotAPluginIsRefusedWithTheReason) {
 }
 
 TEST(DriverPlugin, AnUnknownSchemeSaysWhichAreKnownAndHowToLoadMore) {
-    CommandResult result = runCommand(std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample vxlan:10.0.0.1");
+    CommandResult result =
+        runCommand(std::string(NEXNET_BINARY_DIR) + "/samples/ethernet/nexnet-sample vxlan:10.0.0.1");
     EXPECT_NE(result.status, 0);
     EXPECT_NE(result.output.find("no driver for 'vxlan:'"), std::string::npos) << result.output;
     EXPECT_NE(result.output.find("-d PLUGIN"), std::string::npos) << result.output;
@@ -50,8 +51,9 @@ TEST(DriverPlugin, AnUnknownSchemeSaysWhichAreKnownAndHowToLoadMore) {
 // pair between them carries the UDP.
 TEST(DriverPlugin, TheSmallestDriverAnswersTheKernelsPingsThroughAPlugin) {
     NEXNET_REQUIRE_KERNEL_PEER();
-    NEXNET_REQUIRE(runCommand("ip link add nxvxprobe type vxlan id 1 dstport 4789 2>&1 && ip link del nxvxprobe").status == 0,
-                   "the kernel has no vxlan support");
+    NEXNET_REQUIRE(
+        runCommand("ip link add nxvxprobe type vxlan id 1 dstport 4789 2>&1 && ip link del nxvxprobe").status == 0,
+        "the kernel has no vxlan support");
     NetworkNamespace nexnetSide("vxa"), kernelSide("vxb");
     ASSERT_TRUE(nexnetSide.ok() && kernelSide.ok());
     ASSERT_EQ(nexnetSide.run("ip link add nxvx0 type veth peer name nxvx1").status, 0);
@@ -60,7 +62,8 @@ TEST(DriverPlugin, TheSmallestDriverAnswersTheKernelsPingsThroughAPlugin) {
     ASSERT_EQ(nexnetSide.run("ip link set nxvx0 up").status, 0);
     ASSERT_EQ(kernelSide.run("ip addr add 192.0.2.2/24 dev nxvx1").status, 0);
     ASSERT_EQ(kernelSide.run("ip link set nxvx1 up").status, 0);
-    ASSERT_EQ(kernelSide.run("ip link add vx42 type vxlan id 42 remote 192.0.2.1 local 192.0.2.2 dstport 4789").status, 0);
+    ASSERT_EQ(kernelSide.run("ip link add vx42 type vxlan id 42 remote 192.0.2.1 local 192.0.2.2 dstport 4789").status,
+              0);
     ASSERT_EQ(kernelSide.run("ip addr add 10.91.0.1/24 dev vx42").status, 0);
     ASSERT_EQ(kernelSide.run("ip link set vx42 up").status, 0);
 

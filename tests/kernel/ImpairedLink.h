@@ -74,7 +74,8 @@ public:
             }
         }
         // What was held back from earlier bursts arrives after this burst's frames.
-        if (!earlier.empty()) interface_.injectInput(0, earlier.data(), static_cast<unsigned>(earlier.size()), kPriority);
+        if (!earlier.empty())
+            interface_.injectInput(0, earlier.data(), static_cast<unsigned>(earlier.size()), kPriority);
     }
 
     unsigned lost = 0;        ///< Segments dropped.

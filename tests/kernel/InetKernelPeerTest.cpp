@@ -77,11 +77,13 @@ protected:
 
     /// Runs the interface (and the stack's timers) until @p done or @p timeout.
     bool pump(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-        return pollUntil([&] {
-            interface_->poll();
-            stack_->tick();
-            return done();
-        }, timeout);
+        return pollUntil(
+            [&] {
+                interface_->poll();
+                stack_->tick();
+                return done();
+            },
+            timeout);
     }
     /// Runs @p command in the namespace while pumping. @return its result.
     CommandResult runWhilePumping(const std::string& command, int seconds = 20) {
@@ -187,7 +189,8 @@ TEST_P(InetKernelPeerTest, ExchangesDatagramsWithKernelSocketsFrom64BytesTo8KB) 
         // Kernel to us.
         Frame sent = pattern(size, static_cast<unsigned>(size));
         ASSERT_EQ(sendto(kernel.fd, sent.data(), size, 0, reinterpret_cast<sockaddr*>(&us), sizeof us),
-                  static_cast<ssize_t>(size)) << strerror(errno);
+                  static_cast<ssize_t>(size))
+            << strerror(errno);
         UdpDatagram datagram{};
         ASSERT_TRUE(pump([&] { return endpoint.receive(&datagram, 1) == 1; })) << "kernel to us, " << size;
         EXPECT_EQ(Frame(datagram.payload().begin(), datagram.payload().end()), sent) << size;
@@ -197,7 +200,8 @@ TEST_P(InetKernelPeerTest, ExchangesDatagramsWithKernelSocketsFrom64BytesTo8KB) 
         ASSERT_EQ(endpoint.sendTo(datagram.netbuf, datagram.source, datagram.sourcePort), 0);
         Frame back(9000);
         ssize_t got = -1;
-        ASSERT_TRUE(pump([&] { return (got = recv(kernel.fd, back.data(), back.size(), 0)) >= 0; })) << "us to kernel, " << size;
+        ASSERT_TRUE(pump([&] { return (got = recv(kernel.fd, back.data(), back.size(), 0)) >= 0; }))
+            << "us to kernel, " << size;
         back.resize(static_cast<std::size_t>(got));
         EXPECT_EQ(back, sent) << size;
     }
@@ -257,7 +261,8 @@ TEST_P(InetKernelPeerTest, DropsAndCountsBadChecksumsAndMalformedHeaders) {
     cases.push_back({"IHL 4", fixIp(ihl), [&] { return stats().dropped(HeaderError::ipHeaderLength); }});
     Frame total = good;
     FrameBuilder::set16(total, FrameBuilder::kIpTotalLength, 1400);
-    cases.push_back({"total length past the frame", fixIp(total), [&] { return stats().dropped(HeaderError::ipTotalLength); }});
+    cases.push_back(
+        {"total length past the frame", fixIp(total), [&] { return stats().dropped(HeaderError::ipTotalLength); }});
     Frame option = good;
     option.insert(option.begin() + 34, {0x07, 0x00, 0x00, 0x00});
     option[14] = 0x46;
@@ -280,7 +285,8 @@ TEST_P(InetKernelPeerTest, DropsAndCountsBadChecksumsAndMalformedHeaders) {
     for (const Case& c : cases) {
         std::uint64_t before = c.counter();
         ASSERT_EQ(sendto(raw.fd, c.frame.data(), c.frame.size(), 0, reinterpret_cast<sockaddr*>(&link), sizeof link),
-                  static_cast<ssize_t>(c.frame.size())) << c.name;
+                  static_cast<ssize_t>(c.frame.size()))
+            << c.name;
         EXPECT_TRUE(pump([&] { return c.counter() == before + 1; })) << c.name;
     }
     EXPECT_EQ(endpoint.pending(), 0u);

@@ -80,8 +80,8 @@ public:
 };
 
 struct FloodResult {
-    std::uint32_t sent = 0;          // datagrams the socket accepted
-    std::uint64_t kernelDropped = 0; // tx_dropped of the kernel's end (its queue to us was full)
+    std::uint32_t sent = 0;           // datagrams the socket accepted
+    std::uint64_t kernelDropped = 0;  // tx_dropped of the kernel's end (its queue to us was full)
 };
 
 class LowResourceTapTest : public ::testing::Test {
@@ -103,7 +103,8 @@ protected:
         ASSERT_TRUE(pool);
         driver_->setPool(std::shared_ptr<NetbufPool>(std::move(pool.value())));
         ASSERT_TRUE(moveIntoNamespace(name_, *ns_, "10.79.0.1/24"));
-        ASSERT_EQ(ns_->run("ip neigh replace 10.79.0.2 lladdr 02:00:00:00:79:02 dev " + name_ + " nud permanent").status, 0);
+        ASSERT_EQ(
+            ns_->run("ip neigh replace 10.79.0.2 lladdr 02:00:00:00:79:02 dev " + name_ + " nud permanent").status, 0);
         ASSERT_EQ(setFlags(*driver_, IFF_UP), 0);
     }
 
@@ -136,7 +137,8 @@ protected:
             for (std::uint32_t i = 0; i < kDatagrams; ++i) {
                 std::uint32_t sequence = htonl(i);
                 std::memcpy(payload, &sequence, 4);
-                if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof payload)
+                if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+                    sizeof payload)
                     result.sent++;
             }
             done = true;
@@ -155,7 +157,8 @@ protected:
         }
         sender.join();
         close(fd);
-        result.kernelDropped = std::strtoull(ns_->run("cat /sys/class/net/" + name_ + "/statistics/tx_dropped").output.c_str(), nullptr, 10);
+        result.kernelDropped = std::strtoull(
+            ns_->run("cat /sys/class/net/" + name_ + "/statistics/tx_dropped").output.c_str(), nullptr, 10);
         return result;
     }
 
@@ -166,8 +169,8 @@ protected:
         std::cout << "sent " << flood.sent << ", kernel dropped " << flood.kernelDropped << ", driver dropped "
                   << rx.drops + rx.errors << ", delivered " << delivered << ", layer: low-resource entries "
                   << stats.lowResourceEntries << ", buffered " << stats.packetsBuffered << ", flags removed "
-                  << stats.flagsRemoved << ", drops " << stats.drops << ", reserve high water " << stats.reserveHighWater
-                  << "/" << layer_->config().reserveCount << "\n";
+                  << stats.flagsRemoved << ", drops " << stats.drops << ", reserve high water "
+                  << stats.reserveHighWater << "/" << layer_->config().reserveCount << "\n";
         EXPECT_EQ(stats.packets, delivered + consumer.others + stats.drops);
         EXPECT_LE(delivered + stats.drops, flood.sent);
         EXPECT_EQ(delivered + consumer.others + stats.drops + flood.kernelDropped + rx.drops + rx.errors, flood.sent);

@@ -38,14 +38,17 @@ public:
         std::filesystem::create_directories(runtime);
         chmod(runtime.c_str(), 0755);
         if (!host.ok() || !peer.ok()) return;
-        std::vector<std::string> arguments = {"--appring-socket", runtime + "/appring.sock", "--interface", "tap:" + wire,
-                                              "--bridge", bridge, "--bridge-address", "10.78.0.2/24"};
+        std::vector<std::string> arguments = {"--appring-socket", runtime + "/appring.sock",
+                                              "--interface",      "tap:" + wire,
+                                              "--bridge",         bridge,
+                                              "--bridge-address", "10.78.0.2/24"};
         arguments.insert(arguments.end(), extra.begin(), extra.end());
         process = std::make_unique<ChildProcess>(kBuild + "/samples/nexnetd/nexnetd", arguments,
                                                  ChildProcess::Options{host.name(), {"NEXNET_RUNTIME_DIR=" + runtime}});
         if (!process->waitForOutput("nexnetd: running")) return;
         ok = runCommand("ip -n " + host.name() + " link set " + wire + " netns " + peer.name()).status == 0 &&
-             peer.run("ip addr add 10.78.0.1/24 dev " + wire).status == 0 && peer.run("ip link set " + wire + " up").status == 0;
+            peer.run("ip addr add 10.78.0.1/24 dev " + wire).status == 0 &&
+            peer.run("ip link set " + wire + " up").status == 0;
     }
     ~Daemon() {
         process.reset();
@@ -53,7 +56,8 @@ public:
     }
 
     // nexnetctl ARGUMENTS as @p uid, with the daemon's runtime directory.
-    CommandResult control(const std::string& arguments, const std::string& binary = kBuild + "/samples/nexnetctl/nexnetctl") const {
+    CommandResult control(const std::string& arguments,
+                          const std::string& binary = kBuild + "/samples/nexnetctl/nexnetctl") const {
         return runCommand("NEXNET_RUNTIME_DIR=" + runtime + " timeout 20 " + binary + " " + arguments);
     }
     bool ping(int count) const {
@@ -63,7 +67,8 @@ public:
     std::uint64_t receivedPackets() const {
         auto stats = control("stats " + wire + " --interval 0");
         std::smatch match;
-        if (!std::regex_search(stats.output, match, std::regex(R"(RX:\s+\d+ bytes\s+(\d+) packets)"))) return UINT64_MAX;
+        if (!std::regex_search(stats.output, match, std::regex(R"(RX:\s+\d+ bytes\s+(\d+) packets)")))
+            return UINT64_MAX;
         return std::stoull(match[1]);
     }
     std::string socketPath() const { return runtime + "/" + std::to_string(process->pid()) + ".sock"; }
@@ -77,9 +82,9 @@ public:
     bool ok = false;
 };
 
-#define REQUIRE_DAEMON(daemon)                                                                          \
-    NEXNET_REQUIRE_KERNEL_PEER();                                                                       \
-    NEXNET_REQUIRE(hasProgram("ping"), "ping is not installed");                                        \
+#define REQUIRE_DAEMON(daemon)                                   \
+    NEXNET_REQUIRE_KERNEL_PEER();                                \
+    NEXNET_REQUIRE(hasProgram("ping"), "ping is not installed"); \
     ASSERT_TRUE((daemon).ok) << ((daemon).process ? (daemon).process->output() : "namespaces failed")
 
 }  // namespace
@@ -101,7 +106,8 @@ TEST(Nexnetd, TheKernelPingsThroughItsBridgeAndStatsRise) {
 TEST(Nexnetd, AnAppRingApplicationInRxInterceptSeesThePings) {
     Daemon daemon;
     REQUIRE_DAEMON(daemon);
-    ChildProcess app(kBuild + "/samples/appring/nexnet-appring", {daemon.runtime + "/appring.sock", daemon.wire, "rx", "reinject"});
+    ChildProcess app(kBuild + "/samples/appring/nexnet-appring",
+                     {daemon.runtime + "/appring.sock", daemon.wire, "rx", "reinject"});
     ASSERT_TRUE(app.waitForOutput("ready")) << app.output();
     auto stats = daemon.control("stats " + daemon.wire + " --interval 0");
     EXPECT_NE(stats.output.find("app rings: rx-intercept"), std::string::npos) << stats.output;
@@ -134,7 +140,8 @@ TEST(Nexnetd, ACaptureDuringPingsHasBothDirectionsMarked) {
     Daemon daemon;
     REQUIRE_DAEMON(daemon);
     std::string file = daemon.runtime + "/pings.pcapng";
-    ChildProcess capture(kBuild + "/samples/nexnetctl/nexnetctl", {"capture", daemon.wire, "-w", file, "--count", "6", "icmp"},
+    ChildProcess capture(kBuild + "/samples/nexnetctl/nexnetctl",
+                         {"capture", daemon.wire, "-w", file, "--count", "6", "icmp"},
                          ChildProcess::Options{"", {"NEXNET_RUNTIME_DIR=" + daemon.runtime}});
     ASSERT_TRUE(capture.waitForOutput("capturing")) << capture.output();
     // The tap is attached by a job the daemon queued before it answered; this request waits behind it.
@@ -144,7 +151,8 @@ TEST(Nexnetd, ACaptureDuringPingsHasBothDirectionsMarked) {
     ASSERT_TRUE(capture.waitForExit(std::chrono::seconds(10))) << capture.output();
     auto exit = capture.exit();
     EXPECT_EQ(exit.status, 0) << exit.output;
-    auto fields = runCommand("tshark -r " + file + " -T fields -e frame.interface_name -e frame.packet_flags_direction -e icmp.type");
+    auto fields = runCommand("tshark -r " + file +
+                             " -T fields -e frame.interface_name -e frame.packet_flags_direction -e icmp.type");
     ASSERT_EQ(fields.status, 0) << fields.output;
     std::istringstream lines(fields.output);
     std::string line;
@@ -171,12 +179,14 @@ TEST(Nexnetd, ExportGivesEveryCounterInPrometheusTextFormat) {
     auto exported = daemon.control("export --prometheus > " + daemon.runtime + "/metrics.txt");
     ASSERT_EQ(exported.status, 0) << exported.output;
     // Prometheus' own parser reads it back; it prints "family sample {labels} value" per sample.
-    auto parsed = runCommand("/usr/bin/python3 -c '"
-                             "import sys\n"
-                             "from prometheus_client.parser import text_string_to_metric_families as parse\n"
-                             "for f in parse(open(sys.argv[1]).read()):\n"
-                             "    for s in f.samples: print(f.type, s.name, s.labels.get(\"interface\"), int(s.value))\n"
-                             "' " + daemon.runtime + "/metrics.txt");
+    auto parsed = runCommand(
+        "/usr/bin/python3 -c '"
+        "import sys\n"
+        "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+        "for f in parse(open(sys.argv[1]).read()):\n"
+        "    for s in f.samples: print(f.type, s.name, s.labels.get(\"interface\"), int(s.value))\n"
+        "' " +
+        daemon.runtime + "/metrics.txt");
     ASSERT_EQ(parsed.status, 0) << parsed.output << runCommand("cat " + daemon.runtime + "/metrics.txt").output;
     std::smatch match;
     ASSERT_TRUE(std::regex_search(parsed.output, match,
@@ -184,7 +194,8 @@ TEST(Nexnetd, ExportGivesEveryCounterInPrometheusTextFormat) {
         << parsed.output;
     EXPECT_GE(std::stoull(match[1]), 3u);  // the echo requests at least
     EXPECT_NE(parsed.output.find("gauge nexnet_link_up " + daemon.wire + " 1"), std::string::npos) << parsed.output;
-    EXPECT_NE(parsed.output.find("gauge nexnet_mtu_bytes " + daemon.bridge + " 1500"), std::string::npos) << parsed.output;
+    EXPECT_NE(parsed.output.find("gauge nexnet_mtu_bytes " + daemon.bridge + " 1500"), std::string::npos)
+        << parsed.output;
     EXPECT_NE(parsed.output.find("gauge nexnet_pool_high_water " + daemon.wire), std::string::npos) << parsed.output;
 }
 
@@ -196,7 +207,8 @@ TEST(Nexnetd, TopShowsEveryInterfaceOfEveryProcess) {
     std::string pid = std::to_string(daemon.process->pid());
     for (const std::string& name : {daemon.wire, daemon.bridge}) {
         EXPECT_TRUE(std::regex_search(top.output, std::regex(pid + R"(\s+nexnetd\s+)" + name + R"(\s+up\s+)")))
-            << name << " missing:\n" << top.output;
+            << name << " missing:\n"
+            << top.output;
     }
     EXPECT_NE(top.output.find("1 processes, 2 interfaces"), std::string::npos) << top.output;
 }
@@ -208,8 +220,8 @@ public:
         char pattern[] = "/tmp/nexnet-nobody-XXXXXX";
         directory = mkdtemp(pattern) != nullptr ? pattern : "";
         path = directory + "/nexnetctl";
-        ok = !directory.empty() && chmod(directory.c_str(), 0755) == 0 &&
-             std::filesystem::copy_file(binary, path) && chmod(path.c_str(), 0755) == 0;
+        ok = !directory.empty() && chmod(directory.c_str(), 0755) == 0 && std::filesystem::copy_file(binary, path) &&
+            chmod(path.c_str(), 0755) == 0;
     }
     ~CopiedProgram() {
         if (!directory.empty()) std::filesystem::remove_all(directory);
@@ -267,11 +279,13 @@ TEST(Nexnetd, SigtermLeavesNoTapSocketOrHugepageFileBehind) {
     Daemon daemon;
     REQUIRE_DAEMON(daemon);
     ASSERT_TRUE(daemon.ping(1));
-    ChildProcess app(kBuild + "/samples/appring/nexnet-appring", {daemon.runtime + "/appring.sock", daemon.wire, "rx", "reinject"});
+    ChildProcess app(kBuild + "/samples/appring/nexnet-appring",
+                     {daemon.runtime + "/appring.sock", daemon.wire, "rx", "reinject"});
     ASSERT_TRUE(app.waitForOutput("ready")) << app.output();
     auto stopping = std::chrono::steady_clock::now();
     auto exit = daemon.process->stop(SIGTERM, std::chrono::seconds(10));
-    std::printf("nexnetd stopped in %.0f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopping).count());
+    std::printf("nexnetd stopped in %.0f ms\n",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopping).count());
     EXPECT_EQ(exit.status, 0) << exit.output;
     EXPECT_NE(exit.output.find("nexnetd: stopped"), std::string::npos) << exit.output;
     EXPECT_FALSE(std::filesystem::exists(daemon.runtime + "/appring.sock"));
@@ -287,7 +301,8 @@ TEST(Nexnetd, SigtermLeavesNoTapSocketOrHugepageFileBehind) {
 TEST(Nexnetd, ItsTelemetryValidatesAgainstTheSchema) {
     Daemon daemon;
     REQUIRE_DAEMON(daemon);
-    ChildProcess app(kBuild + "/samples/appring/nexnet-appring", {daemon.runtime + "/appring.sock", daemon.wire, "rx", "reinject"});
+    ChildProcess app(kBuild + "/samples/appring/nexnet-appring",
+                     {daemon.runtime + "/appring.sock", daemon.wire, "rx", "reinject"});
     ASSERT_TRUE(app.waitForOutput("ready")) << app.output();
     ASSERT_TRUE(daemon.ping(1));
     auto client = TelemetryClient::connect(daemon.socketPath());

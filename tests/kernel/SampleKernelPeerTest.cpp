@@ -161,26 +161,26 @@ TEST_P(SampleKernelPeerTest, DropsAndCountsMalformedFramesThenKeepsAnswering) {
     // The kernel will not send a frame shorter than an Ethernet header (dev_validate_header);
     // runts are covered by the unit tests.
     std::vector<Frame> malformed;
-    malformed.push_back(FrameBuilder::ethernet(to, kernelMac, 0x88b5, Frame(46, 1)));        // not IP: left, if-rx-drops
-    malformed.push_back(FrameBuilder::ethernet(to, kernelMac, 46, Frame(46, 2)));            // 802.3 length: if-rx-drops
-    malformed.push_back(FrameBuilder::ethernet(to, kernelMac, 0x0800, Frame()));             // ip-truncated
+    malformed.push_back(FrameBuilder::ethernet(to, kernelMac, 0x88b5, Frame(46, 1)));  // not IP: left, if-rx-drops
+    malformed.push_back(FrameBuilder::ethernet(to, kernelMac, 46, Frame(46, 2)));      // 802.3 length: if-rx-drops
+    malformed.push_back(FrameBuilder::ethernet(to, kernelMac, 0x0800, Frame()));       // ip-truncated
     Frame arp = FrameBuilder::arpRequest(kernelMac, kKernelIp, kSampleIp);
     arp.resize(14 + 20);
-    malformed.push_back(arp);                                                                // arp-truncated
+    malformed.push_back(arp);  // arp-truncated
     Frame badIpChecksum = ping;
     badIpChecksum[FrameBuilder::kIpChecksum] ^= 0x10;
-    malformed.push_back(badIpChecksum);                                                      // ip-checksum
+    malformed.push_back(badIpChecksum);  // ip-checksum
     Frame badIcmpChecksum = ping;
     badIcmpChecksum.back() ^= 0x01;
-    malformed.push_back(badIcmpChecksum);                                                    // icmp-checksum
+    malformed.push_back(badIcmpChecksum);  // icmp-checksum
     Frame tooLong = ping;
     FrameBuilder::set16(tooLong, FrameBuilder::kIpTotalLength, 1400);
     FrameBuilder::set16(tooLong, FrameBuilder::kIpChecksum, 0);
     FrameBuilder::set16(tooLong, FrameBuilder::kIpChecksum, FrameBuilder::checksum(tooLong.data() + 14, 20));
-    malformed.push_back(tooLong);                                                            // ip-total-length
+    malformed.push_back(tooLong);  // ip-total-length
     Frame badUdp = FrameBuilder::udp(to, kernelMac, kKernelIp, kSampleIp, 5000, 7, Frame(10, 3));
     badUdp.back() ^= 0x01;
-    malformed.push_back(badUdp);                                                             // udp-checksum
+    malformed.push_back(badUdp);  // udp-checksum
 
     sockaddr_ll link{};
     link.sll_family = AF_PACKET;

@@ -60,7 +60,8 @@ protected:
     }
     void sendFromKernel(const void* data, std::size_t size) {
         sockaddr_in to = addressOf("10.81.0.2", kPort);
-        ASSERT_EQ(sendto(peer_, data, size, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), static_cast<ssize_t>(size));
+        ASSERT_EQ(sendto(peer_, data, size, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                  static_cast<ssize_t>(size));
     }
     bool inPool(const void* p, std::size_t size) const {
         auto* start = static_cast<const std::uint8_t*>(pool_.di_addr);
@@ -228,7 +229,7 @@ TEST(SioNexnetSample, EchoSampleAnswersOnATapInBothOfItsModes) {
         ASSERT_TRUE(ns.ok());
         std::string tap = uniqueTapName("e");
         std::string command = "timeout 30 " + sample + " --transport nexnet tap:" + tap +
-                              " 10.81.0.2/24 --port 7110 --count 30 --mode " + mode + " 2>&1";
+            " 10.81.0.2/24 --port 7110 --count 30 --mode " + mode + " 2>&1";
         FILE* process = popen(command.c_str(), "r");
         ASSERT_NE(process, nullptr);
         // Its first line comes once the endpoint exists (the tap made, the port bound): then the

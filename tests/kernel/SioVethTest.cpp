@@ -174,7 +174,8 @@ TEST_P(SioVethTest, AMillionDatagramsArriveNoneLostDuplicatedOrCorruptedWhenFlow
             std::uint64_t sequence;
             std::memcpy(&sequence, bytes, sizeof sequence);
             bool intact = sequence == expected;  // in order: none lost or repeated before it
-            for (std::size_t i = sizeof sequence; i < kSize && intact; ++i) intact = bytes[i] == patternByte(sequence, i);
+            for (std::size_t i = sizeof sequence; i < kSize && intact; ++i)
+                intact = bytes[i] == patternByte(sequence, i);
             sio_release(mem_, data, kSize);
             if (!intact) return;
             good = expected + 1;
@@ -333,7 +334,8 @@ TEST_P(SioVethTest, TcpStreamArrivesInOrderThroughPrePostedReceives) {
             break;
         }
         auto* data = static_cast<const std::uint8_t*>(const_cast<const void*>(cbs[i].aio_buf));
-        for (ssize_t k = 0; k < n && intact; ++k) intact = data[k] == patternByte(0, received + static_cast<std::size_t>(k));
+        for (ssize_t k = 0; k < n && intact; ++k)
+            intact = data[k] == patternByte(0, received + static_cast<std::size_t>(k));
         received += static_cast<std::size_t>(n);
         if (i % 2 == 0) sio_release(mem_, const_cast<void*>(cbs[i].aio_buf), static_cast<std::size_t>(n));
         ASSERT_EQ(post(i), 0) << sio_last_error();
@@ -378,7 +380,7 @@ TEST_P(SioVethTest, TcpZeroCopySendsReachAKernelReceiverIntact) {
     for (std::size_t i = 0; i < kBuffers; ++i)
         ASSERT_EQ(sio_send(connection, buffer, kBuffer, 0), static_cast<ssize_t>(kBuffer)) << sio_last_error();
     EXPECT_EQ(sio_release(mem_, buffer, kBuffer), 0);  // takes effect after the last notification
-    EXPECT_EQ(sio_close(connection), 0);  // the peer sees the end of the stream
+    EXPECT_EQ(sio_close(connection), 0);               // the peer sees the end of the stream
     peer.join();
     EXPECT_EQ(verified, kBuffer * kBuffers);
     EXPECT_TRUE(intact);
@@ -406,8 +408,8 @@ TEST_P(SioVethTest, EchoSampleAnswersInBothOfItsModes) {
     NEXNET_REQUIRE(std::filesystem::exists(sample), "nexnet-sio-echo is not built (samples/sioecho)");
     for (const char* mode : {"sync", "aio"}) {
         std::string command = std::string(GetParam() == SIO_MODE_EPOLL ? "NEXNET_SIO_MODE=epoll " : "") +
-                              "ip netns exec " + server_->name() + " timeout 30 " + sample +
-                              " --port 7010 --count 50 --mode " + mode + " 2>&1";
+            "ip netns exec " + server_->name() + " timeout 30 " + sample + " --port 7010 --count 50 --mode " + mode +
+            " 2>&1";
         FILE* process = popen(command.c_str(), "r");
         ASSERT_NE(process, nullptr);
         // Its first line comes once it receives: from then on nothing sent is lost, so each
@@ -423,7 +425,8 @@ TEST_P(SioVethTest, EchoSampleAnswersInBothOfItsModes) {
         EXPECT_EQ(pclose(process), 0) << output;
         EXPECT_EQ(answered, 50) << mode << ": " << output;
         EXPECT_NE(output.find("50 datagrams echoed"), std::string::npos) << output;
-        EXPECT_NE(output.find(GetParam() == SIO_MODE_EPOLL ? "epoll mode" : "io_uring mode"), std::string::npos) << output;
+        EXPECT_NE(output.find(GetParam() == SIO_MODE_EPOLL ? "epoll mode" : "io_uring mode"), std::string::npos)
+            << output;
     }
 }
 

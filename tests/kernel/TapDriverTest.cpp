@@ -87,28 +87,30 @@ protected:
 
     // Answers ARP and ICMP echo for anyone until @p done, from the driver's address.
     void respondUntil(const std::function<bool()>& done) {
-        pollUntil([&] {
-            Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver_->receive(0, burst, TapDriver::kBurst);
-            unsigned replies = 0;
-            for (unsigned i = 0; i < n; ++i) {
-                Netbuf* frame = burst[i];
-                if (etherType(frame) == 0x0806 && frame->size() >= 42 && frame->data()[21] == 1) {
-                    answerArp(frame, driver_->hardwareAddress());
-                    burst[replies++] = frame;
-                } else if (etherType(frame) == 0x0800 && frame->size() >= 42 && frame->data()[23] == 1 &&
-                           frame->data()[34] == 8) {
-                    answerEcho(frame);
-                    burst[replies++] = frame;
-                } else {
-                    frame->free();
+        pollUntil(
+            [&] {
+                Netbuf* burst[TapDriver::kBurst];
+                unsigned n = driver_->receive(0, burst, TapDriver::kBurst);
+                unsigned replies = 0;
+                for (unsigned i = 0; i < n; ++i) {
+                    Netbuf* frame = burst[i];
+                    if (etherType(frame) == 0x0806 && frame->size() >= 42 && frame->data()[21] == 1) {
+                        answerArp(frame, driver_->hardwareAddress());
+                        burst[replies++] = frame;
+                    } else if (etherType(frame) == 0x0800 && frame->size() >= 42 && frame->data()[23] == 1 &&
+                               frame->data()[34] == 8) {
+                        answerEcho(frame);
+                        burst[replies++] = frame;
+                    } else {
+                        frame->free();
+                    }
                 }
-            }
-            if (replies != 0) {
-                EXPECT_EQ(driver_->send(0, burst, replies), replies);
-            }
-            return done();
-        }, std::chrono::seconds(20));
+                if (replies != 0) {
+                    EXPECT_EQ(driver_->send(0, burst, replies), replies);
+                }
+                return done();
+            },
+            std::chrono::seconds(20));
     }
 
     std::unique_ptr<NetworkNamespace> ns_;  // destroyed last: the driver closes before it goes
@@ -150,9 +152,10 @@ TEST_F(TapDriverTest, KernelArpRequestArrivesWithTheKernelsAddress) {
     EthernetAddress kernelMac;
     ASSERT_EQ(driver_->kernelEnd().hardwareAddress(kernelMac), 0);
     std::thread ping([&] { ns_->run("ping -c 1 -W 1 10.78.0.2", 5); });
-    bool arrived = receiveUntil(*driver_, [&](Netbuf* f) {
-        return etherType(f) == 0x0806 && std::memcmp(f->data() + 6, kernelMac.bytes.data(), 6) == 0;
-    }, kWait);
+    bool arrived = receiveUntil(
+        *driver_,
+        [&](Netbuf* f) { return etherType(f) == 0x0806 && std::memcmp(f->data() + 6, kernelMac.bytes.data(), 6) == 0; },
+        kWait);
     ping.join();
     EXPECT_TRUE(arrived);
     EXPECT_GE(driver_->inputPackets(), 1u);
@@ -177,15 +180,18 @@ TEST_F(TapDriverTest, ReceivedNetbufsCarryNothingFromTheirPreviousUse) {
     pool.freeBulk(all.data(), static_cast<unsigned>(all.size()));
     std::thread ping([&] { ns_->run("ping -c 1 -W 1 10.78.0.2", 5); });
     unsigned checked = 0;
-    receiveUntil(*driver_, [&](Netbuf* f) {
-        ++checked;
-        EXPECT_EQ(f->owner(), 0u);
-        EXPECT_EQ(f->flags(), 0u);
-        EXPECT_EQ(f->timestamp(), 0u);
-        EXPECT_EQ(f->offload().gsoSize, 0u);
-        EXPECT_EQ(f->offload().flags, 0u);
-        return etherType(f) == 0x0806;
-    }, kWait);
+    receiveUntil(
+        *driver_,
+        [&](Netbuf* f) {
+            ++checked;
+            EXPECT_EQ(f->owner(), 0u);
+            EXPECT_EQ(f->flags(), 0u);
+            EXPECT_EQ(f->timestamp(), 0u);
+            EXPECT_EQ(f->offload().gsoSize, 0u);
+            EXPECT_EQ(f->offload().flags, 0u);
+            return etherType(f) == 0x0806;
+        },
+        kWait);
     ping.join();
     EXPECT_GE(checked, 1u);
 }
@@ -302,25 +308,27 @@ TEST_F(TapDriverTest, MultiQueueTapHasOneDescriptorPerQueue) {
         finished = true;
     });
     // Answer on whichever queue the kernel picked.
-    pollUntil([&] {
-        for (unsigned q = 0; q < driver_->queueCount(); ++q) {
-            Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver_->receive(q, burst, TapDriver::kBurst);
-            unsigned replies = 0;
-            for (unsigned i = 0; i < n; ++i) {
-                Netbuf* f = burst[i];
-                if (etherType(f) == 0x0806 && f->data()[21] == 1) answerArp(f, driver_->hardwareAddress());
-                else if (etherType(f) == 0x0800 && f->data()[34] == 8) answerEcho(f);
-                else {
-                    f->free();
-                    continue;
+    pollUntil(
+        [&] {
+            for (unsigned q = 0; q < driver_->queueCount(); ++q) {
+                Netbuf* burst[TapDriver::kBurst];
+                unsigned n = driver_->receive(q, burst, TapDriver::kBurst);
+                unsigned replies = 0;
+                for (unsigned i = 0; i < n; ++i) {
+                    Netbuf* f = burst[i];
+                    if (etherType(f) == 0x0806 && f->data()[21] == 1) answerArp(f, driver_->hardwareAddress());
+                    else if (etherType(f) == 0x0800 && f->data()[34] == 8) answerEcho(f);
+                    else {
+                        f->free();
+                        continue;
+                    }
+                    burst[replies++] = f;
                 }
-                burst[replies++] = f;
+                if (replies != 0) driver_->send(q, burst, replies);
             }
-            if (replies != 0) driver_->send(q, burst, replies);
-        }
-        return finished.load();
-    }, std::chrono::seconds(20));
+            return finished.load();
+        },
+        std::chrono::seconds(20));
     ping.join();
     EXPECT_NE(result.output.find("3 received"), std::string::npos) << result.output;
 }

@@ -16,7 +16,7 @@ protected:
     void SetUp() override {
         NEXNET_REQUIRE_KERNEL_PEER();
         NEXNET_REQUIRE(hasProgram("iperf3"), "iperf3 is not installed");
-        struct stat info{};
+        struct stat info {};
         NEXNET_REQUIRE(stat(kForwarder.c_str(), &info) == 0, "samples/forward/nexnet-fwd is not built");
         a_ = std::make_unique<NetworkNamespace>("fwda");
         b_ = std::make_unique<NetworkNamespace>("fwdb");
@@ -27,8 +27,8 @@ protected:
     // ends into the namespaces as 10.81.0.1 and 10.81.0.2.
     void startForwarder(const std::string& options, const std::string& mode) {
         std::string nameA = uniqueTapName("a"), nameB = uniqueTapName("b");
-        std::vector<std::string> argv = {kForwarder, "tap:" + nameA + options, "tap:" + nameB + options,
-                                         "--duration", "60", "--stats"};
+        std::vector<std::string> argv = {
+            kForwarder, "tap:" + nameA + options, "tap:" + nameB + options, "--duration", "60", "--stats"};
         if (!mode.empty()) argv.push_back(mode);
         forwarder_ = std::make_unique<ChildProcess>(argv);
         ASSERT_TRUE(pollUntil([&] { return forwarder_->output().find(" mode") != std::string::npos; },

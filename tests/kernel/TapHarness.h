@@ -70,25 +70,27 @@ inline bool pollUntil(const std::function<bool()>& step, std::chrono::millisecon
 /// test then owns through @p keep, or nullptr to free it) or @p timeout passes.
 inline bool receiveUntil(TapDriver& driver, const std::function<bool(Netbuf*)>& wanted,
                          std::chrono::milliseconds timeout, Netbuf** keep = nullptr) {
-    return pollUntil([&] {
-        for (unsigned q = 0; q < driver.queueCount(); ++q) {
-            Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver.receive(q, burst, TapDriver::kBurst);
-            bool found = false;
-            for (unsigned i = 0; i < n; ++i) {
-                if (!found && wanted(burst[i])) {
-                    found = true;
-                    if (keep != nullptr) {
-                        *keep = burst[i];
-                        continue;
+    return pollUntil(
+        [&] {
+            for (unsigned q = 0; q < driver.queueCount(); ++q) {
+                Netbuf* burst[TapDriver::kBurst];
+                unsigned n = driver.receive(q, burst, TapDriver::kBurst);
+                bool found = false;
+                for (unsigned i = 0; i < n; ++i) {
+                    if (!found && wanted(burst[i])) {
+                        found = true;
+                        if (keep != nullptr) {
+                            *keep = burst[i];
+                            continue;
+                        }
                     }
+                    burst[i]->free();
                 }
-                burst[i]->free();
+                if (found) return true;
             }
-            if (found) return true;
-        }
-        return false;
-    }, timeout);
+            return false;
+        },
+        timeout);
 }
 
 /// The bytes the receiver counted in iperf3's JSON report (end.sum_received.bytes), 0 when absent.

@@ -68,11 +68,14 @@ protected:
 
     // Receives until the sentinel frame (EtherType 0x88b5) arrives; counts what came before it.
     bool receiveSentinel(unsigned& before) {
-        return receiveUntil(*driver_, [&](Netbuf* f) {
-            bool sentinel = f->size() >= 14 && f->data()[12] == 0x88 && f->data()[13] == 0xb5;
-            if (!sentinel) ++before;
-            return sentinel;
-        }, std::chrono::seconds(5));
+        return receiveUntil(
+            *driver_,
+            [&](Netbuf* f) {
+                bool sentinel = f->size() >= 14 && f->data()[12] == 0x88 && f->data()[13] == 0xb5;
+                if (!sentinel) ++before;
+                return sentinel;
+            },
+            std::chrono::seconds(5));
     }
 
     std::unique_ptr<NetworkNamespace> ns_;

@@ -23,7 +23,7 @@ namespace {
 using Mode = NetworkInterface::Mode;
 constexpr unsigned kQueues = 4;
 constexpr unsigned kFlows = 32;
-constexpr unsigned kPerRound = 8;   // datagrams of each flow in flight at once
+constexpr unsigned kPerRound = 8;  // datagrams of each flow in flight at once
 constexpr unsigned kRounds = 12;
 constexpr std::uint16_t kPort = 7000;
 
@@ -52,7 +52,9 @@ public:
         for (int fd : senders_) close(fd);
         if (receiver_ >= 0) close(receiver_);
     }
-    bool ok() const { return bound_ && std::all_of(senders_.begin(), senders_.end(), [](int fd) { return fd >= 0; }); }
+    bool ok() const {
+        return bound_ && std::all_of(senders_.begin(), senders_.end(), [](int fd) { return fd >= 0; });
+    }
 
     // Sends every round; @return false when a round did not arrive whole within 5 s.
     bool run() {

@@ -41,11 +41,13 @@ protected:
             client = a_->run("iperf3 -c 10.79.0.2 -p 5201 -n 16M -J", 20);
             finished = true;
         });
-        pollUntil([&] {
-            forward(*tapA_, *tapB_, true);
-            forward(*tapB_, *tapA_, false);
-            return finished.load();
-        }, std::chrono::seconds(25));
+        pollUntil(
+            [&] {
+                forward(*tapA_, *tapB_, true);
+                forward(*tapB_, *tapA_, false);
+                return finished.load();
+            },
+            std::chrono::seconds(25));
         sender.join();
         return client;
     }
@@ -58,7 +60,8 @@ protected:
             for (unsigned i = 0; inspect && i < n; ++i) {
                 const NetbufOffload& offload = burst[i]->offload();
                 largest_ = std::max(largest_, burst[i]->size());
-                if (burst[i]->size() > 1514 && (offload.gsoType & ~NetbufOffload::kGsoEcn) == NetbufOffload::kGsoTcpV4 &&
+                if (burst[i]->size() > 1514 &&
+                    (offload.gsoType & ~NetbufOffload::kGsoEcn) == NetbufOffload::kGsoTcpV4 &&
                     offload.needsChecksum() && offload.gsoSize > 0 && offload.gsoSize <= 1500)
                     ++superPackets_;
             }

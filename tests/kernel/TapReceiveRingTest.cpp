@@ -61,7 +61,9 @@ protected:
         ASSERT_EQ(driver_->receivesThroughRing(), GetParam() == "uring");
         ASSERT_TRUE(moveIntoNamespace(name_, *ns_, "10.79.0.1/24"));
         ASSERT_EQ(ns_->run("ip neigh replace 10.79.0.2 lladdr " + driver_->hardwareAddress().toString() + " dev " +
-                           name_ + " nud permanent").status, 0);
+                           name_ + " nud permanent")
+                      .status,
+                  0);
         ASSERT_EQ(setFlags(*driver_, IFF_UP), 0);
         // Until the kernel's link watch sees the carrier, its end of the tap discards what it sends.
         ASSERT_TRUE(pollUntil([&] { return kernelLinkIsUp(); }, kWait));
@@ -69,7 +71,9 @@ protected:
         ASSERT_GE(socket_, 0);
     }
 
-    bool kernelLinkIsUp() const { return ns_->run("ip link show " + name_).output.find("state UP") != std::string::npos; }
+    bool kernelLinkIsUp() const {
+        return ns_->run("ip link show " + name_).output.find("state UP") != std::string::npos;
+    }
 
     // Sends datagrams numbered @p first to @p first + @p count - 1 from the kernel to 10.79.0.2.
     void sendDatagrams(std::uint32_t first, std::uint32_t count, std::size_t bytes = 100) {
@@ -92,17 +96,19 @@ protected:
     std::vector<long> receiveDatagrams(std::size_t count, std::vector<Netbuf*>* kept = nullptr,
                                        std::chrono::milliseconds timeout = kWait) {
         std::vector<long> sequences;
-        pollUntil([&] {
-            Netbuf* burst[TapDriver::kBurst];
-            unsigned n = driver_->receive(0, burst, TapDriver::kBurst);
-            for (unsigned i = 0; i < n; ++i) {
-                long sequence = sequenceOf(burst[i]);
-                if (sequence >= 0) sequences.push_back(sequence);
-                if (sequence >= 0 && kept != nullptr) kept->push_back(burst[i]);
-                else burst[i]->free();
-            }
-            return sequences.size() >= count;
-        }, timeout);
+        pollUntil(
+            [&] {
+                Netbuf* burst[TapDriver::kBurst];
+                unsigned n = driver_->receive(0, burst, TapDriver::kBurst);
+                for (unsigned i = 0; i < n; ++i) {
+                    long sequence = sequenceOf(burst[i]);
+                    if (sequence >= 0) sequences.push_back(sequence);
+                    if (sequence >= 0 && kept != nullptr) kept->push_back(burst[i]);
+                    else burst[i]->free();
+                }
+                return sequences.size() >= count;
+            },
+            timeout);
         return sequences;
     }
 
@@ -287,7 +293,9 @@ TEST(TapReceiveRingRefusalTest, AForcedRingWhereIoUringIsRefusedFailsWithENOTSUP
         if (!driver.ok()) return 1;
         auto* tap = static_cast<TapDriver*>(driver.value().get());
         if (tap->receivesThroughRing()) return 2;
-        return driver.value()->modeDescription().find("receive: one readv per frame (io_uring") == std::string::npos ? 3 : 0;
+        return driver.value()->modeDescription().find("receive: one readv per frame (io_uring") == std::string::npos
+            ? 3
+            : 0;
     });
     EXPECT_EQ(automatic, 0) << "1: refused, 2: claims the ring, 3: the mode does not say why readv";
 }

@@ -36,7 +36,9 @@ namespace nexnet::test {
 
 /// The byte at offset @p at of every stream the tests send: a hash of the offset, so a byte out
 /// of place or from another offset shows.
-inline std::uint8_t streamByte(std::uint64_t at) { return static_cast<std::uint8_t>((at * 0x9e3779b97f4a7c15ull) >> 56); }
+inline std::uint8_t streamByte(std::uint64_t at) {
+    return static_cast<std::uint8_t>((at * 0x9e3779b97f4a7c15ull) >> 56);
+}
 
 /// Fills @p out with the stream's bytes from @p at.
 inline void fillStream(std::uint8_t* out, std::size_t length, std::uint64_t at) {
@@ -149,7 +151,9 @@ protected:
         pump([&] {
             ssize_t n = recv(fd, buffer.data(), std::min(buffer.size(), length - done), 0);
             if (n > 0) {
-                right = right && firstWrongByte(buffer.data(), static_cast<std::size_t>(n), at + done) == static_cast<std::size_t>(n);
+                right = right &&
+                    firstWrongByte(buffer.data(), static_cast<std::size_t>(n), at + done) ==
+                        static_cast<std::size_t>(n);
                 done += static_cast<std::size_t>(n);
             }
             return done == length;
@@ -170,10 +174,10 @@ protected:
 
     // What the application received through the engine.
     struct Received {
-        std::uint64_t bytes = 0;        ///< In order, checked.
-        bool corrupt = false;           ///< A byte did not match the stream.
-        bool endOfStream = false;       ///< An end-of-stream completion came.
-        int error = 0;                  ///< The first error completion's.
+        std::uint64_t bytes = 0;   ///< In order, checked.
+        bool corrupt = false;      ///< A byte did not match the stream.
+        bool endOfStream = false;  ///< An end-of-stream completion came.
+        int error = 0;             ///< The first error completion's.
         unsigned completions = 0;
     };
 
@@ -185,20 +189,24 @@ protected:
         storage_.assign(buffers, std::vector<std::uint8_t>(size));
         for (unsigned i = 0; i < buffers; ++i) EXPECT_EQ(engine_->postReceive(handle, storage_[i].data(), size, i), 0);
         Received received;
-        pump([&] {
-            TcpCompletion completions[16];
-            unsigned n = engine_->completionQueue()->take(completions, 16);
-            for (unsigned i = 0; i < n; ++i) {
-                const TcpCompletion& c = completions[i];
-                received.completions++;
-                if (c.error != 0 && received.error == 0) received.error = c.error;
-                received.endOfStream = received.endOfStream || c.endOfStream;
-                if (c.buffer != nullptr && firstWrongByte(c.buffer, c.bytes, at + received.bytes) != c.bytes) received.corrupt = true;
-                received.bytes += c.bytes;
-                if (c.buffer != nullptr && c.error == 0 && !c.endOfStream) engine_->postReceive(handle, c.buffer, size, c.cookie);
-            }
-            return done(received);
-        }, timeout);
+        pump(
+            [&] {
+                TcpCompletion completions[16];
+                unsigned n = engine_->completionQueue()->take(completions, 16);
+                for (unsigned i = 0; i < n; ++i) {
+                    const TcpCompletion& c = completions[i];
+                    received.completions++;
+                    if (c.error != 0 && received.error == 0) received.error = c.error;
+                    received.endOfStream = received.endOfStream || c.endOfStream;
+                    if (c.buffer != nullptr && firstWrongByte(c.buffer, c.bytes, at + received.bytes) != c.bytes)
+                        received.corrupt = true;
+                    received.bytes += c.bytes;
+                    if (c.buffer != nullptr && c.error == 0 && !c.endOfStream)
+                        engine_->postReceive(handle, c.buffer, size, c.cookie);
+                }
+                return done(received);
+            },
+            timeout);
         return received;
     }
 

@@ -79,12 +79,14 @@ TEST_F(TcpOffloadTest, PlacesAStreamOffloadedMidStreamIntoPostedBuffersByteForBy
     EXPECT_EQ(engine_->close(handle), 0);
     EXPECT_TRUE(peerSeesEndOfStream());
     EXPECT_TRUE(pump([&] { return engine_->connections() == 0; }, std::chrono::seconds(5)));
-    std::printf("[ figures  ] %zu MB offloaded after 1 MB: %.2f s, %.2f Gbit/s; %llu segments, %llu ACKs, "
-                "%llu out of order, %llu duplicates, %llu held drops\n",
-                (kTotal - kBeforeOffload) >> 20, seconds, (kTotal - kBeforeOffload) * 8 / seconds / 1e9,
-                static_cast<unsigned long long>(statistics->segmentsIn), static_cast<unsigned long long>(statistics->acksSent),
-                static_cast<unsigned long long>(statistics->outOfOrder), static_cast<unsigned long long>(statistics->duplicates),
-                static_cast<unsigned long long>(statistics->heldDrops));
+    std::printf(
+        "[ figures  ] %zu MB offloaded after 1 MB: %.2f s, %.2f Gbit/s; %llu segments, %llu ACKs, "
+        "%llu out of order, %llu duplicates, %llu held drops\n",
+        (kTotal - kBeforeOffload) >> 20, seconds, (kTotal - kBeforeOffload) * 8 / seconds / 1e9,
+        static_cast<unsigned long long>(statistics->segmentsIn), static_cast<unsigned long long>(statistics->acksSent),
+        static_cast<unsigned long long>(statistics->outOfOrder),
+        static_cast<unsigned long long>(statistics->duplicates),
+        static_cast<unsigned long long>(statistics->heldDrops));
 }
 
 TEST_F(TcpOffloadTest, AnswersTheCapabilityQuery) {
@@ -104,7 +106,9 @@ TEST_F(TcpOffloadTest, RefusesUnconnectedSocketsAndDeadHandles) {
     ::close(loopbackListener);
     TcpOffloadHandle handle = offloadKernelSocket();
     ASSERT_TRUE(handle);
-    EXPECT_EQ(engine_->postReceive(TcpOffloadHandle{handle.value + (1ull << 32)}, storage_.emplace_back(16).data(), 16, 0), ENOENT);
+    EXPECT_EQ(
+        engine_->postReceive(TcpOffloadHandle{handle.value + (1ull << 32)}, storage_.emplace_back(16).data(), 16, 0),
+        ENOENT);
     EXPECT_EQ(engine_->close(handle), 0);
     EXPECT_EQ(engine_->close(handle), ENOENT);  // the handle died with the connection
 }
@@ -136,8 +140,9 @@ TEST_F(TcpOffloadTest, HandsTheConnectionBackMidStreamWithoutCorruptionEitherWay
     ASSERT_TRUE(kernelReads(kernel_, 0, kKernelFirst));
     TcpOffloadHandle handle = offloadKernelSocket();
     ASSERT_TRUE(handle);
-    Received received = receiveThroughEngine(handle, kKernelFirst, 4, 1u << 20,
-                                             [&](const Received& r) { return r.bytes >= kThroughEngine || r.error != 0; });
+    Received received = receiveThroughEngine(handle, kKernelFirst, 4, 1u << 20, [&](const Received& r) {
+        return r.bytes >= kThroughEngine || r.error != 0;
+    });
     ASSERT_FALSE(received.corrupt);
     ASSERT_EQ(received.error, 0);
     auto back = engine_->handBack(handle, host_->openSocket(AF_INET, SOCK_STREAM, 0));
@@ -151,7 +156,8 @@ TEST_F(TcpOffloadTest, HandsTheConnectionBackMidStreamWithoutCorruptionEitherWay
     TcpCompletion completions[16];
     for (unsigned n; (n = engine_->completionQueue()->take(completions, 16)) > 0;)
         for (unsigned i = 0; i < n; ++i) {
-            EXPECT_EQ(firstWrongByte(completions[i].buffer, completions[i].bytes, kKernelFirst + engineBytes), completions[i].bytes);
+            EXPECT_EQ(firstWrongByte(completions[i].buffer, completions[i].bytes, kKernelFirst + engineBytes),
+                      completions[i].bytes);
             engineBytes += completions[i].bytes;
         }
     // The kernel carries on exactly where the engine stopped, both ways.
@@ -238,9 +244,9 @@ TEST_F(TcpOffloadTest, SurvivesLossReorderingAndDuplicationByteForByte) {
     TcpOffloadHandle handle = offloadKernelSocket();
     ASSERT_TRUE(handle);
     link.enable(true);
-    Received received = receiveThroughEngine(handle, kBeforeOffload, 8, 1u << 20,
-                                             [](const Received& r) { return r.endOfStream || r.error != 0; },
-                                             std::chrono::seconds(60));
+    Received received = receiveThroughEngine(
+        handle, kBeforeOffload, 8, 1u << 20, [](const Received& r) { return r.endOfStream || r.error != 0; },
+        std::chrono::seconds(60));
     link.enable(false);
     EXPECT_FALSE(received.corrupt);
     ASSERT_TRUE(received.endOfStream);
@@ -256,12 +262,14 @@ TEST_F(TcpOffloadTest, SurvivesLossReorderingAndDuplicationByteForByte) {
     EXPECT_EQ(peerUnacknowledged(), 0);
     EXPECT_EQ(engine_->close(handle), 0);
     EXPECT_TRUE(peerSeesEndOfStream());
-    std::printf("[ figures  ] impaired: %u lost, %u reordered, %u duplicated; engine: %llu out of order, %llu "
-                "duplicates, %llu trimmed bytes, %llu held drops, %llu PAWS drops, %llu ACKs\n",
-                link.lost, link.reordered, link.duplicated, static_cast<unsigned long long>(statistics->outOfOrder),
-                static_cast<unsigned long long>(statistics->duplicates),
-                static_cast<unsigned long long>(statistics->trimmedBytes), static_cast<unsigned long long>(statistics->heldDrops),
-                static_cast<unsigned long long>(statistics->pawsDrops), static_cast<unsigned long long>(statistics->acksSent));
+    std::printf(
+        "[ figures  ] impaired: %u lost, %u reordered, %u duplicated; engine: %llu out of order, %llu "
+        "duplicates, %llu trimmed bytes, %llu held drops, %llu PAWS drops, %llu ACKs\n",
+        link.lost, link.reordered, link.duplicated, static_cast<unsigned long long>(statistics->outOfOrder),
+        static_cast<unsigned long long>(statistics->duplicates),
+        static_cast<unsigned long long>(statistics->trimmedBytes),
+        static_cast<unsigned long long>(statistics->heldDrops), static_cast<unsigned long long>(statistics->pawsDrops),
+        static_cast<unsigned long long>(statistics->acksSent));
     tcp_info info{};
     socklen_t size = sizeof info;
     getsockopt(peerSocket_, SOL_TCP, TCP_INFO, &info, &size);
@@ -282,8 +290,8 @@ TEST_F(TcpOffloadTest, AdvertisesAZeroWindowUntilTheApplicationPostsThenResumes)
     EXPECT_LT(statistics->advertisedWindow, 1448u);  // closed: less than a segment (rounded up to the scale)
     EXPECT_GT(peerUnacknowledged(), 0);
     EXPECT_EQ(statistics->bytesPlaced, placed);
-    Received received = receiveThroughEngine(handle, 0, 4, 256 * 1024,
-                                             [](const Received& r) { return r.endOfStream || r.error != 0; });
+    Received received =
+        receiveThroughEngine(handle, 0, 4, 256 * 1024, [](const Received& r) { return r.endOfStream || r.error != 0; });
     EXPECT_FALSE(received.corrupt);
     EXPECT_TRUE(received.endOfStream);
     EXPECT_EQ(received.bytes, kTotal);

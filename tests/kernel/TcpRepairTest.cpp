@@ -195,7 +195,7 @@ TEST_F(TcpRepairTest, TimestampsStayContinuousAcrossTheHandOff) {
     socklen_t size = sizeof now;
     ASSERT_EQ(getsockopt(client, SOL_TCP, TCP_TIMESTAMP, &now, &size), 0);
     EXPECT_LT(now - captured.timestampClock, 10000u);  // the same clock (unsigned: not behind it), not a new random one
-    sendAll(client, "x");  // the peer's PAWS check accepts it
+    sendAll(client, "x");                              // the peer's PAWS check accepts it
     EXPECT_EQ(readExactly(server, 1), "x");
 }
 

@@ -23,7 +23,8 @@ Frame taggedFrame(const FrameBuilder::Mac& to, const FrameBuilder::Mac& from, co
     return FrameBuilder::ethernet(to, from, kTestEtherType, Frame(tag.begin(), tag.end()));
 }
 bool carries(const std::uint8_t* data, std::size_t size, const std::string& tag) {
-    return size >= 14 + tag.size() && data[12] == 0x88 && data[13] == 0xb5 && std::memcmp(data + 14, tag.data(), tag.size()) == 0;
+    return size >= 14 + tag.size() && data[12] == 0x88 && data[13] == 0xb5 &&
+        std::memcmp(data + 14, tag.data(), tag.size()) == 0;
 }
 bool carries(const Netbuf& netbuf, const std::string& tag) { return carries(netbuf.data(), netbuf.size(), tag); }
 bool carries(const Frame& frame, const std::string& tag) { return carries(frame.data(), frame.size(), tag); }
@@ -65,7 +66,8 @@ protected:
     // Sends a tagged frame from the peer and receives it on @p queue.
     bool roundTrip(const std::string& tag, unsigned queue = 0, Netbuf** keep = nullptr) {
         return wire_->send(taggedFrame(pair_->driverMac(), pair_->peerMac(), tag)) &&
-               receiveFrame(*driver_, queue, [&](const Netbuf& n) { return carries(n, tag); }, keep);
+            receiveFrame(
+                   *driver_, queue, [&](const Netbuf& n) { return carries(n, tag); }, keep);
     }
 
     std::unique_ptr<XdpVethPair> pair_;
@@ -156,9 +158,7 @@ TEST_F(XdpDriverTest, RefusesZeroCopyOnAVethAndSaysWhy) {
     EXPECT_FALSE(pair_->programAttached()) << "a failed open leaves nothing behind";
 }
 
-TEST_F(XdpDriverTest, RefusesZeroCopyWithGenericXdp) {
-    expectRefusal(",mode=generic,zerocopy=on", EINVAL, "native");
-}
+TEST_F(XdpDriverTest, RefusesZeroCopyWithGenericXdp) { expectRefusal(",mode=generic,zerocopy=on", EINVAL, "native"); }
 
 // Linux before 6.3 has no xdp-features: the driver tries native XDP and zero-copy, and says so.
 Result<std::unique_ptr<XdpDriver>> openAsBeforeLinux63(const XdpVethPair& pair, XdpSocket::CopyMode copyMode) {
@@ -195,9 +195,7 @@ TEST_F(XdpDriverTest, SaysWhenTheInterfaceDoesNotExist) {
     EXPECT_NE(driver.message().find("no interface nxnothere"), std::string::npos) << driver.message();
 }
 
-TEST_F(XdpDriverTest, RefusesQueuesTheInterfaceDoesNotHave) {
-    expectRefusal(",queue=1", EINVAL, "1 receive queue");
-}
+TEST_F(XdpDriverTest, RefusesQueuesTheInterfaceDoesNotHave) { expectRefusal(",queue=1", EINVAL, "1 receive queue"); }
 
 TEST_F(XdpDriverTest, RefusesAnMtuLargerThanAChunkHolds) {
     ASSERT_EQ(pair_->driverSide().run("ip link set nx mtu 3000").status, 0);
@@ -255,7 +253,9 @@ TEST_F(XdpDriverTest, ReportsFramesTheKernelDroppedForLackOfRoom) {
 TEST_F(XdpDriverTest, PromiscuousModeIsAMembershipOfTheInterface) {
     openUp();
     // A membership counts in the interface's promiscuity, not in the flags `ip link set` owns.
-    auto promiscuous = [&] { return pair_->driverSide().run("ip -d link show nx").output.find("promiscuity 1") != std::string::npos; };
+    auto promiscuous = [&] {
+        return pair_->driverSide().run("ip -d link show nx").output.find("promiscuity 1") != std::string::npos;
+    };
     ASSERT_EQ(driver_->performCommand(IFCONTROL_RCVPROMISCUOUS, nullptr), 0);
     EXPECT_TRUE(promiscuous());
     ASSERT_EQ(driver_->performCommand(IFCONTROL_RCVPROMISCOFF, nullptr), 0);
@@ -372,7 +372,8 @@ std::pair<int, std::string> openWithCapabilities(const XdpVethPair& pair, std::i
     close(pipeFds[1]);
     std::string answer;
     char buffer[512];
-    for (ssize_t n; (n = read(pipeFds[0], buffer, sizeof buffer)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = read(pipeFds[0], buffer, sizeof buffer)) > 0;)
+        answer.append(buffer, static_cast<std::size_t>(n));
     close(pipeFds[0]);
     waitpid(child, nullptr, 0);
     auto space = answer.find(' ');

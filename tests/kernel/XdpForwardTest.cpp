@@ -18,7 +18,7 @@ protected:
     void SetUp() override {
         NEXNET_REQUIRE_XDP();
         NEXNET_REQUIRE(hasProgram("iperf3"), "iperf3 is not installed");
-        struct stat info{};
+        struct stat info {};
         NEXNET_REQUIRE(stat(kForwarder.c_str(), &info) == 0, "samples/forward/nexnet-fwd is not built");
         a_ = std::make_unique<NetworkNamespace>("xfa");
         b_ = std::make_unique<NetworkNamespace>("xfb");
@@ -26,19 +26,21 @@ protected:
         ASSERT_TRUE(a_->ok() && b_->ok() && f_->ok());
         // A's ka (10.81.0.1) - va in F - nexnet-fwd - vb in F - B's kb (10.81.0.2). The ends compute
         // their checksums (tx off): AF_XDP carries no checksum state across.
-        for (auto [ns, inner, outer, address] : {std::tuple{a_.get(), "va", "ka", "10.81.0.1/24"},
-                                                 std::tuple{b_.get(), "vb", "kb", "10.81.0.2/24"}}) {
-            ASSERT_EQ(f_->run(std::string("ip link add ") + inner + " type veth peer name " + outer + " netns " +
-                              ns->name()).status, 0);
+        for (auto [ns, inner, outer, address] :
+             {std::tuple{a_.get(), "va", "ka", "10.81.0.1/24"}, std::tuple{b_.get(), "vb", "kb", "10.81.0.2/24"}}) {
+            ASSERT_EQ(
+                f_->run(std::string("ip link add ") + inner + " type veth peer name " + outer + " netns " + ns->name())
+                    .status,
+                0);
             ASSERT_EQ(f_->run(std::string("ip link set ") + inner + " up").status, 0);
             ASSERT_EQ(ns->run(std::string("ethtool -K ") + outer + " tx off").status, 0);
             ASSERT_EQ(ns->run(std::string("ip addr add ") + address + " dev " + outer).status, 0);
             ASSERT_EQ(ns->run(std::string("ip link set ") + outer + " up").status, 0);
         }
         std::string options = ",mode=" + GetParam();
-        forwarder_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-            "/usr/bin/ip", "netns", "exec", f_->name(), kForwarder, "xdp:va" + options, "xdp:vb" + options,
-            "--duration", "60", "--interrupt"});
+        forwarder_ = std::make_unique<ChildProcess>(
+            std::vector<std::string>{"/usr/bin/ip", "netns", "exec", f_->name(), kForwarder, "xdp:va" + options,
+                                     "xdp:vb" + options, "--duration", "60", "--interrupt"});
         ASSERT_TRUE(pollUntil([&] { return forwarder_->output().find(" mode") != std::string::npos; },
                               std::chrono::seconds(10)))
             << forwarder_->output();

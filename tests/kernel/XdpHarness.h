@@ -27,13 +27,13 @@
 namespace nexnet::test {
 
 /// Skips (fails under CI=true) unless the kernel can be a peer and has AF_XDP sockets.
-#define NEXNET_REQUIRE_XDP()                                                                   \
-    do {                                                                                       \
-        NEXNET_REQUIRE_KERNEL_PEER();                                                          \
-        int nexnetXsk = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);                            \
-        NEXNET_REQUIRE(nexnetXsk >= 0, "no AF_XDP sockets here (CONFIG_XDP_SOCKETS)");         \
-        close(nexnetXsk);                                                                      \
-        NEXNET_REQUIRE(hasProgram("ethtool"), "ethtool is not installed");                     \
+#define NEXNET_REQUIRE_XDP()                                                           \
+    do {                                                                               \
+        NEXNET_REQUIRE_KERNEL_PEER();                                                  \
+        int nexnetXsk = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);                    \
+        NEXNET_REQUIRE(nexnetXsk >= 0, "no AF_XDP sockets here (CONFIG_XDP_SOCKETS)"); \
+        close(nexnetXsk);                                                              \
+        NEXNET_REQUIRE(hasProgram("ethtool"), "ethtool is not installed");             \
     } while (0)
 
 /// Two namespaces made for one test, joined by a veth pair: "nx" in driverSide() is the xdp:
@@ -42,17 +42,20 @@ namespace nexnet::test {
 class XdpVethPair {
 public:
     /// Makes the pair with @p queues receive and transmit queues on each end.
-    explicit XdpVethPair(const std::string& tag, unsigned queues = 1)
-        : driverSide_(tag + "d"), peerSide_(tag + "p") {
+    explicit XdpVethPair(const std::string& tag, unsigned queues = 1) : driverSide_(tag + "d"), peerSide_(tag + "p") {
         std::string q = std::to_string(queues);
         ok_ = driverSide_.ok() && peerSide_.ok() &&
-              driverSide_.run("ip link add nx numrxqueues " + q + " numtxqueues " + q + " type veth peer name kx"
-                              " numrxqueues " + q + " numtxqueues " + q + " netns " + peerSide_.name()).status == 0 &&
-              driverSide_.run("ethtool -L nx rx " + q + " tx " + q).status == 0 &&
-              peerSide_.run("ethtool -L kx rx " + q + " tx " + q).status == 0 &&
-              peerSide_.run("ethtool -K kx tx off").status == 0 &&
-              driverSide_.run("ip link set nx up").status == 0 && peerSide_.run("ip link set kx up").status == 0 &&
-              peerSide_.run("ip addr add 10.77.0.1/24 dev kx").status == 0;
+            driverSide_
+                    .run("ip link add nx numrxqueues " + q + " numtxqueues " + q +
+                         " type veth peer name kx"
+                         " numrxqueues " +
+                         q + " numtxqueues " + q + " netns " + peerSide_.name())
+                    .status == 0 &&
+            driverSide_.run("ethtool -L nx rx " + q + " tx " + q).status == 0 &&
+            peerSide_.run("ethtool -L kx rx " + q + " tx " + q).status == 0 &&
+            peerSide_.run("ethtool -K kx tx off").status == 0 && driverSide_.run("ip link set nx up").status == 0 &&
+            peerSide_.run("ip link set kx up").status == 0 &&
+            peerSide_.run("ip addr add 10.77.0.1/24 dev kx").status == 0;
         if (ok_) {
             peerMac_ = readMac(peerSide_, "kx");
             driverMac_ = readMac(driverSide_, "nx");
@@ -77,7 +80,8 @@ public:
         auto uri = DriverUri::parse("xdp:nx" + options);
         if (!inside.ok() || !uri) return R::failure(EINVAL, "cannot enter the namespace or parse the URI");
         XdpDriver::Options parsed;
-        if (Status status = XdpDriver::parseUri(uri.value(), parsed); !status) return R::failure(status.error(), status.message());
+        if (Status status = XdpDriver::parseUri(uri.value(), parsed); !status)
+            return R::failure(status.error(), status.message());
         return XdpDriver::create(parsed);
     }
 
@@ -92,7 +96,7 @@ public:
         std::string script = "set -e; all=$(printf %x $(( (1 << $(nproc)) - 1 ))); ";
         for (unsigned q = 0; q < queues; ++q)
             script += "echo " + std::string(q == queue ? "$all" : "0") + " > /sys/class/net/kx/queues/tx-" +
-                      std::to_string(q) + "/xps_cpus; ";
+                std::to_string(q) + "/xps_cpus; ";
         return peerSide_.run("sh -c '" + script + "'").status == 0;
     }
 

@@ -38,7 +38,8 @@ public:
     };
 
     /// Starts @p binary with @p arguments.
-    ChildProcess(const std::string& binary, const std::vector<std::string>& arguments) : ChildProcess(binary, arguments, Options{}) {}
+    ChildProcess(const std::string& binary, const std::vector<std::string>& arguments)
+        : ChildProcess(binary, arguments, Options{}) {}
     /// Starts @p binary with @p arguments where and as whom @p options say.
     ChildProcess(const std::string& binary, const std::vector<std::string>& arguments, const Options& options) {
         static std::atomic<int> counter{0};
@@ -65,7 +66,8 @@ public:
                 int target = open(netns.c_str(), O_RDONLY);
                 if (target < 0 || setns(target, CLONE_NEWNET) != 0) _exit(126);
             }
-            if (options.gid != static_cast<gid_t>(-1) && (setgroups(0, nullptr) != 0 || setgid(options.gid) != 0)) _exit(126);
+            if (options.gid != static_cast<gid_t>(-1) && (setgroups(0, nullptr) != 0 || setgid(options.gid) != 0))
+                _exit(126);
             if (options.uid != static_cast<uid_t>(-1) && setuid(options.uid) != 0) _exit(126);
             execve(binary.c_str(), pointers.data(), envp.data());
             _exit(127);

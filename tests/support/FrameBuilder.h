@@ -18,8 +18,8 @@ public:
     using Ip = std::array<std::uint8_t, 4>;   ///< An IPv4 address, network order.
     using Frame = std::vector<std::uint8_t>;  ///< A frame, Ethernet header first.
 
-    static constexpr unsigned kIp = 14;        ///< Where the IPv4 (or ARP) header starts.
-    static constexpr unsigned kL4 = 14 + 20;   ///< Where ICMP/UDP starts (no IP options).
+    static constexpr unsigned kIp = 14;                  ///< Where the IPv4 (or ARP) header starts.
+    static constexpr unsigned kL4 = 14 + 20;             ///< Where ICMP/UDP starts (no IP options).
     static constexpr unsigned kIpTotalLength = kIp + 2;  ///< IPv4 total length field.
     static constexpr unsigned kIpChecksum = kIp + 10;    ///< IPv4 header checksum field.
     static constexpr unsigned kIcmpChecksum = kL4 + 2;   ///< ICMP checksum field.
@@ -41,7 +41,7 @@ public:
         put16(arp, 0x0800);  // IPv4
         arp.push_back(6);
         arp.push_back(4);
-        put16(arp, 1);       // request
+        put16(arp, 1);  // request
         arp.insert(arp.end(), mac.begin(), mac.end());
         arp.insert(arp.end(), ip.begin(), ip.end());
         arp.insert(arp.end(), 6, 0);
@@ -50,8 +50,8 @@ public:
     }
 
     /// An IPv4 packet (no options, DF set, TTL 64) carrying @p payload as @p protocol.
-    static Frame ipv4(const Mac& to, const Mac& from, const Ip& source, const Ip& destination,
-                      std::uint8_t protocol, const Frame& payload) {
+    static Frame ipv4(const Mac& to, const Mac& from, const Ip& source, const Ip& destination, std::uint8_t protocol,
+                      const Frame& payload) {
         Frame ip = {0x45, 0};
         put16(ip, static_cast<std::uint16_t>(20 + payload.size()));
         put16(ip, 0x1234);
@@ -69,8 +69,8 @@ public:
     }
 
     /// An ICMP echo request with @p data.
-    static Frame icmpEcho(const Mac& to, const Mac& from, const Ip& source, const Ip& destination,
-                          std::uint16_t id, std::uint16_t sequence, const Frame& data) {
+    static Frame icmpEcho(const Mac& to, const Mac& from, const Ip& source, const Ip& destination, std::uint16_t id,
+                          std::uint16_t sequence, const Frame& data) {
         Frame icmp = {8, 0, 0, 0};
         put16(icmp, id);
         put16(icmp, sequence);
@@ -82,9 +82,8 @@ public:
     }
 
     /// A UDP datagram with a correct checksum (or none when @p withChecksum is false).
-    static Frame udp(const Mac& to, const Mac& from, const Ip& source, const Ip& destination,
-                     std::uint16_t sourcePort, std::uint16_t destinationPort, const Frame& data,
-                     bool withChecksum = true) {
+    static Frame udp(const Mac& to, const Mac& from, const Ip& source, const Ip& destination, std::uint16_t sourcePort,
+                     std::uint16_t destinationPort, const Frame& data, bool withChecksum = true) {
         Frame udp;
         put16(udp, sourcePort);
         put16(udp, destinationPort);

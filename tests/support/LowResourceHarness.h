@@ -43,11 +43,10 @@ public:
     void inputBurst(IONetwork&, unsigned, Netbuf** netbufs, unsigned count) override {
         for (unsigned i = 0; i < count; ++i) {
             Netbuf* nb = netbufs[i];
-            seen.push_back({nullSequence(nb), nb->poolId(), nb->index(), (nb->flags() & Netbuf::kMarkedForBuffering) != 0});
-            if (hold)
-                kept.push_back(nb);
-            else
-                nb->free();
+            seen.push_back(
+                {nullSequence(nb), nb->poolId(), nb->index(), (nb->flags() & Netbuf::kMarkedForBuffering) != 0});
+            if (hold) kept.push_back(nb);
+            else nb->free();
         }
         if (onDelivery) onDelivery();
     }

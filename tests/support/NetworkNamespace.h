@@ -70,8 +70,7 @@ private:
             auto before = last == std::string::npos || last == 0 ? std::string::npos : name.rfind('-', last - 1);
             if (name.rfind("nxs-", 0) != 0 || before == std::string::npos) continue;
             long pid = std::strtol(name.c_str() + before + 1, nullptr, 10);
-            if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-                runCommand("ip netns del " + name);
+            if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) runCommand("ip netns del " + name);
         }
         closedir(directory);
     }

@@ -13,7 +13,8 @@ class QueueForwarder : public InputConsumer {
 public:
     explicit QueueForwarder(NetworkInterface& to) : to_(to) {}
     void consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) override {
-        InputConsumer::takeRemaining(packets, count, [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
+        InputConsumer::takeRemaining(packets, count,
+                                     [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
     }
 
 private:

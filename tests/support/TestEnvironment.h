@@ -25,17 +25,17 @@ std::string kernelPeerUnavailableReason();
 
 /// Skips the test with @p reason unless @p condition holds; under CI=true it fails instead.
 /// A macro because GTEST_SKIP and FAIL must return from the test body itself.
-#define NEXNET_REQUIRE(condition, reason)                                                    \
-    do {                                                                                     \
-        if (!(condition)) {                                                                  \
-            if (::nexnet::test::inCi()) FAIL() << "CI=true, but cannot run: " << (reason);   \
-            GTEST_SKIP() << (reason);                                                        \
-        }                                                                                    \
+#define NEXNET_REQUIRE(condition, reason)                                                  \
+    do {                                                                                   \
+        if (!(condition)) {                                                                \
+            if (::nexnet::test::inCi()) FAIL() << "CI=true, but cannot run: " << (reason); \
+            GTEST_SKIP() << (reason);                                                      \
+        }                                                                                  \
     } while (0)
 
 /// Requires root, /dev/net/tun and network namespaces (the Linux kernel as a peer).
-#define NEXNET_REQUIRE_KERNEL_PEER()                                                          \
-    do {                                                                                      \
-        std::string nexnetWhy = ::nexnet::test::kernelPeerUnavailableReason();                \
-        NEXNET_REQUIRE(nexnetWhy.empty(), nexnetWhy);                                         \
+#define NEXNET_REQUIRE_KERNEL_PEER()                                           \
+    do {                                                                       \
+        std::string nexnetWhy = ::nexnet::test::kernelPeerUnavailableReason(); \
+        NEXNET_REQUIRE(nexnetWhy.empty(), nexnetWhy);                          \
     } while (0)

@@ -88,13 +88,17 @@ public:
     }
 
     /// Connects a client to @p interfaceName while this thread keeps serving the loop.
-    Result<std::unique_ptr<AppRingClient>> connect(const AppRingClient::Options& options, const std::string& interfaceName = "null0") {
-        auto pending = std::async(std::launch::async, [&] { return AppRingClient::connect(path, interfaceName, options); });
-        while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) loop->runOnce(std::chrono::milliseconds(5));
+    Result<std::unique_ptr<AppRingClient>> connect(const AppRingClient::Options& options,
+                                                   const std::string& interfaceName = "null0") {
+        auto pending =
+            std::async(std::launch::async, [&] { return AppRingClient::connect(path, interfaceName, options); });
+        while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready)
+            loop->runOnce(std::chrono::milliseconds(5));
         return pending.get();
     }
     /// Connects a client asking for @p mode.
-    Result<std::unique_ptr<AppRingClient>> connect(app_ring_mode mode, std::uint32_t minPosted = 0, std::uint32_t slots = 0) {
+    Result<std::unique_ptr<AppRingClient>> connect(app_ring_mode mode, std::uint32_t minPosted = 0,
+                                                   std::uint32_t slots = 0) {
         AppRingClient::Options options;
         options.mode = mode;
         options.minPosted = minPosted;
@@ -223,7 +227,8 @@ public:
     long long value(const std::string& name) {
         const std::string& all = output();
         auto at = all.find("\n" + name + " ");
-        if (at == std::string::npos) return all.rfind(name + " ", 0) == 0 ? std::stoll(all.substr(name.size() + 1)) : -1;
+        if (at == std::string::npos)
+            return all.rfind(name + " ", 0) == 0 ? std::stoll(all.substr(name.size() + 1)) : -1;
         return std::stoll(all.substr(at + name.size() + 2));
     }
     /// Sends @p signal and, for SIGTERM / SIGKILL, reaps. @return the exit status (or -signal).

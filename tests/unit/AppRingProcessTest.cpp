@@ -144,7 +144,8 @@ TEST(AppRingProcessTest, BypassNeedsSupervisorPrivileges) {
     ASSERT_FALSE(helper.path().empty());
     bench.server->allowUser(65534);
     chmod(bench.path.c_str(), 0777);
-    int status = runAs(65534, 65534, helper.path(), {bench.path, "null0", "bypass", "respond", "--seconds", "1"}, bench);
+    int status =
+        runAs(65534, 65534, helper.path(), {bench.path, "null0", "bypass", "respond", "--seconds", "1"}, bench);
     EXPECT_EQ(status, 1);  // EPERM
     EXPECT_EQ(bench.server->refused(), 1u);
     EXPECT_EQ(bench.server->ring("null0"), nullptr);
@@ -232,7 +233,7 @@ TEST(AppRingProcessTest, MembersOfAnAllowedGroupMayMapAndOthersCannotConnect) {
     bench.server = std::move(AppRingServer::create(*bench.loop, path, options).value());
     bench.server->addInterface(*bench.interface);
     bench.server->allowGroup(65534);
-    struct stat status{};
+    struct stat status {};
     ASSERT_EQ(stat(path.c_str(), &status), 0);
     EXPECT_EQ(status.st_mode & 0777, 0660u);
     EXPECT_EQ(status.st_gid, 65534u);
@@ -241,13 +242,13 @@ TEST(AppRingProcessTest, MembersOfAnAllowedGroupMayMapAndOthersCannotConnect) {
     std::vector<std::string> arguments{path, "null0", "rx", "reinject", "--seconds", "0.2"};
     EXPECT_EQ(runAs(65534, 65534, helper.path(), arguments, bench), 0);  // in the group: maps, runs, ends
     EXPECT_EQ(bench.server->refused(), 0u);
-    EXPECT_EQ(runAs(65534, 4242, helper.path(), arguments, bench), 1);   // not in it: connect refused
-    EXPECT_EQ(bench.server->refused(), 0u);                               // by the kernel, before us
+    EXPECT_EQ(runAs(65534, 4242, helper.path(), arguments, bench), 1);  // not in it: connect refused
+    EXPECT_EQ(bench.server->refused(), 0u);                             // by the kernel, before us
 }
 
 TEST(AppRingProcessTest, SocketIsOnlyForTheFrameworksUserByDefault) {
     AppRingBench bench;
-    struct stat status{};
+    struct stat status {};
     ASSERT_EQ(stat(bench.path.c_str(), &status), 0);
     EXPECT_EQ(status.st_mode & 0777, 0600u);
 }

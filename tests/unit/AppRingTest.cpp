@@ -32,13 +32,15 @@ unsigned receiveAll(AppRingClient& client, std::vector<app_ring_packet>& out, un
 
 // Ring-1 entries as the framework wrote them.
 AppRingEntry ring1Entry(AppRingClient& client, std::uint32_t position) {
-    auto* entries = reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::uint8_t*>(client.posted()) + client.header().entries_offset);
+    auto* entries = reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::uint8_t*>(client.posted()) +
+                                                           client.header().entries_offset);
     return AppRingEntry::load(entries[position & (client.header().slot_count - 1)]);
 }
 
 // The claim word of a ring-1 position.
 AppRingClaim ring1Claim(AppRingClient& client, std::uint32_t position) {
-    auto* claims = reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::uint8_t*>(client.taken()) + client.header().claims_offset);
+    auto* claims = reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::uint8_t*>(client.taken()) +
+                                                          client.header().claims_offset);
     return AppRingClaim::load(claims[position & (client.header().slot_count - 1)]);
 }
 
@@ -304,7 +306,8 @@ TEST(AppRingTest, CApplicationTakesRawEntriesAndSendsThemBack) {
     AppRingBench bench;
     app_ring* ring = nullptr;
     auto opening = std::async(std::launch::async, [&] { return app_ring_c_open(bench.path.c_str(), &ring); });
-    while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready)
+        bench.loop->runOnce(std::chrono::milliseconds(5));
     ASSERT_EQ(opening.get(), 0);
     bench.interface->poll();
     EXPECT_EQ(app_ring_c_receive_entries_and_send_back(ring, 32), 0);
@@ -318,7 +321,8 @@ TEST(AppRingTest, CApplicationMayAskForRingsOfItsOwn) {
     AppRingBench bench;
     app_ring* ring = nullptr;
     auto opening = std::async(std::launch::async, [&] { return app_ring_c_open_private(bench.path.c_str(), &ring); });
-    while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) bench.loop->runOnce(std::chrono::milliseconds(5));
+    while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready)
+        bench.loop->runOnce(std::chrono::milliseconds(5));
     ASSERT_EQ(opening.get(), 0);
     EXPECT_TRUE(bench.server->ring("null0")->privateRings());
     bench.interface->poll();
@@ -616,8 +620,10 @@ TEST(AppRingTest, ClaimArrivingAfterTheFrameworkTookTheEntryBackIsDropped) {
     bench.interface->poll();  // ring 1 needs room: the 32 nobody claimed go back
     AppRing& ring = *bench.server->ring("null0");
     EXPECT_EQ(ring.statistics().abandoned, 32u);
-    auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(slow.value()->taken()) + slow.value()->header().claims_offset);
-    EXPECT_FALSE((AppRingClaim{taken, static_cast<std::uint16_t>(slow.value()->token()), 32}.decide(claims[taken & 31])));
+    auto* claims = reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uint8_t*>(slow.value()->taken()) +
+                                                    slow.value()->header().claims_offset);
+    EXPECT_FALSE(
+        (AppRingClaim{taken, static_cast<std::uint16_t>(slow.value()->token()), 32}.decide(claims[taken & 31])));
     std::vector<app_ring_packet> packets;
     EXPECT_EQ(receiveAll(*other.value(), packets, 64), 32u);  // the new ones
 }
@@ -662,7 +668,8 @@ TEST(AppRingTest, WaitsReturnEpipeWhenTheFrameworkEnds) {
     AppRingBench bench;
     auto client = bench.connect(APP_RING_RX_INTERCEPT);
     ASSERT_TRUE(client);
-    auto waiting = std::async(std::launch::async, [&] { return client.value()->waitReceive(std::chrono::seconds(30)); });
+    auto waiting =
+        std::async(std::launch::async, [&] { return client.value()->waitReceive(std::chrono::seconds(30)); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     bench.server.reset();
     ASSERT_EQ(waiting.wait_for(std::chrono::seconds(5)), std::future_status::ready);

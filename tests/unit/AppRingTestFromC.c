@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <stddef.h>
 
-#define CHECK(condition) \
-    do {                 \
+#define CHECK(condition)                   \
+    do {                                   \
         if (!(condition)) return __LINE__; \
     } while (0)
 

@@ -44,7 +44,8 @@ struct ReplayInterface {
 };
 
 std::unique_ptr<CaptureTap> makeTap(const std::string& path, const std::string& filter = "", bool receive = true,
-                                    bool transmit = true, std::size_t queueBytes = 4u << 20, std::uint32_t snaplen = 65535) {
+                                    bool transmit = true, std::size_t queueBytes = 4u << 20,
+                                    std::uint32_t snaplen = 65535) {
     CaptureTap::Options options;
     options.path = path;
     options.filter = filter;
@@ -74,7 +75,8 @@ std::vector<std::vector<std::uint8_t>> bytesOf(const std::vector<CaptureRecord>&
 TEST(CaptureTap, WritesReceivedFramesInOrderWithTheirTimestamps) {
     TemporaryDirectory dir;
     std::vector<CaptureRecord> records;
-    for (unsigned i = 0; i < 500; ++i) records.push_back({testFrame(60 + i % 1000, i), 1700000000000000000ull + i * 7, 0});
+    for (unsigned i = 0; i < 500; ++i)
+        records.push_back({testFrame(60 + i % 1000, i), 1700000000000000000ull + i * 7, 0});
     ReplayInterface replay(dir, records);
     ASSERT_NE(replay.interface, nullptr);
     auto tap = makeTap(dir.file("rx.pcap"), "", true, false);

@@ -10,12 +10,13 @@ using namespace nexnet;
 
 TEST(DaemonConfig, ReadsInterfacesWithTheirSettings) {
     DaemonConfig config;
-    Status status = config.readText("group nexnet   # who may read\n"
-                                    "interface tap:nx0\n"
-                                    "  queues 2\n  mode poll\n  mac 02:00:00:00:00:07\n  mtu 9000\n  promiscuous on\n"
-                                    "  address 10.1.2.3/16\n  appring off\n  bridge nxk0\n  bridge-address 10.1.0.1/16\n"
-                                    "interface null:\n  state down\n",
-                                    "nexnetd.conf");
+    Status status = config.readText(
+        "group nexnet   # who may read\n"
+        "interface tap:nx0\n"
+        "  queues 2\n  mode poll\n  mac 02:00:00:00:00:07\n  mtu 9000\n  promiscuous on\n"
+        "  address 10.1.2.3/16\n  appring off\n  bridge nxk0\n  bridge-address 10.1.0.1/16\n"
+        "interface null:\n  state down\n",
+        "nexnetd.conf");
     ASSERT_TRUE(status) << status.describe();
     ASSERT_TRUE(config.validate()) << config.validate().describe();
     EXPECT_EQ(config.group, "nexnet");
@@ -74,8 +75,10 @@ TEST(DaemonConfig, ABadValueNamesTheLineTheSettingAndTheProblem) {
 TEST(DaemonConfig, ACommandLineOptionNeedsAValueWithoutSpaces) {
     DaemonConfig config;
     EXPECT_EQ(config.readArguments({"--interface"}).message(), "argument 1: --interface needs a value");
-    EXPECT_EQ(config.readArguments({"interface", "tap:a"}).message(), "argument 1: \"interface\" is not an option (--KEY VALUE)");
-    EXPECT_EQ(config.readArguments({"--interface", " tap:a"}).message(), "argument 1: --interface: \" tap:a\" has spaces");
+    EXPECT_EQ(config.readArguments({"interface", "tap:a"}).message(),
+              "argument 1: \"interface\" is not an option (--KEY VALUE)");
+    EXPECT_EQ(config.readArguments({"--interface", " tap:a"}).message(),
+              "argument 1: --interface: \" tap:a\" has spaces");
     EXPECT_EQ(config.readArguments({"--interface", ""}).message(), "argument 1: interface: needs a value");
 }
 

@@ -138,7 +138,7 @@ TEST_F(DmaMemoryTest, BuffersPostedForReceivingBelongToTheKernel) {
     EXPECT_EQ(sio_release(mem_, posted, 1), -1);
     EXPECT_EQ(errno, EBUSY);
     EXPECT_EQ(memory->checkSendable(posted, 64), -1);  // nor may it be sent from
-    memory->markReceived(units[0]);                     // the kernel filled it: the program's now
+    memory->markReceived(units[0]);                    // the kernel filled it: the program's now
     EXPECT_EQ(memory->checkSendable(posted, 64), static_cast<long>(units[0]));
     for (auto u : units) memory->unpost(u);
 }

@@ -71,9 +71,7 @@ TEST(DriverUri, WithoutASchemeIsEinval) {
     EXPECT_EQ(DriverUri::parse(":nx0").error(), EINVAL);
 }
 
-TEST(DriverUri, AnOptionWithAnEmptyKeyIsEinval) {
-    EXPECT_EQ(DriverUri::parse("null:,=5").error(), EINVAL);
-}
+TEST(DriverUri, AnOptionWithAnEmptyKeyIsEinval) { EXPECT_EQ(DriverUri::parse("null:,=5").error(), EINVAL); }
 
 TEST(DriverUri, OptionFindsAKey) {
     auto uri = DriverUri::parse("tap:nx0,queues=4");

@@ -51,10 +51,12 @@ protected:
 TEST_F(EventLoopTest, WatchReadableCallsTheHandlerWhenTheFdIsReadable) {
     EventFd event;
     int calls = 0;
-    ASSERT_EQ(loop->watchReadable(event.fd, [&] {
-        ++calls;
-        event.drain();
-    }), 0);
+    ASSERT_EQ(loop->watchReadable(event.fd,
+                                  [&] {
+                                      ++calls;
+                                      event.drain();
+                                  }),
+              0);
     EXPECT_EQ(loop->runOnce(0ms), 0);
     event.signal();
     EXPECT_EQ(loop->runOnce(100ms), 1);
@@ -96,10 +98,12 @@ TEST_F(EventLoopTest, UnwatchStopsTheHandler) {
 TEST_F(EventLoopTest, AHandlerMayUnwatchItself) {
     EventFd event;
     int calls = 0;
-    ASSERT_EQ(loop->watchReadable(event.fd, [&] {
-        ++calls;
-        loop->unwatch(event.fd);
-    }), 0);
+    ASSERT_EQ(loop->watchReadable(event.fd,
+                                  [&] {
+                                      ++calls;
+                                      loop->unwatch(event.fd);
+                                  }),
+              0);
     event.signal();
     loop->runOnce(100ms);
     loop->runOnce(20ms);
@@ -137,7 +141,8 @@ TEST_F(EventLoopTest, ZeroDelayTimerStillFires) {
 
 TEST_F(EventLoopTest, RepeatingTimerFiresUntilCancelled) {
     int calls = 0;
-    auto timer = loop->addTimer(2ms, [&] { ++calls; }, true);
+    auto timer = loop->addTimer(
+        2ms, [&] { ++calls; }, true);
     ASSERT_TRUE(timer.ok());
     runUntil([&] { return calls >= 3; });
     EXPECT_GE(calls, 3);
@@ -156,17 +161,18 @@ TEST_F(EventLoopTest, CancelledTimerNeverFires) {
     EXPECT_EQ(calls, 0);
 }
 
-TEST_F(EventLoopTest, CancellingAnUnknownTimerIsEnoent) {
-    EXPECT_EQ(loop->cancelTimer(12345), ENOENT);
-}
+TEST_F(EventLoopTest, CancellingAnUnknownTimerIsEnoent) { EXPECT_EQ(loop->cancelTimer(12345), ENOENT); }
 
 TEST_F(EventLoopTest, ARepeatingTimerMayCancelItself) {
     int calls = 0;
     EventLoop::Token token = 0;
-    auto timer = loop->addTimer(1ms, [&] {
-        ++calls;
-        loop->cancelTimer(token);
-    }, true);
+    auto timer = loop->addTimer(
+        1ms,
+        [&] {
+            ++calls;
+            loop->cancelTimer(token);
+        },
+        true);
     ASSERT_TRUE(timer.ok());
     token = timer.value();
     runUntil([&] { return calls > 0; });
@@ -229,10 +235,12 @@ TEST_F(EventLoopTest, APollerMayRemoveItself) {
 TEST_F(EventLoopTest, DescriptorsStillRunInPollMode) {
     EventFd event;
     int fdCalls = 0;
-    ASSERT_EQ(loop->watchReadable(event.fd, [&] {
-        ++fdCalls;
-        event.drain();
-    }), 0);
+    ASSERT_EQ(loop->watchReadable(event.fd,
+                                  [&] {
+                                      ++fdCalls;
+                                      event.drain();
+                                  }),
+              0);
     loop->addPoller([] { return true; });
     event.signal();
     for (int i = 0; i < 200 && fdCalls == 0; ++i) loop->runOnce(0ms);
@@ -294,10 +302,12 @@ TEST_F(EventLoopTest, TheLoopRunsAgainAfterAStop) {
     ASSERT_TRUE(loop->addTimer(1ms, [&] { loop->stop(); }).ok());
     loop->run();
     int calls = 0;
-    ASSERT_TRUE(loop->addTimer(1ms, [&] {
-        ++calls;
-        loop->stop();
-    }).ok());
+    ASSERT_TRUE(loop->addTimer(1ms,
+                               [&] {
+                                   ++calls;
+                                   loop->stop();
+                               })
+                    .ok());
     loop->run();
     EXPECT_EQ(calls, 1);
 }
@@ -305,11 +315,13 @@ TEST_F(EventLoopTest, TheLoopRunsAgainAfterAStop) {
 TEST_F(EventLoopTest, IsRunningOnlyWhileRunTurns) {
     EXPECT_FALSE(loop->isRunning());
     bool inside = false;
-    ASSERT_TRUE(loop->addTimer(1ms, [&] {
-        inside = loop->isRunning();
-        loop->stop();
-        EXPECT_FALSE(loop->isRunning());
-    }).ok());
+    ASSERT_TRUE(loop->addTimer(1ms,
+                               [&] {
+                                   inside = loop->isRunning();
+                                   loop->stop();
+                                   EXPECT_FALSE(loop->isRunning());
+                               })
+                    .ok());
     loop->run();
     EXPECT_TRUE(inside);
     EXPECT_FALSE(loop->isRunning());

@@ -55,7 +55,8 @@ TEST_F(ForwardSampleTest, InterruptModePollsADriverWithoutInterruptsAndSaysSo) {
 }
 
 TEST_F(ForwardSampleTest, TwoThreadsForwardTheirOwnQueuePairsAndCountEachThreadsShare) {
-    ForwarderRun run = forward("null:,queues=2,limit=50000 null:,queues=2,limit=20000 --threads 2 --duration 0.5 --stats");
+    ForwarderRun run =
+        forward("null:,queues=2,limit=50000 null:,queues=2,limit=20000 --threads 2 --duration 0.5 --stats");
     ASSERT_EQ(run.status, 0) << run.output;
     EXPECT_NE(run.output.find("poll mode, 2 threads"), std::string::npos) << run.output;
     EXPECT_NE(run.output.find("total A->B forwarded 100000 dropped 0"), std::string::npos) << run.output;

@@ -234,8 +234,8 @@ TEST_F(IOEthernetTest, OutputPacketThatCannotBePaddedIsEmsgsizeAndFreed) {
     driver.setRunning(true);
     static std::uint8_t memory[20];
     static int frees = 0;
-    Netbuf* wrapped = Netbuf::wrapWithFreeCallback(memory, 20, [](void*, std::uint32_t, void*) { ++frees; },
-                                                   nullptr);
+    Netbuf* wrapped = Netbuf::wrapWithFreeCallback(
+        memory, 20, [](void*, std::uint32_t, void*) { ++frees; }, nullptr);
     ASSERT_NE(wrapped, nullptr);
     EXPECT_EQ(driver.outputPacket(wrapped, kPeer.bytes.data()), EMSGSIZE);
     EXPECT_EQ(frees, 1);
@@ -350,9 +350,7 @@ TEST_F(IOEthernetTest, JoiningAUnicastAddressIsEinval) {
     EXPECT_TRUE(driver.multicastAddresses().empty());
 }
 
-TEST_F(IOEthernetTest, LeavingAGroupNotJoinedIsEnoent) {
-    EXPECT_EQ(driver.removeMulticastAddress(kGroup), ENOENT);
-}
+TEST_F(IOEthernetTest, LeavingAGroupNotJoinedIsEnoent) { EXPECT_EQ(driver.removeMulticastAddress(kGroup), ENOENT); }
 
 TEST_F(IOEthernetTest, TheMulticastListIsBoundedWithEnospc) {
     EthernetAddress group = kGroup;
@@ -584,8 +582,8 @@ TEST_F(IOEthernetTest, SiocaddmultiWithTheWrongFamilyIsEinval) {
 }
 
 TEST_F(IOEthernetTest, IoctlWithNullDataIsEinval) {
-    for (unsigned long request : {SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFHWADDR, SIOCSIFHWADDR, SIOCGIFMTU,
-                                  SIOCSIFMTU, SIOCADDMULTI, SIOCDELMULTI})
+    for (unsigned long request :
+         {SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFHWADDR, SIOCSIFHWADDR, SIOCGIFMTU, SIOCSIFMTU, SIOCADDMULTI, SIOCDELMULTI})
         EXPECT_EQ(ioctl(request, nullptr), EINVAL) << request;
 }
 

@@ -145,9 +145,7 @@ TEST_F(IONetworkTest, BaseOutputPacketWithNoTransmitPathIsEnobufsAndFreed) {
     EXPECT_EQ(bare.outputDrops(), 1u);
 }
 
-TEST_F(IONetworkTest, BaseOutputPacketOfNullIsEinval) {
-    EXPECT_EQ(driver.outputPacket(nullptr, nullptr), EINVAL);
-}
+TEST_F(IONetworkTest, BaseOutputPacketOfNullIsEinval) { EXPECT_EQ(driver.outputPacket(nullptr, nullptr), EINVAL); }
 
 TEST_F(IONetworkTest, BasePerformCommandIsEinvalForEverything) {
     unsigned short flags = 0;

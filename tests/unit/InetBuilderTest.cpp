@@ -62,7 +62,8 @@ TEST_F(InetBuilderTest, AUdpDatagramBuiltInTheHeadroomMatchesAnIndependentBuild)
 
     Frame payloadBytes(100);
     for (std::size_t i = 0; i < 100; ++i) payloadBytes[i] = static_cast<std::uint8_t>(i * 7);
-    Frame expected = FrameBuilder::udp(kPeer.bytes, kOurs.bytes, {10, 77, 0, 2}, {10, 77, 0, 1}, 7, 40000, payloadBytes);
+    Frame expected =
+        FrameBuilder::udp(kPeer.bytes, kOurs.bytes, {10, 77, 0, 2}, {10, 77, 0, 1}, 7, 40000, payloadBytes);
     EXPECT_EQ(bytes(nb), expected);
     nb->free();
 }

@@ -29,7 +29,8 @@ Frame payload(std::size_t size, std::uint8_t seed = 3) {
     return data;
 }
 
-Frame ping(const FrameBuilder::Ip& from, const FrameBuilder::Ip& to = H::kOurIp, const FrameBuilder::Mac& fromMac = H::kPeerMac) {
+Frame ping(const FrameBuilder::Ip& from, const FrameBuilder::Ip& to = H::kOurIp,
+           const FrameBuilder::Mac& fromMac = H::kPeerMac) {
     return FrameBuilder::icmpEcho(H::kOurMac, fromMac, from, to, 0x77, 1, payload(56));
 }
 
@@ -39,7 +40,7 @@ Frame udp(std::uint16_t port, std::size_t size = 32, std::uint16_t sourcePort = 
 
 bool isArpRequestFor(const Frame& frame, const FrameBuilder::Ip& target) {
     return frame.size() >= 42 && FrameBuilder::get16(frame, 12) == 0x0806 && FrameBuilder::get16(frame, 20) == 1 &&
-           std::equal(target.begin(), target.end(), frame.begin() + 38);
+        std::equal(target.begin(), target.end(), frame.begin() + 38);
 }
 
 Frame withIpChecksumFixed(Frame frame) {
@@ -120,7 +121,7 @@ TEST_F(InetStackTest, ResolvesThePeerBeforeSendingAndSendsWhatWaited) {
     ASSERT_EQ(sent.size(), 1u);
     Frame expected = FrameBuilder::udp(H::kPeerMac, H::kOurMac, H::kOurIp, H::kPeerIp, 5000, 6000, payload(10));
     FrameBuilder::set16(expected, 14 + 4, FrameBuilder::get16(sent[0], 14 + 4));  // identification: ours
-    FrameBuilder::set16(expected, 14 + 6, 0);                                    // DF off: we fragment
+    FrameBuilder::set16(expected, 14 + 6, 0);                                     // DF off: we fragment
     EXPECT_EQ(sent[0], withIpChecksumFixed(expected));
 }
 
@@ -183,7 +184,8 @@ TEST_F(InetStackTest, ForgetsANeighbourAfterTheReachableTimeAndAsksAgain) {
 // ---- Ethernet sources never answered -------------------------------------------------------------
 
 TEST_F(InetStackTest, NeverRepliesToABroadcastMulticastZeroOrOwnEthernetSource) {
-    const FrameBuilder::Mac sources[] = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x01, 0x00, 0x5e, 0, 0, 1}, {0, 0, 0, 0, 0, 0}, H::kOurMac};
+    const FrameBuilder::Mac sources[] = {
+        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x01, 0x00, 0x5e, 0, 0, 1}, {0, 0, 0, 0, 0, 0}, H::kOurMac};
     for (const auto& source : sources) {
         h.receive(ping(H::kPeerIp, H::kOurIp, source));
         h.receive(FrameBuilder::arpRequest(source, H::kPeerIp, H::kOurIp));
@@ -209,12 +211,14 @@ TEST_F(InetStackTest, AnswersAPingWithTheSameDataAndCorrectChecksums) {
     EXPECT_EQ(FrameBuilder::checksum(reply.data() + 14, 20), 0);
     EXPECT_EQ(reply[FrameBuilder::kL4], 0);
     EXPECT_EQ(FrameBuilder::checksum(reply.data() + FrameBuilder::kL4, reply.size() - FrameBuilder::kL4), 0);
-    EXPECT_TRUE(std::equal(request.begin() + FrameBuilder::kL4 + 4, request.end(), reply.begin() + FrameBuilder::kL4 + 4));
+    EXPECT_TRUE(
+        std::equal(request.begin() + FrameBuilder::kL4 + 4, request.end(), reply.begin() + FrameBuilder::kL4 + 4));
     EXPECT_EQ(stats().echoAnswered, 1u);
 }
 
 TEST_F(InetStackTest, NeverAnswersPingsFromBroadcastMulticastZeroLoopbackOrOwnAddresses) {
-    const FrameBuilder::Ip sources[] = {{255, 255, 255, 255}, {224, 0, 0, 1}, {0, 0, 0, 0}, {127, 0, 0, 1}, H::kOurIp, {10, 77, 0, 255}};
+    const FrameBuilder::Ip sources[] = {{255, 255, 255, 255}, {224, 0, 0, 1}, {0, 0, 0, 0},
+                                        {127, 0, 0, 1},       H::kOurIp,      {10, 77, 0, 255}};
     for (const auto& source : sources) h.receive(ping(source));
     EXPECT_TRUE(h.takeSent().empty());
     // 0.0.0.0 may send (DHCP) but is never answered; the others are not valid sources at all.
@@ -233,7 +237,8 @@ TEST_F(InetStackTest, PingsAPeerAndReportsTheReply) {
     h.arpReply(H::kPeerIp, H::kPeerMac);  // unsolicited: not learned
     EXPECT_TRUE(h.stack->neighbours().entries().empty());
     std::vector<std::uint16_t> sequences;
-    h.stack->setEchoReplyHandler([&](in_addr, std::uint16_t, std::uint16_t sequence) { sequences.push_back(sequence); });
+    h.stack->setEchoReplyHandler(
+        [&](in_addr, std::uint16_t, std::uint16_t sequence) { sequences.push_back(sequence); });
     ASSERT_EQ(h.stack->sendEchoRequest(H::ip(H::kPeerIp), 9, 4, 16), 0);
     h.arpReply(H::kPeerIp, H::kPeerMac);
     auto sent = h.takeSent();
@@ -244,7 +249,8 @@ TEST_F(InetStackTest, PingsAPeerAndReportsTheReply) {
     Frame reply = FrameBuilder::icmpEcho(H::kOurMac, H::kPeerMac, H::kPeerIp, H::kOurIp, 9, 4, payload(16));
     reply[FrameBuilder::kL4] = 0;
     FrameBuilder::set16(reply, FrameBuilder::kIcmpChecksum, 0);
-    FrameBuilder::set16(reply, FrameBuilder::kIcmpChecksum, FrameBuilder::checksum(reply.data() + FrameBuilder::kL4, reply.size() - FrameBuilder::kL4));
+    FrameBuilder::set16(reply, FrameBuilder::kIcmpChecksum,
+                        FrameBuilder::checksum(reply.data() + FrameBuilder::kL4, reply.size() - FrameBuilder::kL4));
     h.receive(reply);
     EXPECT_EQ(sequences, std::vector<std::uint16_t>{4});
 }
@@ -315,7 +321,8 @@ TEST_F(InetStackTest, TheReadinessFdIsReadableExactlyWhileDatagramsWait) {
     EXPECT_EQ(poll(&fd, 1, 0), 1);
     UdpDatagram datagrams[4];
     ASSERT_EQ(endpoint.receive(datagrams, 4), 3u);
-    for (auto& d : datagrams) if (d.netbuf) d.netbuf->free();
+    for (auto& d : datagrams)
+        if (d.netbuf) d.netbuf->free();
     EXPECT_EQ(endpoint.receive(datagrams, 4), 0u);  // finding the queue empty clears readiness
     EXPECT_EQ(poll(&fd, 1, 0), 0);
     h.receive(udp(7));
@@ -359,7 +366,8 @@ TEST_F(InetStackTest, AnswersAClosedPortWithPortUnreachableQuotingTheDatagram) {
 }
 
 TEST_F(InetStackTest, NeverSendsPortUnreachableForABroadcast) {
-    h.receive(FrameBuilder::udp({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, H::kPeerMac, H::kPeerIp, {10, 77, 0, 255}, 1, 9999, payload(4)));
+    h.receive(FrameBuilder::udp({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, H::kPeerMac, H::kPeerIp, {10, 77, 0, 255}, 1,
+                                9999, payload(4)));
     EXPECT_TRUE(h.takeSent().empty());
     EXPECT_EQ(stats().dropped(InetDrop::udpNoPort), 1u);
 }
@@ -454,7 +462,8 @@ std::vector<Frame> fragments(const Frame& frame, std::size_t chunk = 1480) {
     for (std::size_t offset = 0; offset < payload; offset += chunk) {
         std::size_t length = std::min(chunk, payload - offset);
         Frame piece(frame.begin(), frame.begin() + 34);
-        piece.insert(piece.end(), frame.begin() + 34 + static_cast<long>(offset), frame.begin() + 34 + static_cast<long>(offset + length));
+        piece.insert(piece.end(), frame.begin() + 34 + static_cast<long>(offset),
+                     frame.begin() + 34 + static_cast<long>(offset + length));
         FrameBuilder::set16(piece, FrameBuilder::kIpTotalLength, static_cast<std::uint16_t>(20 + length));
         bool more = offset + length < payload;
         FrameBuilder::set16(piece, 14 + 6, static_cast<std::uint16_t>((more ? 0x2000 : 0) | offset / 8));

@@ -32,7 +32,8 @@ const FrameBuilder::Ip kIpB = {10, 1, 0, 2};
 struct ExactBytes {
     std::unique_ptr<std::uint8_t[]> memory;
     std::size_t size;
-    explicit ExactBytes(const Frame& frame) : memory(new std::uint8_t[frame.size() + (frame.empty() ? 1 : 0)]), size(frame.size()) {
+    explicit ExactBytes(const Frame& frame)
+        : memory(new std::uint8_t[frame.size() + (frame.empty() ? 1 : 0)]), size(frame.size()) {
         std::copy(frame.begin(), frame.end(), memory.get());
     }
     std::span<std::uint8_t> span() { return {memory.get(), size}; }
@@ -98,8 +99,10 @@ std::vector<Malformed> malformedCases() {
     return {
         {"empty frame", {}, parseEthernet, HeaderError::ethernetTruncated},
         {"13-byte frame", Frame(13, 0), parseEthernet, HeaderError::ethernetTruncated},
-        {"VLAN tag cut short", with16(with16(Frame(16, 0), 12, 0x8100), 14, 5), parseEthernet, HeaderError::ethernetTruncated},
-        {"QinQ inner tag cut short", with16(with16(Frame(20, 0), 12, 0x88a8), 16, 0x8100), parseEthernet, HeaderError::ethernetTruncated},
+        {"VLAN tag cut short", with16(with16(Frame(16, 0), 12, 0x8100), 14, 5), parseEthernet,
+         HeaderError::ethernetTruncated},
+        {"QinQ inner tag cut short", with16(with16(Frame(20, 0), 12, 0x88a8), 16, 0x8100), parseEthernet,
+         HeaderError::ethernetTruncated},
         {"ARP of 27 bytes", slice(arp, 0, 27), parseArp, HeaderError::arpTruncated},
         {"ARP for token ring", with16(arp, 0, 6), parseArp, HeaderError::arpFormat},
         {"ARP for IPv6", with16(arp, 2, 0x86dd), parseArp, HeaderError::arpFormat},
@@ -111,7 +114,8 @@ std::vector<Malformed> malformedCases() {
         {"IHL 4", with(ip, 0, 0x44), parseIp, HeaderError::ipHeaderLength},
         {"IHL 0", with(ip, 0, 0x40), parseIp, HeaderError::ipHeaderLength},
         {"IHL 15 in 38 bytes", with(ip, 0, 0x4f), parseIp, HeaderError::ipTruncated},
-        {"total length past the frame", with16(ip, 2, static_cast<std::uint16_t>(ip.size() + 1)), parseIp, HeaderError::ipTotalLength},
+        {"total length past the frame", with16(ip, 2, static_cast<std::uint16_t>(ip.size() + 1)), parseIp,
+         HeaderError::ipTotalLength},
         {"total length inside the header", with16(ip, 2, 19), parseIp, HeaderError::ipTotalLength},
         {"total length 0", with16(ip, 2, 0), parseIp, HeaderError::ipTotalLength},
         {"IP option of length 0", ipWithOptions({0x07, 0x00, 0x00, 0x00}), parseIp, HeaderError::ipOptions},
@@ -122,7 +126,8 @@ std::vector<Malformed> malformedCases() {
         {"ICMP of 7 bytes", Frame(7, 8), parseIcmp, HeaderError::icmpTruncated},
         {"UDP of 7 bytes", slice(udp, 0, 7), parseUdp, HeaderError::udpTruncated},
         {"UDP length 7", with16(udp, 4, 7), parseUdp, HeaderError::udpLength},
-        {"UDP length past the packet", with16(udp, 4, static_cast<std::uint16_t>(udp.size() + 1)), parseUdp, HeaderError::udpLength},
+        {"UDP length past the packet", with16(udp, 4, static_cast<std::uint16_t>(udp.size() + 1)), parseUdp,
+         HeaderError::udpLength},
         {"TCP of 19 bytes", slice(tcpSegment({}, 0), 0, 19), parseTcp, HeaderError::tcpTruncated},
         {"TCP data offset 4", with(tcpSegment({}, 10), 12, 0x40), parseTcp, HeaderError::tcpDataOffset},
         {"TCP data offset past the segment", with(tcpSegment({}, 10), 12, 0xf0), parseTcp, HeaderError::tcpDataOffset},
@@ -130,18 +135,21 @@ std::vector<Malformed> malformedCases() {
         {"TCP option of length 1", tcpSegment({0x22, 0x01, 0x01, 0x01}, 0), parseTcp, HeaderError::tcpOptions},
         {"TCP option past the header", tcpSegment({0x01, 0x01, 0x22, 0x08}, 5), parseTcp, HeaderError::tcpOptions},
         {"TCP MSS of length 3", tcpSegment({0x02, 0x03, 0x05, 0x01}, 0), parseTcp, HeaderError::tcpOptions},
-        {"TCP timestamps of length 8", tcpSegment({0x08, 0x08, 0, 0, 0, 0, 0, 0}, 0), parseTcp, HeaderError::tcpOptions},
-        {"TCP SACK of length 9", tcpSegment({0x05, 0x09, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1}, 0), parseTcp, HeaderError::tcpOptions},
+        {"TCP timestamps of length 8", tcpSegment({0x08, 0x08, 0, 0, 0, 0, 0, 0}, 0), parseTcp,
+         HeaderError::tcpOptions},
+        {"TCP SACK of length 9", tcpSegment({0x05, 0x09, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1}, 0), parseTcp,
+         HeaderError::tcpOptions},
         {"TCP SACK without blocks", tcpSegment({0x05, 0x02, 0x01, 0x01}, 0), parseTcp, HeaderError::tcpOptions},
-        {"TCP option without its length byte", tcpSegment({0x01, 0x01, 0x01, 0x03}, 0), parseTcp, HeaderError::tcpOptions},
+        {"TCP option without its length byte", tcpSegment({0x01, 0x01, 0x01, 0x03}, 0), parseTcp,
+         HeaderError::tcpOptions},
     };
 }
 
 TEST(InetView, EveryMalformedHeaderIsRefusedWithItsReason) {
     for (const Malformed& c : malformedCases()) {
         ExactBytes bytes(c.bytes);
-        EXPECT_EQ(c.parse(bytes.span()), c.expected)
-            << c.name << ": got " << headerErrorName(c.parse(bytes.span())) << ", wanted " << headerErrorName(c.expected);
+        EXPECT_EQ(c.parse(bytes.span()), c.expected) << c.name << ": got " << headerErrorName(c.parse(bytes.span()))
+                                                     << ", wanted " << headerErrorName(c.expected);
     }
 }
 
@@ -222,9 +230,9 @@ TEST(InetView, IpOptionsThatAreWellFormedAreSkipped) {
 }
 
 TEST(InetView, ReadsEveryTcpOptionNexnetUses) {
-    Frame options = {0x02, 0x04, 0x05, 0xb4,                              // MSS 1460
-                     0x04, 0x02, 0x08, 0x0a, 0, 0, 0, 9, 0, 0, 0, 8,      // SACK-permitted, timestamps 9/8
-                     0x01, 0x03, 0x03, 0x07,                              // NOP, window scale 7
+    Frame options = {0x02, 0x04, 0x05, 0xb4,                           // MSS 1460
+                     0x04, 0x02, 0x08, 0x0a, 0, 0, 0, 9,  0, 0, 0, 8,  // SACK-permitted, timestamps 9/8
+                     0x01, 0x03, 0x03, 0x07,                           // NOP, window scale 7
                      0x01, 0x01, 0x05, 0x12, 0, 0, 0, 10, 0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40};  // 2 SACK blocks
     ExactBytes bytes(tcpSegment(options, 3, TcpView::kSyn | TcpView::kAck));
     TcpView view = TcpView::parse(bytes.span());

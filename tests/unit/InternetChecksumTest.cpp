@@ -38,7 +38,8 @@ TEST(InternetChecksum, AgreesWithAPlainLoopForEveryLengthAndAlignment) {
     std::vector<std::uint8_t> data = randomBytes(320, 3);
     for (std::size_t offset = 0; offset < 8; ++offset) {
         for (std::size_t length = 0; length <= 300; ++length)
-            ASSERT_EQ(InternetChecksum::compute(data.data() + offset, length), FrameBuilder::checksum(data.data() + offset, length))
+            ASSERT_EQ(InternetChecksum::compute(data.data() + offset, length),
+                      FrameBuilder::checksum(data.data() + offset, length))
                 << offset << "+" << length;
     }
 }
@@ -79,7 +80,8 @@ TEST(InternetChecksum, PseudoHeaderMakesTheUdpChecksumOfAKnownFrame) {
     std::memcpy(&source, frame.data() + 26, 4);
     std::memcpy(&destination, frame.data() + 30, 4);
     std::size_t udpLength = frame.size() - FrameBuilder::kL4;
-    InternetChecksum sum = InternetChecksum::pseudoHeader(source, destination, 17, static_cast<std::uint16_t>(udpLength));
+    InternetChecksum sum =
+        InternetChecksum::pseudoHeader(source, destination, 17, static_cast<std::uint16_t>(udpLength));
     sum.add(frame.data() + FrameBuilder::kL4, udpLength);
     EXPECT_EQ(sum.value(), 0);  // the frame carries its correct checksum
 }
@@ -117,8 +119,8 @@ struct WrappedFrame {
     std::vector<std::uint8_t> bytes;
     Netbuf* netbuf;
     explicit WrappedFrame(std::vector<std::uint8_t> frame) : bytes(std::move(frame)) {
-        netbuf = Netbuf::wrapWithFreeCallback(bytes.data(), static_cast<std::uint32_t>(bytes.size()),
-                                              [](void*, std::uint32_t, void*) {}, nullptr);
+        netbuf = Netbuf::wrapWithFreeCallback(
+            bytes.data(), static_cast<std::uint32_t>(bytes.size()), [](void*, std::uint32_t, void*) {}, nullptr);
     }
     ~WrappedFrame() { netbuf->free(); }
 };
@@ -133,7 +135,8 @@ WrappedFrame partialUdp(std::uint16_t& correct) {
     std::memcpy(&source, frame.data() + 26, 4);
     std::memcpy(&destination, frame.data() + 30, 4);
     auto udpLength = static_cast<std::uint16_t>(frame.size() - FrameBuilder::kL4);
-    FrameBuilder::set16(frame, FrameBuilder::kUdpChecksum, InternetChecksum::pseudoHeader(source, destination, 17, udpLength).folded());
+    FrameBuilder::set16(frame, FrameBuilder::kUdpChecksum,
+                        InternetChecksum::pseudoHeader(source, destination, 17, udpLength).folded());
     WrappedFrame wrapped(std::move(frame));
     wrapped.netbuf->offload().flags = NetbufOffload::kNeedsChecksum;
     wrapped.netbuf->offload().csumStart = FrameBuilder::kL4;

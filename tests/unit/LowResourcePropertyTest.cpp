@@ -25,7 +25,8 @@ struct Outcome {
 };
 
 // One random run. Records into @p sink and @p client; returns what the checks need.
-Outcome runSeed(std::uint64_t seed, RecordingSink& sink, RecordingClient& client, LowResourceBuffer::Statistics& stats) {
+Outcome runSeed(std::uint64_t seed, RecordingSink& sink, RecordingClient& client,
+                LowResourceBuffer::Statistics& stats) {
     std::mt19937_64 rng(seed);
     auto pick = [&rng](std::uint64_t low, std::uint64_t high) {
         return std::uniform_int_distribution<std::uint64_t>(low, high)(rng);
@@ -67,11 +68,21 @@ Outcome runSeed(std::uint64_t seed, RecordingSink& sink, RecordingClient& client
         for (int step = 0; step < kSteps; ++step) {
             switch (pick(0, 5)) {
             case 0:
-            case 1: receiveArray(*driver, static_cast<unsigned>(pick(1, 64))); break;
-            case 2: pressure.take(static_cast<unsigned>(pick(0, poolSize / 4))); break;
-            case 3: pressure.release(pick(0, poolSize / 4)); break;
-            case 4: sink.releaseOldest(pick(0, 96)); break;
-            default: layer.drain(); break;
+            case 1:
+                receiveArray(*driver, static_cast<unsigned>(pick(1, 64)));
+                break;
+            case 2:
+                pressure.take(static_cast<unsigned>(pick(0, poolSize / 4)));
+                break;
+            case 3:
+                pressure.release(pick(0, poolSize / 4));
+                break;
+            case 4:
+                sink.releaseOldest(pick(0, 96));
+                break;
+            default:
+                layer.drain();
+                break;
             }
         }
         sink.onDelivery = nullptr;

@@ -48,7 +48,7 @@ FlowMark markOf(const std::uint8_t* frame) {
 class FlowCheckingSink : public IOEthernet {
 public:
     struct alignas(64) Flow {
-        std::uint64_t next = 0;                  // the sequence expected next
+        std::uint64_t next = 0;  // the sequence expected next
         std::atomic<std::uint64_t> received{0};
         std::atomic<std::uint64_t> disorders{0};  // behind an earlier one, or (no gaps) not the next
         int queue = -1;                           // the queue its frames came on
@@ -256,7 +256,8 @@ TEST_F(MultiQueueThreadsTest, LowResourceBufferingPerQueueKeepsEveryFlowInOrder)
     ASSERT_TRUE(layer.ok());
     ASSERT_EQ(layer.value()->insert(source->driver()), 0);
     ASSERT_TRUE(workers->start().ok());
-    ASSERT_TRUE(waitUntil([&] { return checker->received() + layer.value()->statistics().drops >= kQueues * kPerFlow; }));
+    ASSERT_TRUE(
+        waitUntil([&] { return checker->received() + layer.value()->statistics().drops >= kQueues * kPerFlow; }));
     workers->stop();
     LowResourceBuffer::Statistics stats = layer.value()->statistics();
     EXPECT_GT(stats.packetsBuffered, 0u);  // the low-resource path ran, on several threads
@@ -272,8 +273,7 @@ TEST(QueueWorkers, StartsAndStopsAgainAndAgain) {
     auto workers = QueueWorkers::create({2, {}, "nexnet-t"});
     ASSERT_TRUE(workers.ok());
     std::atomic<unsigned> turns[2] = {0, 0};
-    for (unsigned w = 0; w < 2; ++w)
-        workers.value()->loop(w).addPoller([&turns, w] { return ++turns[w] < 1000; });
+    for (unsigned w = 0; w < 2; ++w) workers.value()->loop(w).addPoller([&turns, w] { return ++turns[w] < 1000; });
     for (int round = 0; round < 3; ++round) {
         ASSERT_TRUE(workers.value()->start().ok());
         EXPECT_TRUE(workers.value()->isRunning());

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#define CHECK(condition) \
-    do {                 \
+#define CHECK(condition)                   \
+    do {                                   \
         if (!(condition)) return __LINE__; \
     } while (0)
 
@@ -41,7 +41,7 @@ int nb_c_bounds_are_checked(void) {
 
 int nb_c_grow_and_shrink(void) {
     netbuf_t nb = nb_alloc(10);
-    char *data;
+    char* data;
     CHECK(nb != NULL);
     data = nb_map(nb);
     CHECK(nb_grow_top(nb, 14) == 0);
@@ -58,7 +58,7 @@ int nb_c_grow_and_shrink(void) {
 }
 
 static int wrapper_frees;
-static void count_free(void *arg) { wrapper_frees += *(int *)arg; }
+static void count_free(void* arg) { wrapper_frees += *(int*)arg; }
 
 int nb_c_wrapper_calls_its_free_function_once(void) {
     static char memory[32];

@@ -216,9 +216,10 @@ TEST(NetbufPool, FreeToOwnersReturnsEachNetbufToItsOwnPool) {
     auto b = makePool(8);
     static std::uint8_t memory[32];
     gWrapperFrees = 0;
-    Netbuf* mixed[7] = {a->allocate(), a->allocate(), b->allocate(),
-                        Netbuf::wrapWithFreeCallback(memory, 32, countWrapperFree, nullptr),
-                        a->allocate(), b->allocate(), b->allocate()};
+    Netbuf* mixed[7] = {a->allocate(), a->allocate(),
+                        b->allocate(), Netbuf::wrapWithFreeCallback(memory, 32, countWrapperFree, nullptr),
+                        a->allocate(), b->allocate(),
+                        b->allocate()};
     for (Netbuf* nb : mixed) ASSERT_NE(nb, nullptr);
     EXPECT_EQ(a->inUse(), 3u);
     EXPECT_EQ(b->inUse(), 3u);
@@ -321,7 +322,7 @@ TEST(NetbufPool, LowAndHighWaterCallbacksFireOncePerCrossing) {
     EXPECT_TRUE(pool->isBelowLowWater());
     taken.push_back(pool->allocate());
     taken.push_back(pool->allocate());
-    EXPECT_EQ(low, 1);  // still the same crossing
+    EXPECT_EQ(low, 1);              // still the same crossing
     for (int i = 0; i < 10; ++i) {  // back to 11 free: not yet 12
         pool->free(taken.back());
         taken.pop_back();

@@ -349,8 +349,7 @@ TEST_F(NetworkInterfaceTest, SiocaddmultiOfAUnicastAddressIsEinval) {
 
 TEST_F(NetworkInterfaceTest, EveryIoctlWithNullDataIsEinval) {
     for (unsigned long request : {SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFHWADDR, SIOCSIFHWADDR, SIOCGIFMTU, SIOCSIFMTU,
-                                  SIOCGIFADDR, SIOCSIFADDR, SIOCGIFNETMASK, SIOCSIFNETMASK, SIOCADDMULTI,
-                                  SIOCDELMULTI})
+                                  SIOCGIFADDR, SIOCSIFADDR, SIOCGIFNETMASK, SIOCSIFNETMASK, SIOCADDMULTI, SIOCDELMULTI})
         EXPECT_EQ(ioctl(request, nullptr), EINVAL) << std::hex << request;
 }
 

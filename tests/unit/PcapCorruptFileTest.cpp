@@ -151,7 +151,8 @@ TEST(PcapCorruptFile, RecordLargerThanSnaplenIsNeverHandedUpCut) {
     TemporaryDirectory dir;
     // A file with snaplen 128 holding a 70000-byte record: libpcap refuses or cuts it to the
     // snaplen; either way nexnet must not hand up a frame it did not read whole.
-    std::vector<CaptureRecord> records = {{testFrame(100, 0), 1, 0}, {testFrame(70000, 1), 2, 0}, {testFrame(100, 2), 3, 0}};
+    std::vector<CaptureRecord> records = {
+        {testFrame(100, 0), 1, 0}, {testFrame(70000, 1), 2, 0}, {testFrame(100, 2), 3, 0}};
     ASSERT_TRUE(writeCapture(dir.file("big.pcap"), records, PCAP_TSTAMP_PRECISION_NANO, 128));
     auto attempt = attemptOpen(dir.file("big.pcap"));
     ASSERT_EQ(attempt.error, 0) << attempt.message;

@@ -116,7 +116,8 @@ TEST(PcapDriver, LoopZeroPlaysEndlessly) {
 TEST(PcapDriver, OriginalTimingKeepsTheGapsBetweenFrames) {
     TemporaryDirectory dir;
     std::vector<CaptureRecord> records;
-    for (unsigned i = 0; i < 3; ++i) records.push_back({testFrame(64, i), 1700000000000000000ull + i * 40'000'000ull, 0});
+    for (unsigned i = 0; i < 3; ++i)
+        records.push_back({testFrame(64, i), 1700000000000000000ull + i * 40'000'000ull, 0});
     ASSERT_TRUE(writeCapture(dir.file("in.pcap"), records));
     auto driver = openPcap("pcap:" + dir.file("in.pcap") + ",timing=original");
     ASSERT_NE(driver, nullptr);
@@ -163,7 +164,8 @@ TEST(PcapDriver, WithoutTxFileTransmittedFramesAreCountedAndFreed) {
 
 TEST(PcapDriver, FrameLargerThanTheDataRoomIsDroppedAndCountedNotCut) {
     TemporaryDirectory dir;
-    std::vector<CaptureRecord> records = {{testFrame(100, 1), 1, 0}, {testFrame(9000, 2), 2, 0}, {testFrame(100, 3), 3, 0}};
+    std::vector<CaptureRecord> records = {
+        {testFrame(100, 1), 1, 0}, {testFrame(9000, 2), 2, 0}, {testFrame(100, 3), 3, 0}};
     ASSERT_TRUE(writeCapture(dir.file("jumbo.pcap"), records));
     auto driver = openPcap("pcap:" + dir.file("jumbo.pcap"));
     ASSERT_NE(driver, nullptr);
@@ -220,7 +222,8 @@ TEST(PcapDriver, EveryBufferGoesBackToThePool) {
 
 TEST(PcapDriver, RecordsCutInTheFileAreDroppedUnlessPartialIsOn) {
     TemporaryDirectory dir;
-    std::vector<CaptureRecord> records = {{testFrame(100, 1), 1, 0}, {testFrame(60, 2), 2, 1514}, {testFrame(100, 3), 3, 0}};
+    std::vector<CaptureRecord> records = {
+        {testFrame(100, 1), 1, 0}, {testFrame(60, 2), 2, 1514}, {testFrame(100, 3), 3, 0}};
     ASSERT_TRUE(writeCapture(dir.file("cut.pcap"), records));
     auto strict = openPcap("pcap:" + dir.file("cut.pcap"));
     ASSERT_NE(strict, nullptr);

@@ -18,7 +18,8 @@ constexpr unsigned kFrames = 100000;
 std::vector<CaptureRecord> manyFrames() {
     std::vector<CaptureRecord> records;
     records.reserve(kFrames);
-    for (unsigned i = 0; i < kFrames; ++i) records.push_back({testFrame(60 + (i * 7919) % 240, i), 1700000000000000000ull + i, 0});
+    for (unsigned i = 0; i < kFrames; ++i)
+        records.push_back({testFrame(60 + (i * 7919) % 240, i), 1700000000000000000ull + i, 0});
     return records;
 }
 
@@ -61,7 +62,7 @@ TEST(PcapRoundTrip, HundredThousandFramesKeepBytesAndOrderThroughNexnetFwd) {
     ASSERT_TRUE(writeCapture(dir.file("in.pcap"), records));
     ASSERT_TRUE(writeCapture(dir.file("empty.pcap"), {}));
     std::string command = "timeout 60 " + fwd + " pcap:" + dir.file("in.pcap") + " pcap:" + dir.file("empty.pcap") +
-                          ",tx=" + dir.file("out.pcap") + " --duration 2 >/dev/null 2>&1";
+        ",tx=" + dir.file("out.pcap") + " --duration 2 >/dev/null 2>&1";
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
     expectSameBytesInOrder(dir.file("out.pcap"), records);
 }

@@ -29,7 +29,7 @@ TEST(PcapSample, NexnetSampleAnswersTheShippedCaptureIntoAPcapTsharkReads) {
     NEXNET_REQUIRE(hasProgram("tshark"), "tshark is not installed (package tshark)");
     TemporaryDirectory dir;
     std::string command = "timeout 30 " + sample + " --driver pcap:" + kShipped + ",tx=" + dir.file("replies.pcap") +
-                          " --count 7 --duration 10 --quiet >" + dir.file("out.txt") + " 2>&1";
+        " --count 7 --duration 10 --quiet >" + dir.file("out.txt") + " 2>&1";
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
     auto requests = readCapture(kShipped);

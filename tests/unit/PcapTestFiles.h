@@ -83,7 +83,7 @@ inline std::vector<CaptureRecord> readCapture(const std::string& path, std::stri
         CaptureRecord record;
         record.bytes.assign(data, data + header->caplen);
         record.nanoseconds = static_cast<std::uint64_t>(header->ts.tv_sec) * 1000000000u +
-                             static_cast<std::uint64_t>(header->ts.tv_usec);
+            static_cast<std::uint64_t>(header->ts.tv_usec);
         record.length = header->len;
         records.push_back(std::move(record));
     }

@@ -17,7 +17,7 @@ using TsharkFields = std::array<std::string, 6>;
 /// tshark's fields for every frame of @p path (empty when tshark fails).
 inline std::vector<TsharkFields> tsharkFields(const std::string& path) {
     std::string command = "timeout 60 tshark -r '" + path +
-                          "' -T fields -e eth.src -e eth.dst -e ip.src -e ip.dst -e icmp.type -e udp.payload 2>/dev/null";
+        "' -T fields -e eth.src -e eth.dst -e ip.src -e ip.dst -e icmp.type -e udp.payload 2>/dev/null";
     std::vector<TsharkFields> rows;
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return rows;
@@ -44,7 +44,7 @@ inline TsharkFields expectedFields(const std::vector<std::uint8_t>& frame) {
     };
     auto ip = [&](std::size_t at) {
         return std::to_string(frame[at]) + "." + std::to_string(frame[at + 1]) + "." + std::to_string(frame[at + 2]) +
-               "." + std::to_string(frame[at + 3]);
+            "." + std::to_string(frame[at + 3]);
     };
     TsharkFields fields{mac(6), mac(0), "", "", "", ""};  // eth.src, eth.dst
     if (frame.size() < 34 || frame[12] != 0x08 || frame[13] != 0x00) return fields;

@@ -23,7 +23,8 @@ std::vector<std::vector<std::uint8_t>> framesToSend() {
     options.udpRequests = 5;
     auto frames = RequestCapture::requests(options);
     for (std::size_t size : {0u, 1u, 17u, 1400u})
-        frames.push_back(RequestCapture::udpDatagram(options, 5000, 9, std::string(size, static_cast<char>('a' + size % 26))));
+        frames.push_back(
+            RequestCapture::udpDatagram(options, 5000, 9, std::string(size, static_cast<char>('a' + size % 26))));
     return frames;
 }
 

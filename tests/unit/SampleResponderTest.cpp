@@ -87,8 +87,8 @@ TEST_F(SampleResponderTest, NeverEchoesFromItsOwnEchoPortOnAnotherNumber) {
 
 TEST_F(SampleResponderTest, NeverEchoesToAZeroSourceOrABroadcastDestination) {
     EXPECT_TRUE(answer(udp(8, 40000, {0, 0, 0, 0})).empty());
-    Frame broadcast = FrameBuilder::udp({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, H::kPeerMac, H::kPeerIp,
-                                        {10, 77, 0, 255}, 40000, 7, payload(8));
+    Frame broadcast = FrameBuilder::udp({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, H::kPeerMac, H::kPeerIp, {10, 77, 0, 255},
+                                        40000, 7, payload(8));
     EXPECT_TRUE(answer(broadcast).empty());
     EXPECT_EQ(echo_->statistics().refused, 2u);
 }
@@ -100,9 +100,9 @@ TEST_F(SampleResponderTest, TwoSamplesAndASpoofedDatagramDoNotLoop) {
 }
 
 TEST_F(SampleResponderTest, EveryTruncationOfValidFramesIsDroppedWithoutReadingPastIt) {
-    std::vector<Frame> frames = {FrameBuilder::arpRequest(H::kPeerMac, H::kPeerIp, H::kOurIp),
-                                 FrameBuilder::icmpEcho(H::kOurMac, H::kPeerMac, H::kPeerIp, H::kOurIp, 1, 1, payload(32)),
-                                 udp(32)};
+    std::vector<Frame> frames = {
+        FrameBuilder::arpRequest(H::kPeerMac, H::kPeerIp, H::kOurIp),
+        FrameBuilder::icmpEcho(H::kOurMac, H::kPeerMac, H::kPeerIp, H::kOurIp, 1, 1, payload(32)), udp(32)};
     for (const Frame& whole : frames) {
         for (std::size_t length = 14; length < whole.size(); ++length)
             EXPECT_TRUE(answer(Frame(whole.begin(), whole.begin() + static_cast<long>(length))).empty()) << length;
@@ -113,9 +113,9 @@ TEST_F(SampleResponderTest, EveryTruncationOfValidFramesIsDroppedWithoutReadingP
 
 TEST_F(SampleResponderTest, RandomlyCorruptedFramesNeverCrashLeakOrGoUncounted) {
     std::mt19937 random(2024);
-    std::vector<Frame> seeds = {FrameBuilder::arpRequest(H::kPeerMac, H::kPeerIp, H::kOurIp),
-                                FrameBuilder::icmpEcho(H::kOurMac, H::kPeerMac, H::kPeerIp, H::kOurIp, 1, 1, payload(64)),
-                                udp(64)};
+    std::vector<Frame> seeds = {
+        FrameBuilder::arpRequest(H::kPeerMac, H::kPeerIp, H::kOurIp),
+        FrameBuilder::icmpEcho(H::kOurMac, H::kPeerMac, H::kPeerIp, H::kOurIp, 1, 1, payload(64)), udp(64)};
     const int rounds = 20000;
     for (int round = 0; round < rounds; ++round) {
         Frame frame = seeds[round % seeds.size()];
@@ -128,7 +128,7 @@ TEST_F(SampleResponderTest, RandomlyCorruptedFramesNeverCrashLeakOrGoUncounted) 
     }
     const InterfaceStatistics& rx = h.interface->receiveStatistics();
     EXPECT_EQ(rx.packets, h.stack->statistics().received + rx.drops);  // taken by the layer or counted
-    h.advance(60000);                                                   // reassembly and ARP expire
+    h.advance(60000);                                                  // reassembly and ARP expire
     echo_.reset();
     EXPECT_EQ(h.driver->pool()->inUse(), 0u);  // every netbuf came back
 }

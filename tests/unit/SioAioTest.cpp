@@ -188,7 +188,8 @@ TEST_P(SioAioTest, EvCallsReportThroughTheirChannel) {
     socklen_t fromLength = sizeof from;
     int tagRecv = 0, tagSend = 0, tagFrom = 0;
     ASSERT_EQ(ev_recv(receiver_, in, sizeof in, 0, ec_, &tagRecv), 0) << sio_last_error();
-    ASSERT_EQ(ev_recvfrom(receiver_, in, sizeof in, 0, reinterpret_cast<sockaddr*>(&from), &fromLength, ec_, &tagFrom), 0);
+    ASSERT_EQ(ev_recvfrom(receiver_, in, sizeof in, 0, reinterpret_cast<sockaddr*>(&from), &fromLength, ec_, &tagFrom),
+              0);
     sendPlain("ev!");
     sendPlain("ev2");
     event_data_t first = next();

@@ -59,10 +59,10 @@ TEST(SioAllocator, ReleaseOfMemoryNeverReservedOrPastItsEndIsRefused) {
     auto allocator = make(8 * 2048, 2048);
     auto a = allocator->reserve(2048);
     ASSERT_TRUE(a);
-    EXPECT_EQ(allocator->release(*a + 2048, 1), EINVAL);       // the next unit: free
-    EXPECT_EQ(allocator->release(*a + 100, 2048), EINVAL);     // runs past the end
+    EXPECT_EQ(allocator->release(*a + 2048, 1), EINVAL);    // the next unit: free
+    EXPECT_EQ(allocator->release(*a + 100, 2048), EINVAL);  // runs past the end
     EXPECT_EQ(allocator->release(*a, 0), EINVAL);
-    EXPECT_EQ(allocator->release(8 * 2048, 1), EINVAL);        // outside the block
+    EXPECT_EQ(allocator->release(8 * 2048, 1), EINVAL);  // outside the block
     EXPECT_EQ(allocator->freeUnits(), 7u);
 }
 
@@ -73,7 +73,7 @@ TEST(SioAllocator, ExhaustionAndOversizeAreDistinct) {
     auto a = allocator->reserve(2048);
     auto b = allocator->reserve(2048);
     ASSERT_TRUE(a && b);
-    EXPECT_EQ(allocator->release(*a, 1), 0);  // units 0 free, 1 used, 2-3 free
+    EXPECT_EQ(allocator->release(*a, 1), 0);                  // units 0 free, 1 used, 2-3 free
     EXPECT_EQ(allocator->reserve(3 * 2048).error(), ENOMEM);  // no run of three
     EXPECT_TRUE(allocator->reserve(2 * 2048));
 }

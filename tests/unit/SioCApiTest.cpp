@@ -35,7 +35,8 @@ TEST(SioWrappers, EverythingIsReleasedInReverseOrderOfMaking) {
     {
         auto association = nexnet::DmaAssociation::make(server.fd(), *memory);
         ASSERT_TRUE(association) << sio_last_error();
-        ASSERT_EQ(sendto(client, "wrapped", 7, 0, reinterpret_cast<sockaddr*>(&serverAddress), sizeof serverAddress), 7);
+        ASSERT_EQ(sendto(client, "wrapped", 7, 0, reinterpret_cast<sockaddr*>(&serverAddress), sizeof serverAddress),
+                  7);
         sockaddr_in from{};
         socklen_t fromLength = sizeof from;
         auto received = server.receive(2048, 0, reinterpret_cast<sockaddr*>(&from), &fromLength);

@@ -65,7 +65,7 @@ TEST_F(SioModeTest, EnvironmentVariableForcesEpollModeAndSaysSo) {
         {
             setenv("NEXNET_SIO_MODE", "epoll", 1);
             bool ok = sio_mode() == SIO_MODE_EPOLL &&
-                      std::strstr(sio_mode_message(), "NEXNET_SIO_MODE=epoll") != nullptr && loopbackWorks();
+                std::strstr(sio_mode_message(), "NEXNET_SIO_MODE=epoll") != nullptr && loopbackWorks();
             std::exit(ok ? 0 : 1);
         },
         ::testing::ExitedWithCode(0), "");
@@ -78,7 +78,7 @@ TEST_F(SioModeTest, IoUringForbiddenBySeccompFallsBackToEpollAndSaysWhy) {
             bool epoll = sio_mode() == SIO_MODE_EPOLL;
             bool says = std::strstr(sio_mode_message(), "seccomp") != nullptr;
             bool refused = sio_set_mode(SIO_MODE_URING) == -1 && errno == ENOTSUP &&
-                           std::strstr(sio_last_error(), "io_uring_setup failed with EPERM") != nullptr;
+                std::strstr(sio_last_error(), "io_uring_setup failed with EPERM") != nullptr;
             std::exit(epoll && says && refused && loopbackWorks() ? 0 : 1);
         },
         ::testing::ExitedWithCode(0), "");
@@ -98,8 +98,9 @@ TEST_F(SioModeTest, ZeroCopyWithoutIoUringIsENOTSUPWithAMessage) {
             to.sin_family = AF_INET;
             to.sin_port = htons(9);
             to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            bool refused = sio_sendto(fd, buffer, 64, MSG_ZEROCOPY, reinterpret_cast<sockaddr*>(&to), sizeof to) == -1 &&
-                           errno == ENOTSUP && std::strstr(sio_last_error(), "MSG_ZEROCOPY") != nullptr;
+            bool refused =
+                sio_sendto(fd, buffer, 64, MSG_ZEROCOPY, reinterpret_cast<sockaddr*>(&to), sizeof to) == -1 &&
+                errno == ENOTSUP && std::strstr(sio_last_error(), "MSG_ZEROCOPY") != nullptr;
             bool copied = sio_sendto(fd, buffer, 64, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 64;
             std::exit(refused && copied ? 0 : 1);
         },

@@ -96,9 +96,9 @@ TEST_P(SioSyncTest, ZeroCopySendFromReservedMemory) {
     void* buffer;
     ASSERT_EQ(sio_reserve(mem_, &buffer, 1400), 0);
     std::memset(buffer, 'z', 1400);
-    EXPECT_EQ(sio_sendto(receiver_, buffer, 1400, 0, reinterpret_cast<sockaddr*>(&senderAddress_),
-                         sizeof senderAddress_),
-              1400)
+    EXPECT_EQ(
+        sio_sendto(receiver_, buffer, 1400, 0, reinterpret_cast<sockaddr*>(&senderAddress_), sizeof senderAddress_),
+        1400)
         << sio_last_error();
     EXPECT_EQ(sio_release(mem_, buffer, 1400), 0);  // may wait for the kernel's notification
     std::vector<char> got(2000);
@@ -134,15 +134,15 @@ TEST_P(SioSyncTest, SendsFromOtherMemoryAreRefused) {
               -1);  // runs past the reservation
     EXPECT_EQ(errno, EINVAL);
     EXPECT_EQ(sio_release(mem_, buffer, 2048), 0);
-    EXPECT_EQ(sio_sendto(receiver_, buffer, 100, 0, reinterpret_cast<sockaddr*>(&senderAddress_),
-                         sizeof senderAddress_),
-              -1);  // released already
+    EXPECT_EQ(
+        sio_sendto(receiver_, buffer, 100, 0, reinterpret_cast<sockaddr*>(&senderAddress_), sizeof senderAddress_),
+        -1);  // released already
     EXPECT_EQ(errno, EINVAL);
     // The sender socket has no memory associated: the receiver's memory is not its to send from.
     ASSERT_EQ(sio_reserve(mem_, &buffer, 100), 0);
-    EXPECT_EQ(sio_sendto(sender_, buffer, 100, 0, reinterpret_cast<sockaddr*>(&receiverAddress_),
-                         sizeof receiverAddress_),
-              -1);
+    EXPECT_EQ(
+        sio_sendto(sender_, buffer, 100, 0, reinterpret_cast<sockaddr*>(&receiverAddress_), sizeof receiverAddress_),
+        -1);
     EXPECT_EQ(errno, EINVAL);
     EXPECT_EQ(sio_release(mem_, buffer, 100), 0);
 }

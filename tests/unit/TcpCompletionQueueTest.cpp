@@ -38,7 +38,8 @@ TEST(TcpCompletionQueue, GrowsRatherThanLoseCompletionsAndKeepsTheirOrder) {
     queue.value()->complete(first);
     TcpCompletion discard[1];
     queue.value()->take(discard, 1);  // the ring's head moves: growing must unwrap it
-    for (std::uint64_t i = 0; i < 100; ++i) queue.value()->complete(TcpCompletion{TcpOffloadHandle{1}, i, nullptr, 0, false, 0});
+    for (std::uint64_t i = 0; i < 100; ++i)
+        queue.value()->complete(TcpCompletion{TcpOffloadHandle{1}, i, nullptr, 0, false, 0});
     EXPECT_EQ(queue.value()->size(), 100u);
     TcpCompletion out[128];
     ASSERT_EQ(queue.value()->take(out, 128), 100u);

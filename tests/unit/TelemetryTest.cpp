@@ -163,7 +163,8 @@ TEST(Telemetry, MalformedRequestsGetAnErrorAndTheConnectionStaysUsable) {
         EXPECT_EQ(schemaViolations(reply), "") << bad << " -> " << reply;
         EXPECT_NE(reply.find(R"("ok":false)"), std::string::npos) << bad << " -> " << reply;
     }
-    EXPECT_NE(served.raw(R"({"command":"describe","verbose":true})").find("unknown member \\\"verbose\\\""), std::string::npos);
+    EXPECT_NE(served.raw(R"({"command":"describe","verbose":true})").find("unknown member \\\"verbose\\\""),
+              std::string::npos);
     EXPECT_GE(served.telemetry->refused(), 8u);
     auto client = served.connect();
     EXPECT_TRUE(client->describe());
@@ -190,13 +191,17 @@ TEST(Telemetry, ACaptureStreamsPcapngWithDirectionsAndEndsAtItsCount) {
         out.write(buffer, static_cast<std::streamsize>(got.value()));
     }
     out.close();
-    auto fields = runCommand("tshark -r " + file + " -T fields -e frame.interface_name -e frame.packet_flags_direction -e frame.len");
+    auto fields = runCommand("tshark -r " + file +
+                             " -T fields -e frame.interface_name -e frame.packet_flags_direction -e frame.len");
     ASSERT_EQ(fields.status, 0) << fields.output;
     std::string expected = served.interface->name() + "\t0x00000001\t100\n";
     std::size_t count = 0;
-    for (std::size_t at = fields.output.find(expected); at != std::string::npos; at = fields.output.find(expected, at + 1)) ++count;
+    for (std::size_t at = fields.output.find(expected); at != std::string::npos;
+         at = fields.output.find(expected, at + 1))
+        ++count;
     EXPECT_EQ(count, 5u) << fields.output;
-    EXPECT_TRUE(eventually([&] { return served.raw(R"({"command":"describe"})").find(R"("captures":0)") != std::string::npos; }));
+    EXPECT_TRUE(eventually(
+        [&] { return served.raw(R"({"command":"describe"})").find(R"("captures":0)") != std::string::npos; }));
 }
 
 TEST(Telemetry, ABadFilterIsRefusedWithLibpcapsReason) {

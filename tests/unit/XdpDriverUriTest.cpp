@@ -78,10 +78,10 @@ TEST(XdpDriverUriTest, RefusesValuesOutOfRangeAndNamesTheOption) {
         const char* uri;
         const char* named;
     };
-    for (const Case& c : {Case{"xdp:eth0,queues=0", "queues"}, Case{"xdp:eth0,queues=17", "queues"},
-                          Case{"xdp:eth0,ring=1000", "ring"}, Case{"xdp:eth0,ring=32", "ring"},
-                          Case{"xdp:eth0,pool=100", "pool"}, Case{"xdp:eth0,mode=offload", "mode"},
-                          Case{"xdp:eth0,zerocopy=maybe", "zerocopy"}, Case{"xdp:eth0,busypoll=-1", "busypoll"}}) {
+    for (const Case& c :
+         {Case{"xdp:eth0,queues=0", "queues"}, Case{"xdp:eth0,queues=17", "queues"}, Case{"xdp:eth0,ring=1000", "ring"},
+          Case{"xdp:eth0,ring=32", "ring"}, Case{"xdp:eth0,pool=100", "pool"}, Case{"xdp:eth0,mode=offload", "mode"},
+          Case{"xdp:eth0,zerocopy=maybe", "zerocopy"}, Case{"xdp:eth0,busypoll=-1", "busypoll"}}) {
         Parsed p = parse(c.uri);
         EXPECT_EQ(p.error, EINVAL) << c.uri;
         EXPECT_NE(p.message.find(c.named), std::string::npos) << c.uri << ": " << p.message;

@@ -83,7 +83,7 @@ inline std::vector<std::uint8_t> echoRequest(const EthernetAddress& source, std:
 /// True when @p f is an ICMP echo reply from 10.0.2.2 with @p sequence.
 inline bool isEchoReply(const std::uint8_t* f, std::size_t size, std::uint16_t sequence) {
     return size >= 42 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 1 && std::memcmp(f + 26, kSlirpIp, 4) == 0 &&
-           f[34] == 0 && ((f[40] << 8) | f[41]) == sequence;
+        f[34] == 0 && ((f[40] << 8) | f[41]) == sequence;
 }
 
 /// Sends @p frame on queue 0 of @p driver from a netbuf of its pool. @return true when accepted.

@@ -32,7 +32,7 @@ inline std::vector<std::uint8_t> mqArpRequest(const EthernetAddress& source) {
 
 /// An ICMP echo request 10.77.0.2 -> 10.77.0.1 to @p destination with @p id and @p sequence.
 inline std::vector<std::uint8_t> mqEchoRequest(const EthernetAddress& source, const std::uint8_t* destination,
-                                        std::uint16_t id, std::uint16_t sequence) {
+                                               std::uint16_t id, std::uint16_t sequence) {
     std::vector<std::uint8_t> f = echoRequest(source, id, sequence);
     std::memcpy(f.data(), destination, 6);
     std::uint8_t* ip = f.data() + 14;
@@ -47,7 +47,7 @@ inline std::vector<std::uint8_t> mqEchoRequest(const EthernetAddress& source, co
 /// True when @p f is an IPv4 packet of @p protocol from the kernel to the guest.
 inline bool isIpv4From(const std::uint8_t* f, std::size_t n, std::uint8_t protocol) {
     return n >= 42 && f[12] == 0x08 && f[13] == 0x00 && f[23] == protocol && std::memcmp(f + 26, kMqHostIp, 4) == 0 &&
-           std::memcmp(f + 30, kMqGuestIp, 4) == 0;
+        std::memcmp(f + 30, kMqGuestIp, 4) == 0;
 }
 
 /// The UDP source port of a datagram from 10.77.0.1 to 10.77.0.2 port 9, 0 for anything else.
@@ -73,8 +73,8 @@ inline bool sendOnQueue(IONetwork& nic, unsigned queue, const std::vector<std::u
 /// Polls every receive queue of @p nic for @p timeout (or until @p done says stop), handing each
 /// frame and the queue it came on to @p seen.
 inline void receiveOnAllQueues(IONetwork& nic, std::chrono::milliseconds timeout,
-                        const std::function<void(unsigned, const std::uint8_t*, std::size_t)>& seen,
-                        const std::function<bool()>& done) {
+                               const std::function<void(unsigned, const std::uint8_t*, std::size_t)>& seen,
+                               const std::function<bool()>& done) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     Netbuf* burst[32];
     while (!done() && std::chrono::steady_clock::now() < deadline) {
@@ -115,7 +115,8 @@ inline bool askHostMac(IONetwork& nic, std::uint8_t (&mac)[6]) {
     const auto* ethernet = dynamic_cast<IOEthernet*>(&nic);
     if (ethernet == nullptr || !sendFrame(nic, mqArpRequest(ethernet->hardwareAddress()))) return false;
     return receiveUntil(nic, [&](const std::uint8_t* f, std::size_t n) {
-        if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2 || std::memcmp(f + 28, kMqHostIp, 4) != 0) return false;
+        if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2 || std::memcmp(f + 28, kMqHostIp, 4) != 0)
+            return false;
         std::memcpy(mac, f + 22, 6);
         return true;
     });

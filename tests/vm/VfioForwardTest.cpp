@@ -52,7 +52,8 @@ TEST(VfioForward, NexnetFwdForwardsFramesBetweenTwoVfioNics) {
         through = receiveUntil(*d, isOurs, 100ms);
     }
     ASSERT_TRUE(through) << "nothing forwarded in 10 s";
-    receiveUntil(*d, [](const std::uint8_t*, std::size_t) { return false; }, 300ms);  // drain late probes
+    receiveUntil(
+        *d, [](const std::uint8_t*, std::size_t) { return false; }, 300ms);  // drain late probes
     constexpr unsigned kFrames = 20000;
     unsigned sent = 0, received = 0;
     Netbuf* burst[32];

@@ -44,8 +44,7 @@ TEST(VfioMultiqueue, MorePairsThanOfferedIsExplained) {
     auto driver = builtinDrivers().open("vfio:" + firstBdf() + ",queues=16");
     ASSERT_FALSE(driver.ok());
     EXPECT_EQ(driver.error(), EINVAL);
-    EXPECT_NE(driver.message().find("16 queue pairs asked, the device offers"), std::string::npos)
-        << driver.message();
+    EXPECT_NE(driver.message().find("16 queue pairs asked, the device offers"), std::string::npos) << driver.message();
     auto zero = builtinDrivers().open("vfio:" + firstBdf() + ",queues=0");
     ASSERT_FALSE(zero.ok());
     EXPECT_EQ(zero.error(), EINVAL);
@@ -66,14 +65,17 @@ TEST(VfioMultiqueue, FramesFromEveryTransmitQueueReachTheKernel) {
     for (unsigned q = 0; q < pairs; ++q) {
         ASSERT_TRUE(sendOnQueue(*nic, q, mqArpRequest(nic->hardwareAddress())));
         bool answered = false;
-        receiveOnAllQueues(*nic, 3000ms, [&](unsigned rxq, const std::uint8_t* f, std::size_t n) {
-            if (n >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 && std::memcmp(f + 28, kMqHostIp, 4) == 0) {
-                std::memcpy(hostMac, f + 22, 6);
-                haveMac = answered = true;
-                arpReplies[q]++;
-                repliesOnRxQueue[rxq]++;
-            }
-        }, [&] { return answered; });
+        receiveOnAllQueues(
+            *nic, 3000ms,
+            [&](unsigned rxq, const std::uint8_t* f, std::size_t n) {
+                if (n >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 && std::memcmp(f + 28, kMqHostIp, 4) == 0) {
+                    std::memcpy(hostMac, f + 22, 6);
+                    haveMac = answered = true;
+                    arpReplies[q]++;
+                    repliesOnRxQueue[rxq]++;
+                }
+            },
+            [&] { return answered; });
         EXPECT_TRUE(answered) << "no ARP reply to transmit queue " << q;
     }
     ASSERT_TRUE(haveMac);
@@ -84,22 +86,27 @@ TEST(VfioMultiqueue, FramesFromEveryTransmitQueueReachTheKernel) {
             const std::uint16_t id = static_cast<std::uint16_t>(0x5100 + q);
             ASSERT_TRUE(sendOnQueue(*nic, q, mqEchoRequest(nic->hardwareAddress(), hostMac, id, seq)));
             bool answered = false;
-            receiveOnAllQueues(*nic, 3000ms, [&](unsigned rxq, const std::uint8_t* f, std::size_t n) {
-                if (!isIpv4From(f, n, 1) || f[34] != 0 || ((f[38] << 8) | f[39]) != id || ((f[40] << 8) | f[41]) != seq)
-                    return;
-                answered = true;
-                echoReplies[q]++;
-                echoRepliesOnOwnQueue[q] += rxq == q;
-                repliesOnRxQueue[rxq]++;
-            }, [&] { return answered; });
+            receiveOnAllQueues(
+                *nic, 3000ms,
+                [&](unsigned rxq, const std::uint8_t* f, std::size_t n) {
+                    if (!isIpv4From(f, n, 1) || f[34] != 0 || ((f[38] << 8) | f[39]) != id ||
+                        ((f[40] << 8) | f[41]) != seq)
+                        return;
+                    answered = true;
+                    echoReplies[q]++;
+                    echoRepliesOnOwnQueue[q] += rxq == q;
+                    repliesOnRxQueue[rxq]++;
+                },
+                [&] { return answered; });
             EXPECT_TRUE(answered) << "no reply to ping " << seq << " from tx queue " << q;
         }
     }
     for (unsigned q = 0; q < pairs; ++q) {
-        std::printf("multiqueue: tx queue %u sent %llu frames, %u ARP and %u echo replies came back (%u of those on rx "
-                    "queue %u); rx queue %u got %u replies in all\n",
-                    q, static_cast<unsigned long long>(nic->transmitStatistics(q).packets), arpReplies[q],
-                    echoReplies[q], echoRepliesOnOwnQueue[q], q, q, repliesOnRxQueue[q]);
+        std::printf(
+            "multiqueue: tx queue %u sent %llu frames, %u ARP and %u echo replies came back (%u of those on rx "
+            "queue %u); rx queue %u got %u replies in all\n",
+            q, static_cast<unsigned long long>(nic->transmitStatistics(q).packets), arpReplies[q], echoReplies[q],
+            echoRepliesOnOwnQueue[q], q, q, repliesOnRxQueue[q]);
         EXPECT_EQ(nic->transmitStatistics(q).packets, 1u + kPings) << "tx queue " << q;
         EXPECT_EQ(echoReplies[q], kPings) << "echo replies to what tx queue " << q << " sent";
     }
@@ -114,13 +121,16 @@ TEST(VfioMultiqueue, FlowsFromTheKernelAreSpreadOverTheReceiveQueues) {
     std::map<unsigned, std::set<unsigned>> queuesOfFlow;
     unsigned total = 0;
     hostAction("udp-flows");
-    receiveOnAllQueues(*nic, 15000ms, [&](unsigned q, const std::uint8_t* f, std::size_t n) {
-        unsigned port = udpFlowPort(f, n);
-        if (port < 40000 || port >= 40000 + kMqFlows) return;
-        perQueue[q]++;
-        queuesOfFlow[port].insert(q);
-        total++;
-    }, [&] { return total == kMqFlows * kMqDatagramsPerFlow; });
+    receiveOnAllQueues(
+        *nic, 15000ms,
+        [&](unsigned q, const std::uint8_t* f, std::size_t n) {
+            unsigned port = udpFlowPort(f, n);
+            if (port < 40000 || port >= 40000 + kMqFlows) return;
+            perQueue[q]++;
+            queuesOfFlow[port].insert(q);
+            total++;
+        },
+        [&] { return total == kMqFlows * kMqDatagramsPerFlow; });
     unsigned used = 0, split = 0;
     for (unsigned q = 0; q < pairs; ++q) {
         std::printf("multiqueue: rx queue %u received %u datagrams (%llu frames in all)\n", q, perQueue[q],
@@ -155,10 +165,12 @@ TEST(VfioMultiqueue, EachReceiveQueueInterruptsOnItsOwnVector) {
         ASSERT_EQ(nic->setInterruptsEnabled(q, true), 0);
         int fd = nic->interruptEventFd(q);
         ASSERT_GE(fd, 0);
-        ASSERT_EQ((*loop)->watchReadable(fd, [&, q] {
-            wakeups[q]++;
-            nic->interruptOccurred(q);
-        }), 0);
+        ASSERT_EQ((*loop)->watchReadable(fd,
+                                         [&, q] {
+                                             wakeups[q]++;
+                                             nic->interruptOccurred(q);
+                                         }),
+                  0);
     }
     hostAction("udp-flows");
     auto deadline = std::chrono::steady_clock::now() + 15s;
@@ -214,10 +226,12 @@ TEST(VfioMultiqueueFewVectors, QueueZeroKeepsItsInterruptAndTheOthersArePolled) 
     ASSERT_EQ(nic->attachToEventLoop(loop->get()), 0);
     ASSERT_EQ(nic->setInterruptsEnabled(0, true), 0);
     unsigned wakeups = 0;
-    ASSERT_EQ((*loop)->watchReadable(fd, [&] {
-        wakeups++;
-        nic->interruptOccurred(0);
-    }), 0);
+    ASSERT_EQ((*loop)->watchReadable(fd,
+                                     [&] {
+                                         wakeups++;
+                                         nic->interruptOccurred(0);
+                                     }),
+              0);
     hostAction("udp-flows");
     auto deadline = std::chrono::steady_clock::now() + 15s;
     while (sink.total < kMqFlows * kMqDatagramsPerFlow && std::chrono::steady_clock::now() < deadline) {

@@ -97,10 +97,12 @@ TEST(VfioNic, InterruptWakesTheEventLoop) {
     int fd = nic->interruptEventFd(0);
     ASSERT_GE(fd, 0);
     unsigned wakeups = 0;
-    ASSERT_EQ((*loop)->watchReadable(fd, [&] {
-        wakeups++;
-        nic->interruptOccurred(0);
-    }), 0);
+    ASSERT_EQ((*loop)->watchReadable(fd,
+                                     [&] {
+                                         wakeups++;
+                                         nic->interruptOccurred(0);
+                                     }),
+              0);
     ASSERT_TRUE(sendFrame(*nic, arpRequest(nic->hardwareAddress())));
     auto deadline = std::chrono::steady_clock::now() + 3s;
     while (sink.matches == 0 && std::chrono::steady_clock::now() < deadline) (*loop)->runOnce(100ms);

@@ -14,7 +14,6 @@ using namespace nexnet;
 using namespace nexnet::test;
 using namespace std::chrono_literals;
 
-
 // On a tap backend the device offers checksum offload (VIRTIO_NET_F_CSUM): an echo request whose
 // ICMP checksum is left to the device (NEEDS_CSUM, csum_start/offset in the virtio header) is
 // answered by the kernel; the same frame without the offload request has a wrong checksum and is
@@ -81,7 +80,7 @@ TEST(VfioMultiqueue, TcpSegmentLargerThanTheMtuIsCutByGso) {
         for (unsigned i = 0; i < kPayload; ++i) tcp[20 + i] = static_cast<std::uint8_t>(i);
         // The checksum field holds the pseudo-header sum (not complemented): the device adds the rest.
         std::uint32_t sum = ((kMqGuestIp[0] << 8) | kMqGuestIp[1]) + ((kMqGuestIp[2] << 8) | kMqGuestIp[3]) +
-                            ((kFarIp[0] << 8) | kFarIp[1]) + ((kFarIp[2] << 8) | kFarIp[3]) + 6 + 20 + kPayload;
+            ((kFarIp[0] << 8) | kFarIp[1]) + ((kFarIp[2] << 8) | kFarIp[3]) + 6 + 20 + kPayload;
         while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
         tcp[16] = static_cast<std::uint8_t>(sum >> 8), tcp[17] = static_cast<std::uint8_t>(sum);
         return f;
@@ -130,7 +129,8 @@ TEST(VfioMultiqueue, TcpSegmentLargerThanTheMtuIsCutByGso) {
                 std::uint8_t* t = r + 14 + headerLength;
                 const unsigned tcpLength = ipLength - headerLength;
                 std::vector<std::uint8_t> pseudo(r + 26, r + 34);
-                pseudo.push_back(0), pseudo.push_back(6), pseudo.push_back(tcpLength >> 8), pseudo.push_back(tcpLength & 0xff);
+                pseudo.push_back(0), pseudo.push_back(6), pseudo.push_back(tcpLength >> 8),
+                    pseudo.push_back(tcpLength & 0xff);
                 pseudo.insert(pseudo.end(), t, t + tcpLength);
                 if (internetChecksum(pseudo.data(), pseudo.size()) != 0) badChecksums++;
                 std::uint32_t sequence = (std::uint32_t{t[4]} << 24) | (t[5] << 16) | (t[6] << 8) | t[7];

@@ -129,10 +129,12 @@ TEST(VfioPair, InterruptOnTheReceiverWakesTheEventLoop) {
     int fd = b->interruptEventFd(0);
     ASSERT_GE(fd, 0);
     unsigned wakeups = 0;
-    ASSERT_EQ((*loop)->watchReadable(fd, [&] {
-        wakeups++;
-        b->interruptOccurred(0);
-    }), 0);
+    ASSERT_EQ((*loop)->watchReadable(fd,
+                                     [&] {
+                                         wakeups++;
+                                         b->interruptOccurred(0);
+                                     }),
+              0);
     EXPECT_EQ((*loop)->runOnce(200ms), 0) << "no interrupt without traffic";
     std::vector<std::uint8_t> frame(60, 0);
     std::memcpy(frame.data(), b->hardwareAddress().bytes.data(), 6);

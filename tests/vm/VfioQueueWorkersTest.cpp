@@ -119,7 +119,8 @@ TEST(VfioMultiqueueThreads, TwoWorkersCarryEveryKernelFlowInOrderEachQueueOnItsW
     std::fflush(stdout);
     // A bound on the wait, not a timed assertion: TCG under load is slow, never this slow.
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (recorder.total.load(std::memory_order_acquire) < kFlows * kPerFlow && std::chrono::steady_clock::now() < deadline)
+    while (recorder.total.load(std::memory_order_acquire) < kFlows * kPerFlow &&
+           std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
     workers.stop();
 

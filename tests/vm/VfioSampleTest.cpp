@@ -94,11 +94,12 @@ TEST(VfioSample, SampleAnswersArpPingAndUdpFromTheOtherNic) {
     // Ping: every echo request answered with its sequence number and payload.
     const FrameBuilder::Frame data(56, 0x5a);
     for (std::uint16_t sequence = 1; sequence <= 10; ++sequence) {
-        ASSERT_TRUE(sendFrame(*peer, FrameBuilder::icmpEcho(sampleMac, self, kPeerIp, kSampleIp, 0x77, sequence, data)));
+        ASSERT_TRUE(
+            sendFrame(*peer, FrameBuilder::icmpEcho(sampleMac, self, kPeerIp, kSampleIp, 0x77, sequence, data)));
         auto isReply = [&](const std::uint8_t* f, std::size_t n) {
             return n >= 42 + data.size() && f[12] == 0x08 && f[13] == 0x00 && f[23] == 1 && f[34] == 0 &&
-                   std::memcmp(f + 26, kSampleIp.data(), 4) == 0 && ((f[40] << 8) | f[41]) == sequence &&
-                   std::memcmp(f + 42, data.data(), data.size()) == 0;
+                std::memcmp(f + 26, kSampleIp.data(), 4) == 0 && ((f[40] << 8) | f[41]) == sequence &&
+                std::memcmp(f + 42, data.data(), data.size()) == 0;
         };
         EXPECT_TRUE(receiveUntil(*peer, isReply)) << "echo reply " << sequence;
     }
@@ -108,7 +109,7 @@ TEST(VfioSample, SampleAnswersArpPingAndUdpFromTheOtherNic) {
     ASSERT_TRUE(sendFrame(*peer, FrameBuilder::udp(sampleMac, self, kPeerIp, kSampleIp, 40000, 7, payload)));
     auto isEcho = [&](const std::uint8_t* f, std::size_t n) {
         return n >= 42 + payload.size() && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17 &&
-               ((f[36] << 8) | f[37]) == 40000 && std::memcmp(f + 42, payload.data(), payload.size()) == 0;
+            ((f[36] << 8) | f[37]) == 40000 && std::memcmp(f + 42, payload.data(), payload.size()) == 0;
     };
     EXPECT_TRUE(receiveUntil(*peer, isEcho)) << "no UDP echo";
     EXPECT_EQ(sample.stop(), 0) << "nexnet-sample must end cleanly on SIGINT";

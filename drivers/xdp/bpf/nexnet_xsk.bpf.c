@@ -41,9 +41,7 @@ static __always_inline int toSocket(struct xdp_md* ctx) {
 }
 
 SEC("xdp")
-int nexnet_queue(struct xdp_md* ctx) {
-    return toSocket(ctx);
-}
+int nexnet_queue(struct xdp_md* ctx) { return toSocket(ctx); }
 
 // The destination port of a UDP or TCP header at @p l4 as a nexnet_ports key, or 0.
 static __always_inline __u32 portKey(void* l4, void* end, __u8 protocol) {
