@@ -1,8 +1,8 @@
-# The layers (netbuf, framework, drivers, netif, inet, toe) are object libraries, made by nexnet_add_layer();
+# The layers (netbuf, framework, drivers, netif, inet, toe, sio) are object libraries, made by nexnet_add_layer();
 # this file joins them into the one library, nexnet, built shared and static, and installs it with
 # its headers, a find_package(nexnet) config and a pkg-config file.
 
-set(NEXNET_LAYERS netbuf framework drivers netif inet toe)
+set(NEXNET_LAYERS netbuf framework drivers netif inet toe sio)
 set(_objects)
 foreach(layer IN LISTS NEXNET_LAYERS)
   list(APPEND _objects $<TARGET_OBJECTS:nexnet_${layer}>)
@@ -25,13 +25,14 @@ foreach(kind shared static)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/nexnet>)
   # Boost::headers is public: installed headers use Boost.Intrusive (nexnetConfig finds it).
   target_link_libraries(${target} PUBLIC Threads::Threads Boost::headers PRIVATE $<BUILD_INTERFACE:nexnet_options>)
-  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:PkgConfig::PCAP> $<BUILD_INTERFACE:PkgConfig::XDP>
-                                          $<BUILD_INTERFACE:PkgConfig::BPF>)
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:PkgConfig::PCAP> $<BUILD_INTERFACE:PkgConfig::URING>
+                                          $<BUILD_INTERFACE:PkgConfig::XDP> $<BUILD_INTERFACE:PkgConfig::BPF>)
   if(kind STREQUAL "static")
-    # A static archive carries no dependencies of its own: consumers link libpcap, libxdp and
-    # libbpf (with libbpf's libelf and zlib) themselves.
-    target_link_libraries(${target} INTERFACE $<INSTALL_INTERFACE:pcap> $<INSTALL_INTERFACE:xdp>
-                                              $<INSTALL_INTERFACE:bpf> $<INSTALL_INTERFACE:elf> $<INSTALL_INTERFACE:z>)
+    # A static archive carries no dependencies of its own: consumers link libpcap, liburing, libxdp
+    # and libbpf (with libbpf's libelf and zlib) themselves.
+    target_link_libraries(${target} INTERFACE $<BUILD_INTERFACE:PkgConfig::URING> $<INSTALL_INTERFACE:pcap> $<INSTALL_INTERFACE:uring>
+                                              $<INSTALL_INTERFACE:xdp> $<INSTALL_INTERFACE:bpf>
+                                              $<INSTALL_INTERFACE:elf> $<INSTALL_INTERFACE:z>)
   endif()
   add_library(nexnet::${target} ALIAS ${target})
 endforeach()

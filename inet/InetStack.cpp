@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <time.h>
 
 namespace nexnet {
@@ -40,7 +41,7 @@ Result<std::unique_ptr<InetStack>> InetStack::create(NetworkInterface& interface
     std::unique_ptr<InetStack> stack(new InetStack(interface, *ethernet, options));
     stack->reassembly_ = std::move(reassembly.value());
     // Beside a bridge the kernel announced the address; otherwise the first burst or tick does.
-    if (options.bridge != nullptr) stack->announced_ = interface.address();
+    if (stack->besideBridge()) stack->announced_ = interface.address();
     interface.addInputConsumer(stack.get(), options.priority);
     return stack;
 }
@@ -102,11 +103,13 @@ void InetStack::runTimers(std::uint64_t time) {
     statistics_.count(InetDrop::reassemblyTimeout, reassembly_->expire(time));
 }
 
-Result<unsigned> InetStack::loadKernelNeighbours() {
-    if (options_.bridge == nullptr) return Result<unsigned>::failure(ENXIO);
-    auto table = KernelNeighbours::read(options_.bridge->hostName());
+Result<unsigned> InetStack::loadKernelNeighbours() { return loadKernelNeighbours(now()); }
+
+Result<unsigned> InetStack::loadKernelNeighbours(std::uint64_t time) {
+    if (!besideBridge()) return Result<unsigned>::failure(ENXIO);
+    auto table =
+        KernelNeighbours::read(options_.bridge != nullptr ? options_.bridge->hostName() : options_.kernelInterface);
     if (!table) return Result<unsigned>::failure(table.error());
-    std::uint64_t time = now();
     unsigned learned = 0;
     for (const auto& neighbour : table.value())
         learned += arp_.learn(neighbour.address, neighbour.mac, time, true) ? 1 : 0;
@@ -163,6 +166,8 @@ void InetStack::finishBurst(Burst& burst) {
     flush(burst);
     for (unsigned i = 0; i < burst.touchedCount; ++i) burst.touched[i]->signal();
     burst.touchedCount = 0;
+    for (unsigned i = 0; i < burst.handlerCount; ++i) burst.handlers[i]->finishInput();
+    burst.handlerCount = 0;
 }
 
 bool InetStack::claims(Netbuf* frame) const {
@@ -290,7 +295,13 @@ void InetStack::deliver(Netbuf* packet, const Ipv4View& ip, bool broadcast, Burs
     case Ipv4View::kUdp:
         return udpInput(packet, ip, broadcast, burst);
     default:
-        if (Ipv4Protocol* handler = protocols_[ip.protocol()]) return handler->input(packet, ip);
+        if (Ipv4Protocol* handler = protocols_[ip.protocol()]) {
+            bool known = false;
+            for (unsigned i = 0; i < burst.handlerCount; ++i) known = known || burst.handlers[i] == handler;
+            if (!known && burst.handlerCount < std::size(burst.handlers))
+                burst.handlers[burst.handlerCount++] = handler;
+            return handler->input(packet, ip);
+        }
         return drop(packet, InetDrop::ipProtocol);
     }
 }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <netinet/in.h>
+#include <string>
 #include <vector>
 
 namespace nexnet {
@@ -51,10 +52,11 @@ class UdpEndpoint;
 /// resolved through the ArpCache (packets wait in its bounded queues meanwhile), cut into
 /// fragments when larger than the MTU, and sent in bursts with NetworkInterface::outputBurst.
 ///
-/// **Beside a HostStackBridge** (Options::bridge), the Linux kernel owns the address: the stack
-/// takes only UDP datagrams for its endpoints' ports and leaves every other frame, ARP
-/// included, in its slot for the bridge. It learns neighbours from the ARP frames it sees and
-/// from the kernel's neighbour table (netlink RTM_GETNEIGH on the bridge's host interface), and
+/// **Beside a HostStackBridge** (Options::bridge; or Options::kernelInterface), the Linux
+/// kernel owns the address: the stack takes only UDP datagrams for its endpoints' ports and
+/// leaves every other frame, ARP included, in its slot for the bridge. It learns neighbours from
+/// the ARP frames it sees and from the kernel's neighbour table (netlink RTM_GETNEIGH on the
+/// bridge's host interface, or on the kernel interface), and
 /// never answers ARP, ICMP or closed ports in competition with the kernel.
 ///
 /// Threads: everything runs on the interface's thread (consumeInput, tick, output); a
@@ -64,8 +66,13 @@ class InetStack : public InputConsumer {
 public:
     /// How the layer behaves.
     struct Options {
-        in_addr gateway{};                                       ///< Default gateway, INADDR_ANY for none.
-        HostStackBridge* bridge = nullptr;                       ///< The bridge beside which the stack runs, if any.
+        in_addr gateway{};                  ///< Default gateway, INADDR_ANY for none.
+        HostStackBridge* bridge = nullptr;  ///< The bridge beside which the stack runs, if any.
+        /// Without a bridge, the Linux interface that owns the address beside the stack (an
+        /// `xdp:` driver with a filter: the kernel keeps ARP and ICMP, the stack gets only the
+        /// filtered frames): the stack behaves as beside a bridge and reads this interface's
+        /// neighbour table. Empty: the stack owns its address.
+        std::string kernelInterface;
         ArpCache::Options arp;                                   ///< Neighbour table sizes and times.
         Ipv4Reassembly::Options reassembly;                      ///< Fragment reassembly bounds (or off).
         ChecksumMode transmitChecksum = ChecksumMode::software;  ///< offload: the driver/device finishes UDP checksums.
@@ -151,8 +158,9 @@ public:
     const InetStatistics& statistics() const { return statistics_; }
     /// The neighbour table (read it on the interface's thread; entries() for a copy).
     ArpCache& neighbours() { return arp_; }
-    /// Reads the kernel's neighbour table for the bridge's host interface into ours (netlink
-    /// RTM_GETNEIGH). @return the entries learned, or an errno (ENXIO without a bridge).
+    /// Reads the kernel's neighbour table for the bridge's host interface (or
+    /// Options::kernelInterface) into ours (netlink RTM_GETNEIGH). @return the entries learned,
+    /// or an errno (ENXIO without either).
     Result<unsigned> loadKernelNeighbours();
     /// The interface.
     NetworkInterface& interface() { return interface_; }
@@ -164,14 +172,17 @@ public:
     /// or our own address (RFC 1122 sections 3.2.1.3 and 3.2.2). What the stack checks before any
     /// reply, and what a service checks before answering a datagram.
     bool isUnicastPeer(in_addr address) const;
-    /// True when running beside a HostStackBridge.
-    bool besideBridge() const { return options_.bridge != nullptr; }
+    /// True when running beside the kernel's own stack: a HostStackBridge, or
+    /// Options::kernelInterface.
+    bool besideBridge() const { return options_.bridge != nullptr || !options_.kernelInterface.empty(); }
 
     /// InputConsumer: takes the frames that are the layer's (see the class comment).
     void consumeInput(NetworkInterface& interface, unsigned queue, Netbuf** packets, unsigned count) override;
 
 private:
     friend class UdpEndpoint;
+    // loadKernelNeighbours with the entries learned at @p time (the caller's burst time).
+    Result<unsigned> loadKernelNeighbours(std::uint64_t time);
     // What one burst (or one output call) collects: frames to send in one outputBurst, and the
     // endpoints that received, to signal once each.
     struct Burst {
@@ -180,6 +191,8 @@ private:
         unsigned count = 0;
         UdpEndpoint* touched[kMax];
         unsigned touchedCount = 0;
+        Ipv4Protocol* handlers[4];  // protocol handlers given packets, told when the burst ends
+        unsigned handlerCount = 0;
         std::uint64_t now = 0;
     };
     InetStack(NetworkInterface& interface, IOEthernet& ethernet, const Options& options);

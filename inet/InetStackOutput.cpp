@@ -136,8 +136,9 @@ int InetStack::resolveAndQueue(Netbuf* packet, in_addr nextHop, bool broadcast, 
     } else if (!broadcast) {
         const EthernetAddress* known = arp_.lookup(nextHop, burst.now);
         if (known == nullptr && besideBridge() && burst.now - lastKernelRead_ >= kKernelReadInterval) {
-            lastKernelRead_ = burst.now;  // the kernel may know it: it owns ARP here
-            (void)loadKernelNeighbours();
+            lastKernelRead_ = burst.now;            // the kernel may know it: it owns ARP here
+            (void)loadKernelNeighbours(burst.now);  // learned at the burst's time, as looked up:
+                                                    // a later clock read would seem expired to it
             known = arp_.lookup(nextHop, burst.now);
         }
         if (known == nullptr) {

@@ -27,6 +27,9 @@ public:
     /// Takes @p packet, whose IPv4 header @p ip describes (data() may start at the link header
     /// or at ip.header()). The handler owns the netbuf from here on and frees or keeps it.
     virtual void input(Netbuf* packet, const Ipv4View& ip) = 0;
+    /// The end of a receive burst in which input() was called at least once: what the handler
+    /// batched per burst (the ACKs of a TCP offload engine) goes out now. Base: nothing.
+    virtual void finishInput() {}
 };
 
 }  // namespace nexnet

@@ -33,7 +33,7 @@ namespace nexnet {
 /// captured and drops() counts it; the interface's traffic is never delayed or changed. A tap
 /// costs the interface nothing until it is attached: nothing of it is on the data path before.
 ///
-/// Per queue: each of the interface's queues has its own rings, counters and filter-use counter
+/// Per queue: each of the interface's queues has its own rings and counters
 /// (its thread is the ring's only producer), so queues on different threads share nothing on the
 /// data path: no lock, no shared cache line written. The writer merges the rings into the file
 /// oldest record first.
@@ -127,9 +127,8 @@ private:
     // and its counters, each written by one thread only.
     struct alignas(64) Queue {
         explicit Queue(std::size_t bytes) : rings{CaptureTapRing(bytes), CaptureTapRing(bytes)} {}
-        CaptureTapRing rings[2];      // by CaptureDirection
-        alignas(64) Counter busy{0};  // odd while the queue's thread is inside a burst (see setFilter)
-        Counter captured{0}, drops{0}, filtered{0};
+        CaptureTapRing rings[2];  // by CaptureDirection
+        alignas(64) Counter captured{0}, drops{0}, filtered{0};
         alignas(64) Counter written{0};  // the writer's
         std::uint64_t flushedUpTo = 0;   // under writerLock_
     };

@@ -83,7 +83,11 @@ public:
     /// As attach(loop), with host queue q on loops[q % loops.size()]: pass the loops the wire runs
     /// on (QueueWorkers::loops()), while they are stopped. Destroy the bridge while they are stopped.
     int attach(std::span<EventLoop* const> loops);
-    /// The kernel-facing interface (its name: host().name()).
+    /// The kernel-facing interface (its name: host().name()). What the kernel sends arrives here
+    /// and goes to the wire through the bridge's input consumer at priority 100: a layer that
+    /// must see (or stop) the kernel's frames before the wire adds its own InputConsumer here at
+    /// a lower priority (the TCP offload engine drops the kernel's frames for the connections it
+    /// carries).
     NetworkInterface& host() { return *host_; }
     /// The kernel interface's name now.
     std::string hostName() const;

@@ -40,9 +40,10 @@ cmake --build "$build" -j2 --target nexnet-bench nexnet-fwd >/dev/null
 if [ -n "$report" ]; then
   # shellcheck source=../bench/sweep.sh
   source "$root/bench/sweep.sh"
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   sweep_null_forwarding "$build/samples/forward/nexnet-fwd" "$out/points"
   python3 "$root/bench/report.py" "$report" "$out/points" --title "nexnet-fwd vs dpdk-testpmd io-fwd, null drivers" \
-    --note "$(date -u +%Y-%m-%d), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, ${REPORT_RUNS:-1} run(s) of ${REPORT_SECONDS:-3} s per point"
+    --note "$(date -u +%Y-%m-%d), $(nproc) CPUs, niceness $(nice), load average $load_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, ${REPORT_RUNS:-1} run(s) of ${REPORT_SECONDS:-3} s per point"
   exit 0
 fi
 

@@ -65,6 +65,13 @@ if [ ${#filter[@]} -eq 0 ] || [[ "${filter[1]}" == *[Ff]uzz* ]]; then
   fi
 fi
 
+echo "== format: every C and C++ file in the layout of .clang-format"
+if "$top/scripts/format.sh" --check; then
+  summary+=("format: every file in the layout")
+else
+  status=1; summary+=("format: files out of the layout (run scripts/format.sh)")
+fi
+
 echo "== docs: Doxygen reference (warnings are errors)"
 if cmake --build "$top/build-werror" --target docs >"$top/build-werror/docs.log" 2>&1; then
   summary+=("docs: built, no warnings")

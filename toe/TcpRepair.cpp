@@ -148,10 +148,11 @@ Result<int> TcpRepair::restore(const TcpConnectionState& state, int fd, bool win
         close(fd);  // still in repair mode: nothing reaches the peer
         return Restored::failure(error, std::move(message));
     };
+    // Repair mode makes bind() ignore every other socket on the port (sk_reuse = SK_FORCE_REUSE),
+    // the listener that accepted the connection included; SO_REUSEADDR set after it would put
+    // sk_reuse back to 1 and a listener would then refuse the port (EADDRINUSE).
     if (int error = setOption(fd, TCP_REPAIR, TCP_REPAIR_ON))
         return fail(error, error == EPERM ? "TCP_REPAIR needs CAP_NET_ADMIN" : failed("TCP_REPAIR"));
-    int on = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     if (bind(fd, reinterpret_cast<const sockaddr*>(&state.local), sizeof state.local) != 0)
         return fail(
             errno,

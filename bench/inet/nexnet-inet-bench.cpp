@@ -7,7 +7,9 @@
 //    nexnet end of the tap, 10.80.0.2) against a kernel UDP socket reading with recvmmsg (batch
 //    64) on the far end of a veth pair (10.81.0.2). The sender is the same in both: a kernel UDP
 //    socket in a namespace of its own sending with sendmmsg (batch 64), as fast as it can, 64 B
-//    and 1472 B payloads. Both receivers spin. Alternated, N runs each, median [min-max].
+//    and 1472 B payloads. Both receivers spin. The tap receives both ways (rx=readv: a read per
+//    frame; rx=uring: a multishot read into posted netbufs). Alternated, N runs each, median
+//    [min-max], with the load average before and after (the machine is shared).
 // 2. The endpoint's receive cost on null: (frames already in the pool's buffers, as a NIC would
 //    have written them): driver burst -> InetStack -> endpoint queue -> receive -> free, in ns
 //    per datagram, next to the null driver's own cost per frame (received and dropped).
@@ -44,6 +46,15 @@ int runs = 3;
 const std::string kTag = std::to_string(getpid());
 
 int sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
+
+std::string loadAverage() {
+    char line[128] = "?\n";
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fgets(line, sizeof line, f) == nullptr) std::snprintf(line, sizeof line, "?\n");
+        std::fclose(f);
+    }
+    return line;
+}
 
 // Runs @p body with the calling thread in network namespace @p name, then returns.
 template <typename Body>
@@ -105,12 +116,12 @@ double measure(Receive&& receiveSome) {
 
 // ---- the nexnet side: tap + InetStack + UdpEndpoint ----------------------------------------------
 
-double runNexnet(std::size_t payload) {
+double runNexnet(std::size_t payload, const std::string& rx) {
     std::string ns = "nxib-a-" + kTag, tap = "nxib" + kTag;
     sh("ip netns add " + ns);
-    auto driver = builtinDrivers().open("tap:" + tap + ",pool=16384");
+    auto driver = builtinDrivers().open("tap:" + tap + ",pool=16384,rx=" + rx);
     if (!driver) {
-        std::fprintf(stderr, "nexnet-inet-bench: tap: %s\n", std::strerror(driver.error()));
+        std::fprintf(stderr, "nexnet-inet-bench: %s\n", driver.describe().c_str());
         std::exit(1);
     }
     NetworkInterface interface(std::move(driver.value()));
@@ -290,18 +301,24 @@ int main(int argc, char** argv) {
         std::printf("tap vs kernel socket: needs root (namespaces, tap, veth)\n");
         return 0;
     }
+    std::printf("load average before: %s", loadAverage().c_str());
     for (std::size_t payload : {64u, 1472u}) {
-        std::vector<double> nexnet, kernel;
-        for (int r = 0; r < runs; ++r) {  // alternated: the machine's load hits both alike
-            nexnet.push_back(runNexnet(payload));
+        std::vector<double> readv, uring, kernel;
+        for (int r = 0; r < runs; ++r) {  // alternated: the machine's load hits all alike
+            readv.push_back(runNexnet(payload, "readv"));
+            uring.push_back(runNexnet(payload, "uring"));
             kernel.push_back(runKernel(payload));
         }
-        Spread n = spread(nexnet), k = spread(kernel);
-        std::printf(
-            "UDP %4zu B received/s: endpoint on tap %8.1f k [%.1f-%.1f]   kernel socket recvmmsg(64) on veth %8.1f k "
-            "[%.1f-%.1f]   ratio %.2fx\n",
-            payload, n.median / 1e3, n.low / 1e3, n.high / 1e3, k.median / 1e3, k.low / 1e3, k.high / 1e3,
-            n.median / k.median);
+        Spread k = spread(kernel);
+        for (auto [name, rates] : {std::pair{"rx=readv", &readv}, std::pair{"rx=uring", &uring}}) {
+            Spread n = spread(*rates);
+            std::printf(
+                "UDP %4zu B received/s: endpoint on tap %s %8.1f k [%.1f-%.1f]   kernel socket recvmmsg(64) on veth "
+                "%8.1f k [%.1f-%.1f]   ratio %.2fx\n",
+                payload, name, n.median / 1e3, n.low / 1e3, n.high / 1e3, k.median / 1e3, k.low / 1e3, k.high / 1e3,
+                n.median / k.median);
+        }
     }
+    std::printf("load average after: %s", loadAverage().c_str());
     return 0;
 }

@@ -7,9 +7,12 @@
 #   bench/tap/tap-bench.sh                       # nexnet-fwd tap:,vnet=1 in interrupt mode
 #   MODE=poll VNET=0 RUNS=1 bench/tap/tap-bench.sh
 #   bench/tap/tap-bench.sh --report DIR          # also DIR/report.md with the figures plotted
+#   RX="readv uring" DPDK_ANCHORS=none bench/tap/tap-bench.sh   # both receive paths, no peers
 #
 # MODE: interrupt (default: nexnet-fwd sleeps in epoll on the tap descriptors when idle) or poll
 # (it spins, as testpmd does). VNET: 1 (default: offloads, 64 KB super-packets) or 0.
+# RX: the taps' receive paths to measure, each in every run (default: the driver's choice;
+# "readv uring" compares a read per frame with the io_uring multishot read).
 # The DPDK and kernel figures come from ../shared/bench/dpdk-anchors.sh (DPDK_ANCHORS=path) when
 # it is there; otherwise they are reported as "peer not available". Needs root.
 set -euo pipefail
@@ -21,6 +24,7 @@ build=${BUILD_DIR:-$root/build-release}
 runs=${RUNS:-3}
 mode=${MODE:-interrupt}
 vnet=${VNET:-1}
+rx_paths=${RX:-auto}
 seconds=${SECONDS_IPERF:-8}
 anchors=${DPDK_ANCHORS:-$root/../shared/bench/dpdk-anchors.sh}
 [ "$(id -u)" = 0 ] || { echo "tap-bench.sh: needs root (namespaces, taps)" >&2; exit 1; }
@@ -62,36 +66,40 @@ PY
 }
 
 run_nexnet() {
-  local a=nxta$$ b=nxtb$$ fwdmode=()
+  local rx=$1 a=nxta$$ b=nxtb$$ fwdmode=() rxopt= name=nexnet_fwd_tap
+  [ "$rx" != auto ] && rxopt=",rx=$rx" && name=nexnet_fwd_tap_$rx
   [ "$mode" = interrupt ] && fwdmode=(--interrupt)
   ip netns add "$a"; ip netns add "$b"; namespaces+=("$a" "$b")
   ip -n "$a" link set lo up; ip -n "$b" link set lo up
-  "$build/samples/forward/nexnet-fwd" "tap:nxbta$$,vnet=$vnet" "tap:nxbtb$$,vnet=$vnet" "${fwdmode[@]}" \
+  "$build/samples/forward/nexnet-fwd" "tap:nxbta$$,vnet=$vnet$rxopt" "tap:nxbtb$$,vnet=$vnet$rxopt" "${fwdmode[@]}" \
     --duration $((4 * seconds + 30)) --stats >"$out/fwd.log" 2>&1 & fwd=$!
   for _ in $(seq 100); do grep -q " mode" "$out/fwd.log" && break; sleep 0.1; done
   ip link set "nxbta$$" netns "$a"; ip link set "nxbtb$$" netns "$b"
   ip -n "$a" addr add 198.18.0.1/24 dev "nxbta$$"; ip -n "$b" addr add 198.18.0.2/24 dev "nxbtb$$"
   ip -n "$a" link set "nxbta$$" up; ip -n "$b" link set "nxbtb$$" up; sleep 1
-  iperf_pair nexnet_fwd_tap "$a" "$b"
+  iperf_pair "$name" "$a" "$b"
   kill "$fwd" 2>/dev/null || true; wait "$fwd" 2>/dev/null || true; fwd=
   ip netns del "$a"; ip netns del "$b"
 }
 
 peer=1
 [ -f "$anchors" ] || peer=0
-echo "# nexnet-fwd tap:NAME,vnet=$vnet, $mode mode; iperf3 ${seconds} s per figure; $runs runs"
+echo "# nexnet-fwd tap:NAME,vnet=$vnet, $mode mode, rx: $rx_paths; iperf3 ${seconds} s per figure; $runs runs"
+echo "# load average before: $(cat /proc/loadavg)"
 for i in $(seq "$runs"); do
   echo "# run $i/$runs" >&2
-  run_nexnet >>"$out/figures"
+  for rx in $rx_paths; do run_nexnet "$rx" >>"$out/figures"; done
   if [ "$peer" = 1 ]; then
     bash "$anchors" tap 2>/dev/null | grep -E '^(dpdk|kernel)_' >>"$out/figures" || echo "# dpdk tap part failed" >&2
     bash "$anchors" kernel 2>/dev/null | grep -E '^(dpdk|kernel)_' >>"$out/figures" || echo "# kernel part failed" >&2
   fi
 done
 
-python3 - "$out/figures" "$peer" <<'PY'
+echo "# load average after: $(cat /proc/loadavg)"
+python3 - "$out/figures" "$peer" "$rx_paths" <<'PY'
 import sys, statistics
 figures, peer = {}, sys.argv[2] == "1"
+ours_sides = ["nexnet_fwd_tap" if rx == "auto" else f"nexnet_fwd_tap_{rx}" for rx in sys.argv[3].split()]
 for line in open(sys.argv[1]):
     parts = line.split()
     if len(parts) >= 3 and not parts[0].startswith("#"):
@@ -107,13 +115,16 @@ def show(name):
     return f"{name:34s} {statistics.median(values):9.2f} {unit:7s} [{min(values):.2f}-{max(values):.2f}] n={len(values)}"
 for metric in ("tcp", "udp64_received"):
     print(f"== {metric}")
-    for side in ("nexnet_fwd_tap", "dpdk_net_tap_iofwd", "kernel_bridge", "kernel_veth"):
+    for side in ours_sides + ["dpdk_net_tap_iofwd", "kernel_bridge", "kernel_veth"]:
         print(show(f"{side}_{metric}"))
-    ours = median(f"nexnet_fwd_tap_{metric}")
+    if len(ours_sides) > 1:
+        first, last = median(f"{ours_sides[0]}_{metric}"), median(f"{ours_sides[-1]}_{metric}")
+        if first and last: print(f"ratio {ours_sides[-1]}/{ours_sides[0]} {last / first:6.2f}x")
+    ours = median(f"{ours_sides[-1]}_{metric}")
     for side in ("dpdk_net_tap_iofwd", "kernel_bridge", "kernel_veth"):
         theirs = median(f"{side}_{metric}")
-        if ours and theirs: print(f"ratio nexnet/{side:22s} {ours / theirs:6.2f}x")
-        elif not peer: print(f"ratio nexnet/{side:22s} peer not available")
+        if ours and theirs: print(f"ratio {ours_sides[-1]}/{side:22s} {ours / theirs:6.2f}x")
+        elif not peer: print(f"ratio {ours_sides[-1]}/{side:22s} peer not available")
 PY
 
 if [ -n "$report" ]; then

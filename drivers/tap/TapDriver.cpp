@@ -4,8 +4,9 @@
 // it from userspace (tun's batched sendmsg, TUN_MSG_PTR, is for vhost-net inside the kernel).
 // So a transmit burst is up to 32 writev requests run by one io_uring_enter (TapUring), measured
 // faster than a loop of plain calls; the plain loop remains when io_uring is unavailable or
-// uring=0. Receive stays a readv loop: io_uring waits on a tun read with no frame instead of
-// returning EAGAIN, and the loop stops at the first EAGAIN.
+// uring=0. Receive (rx=uring): a multishot read per queue into posted netbufs, its completions
+// collected per burst (TapReceiveRing, TapDriverRing.cpp); where the kernel lacks it (rx=readv),
+// a readv loop that stops at the first EAGAIN.
 #include "drivers/tap/TapDriver.h"
 
 #include "drivers/tap/TapFrameCheck.h"
@@ -54,7 +55,6 @@ int TapDriver::open(const Options& options) {
         queue.fd = fd;
         queue.interrupt = epoll_create1(EPOLL_CLOEXEC);
         if (queue.interrupt < 0) return errno;
-        if (int error = watch(queue)) return error;
         queue.retry = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         epoll_event retry{};
         retry.events = EPOLLIN;
@@ -66,11 +66,11 @@ int TapDriver::open(const Options& options) {
         }
     }
     // Never a silent slower path: say how transmit bursts run.
-    if (!options.uring) setModeDescription("transmit: one writev per frame (uring=0)");
+    std::string transmitMode = "transmit: io_uring, one system call per burst";
+    if (!options.uring) transmitMode = "transmit: one writev per frame (uring=0)";
     else if (uringError != 0)
-        setModeDescription(std::string("transmit: one writev per frame (io_uring unavailable: ") +
-                           std::strerror(uringError) + ")");
-    else setModeDescription("transmit: io_uring, one system call per burst");
+        transmitMode =
+            std::string("transmit: one writev per frame (io_uring unavailable: ") + std::strerror(uringError) + ")";
     name_ = name;
     setName(name);
     kernelEnd_.setTapFd(queues_[0].fd);
@@ -78,6 +78,10 @@ int TapDriver::open(const Options& options) {
         if (ioctl(queues_[0].fd, TUNSETPERSIST, *options.persist ? 1 : 0) != 0) return errno;
     }
     if (int error = makePool(options)) return error;
+    if (int error = openReceiveRings(options, transmitMode)) return error;
+    for (Queue& queue : queues()) {  // once the receive path is known: it says what to watch
+        if (int error = watch(queue)) return error;
+    }
 
     // The driver's own address: the NIC at this end of the wire is not the kernel's interface.
     if (int error = attachToNetworkWithAddress(EthernetAddress::randomLocal())) return error;
@@ -140,6 +144,7 @@ int TapDriver::makePool(const Options& options) {
 TapDriver::~TapDriver() {
     for (Queue& queue : queues()) {
         if (queue.spareCount > 0) pool()->freeBulk(queue.spare, queue.spareCount);
+        queue.rxRing.reset();  // before the descriptor: its read holds the tap file
         if (queue.fd >= 0) close(queue.fd);
         if (queue.interrupt >= 0) close(queue.interrupt);
         if (queue.retry >= 0) close(queue.retry);
@@ -148,9 +153,9 @@ TapDriver::~TapDriver() {
 
 int TapDriver::registerWith(DriverRegistry& registry) {
     return registry.registerDriver(
-        "tap", "tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1]",
+        "tap", "tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1][,rx=uring|readv]",
         "a Linux tap device: the kernel is the station at the other end (vnet=1: offloads, 64 KB super-packets)",
-        {"queues", "vnet", "pool", "persist", "uring"}, [](const DriverUri& uri) {
+        {"queues", "vnet", "pool", "persist", "uring", "rx"}, [](const DriverUri& uri) {
             using R = Result<std::unique_ptr<IONetwork>>;
             Options options;
             options.name = uri.target;
@@ -167,6 +172,10 @@ int TapDriver::registerWith(DriverRegistry& registry) {
             options.queues = static_cast<unsigned>(queues.value());
             options.vnet = vnet.value();
             options.poolSize = pool.value();
+            if (auto rx = uri.option("rx")) {
+                if (*rx != "uring" && *rx != "readv") return R::failure(EINVAL, "rx is uring or readv");
+                options.receiveRing = *rx == "uring";
+            }
             if (uri.option("persist")) {
                 auto persist = uri.flag("persist", false);
                 if (!persist) return R::failure(persist);
@@ -188,6 +197,8 @@ std::string TapDriver::explainOpenError(int error) {
         return "/dev/net/tun is missing (modprobe tun)";
     case EBUSY:
         return "every queue of that tap is taken by another process";
+    case ENOTSUP:
+        return "rx=uring needs io_uring multishot reads (Linux 6.7 or later, io_uring allowed): use rx=readv";
     case EINVAL:
         return "a name of at most 15 characters, 1 to 16 queues, and no existing interface of another kind";
     default:
@@ -202,8 +213,12 @@ int TapDriver::resetAndEnable(bool enable) {
     // fail when the interface is gone; refreshLinkStatus then reports the link down.
     kernelEnd_.setCarrier(enable);
     setRunning(enable);
-    if (!enable) {
-        for (Queue& queue : queues()) drain(queue);
+    for (Queue& queue : queues()) {
+        // The pool may have been replaced since open (setPool): post from the one there is now.
+        if (queue.rxRing && enable && !queue.dead.load(std::memory_order_relaxed))
+            queue.rxRing->start(*pool(), receiveRingLimit());
+        else if (queue.rxRing) queue.rxRing->stop();
+        if (!enable) drain(queue);
     }
     refreshLinkStatus();
     return 0;
@@ -246,6 +261,8 @@ int TapDriver::setMtu(unsigned mtu) {
 
 unsigned TapDriver::queueCount() const { return queueCount_; }
 
+// The epoll set holds the tap descriptor (rx=readv) or the ring's completion descriptor (rx=uring,
+// whose read empties the tap descriptor): see watch().
 int TapDriver::interruptEventFd(unsigned queue) const { return queue < queueCount_ ? queues_[queue].interrupt : -1; }
 
 int TapDriver::setInterruptsEnabled(unsigned queue, bool enabled) {
@@ -330,6 +347,7 @@ bool TapDriver::takeFrame(Queue& queue, Netbuf* netbuf, const VirtioNetHeader& h
 unsigned TapDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (!isRunning() || queue >= queueCount_) return 0;
     Queue& rq = queues_[queue];
+    if (rq.rxRing) return receiveFromRing(queue, rq, out, max);
     if (rq.dead.load(std::memory_order_relaxed)) return 0;
     if (rq.starved && !retryStarved(rq)) return 0;
     fillSpares(rq);

@@ -4,6 +4,7 @@
 /// Linux kernel is the station at the other end.
 
 #include "drivers/tap/TapKernelEnd.h"
+#include "drivers/tap/TapReceiveRing.h"
 #include "drivers/tap/TapUring.h"
 #include "framework/DriverRegistry.h"
 #include "framework/IOEthernet.h"
@@ -26,7 +27,7 @@ namespace nexnet {
 /// network interface (TapKernelEnd). Frames the driver transmits are received by that interface;
 /// frames the kernel sends on it are what the driver receives.
 ///
-/// URI: `tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1]`
+/// URI: `tap:NAME[,queues=N][,vnet=0|1][,pool=N][,persist=0|1][,uring=0|1][,rx=uring|readv]`
 /// - NAME: the interface; created when absent, attached to when it exists (a persistent tap, or
 ///   one another nexnet process holds with more queues). Empty: the kernel picks "nxtapN".
 /// - queues: 1 to 16 queue pairs (IFF_MULTI_QUEUE, one file descriptor per pair; default 1).
@@ -43,7 +44,12 @@ namespace nexnet {
 ///   the last file descriptor; absent: unchanged (a new interface goes, an existing one stays
 ///   as it was).
 /// - uring: 1 (default) runs each transmit burst's writes through one io_uring_enter (TapUring);
-///   0, or io_uring unavailable, uses one readv/writev call per frame. usesIoUring() tells which.
+///   0, or io_uring unavailable, uses one writev call per frame. usesIoUring() tells which.
+/// - rx: how frames are received. uring: an io_uring multishot read per queue into netbufs posted
+///   from the pool (TapReceiveRing; Linux 6.7), a burst for one system call or none; refused with
+///   ENOTSUP when the kernel (or a seccomp filter) does not allow it. readv: one readv per frame.
+///   Absent: uring when the kernel allows it and uring=1, readv otherwise.
+/// modeDescription() says which receive and transmit paths run, and why a faster one does not.
 ///
 /// Up and down (IFF_UP through performCommand): the driver's state is the cable's. Up turns the
 /// interface's carrier on and starts reading; down turns the carrier off (the kernel shows
@@ -72,15 +78,19 @@ namespace nexnet {
 /// several queues), the watchdog (every second, or reattach()) takes it: the fault clears, the
 /// carrier and the MTU are set as before, and the link comes up once the interface is up.
 ///
-/// Receive: one readv per frame (Linux has no batched tap read), up to kBurst per call, straight
-/// into netbufs kept ready between bursts. Malformed frames are dropped and counted: runts
+/// Receive: Linux has no batched tap read. With rx=uring (asked for, not the default) the kernel reads each frame into a netbuf
+/// posted to a multishot read, and a burst collects the completions (one io_uring_enter when the
+/// kernel has reads pending, none when idle); down and close cancel the read and return every
+/// posted netbuf to the pool. With rx=readv, one readv per frame, up to kBurst per call, straight
+/// into netbufs kept ready between bursts. Either way, malformed frames are dropped and counted: runts
 /// (shorter than an Ethernet header), oversize (longer than the MTU allows, and not a
 /// super-packet), truncated (longer than a netbuf). Transmit: one writev per frame, batched into
 /// one system call by io_uring; the kernel copies them, so the netbufs are freed before transmitBurst returns.
 ///
-/// Interrupt mode: interruptEventFd(q) is an epoll set holding the queue's tap descriptor,
-/// readable while frames wait; it stays the same when the descriptor is replaced (re-attach).
-/// When the pool runs dry, frames wait in the kernel's queue (which drops what overflows it) and
+/// Interrupt mode: interruptEventFd(q) is an epoll set holding what is readable while frames
+/// wait: the queue's tap descriptor with rx=readv, its TapReceiveRing's completion descriptor with
+/// rx=uring; the set stays the same when the descriptor is replaced (re-attach).
+/// When the pool runs dry (rx=readv), frames wait in the kernel's queue (which drops what overflows it) and
 /// the descriptor is not watched: a retry timer in the same set wakes the loop every millisecond
 /// until netbufs are back, so an event loop does not spin on frames it cannot take.
 ///
@@ -109,6 +119,10 @@ public:
         std::uint32_t poolSize = 0;   ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
         std::optional<bool> persist;  ///< TUNSETPERSIST when set.
         bool uring = true;            ///< Batch each burst's system calls with io_uring.
+        /// rx=uring (true: TapReceiveRing, ENOTSUP without it) or rx=readv (false); unset: readv
+        /// (the ring misses wake-ups when the interface is run in interrupt mode on a thread other
+        /// than the one that opened it; until that is found, it is taken only when asked).
+        std::optional<bool> receiveRing;
     };
 
     /// Opens (creating or attaching to) the tap @p options.name with its queues and a pool. The
@@ -164,8 +178,10 @@ public:
     std::string interfaceName() const;
     /// The kernel end, to read or configure the interface.
     const TapKernelEnd& kernelEnd() const { return kernelEnd_; }
-    /// True when bursts go through io_uring (uring=1 and the kernel allows it).
+    /// True when transmit bursts go through io_uring (uring=1 and the kernel allows it).
     bool usesIoUring() const { return queueCount_ != 0 && queues_[0].uring != nullptr; }
+    /// True when frames are received through TapReceiveRing (rx=uring), false with readv.
+    bool receivesThroughRing() const { return queueCount_ != 0 && queues_[0].rxRing != nullptr; }
     /// True with vnet=1: received netbufs may be super-packets or carry partial checksums.
     bool receivesOffloads() const { return offloads_; }
 
@@ -216,6 +232,7 @@ private:
         unsigned spareCount = 0;
         std::unique_ptr<TapUring> uring;  // nullptr: plain readv/writev
         Counter runts{0}, oversize{0}, truncated{0}, badOffloads{0};
+        std::unique_ptr<TapReceiveRing> rxRing;  // nullptr: receive with readv
     };
 
     TapDriver() = default;
@@ -223,7 +240,11 @@ private:
     int openQueue(const std::string& name, bool multiQueue, std::string& actualName);
     int makePool(const Options& options);
     void fillSpares(Queue& queue);
+    int openReceiveRings(const Options& options, const std::string& transmitMode);
+    unsigned receiveRingLimit() const;
+    unsigned receiveFromRing(unsigned queue, Queue& rq, Netbuf** out, unsigned max);
     void queueDied(Queue& queue);
+    static int watchedFd(const Queue& queue);
     int watch(Queue& queue);
     void starve(Queue& queue);
     bool retryStarved(Queue& queue);

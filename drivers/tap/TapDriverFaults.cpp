@@ -19,12 +19,16 @@ namespace {
 constexpr auto kStarvedRetry = std::chrono::milliseconds(1);  // a dry pool is looked at again after this
 }  // namespace
 
-// Puts the queue's tap descriptor in its epoll set: interruptEventFd() is readable when it is.
+// What is readable while the queue's frames wait: the tap descriptor, or with rx=uring the ring's
+// completion descriptor (its read empties the tap descriptor).
+int TapDriver::watchedFd(const Queue& queue) { return queue.rxRing ? queue.rxRing->completionFd() : queue.fd; }
+
+// Puts watchedFd() in the queue's epoll set: interruptEventFd() is readable when it is.
 int TapDriver::watch(Queue& queue) {
     epoll_event event{};
     event.events = EPOLLIN;
-    event.data.fd = queue.fd;
-    return epoll_ctl(queue.interrupt, EPOLL_CTL_ADD, queue.fd, &event) == 0 ? 0 : errno;
+    event.data.fd = watchedFd(queue);
+    return epoll_ctl(queue.interrupt, EPOLL_CTL_ADD, event.data.fd, &event) == 0 ? 0 : errno;
 }
 
 int TapDriver::reattach() {
@@ -42,19 +46,34 @@ int TapDriver::reattach() {
             if (!isDead(queue)) continue;
             int fd = openQueue(name_, queueCount_ > 1, actual);
             int error = fd < 0 ? -fd : 0;
+            // rx=uring: the old ring's read ended with its interface; a new one reads the new descriptor.
+            std::unique_ptr<TapReceiveRing> ring;
+            if (error == 0 && queue.rxRing) {
+                ring = std::make_unique<TapReceiveRing>();
+                error = ring->setUp(fd, *pool(), receiveRingLimit(), kVnetHeaderSize);
+            }
             if (error == 0) {
                 int silent = queue.fd;  // the eventfd queueDied put in the tap's place
+                std::unique_ptr<TapReceiveRing> old = std::move(queue.rxRing);
                 queue.fd = fd;
+                queue.rxRing = std::move(ring);
                 error = watch(queue);
-                if (error == 0 && silent >= 0) close(silent);
-                if (error != 0) queue.fd = silent;
+                if (error == 0) {
+                    if (silent >= 0) close(silent);
+                } else {
+                    ring = std::move(queue.rxRing);
+                    queue.rxRing = std::move(old);
+                    queue.fd = silent;
+                }
             }
             if (error != 0) {
+                ring.reset();  // before the descriptor it reads
                 if (fd >= 0) close(fd);
                 setFaultDescription("interface " + name_ + " is back but cannot be taken: " + explainOpenError(error));
                 return error;
             }
             queue.dead.store(false, std::memory_order_relaxed);
+            if (queue.rxRing && isRunning()) queue.rxRing->start(*pool(), receiveRingLimit());
         }
         kernelEnd_.setTapFd(queues_[0].fd);
     }
@@ -75,7 +94,7 @@ void TapDriver::queueDied(Queue& queue) {
     // so interruptEventFd() stays quiet until reattach() puts a new one in, and put a silent
     // eventfd in its place (dup2 closes the tap file): the number stays valid for whoever holds it
     // (the kernel end), and never wakes anyone.
-    epoll_ctl(queue.interrupt, EPOLL_CTL_DEL, queue.fd, nullptr);
+    epoll_ctl(queue.interrupt, EPOLL_CTL_DEL, watchedFd(queue), nullptr);
     int silent = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (silent >= 0) {
         dup2(silent, queue.fd);

@@ -16,7 +16,8 @@ namespace nexnet {
 /// when its backlog is full), so every request completes inside that call.
 ///
 /// Only writes: io_uring does not honour O_NONBLOCK for a tun read and would wait for a frame
-/// instead of returning EAGAIN on an empty queue, so the receive path stays a readv loop.
+/// instead of returning EAGAIN on an empty queue; receiving uses that waiting instead, with a
+/// multishot read into posted netbufs (TapReceiveRing).
 ///
 /// Why: a tap moves one frame per read or write and Linux has no batched call for it; measured
 /// here (bench/tap/README.md), 32 tap writes through one io_uring_enter run 1.3-1.6x faster than

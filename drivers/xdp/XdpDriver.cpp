@@ -6,6 +6,7 @@
 #include "drivers/xdp/XdpDriver.h"
 
 #include "framework/EventLoop.h"
+#include "netbuf/InternetChecksum.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -44,24 +45,6 @@ Result<std::shared_ptr<NetbufPool>> xdpPool(std::uint32_t count, std::string& me
     std::shared_ptr<NetbufPool> pool(std::move(made.value()));
     pools[count] = pool;
     return pool;
-}
-
-// Finishes a partial checksum (NetbufOffload::kNeedsChecksum) as the kernel's skb_checksum_help
-// does: the one's-complement sum (RFC 1071) from csumStart to the end, over the pseudo-header sum
-// already in the field, stored complemented at csumStart + csumOffset (0 sent as 0xffff).
-void finishChecksum(Netbuf& packet) {
-    NetbufOffload& offload = packet.offload();
-    std::uint8_t* data = packet.data();
-    std::uint32_t size = packet.size(), at = offload.csumStart + offload.csumOffset;
-    std::uint32_t sum = 0;
-    for (std::uint32_t i = offload.csumStart; i + 1 < size; i += 2) sum += std::uint32_t{data[i]} << 8 | data[i + 1];
-    if (((size - offload.csumStart) & 1) != 0) sum += std::uint32_t{data[size - 1]} << 8;
-    while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
-    std::uint16_t checksum = static_cast<std::uint16_t>(~sum);
-    if (checksum == 0) checksum = 0xffff;
-    data[at] = static_cast<std::uint8_t>(checksum >> 8);
-    data[at + 1] = static_cast<std::uint8_t>(checksum);
-    offload.flags &= static_cast<std::uint8_t>(~NetbufOffload::kNeedsChecksum);
 }
 
 }  // namespace
@@ -375,7 +358,7 @@ Netbuf* XdpDriver::prepareSlowly(unsigned queue, Netbuf* packet) {
         frame->offload() = offload;
         packet->free();
     }
-    if (frame->offload().needsChecksum()) finishChecksum(*frame);
+    finishPartialChecksum(*frame);  // consistent: checked above
     frame->offload() = NetbufOffload{};
     return frame;
 }

@@ -4,7 +4,7 @@
 // every second and when it stops.
 //
 //   nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]
-//                 [--duration SECONDS] [--poll] [--quiet] [--user NAME]
+//                 [--duration SECONDS] [--poll] [--quiet] [--beside-kernel IFNAME] [--user NAME]
 //
 // URI defaults to tap:nxsample0; packet:IFNAME opens the tutorial driver, SampleEthernet.
 // scripts/demo.sh runs it with the kernel's end of the tap in a network namespace.
@@ -46,6 +46,7 @@ struct Settings {
     bool poll = false;
     bool quiet = false;
     std::vector<std::string> plugins;  // -d: driver plug-ins to load
+    std::string besideKernel;          // the kernel interface that owns the address, if any
     std::optional<RunAsUser> user;     // --user: who to continue as once the driver is open
 };
 
@@ -54,12 +55,15 @@ void onSignal(int signal) { stopSignal = signal; }
 
 const char kUsage[] =
     "usage: nexnet-sample [URI | --driver URI] [--ip A.B.C.D/N] [--mac MAC] [--udp-port N] [--count N]\n"
-    "                     [--duration SECONDS] [--poll] [--quiet] [--user NAME] [-d PLUGIN.so]...\n"
+    "                     [--duration SECONDS] [--poll] [--quiet] [--beside-kernel IFNAME] [--user NAME]\n"
+    "                     [-d PLUGIN.so]...\n"
     "Answers ARP, ICMP echo and UDP echo on the driver URI (default tap:nxsample0; packet:IFNAME\n"
     "is the sample driver on an existing interface). Default address 10.77.0.2/24, UDP port 7.\n"
     "--count stops after N replies, --duration after SECONDS; SIGINT and SIGTERM stop it too.\n"
     "--user continues as that account once the driver is open (started as root).\n"
     "-d loads a driver plug-in (also NEXNET_DRIVER_PATH=FILE.so:DIR).\n"
+    "--beside-kernel: the kernel's interface IFNAME owns the address and answers ARP and ping (e.g.\n"
+    "xdp:IFNAME,filter=udp:7); the sample answers UDP only, with the kernel's neighbour table.\n"
     "A fault of the driver (a deleted tap) is reported as it happens; the sample keeps running and\n"
     "exits with status 1 if the fault is still there when it stops.\n";
 
@@ -74,6 +78,7 @@ Result<ArgumentParser::Outcome> parseArguments(int argc, char** argv, Settings& 
                     settings.plugins.emplace_back(file);
                     return Status();
                 })
+        .option({"--beside-kernel"}, "IFNAME", storeText(settings.besideKernel))
         .option({"--ip"}, "A.B.C.D/N",
                 [&](std::string_view text) {
                     auto host = parseHostAddress(text);
@@ -159,7 +164,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sample: cannot configure %s: %s\n", settings.uri.c_str(), std::strerror(error));
         return 1;
     }
-    auto stack = InetStack::create(interface, InetStack::Options{});
+    InetStack::Options inet;
+    inet.kernelInterface = settings.besideKernel;
+    auto stack = InetStack::create(interface, inet);
     if (!stack) {
         std::fprintf(stderr, "nexnet-sample: protocol layer: %s\n", std::strerror(stack.error()));
         return 1;

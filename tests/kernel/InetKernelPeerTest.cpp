@@ -7,6 +7,7 @@
 // Everything nexnet does runs on the test's thread (pump()); commands that block (ping) run on
 // another thread meanwhile. The zero-copy proof on a VFIO NIC (an endpoint's received payload
 // pointer inside the DMA region the device wrote) is tests/vm/VfioUdpTest.cpp.
+#include "BridgedInterface.h"
 #include "TapHarness.h"
 
 #include "framework/EventLoop.h"
@@ -307,37 +308,18 @@ protected:
         host_ = std::make_unique<NetworkNamespace>("inh");
         ASSERT_TRUE(peer_->ok() && host_->ok());
         loop_ = std::move(EventLoop::create().value());
-        std::string wireName = uniqueTapName("w");
-        auto tap = openTap("tap:" + wireName);
-        ASSERT_TRUE(tap);
-        wire_ = std::make_unique<NetworkInterface>(std::move(tap));
-        ASSERT_TRUE(moveIntoNamespace(wireName, *peer_, "10.79.0.1/24"));
-        HostStackBridge::Options options;
-        options.hostName = uniqueTapName("h");
-        auto bridge = HostStackBridge::create(*wire_, options);
-        ASSERT_TRUE(bridge);
-        bridge_ = std::move(bridge.value());
-        ASSERT_TRUE(moveIntoNamespace(options.hostName, *host_, "10.79.0.2/24"));
-        ASSERT_EQ(wire_->setUp(), 0);
-        ASSERT_EQ(wire_->setAddress(kOurs, in_addr{htonl(0xffffff00)}), 0);
-        ASSERT_TRUE(wire_->attach(*loop_, NetworkInterface::Mode::interrupt));
-        ASSERT_EQ(bridge_->attach(*loop_), 0);
-        InetStack::Options stackOptions;
-        stackOptions.bridge = bridge_.get();
-        auto stack = InetStack::create(*wire_, stackOptions);
-        ASSERT_TRUE(stack);
-        stack_ = std::move(stack.value());
-        ASSERT_EQ(stack_->attach(*loop_), 0);
+        topology_.open(*loop_, *peer_, "10.79.0.1/24", *host_, "10.79.0.2");
+        if (HasFatalFailure()) return;
+        wire_ = topology_.wire.get();
+        bridge_ = topology_.bridge.get();
+        stack_ = topology_.stack.get();
         auto endpoint = UdpEndpoint::open(*stack_, in_addr{INADDR_ANY}, 7000, UdpEndpoint::Options{});
         ASSERT_TRUE(endpoint);
         endpoint_ = std::move(endpoint.value());
     }
     void TearDown() override {
         endpoint_.reset();
-        stack_.reset();
-        bridge_.reset();
-        if (wire_) wire_->detach();
-        wire_.reset();
+        topology_.close();
     }
     bool pump(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
         auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -357,9 +339,10 @@ protected:
     std::unique_ptr<NetworkNamespace> peer_;
     std::unique_ptr<NetworkNamespace> host_;
     std::unique_ptr<EventLoop> loop_;
-    std::unique_ptr<NetworkInterface> wire_;
-    std::unique_ptr<HostStackBridge> bridge_;
-    std::unique_ptr<InetStack> stack_;
+    BridgedInterface topology_;
+    NetworkInterface* wire_ = nullptr;
+    HostStackBridge* bridge_ = nullptr;
+    InetStack* stack_ = nullptr;
     std::unique_ptr<UdpEndpoint> endpoint_;
 };
 

@@ -24,8 +24,6 @@ using namespace nexnet::test;
 namespace {
 
 const std::string kBuild = NEXNET_BINARY_DIR;
-constexpr uid_t kNobody = 65534;
-constexpr gid_t kNogroup = 65534;
 
 std::string uniqueName(const std::string& tag) {
     static std::atomic<int> counter{0};
@@ -232,20 +230,30 @@ public:
     bool ok = false;
 };
 
-std::string asNobody(const std::string& program) {
-    return "setpriv --reuid=nobody --regid=nogroup --clear-groups " + program;
-}
+// nexnetctl ARGUMENTS run by nobody (group nogroup, no other groups) against @p daemon.
+class Nobody {
+public:
+    explicit Nobody(const Daemon& daemon) : daemon_(daemon), nexnetctl_(kBuild + "/samples/nexnetctl/nexnetctl") {}
+    bool ok() const { return nexnetctl_.ok; }
+    CommandResult control(const std::string& arguments) const {
+        return daemon_.control(arguments, "setpriv --reuid=nobody --regid=nogroup --clear-groups " + nexnetctl_.path);
+    }
+
+private:
+    const Daemon& daemon_;
+    CopiedProgram nexnetctl_;
+};
 
 TEST(Nexnetd, AUserWithoutRightsIsRefused) {
     NEXNET_REQUIRE(hasProgram("setpriv"), "setpriv (util-linux) is not installed");
     Daemon daemon;
     REQUIRE_DAEMON(daemon);
-    CopiedProgram nexnetctl(kBuild + "/samples/nexnetctl/nexnetctl");
-    ASSERT_TRUE(nexnetctl.ok);
-    auto stats = daemon.control("stats " + daemon.wire + " --interval 0", asNobody(nexnetctl.path));
+    Nobody nobody(daemon);
+    ASSERT_TRUE(nobody.ok());
+    auto stats = nobody.control("stats " + daemon.wire + " --interval 0");
     EXPECT_EQ(stats.status, 1) << stats.output;
     EXPECT_NE(stats.output.find("permission denied"), std::string::npos) << stats.output;
-    auto set = daemon.control("set " + daemon.wire + " down", asNobody(nexnetctl.path));
+    auto set = nobody.control("set " + daemon.wire + " down");
     EXPECT_EQ(set.status, 1) << set.output;
     EXPECT_TRUE(daemon.ping(1));  // still up
 }
@@ -254,15 +262,15 @@ TEST(Nexnetd, ItsGroupMayReadButNotChange) {
     NEXNET_REQUIRE(hasProgram("setpriv"), "setpriv (util-linux) is not installed");
     Daemon daemon({"--group", "nogroup"});
     REQUIRE_DAEMON(daemon);
-    CopiedProgram nexnetctl(kBuild + "/samples/nexnetctl/nexnetctl");
-    ASSERT_TRUE(nexnetctl.ok);
-    auto stats = daemon.control("stats " + daemon.wire + " --interval 0", asNobody(nexnetctl.path));
+    Nobody nobody(daemon);
+    ASSERT_TRUE(nobody.ok());
+    auto stats = nobody.control("stats " + daemon.wire + " --interval 0");
     EXPECT_EQ(stats.status, 0) << stats.output;
     EXPECT_NE(stats.output.find("RX:"), std::string::npos) << stats.output;
-    auto set = daemon.control("set " + daemon.wire + " down", asNobody(nexnetctl.path));
+    auto set = nobody.control("set " + daemon.wire + " down");
     EXPECT_EQ(set.status, 1) << set.output;
     EXPECT_NE(set.output.find("permission denied"), std::string::npos) << set.output;
-    auto capture = daemon.control("capture " + daemon.wire + " -w /dev/null --count 1", asNobody(nexnetctl.path));
+    auto capture = nobody.control("capture " + daemon.wire + " -w /dev/null --count 1");
     EXPECT_EQ(capture.status, 1) << capture.output;
     EXPECT_TRUE(daemon.ping(1));
 }

@@ -31,7 +31,7 @@ protected:
             kForwarder, "tap:" + nameA + options, "tap:" + nameB + options, "--duration", "60", "--stats"};
         if (!mode.empty()) argv.push_back(mode);
         forwarder_ = std::make_unique<ChildProcess>(argv);
-        ASSERT_TRUE(pollUntil([&] { return forwarder_->output().find(" mode") != std::string::npos; },
+        ASSERT_TRUE(pollUntil([&] { return forwarder_->output().find("nexnet-fwd: A=") != std::string::npos; },
                               std::chrono::seconds(10)))
             << forwarder_->output();
         ASSERT_TRUE(moveIntoNamespace(nameA, *a_, "10.81.0.1/24"));

@@ -6,6 +6,7 @@
 #include "netif/HostStackBridge.h"
 #include "netif/NetworkInterface.h"
 #include "netif/QueueWorkers.h"
+#include "support/QueueForwarder.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,18 +27,7 @@ constexpr unsigned kPerRound = 8;  // datagrams of each flow in flight at once
 constexpr unsigned kRounds = 12;
 constexpr std::uint16_t kPort = 7000;
 
-// Sends everything an interface receives out of another, on the queue it came from.
-class Forwarder : public InputConsumer {
-public:
-    explicit Forwarder(NetworkInterface& to) : to_(to) {}
-    void consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) override {
-        InputConsumer::takeRemaining(packets, count,
-                                     [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
-    }
-
-private:
-    NetworkInterface& to_;
-};
+using Forwarder = QueueForwarder;
 
 // kFlows UDP flows (one socket each, distinct source ports) from one namespace to a port in
 // another, with a sequence number in each datagram, and the receiver that checks each flow's

@@ -41,7 +41,8 @@ protected:
         forwarder_ = std::make_unique<ChildProcess>(
             std::vector<std::string>{"/usr/bin/ip", "netns", "exec", f_->name(), kForwarder, "xdp:va" + options,
                                      "xdp:vb" + options, "--duration", "60", "--interrupt"});
-        ASSERT_TRUE(pollUntil([&] { return forwarder_->output().find(" mode") != std::string::npos; },
+        // "A=... B=..." is printed once both sides are open (each side's own line says its mode).
+        ASSERT_TRUE(pollUntil([&] { return forwarder_->output().find("nexnet-fwd: A=") != std::string::npos; },
                               std::chrono::seconds(10)))
             << forwarder_->output();
     }

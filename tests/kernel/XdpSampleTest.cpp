@@ -82,7 +82,7 @@ TEST(XdpSampleFilterTest, SharesOneAddressWithTheKernel) {
     XdpVethPair pair("xsf");
     ASSERT_TRUE(pair.ok());
     ASSERT_EQ(pair.driverSide().run("ip addr add 10.77.0.2/24 dev nx").status, 0);
-    SampleProcess sample(pair.driverSide(), {"xdp:nx,filter=udp:7", "--ip", "10.77.0.2/24"});
+    SampleProcess sample(pair.driverSide(), {"xdp:nx,filter=udp:7", "--ip", "10.77.0.2/24", "--beside-kernel", "nx"});
     ASSERT_TRUE(sample.waitUntilRunning()) << sample.output();
     // The kernel answers ARP and ping for 10.77.0.2; the sample answers UDP port 7 for it.
     EXPECT_EQ(pair.peerSide().run("ping -q -c 5 -i 0.01 -W 2 10.77.0.2").status, 0);

@@ -8,6 +8,7 @@
 #include "netif/LowResourceBuffer.h"
 #include "netif/NetworkInterface.h"
 #include "netif/QueueWorkers.h"
+#include "support/QueueForwarder.h"
 
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
@@ -87,19 +88,7 @@ private:
     bool gapsAllowed_;
 };
 
-// Sends everything an interface receives out of another, on the queue it came from: a forwarder
-// as an input consumer.
-class Forwarder : public InputConsumer {
-public:
-    explicit Forwarder(NetworkInterface& to) : to_(to) {}
-    void consumeInput(NetworkInterface&, unsigned queue, Netbuf** packets, unsigned count) override {
-        InputConsumer::takeRemaining(packets, count,
-                                     [&](Netbuf** burst, unsigned n) { to_.outputBurst(queue, burst, n); });
-    }
-
-private:
-    NetworkInterface& to_;
-};
+using Forwarder = test::QueueForwarder;
 
 // Waits until @p done, at most @p limit: a bound on a wait, never a timed assertion.
 bool waitUntil(const std::function<bool()>& done, std::chrono::seconds limit = 60s) {
