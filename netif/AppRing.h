@@ -187,8 +187,8 @@ private:
     int kickFd_ = -1;
     bool hookedInput_ = false;
     bool hookedOutput_ = false;
-    bool claimedThread_ = false;  // interface_.claimSingleThread held
-    std::string setUpMessage_;    // why setUp failed, when it says
+    bool claimedThread_ = false;               // interface_.claimSingleThread held
+    std::string setUpMessage_;                 // why setUp failed, when it says
     std::unique_ptr<AppRingDelivery> shared_;  // the ring 1 of shared rings
     unsigned nextDelivery_ = 0;                // private rings: where the next burst goes first
     AppState apps_[APP_RING_MAX_APPS];

@@ -223,8 +223,9 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(std::span<EventLoop* con
     bool several =
         std::any_of(loops.begin(), loops.end(), [&](EventLoop* loop) { return loop != loops[0]; }) && queues > 1;
     if (several && !singleThreadLayers_.empty()) {
-        return R::failure(EBUSY, singleThreadLayers_.front() + " runs on one thread with interface " + name() +
-                                     ": attach it to one event loop, or give the layer an interface of its own");
+        return R::failure(EBUSY,
+                          singleThreadLayers_.front() + " runs on one thread with interface " + name() +
+                              ": attach it to one event loop, or give the layer an interface of its own");
     }
     attached_ = true;
     multiThreaded_ = several;
@@ -266,8 +267,9 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(std::span<EventLoop* con
 Status NetworkInterface::claimSingleThread(std::string_view layer) {
     QueueGate::Control control(driver_->queueGate());
     if (multiThreaded_) {
-        return Status(EBUSY, std::string(layer) + " runs on one thread, and interface " + name() +
-                                 " runs its queues on several: attach the interface to one event loop first");
+        return Status(EBUSY,
+                      std::string(layer) + " runs on one thread, and interface " + name() +
+                          " runs its queues on several: attach the interface to one event loop first");
     }
     singleThreadLayers_.emplace_back(layer);
     return {};

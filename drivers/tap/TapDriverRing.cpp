@@ -13,7 +13,8 @@ int TapDriver::openReceiveRings(const Options& options, const std::string& trans
     // The ring by default where the kernel has it (the probe is setUp itself); readv when asked,
     // or without io_uring batching at all (uring=0).
     if (!options.receiveRing.value_or(options.uring)) {
-        receiveMode = options.receiveRing ? "receive: one readv per frame (rx=readv)" : "receive: one readv per frame (uring=0)";
+        receiveMode =
+            options.receiveRing ? "receive: one readv per frame (rx=readv)" : "receive: one readv per frame (uring=0)";
     } else {
         for (Queue& queue : queues()) {
             queue.rxRing = std::make_unique<TapReceiveRing>();
