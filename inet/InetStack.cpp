@@ -38,6 +38,9 @@ Result<std::unique_ptr<InetStack>> InetStack::create(NetworkInterface& interface
     if (ethernet == nullptr) return R::failure(EPROTONOSUPPORT);
     auto reassembly = Ipv4Reassembly::create(options.reassembly);
     if (!reassembly) return R::failure(reassembly.error());
+    // Its tables, queues and endpoints are unshared: one thread, the interface's (see the header).
+    if (Status claimed = interface.claimSingleThread("InetStack"); !claimed)
+        return R::failure(claimed.error(), claimed.message());
     std::unique_ptr<InetStack> stack(new InetStack(interface, *ethernet, options));
     stack->reassembly_ = std::move(reassembly.value());
     // Beside a bridge the kernel announced the address; otherwise the first burst or tick does.
@@ -49,6 +52,7 @@ Result<std::unique_ptr<InetStack>> InetStack::create(NetworkInterface& interface
 InetStack::~InetStack() {
     detach();
     interface_.removeInputConsumer(this);
+    interface_.releaseSingleThread("InetStack");
 }
 
 // ---- configuration ---------------------------------------------------------------------------

@@ -61,7 +61,12 @@ class UdpEndpoint;
 ///
 /// Threads: everything runs on the interface's thread (consumeInput, tick, output); a
 /// UdpEndpoint's receive side may be used from one other thread. No allocation, lock or syscall
-/// per packet; the clock is read once per burst.
+/// per packet; the clock is read once per burst. The interface must therefore run on one thread:
+/// create() fails with EBUSY (and a message) on an interface whose queues run on several
+/// (QueueWorkers, NetworkInterface::attach with several loops), and while the stack exists
+/// attach refuses several (NetworkInterface::claimSingleThread). With several cores, give each
+/// thread an interface of its own (as DPDK gives a non-thread-safe stack one port or queue per
+/// lcore).
 class InetStack : public InputConsumer {
 public:
     /// How the layer behaves.
@@ -89,7 +94,8 @@ public:
     static constexpr unsigned kPorts = 65536;
 
     /// Puts the layer on @p interface (an Ethernet driver's), as its input consumer.
-    /// Errors: EPROTONOSUPPORT for a driver that is not an IOEthernet; the reassembly pool's.
+    /// Errors: EPROTONOSUPPORT for a driver that is not an IOEthernet; EBUSY when the interface's
+    /// queues run on several threads; the reassembly pool's.
     static Result<std::unique_ptr<InetStack>> create(NetworkInterface& interface, const Options& options);
     /// Removes the layer from the interface. Endpoints must be closed first.
     ~InetStack() override;

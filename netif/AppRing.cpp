@@ -53,7 +53,7 @@ Result<std::unique_ptr<AppRing>> AppRing::create(NetworkInterface& interface, co
     bool postedOk = options.mode != APP_RING_NON_NETWORK || options.minPosted < n;
     if (!powerOfTwo || !modeOk || !postedOk) return R::failure(EINVAL);
     std::unique_ptr<AppRing> ring(new AppRing(interface, options));
-    if (int error = ring->setUp(); error != 0) return R::failure(error);
+    if (int error = ring->setUp(); error != 0) return R::failure(error, ring->setUpMessage_);
     return ring;
 }
 
@@ -74,6 +74,12 @@ app_ring_header AppRing::headerTemplate() const {
 }
 
 int AppRing::setUp() {
+    // Its slots, applications and delivery are unshared: one thread, the interface's.
+    if (Status claimed = interface_.claimSingleThread("an app ring"); !claimed) {
+        setUpMessage_ = claimed.message();
+        return claimed.error();
+    }
+    claimedThread_ = true;
     pool_ = interface_.driver().sharedPool();
     if (!pool_) {
         auto pool = NetbufPool::create(4096);
@@ -104,6 +110,7 @@ int AppRing::setUp() {
 AppRing::~AppRing() {
     if (hookedInput_) interface_.removeInputConsumer(this);
     if (hookedOutput_) interface_.setOutputInterceptor(nullptr);
+    if (claimedThread_) interface_.releaseSingleThread("an app ring");
     for (std::uint32_t slot = 0; slot < APP_RING_MAX_APPS; ++slot) {
         if (apps_[slot].used) detach(slot);
     }

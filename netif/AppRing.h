@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace nexnet {
@@ -55,7 +56,10 @@ class NetworkInterface;
 /// for another: ring 2 is each application's own, and ring-1 entries removed and never claimed
 /// are taken back when ring 1 needs room (Statistics::abandoned).
 ///
-/// Single-threaded: every method runs on the interface's event-loop thread. Made and destroyed
+/// Single-threaded: every method runs on the interface's event-loop thread, so an interface with
+/// an app ring runs on one thread: create() fails with EBUSY (and a message) on an interface
+/// whose queues run on several threads, and while the ring exists NetworkInterface::attach refuses
+/// several (NetworkInterface::claimSingleThread). Made and destroyed
 /// by AppRingServer (create-if-absent, destroy on last unmap); tests may use it directly.
 class AppRing : public InputConsumer, public OutputInterceptor {
 public:
@@ -84,7 +88,8 @@ public:
     };
 
     /// Makes the rings for @p interface and hooks them into it according to the mode.
-    /// Errors: EINVAL (bad options), EBUSY (the interface has another output interceptor),
+    /// Errors: EINVAL (bad options), EBUSY (the interface has another output interceptor, or runs
+    /// its queues on several threads: the message says),
     /// ENOMEM or the errno of memfd/eventfd.
     static Result<std::unique_ptr<AppRing>> create(NetworkInterface& interface, const Options& options);
     /// Unhooks from the interface and returns every buffer posted or held by applications.
@@ -182,6 +187,8 @@ private:
     int kickFd_ = -1;
     bool hookedInput_ = false;
     bool hookedOutput_ = false;
+    bool claimedThread_ = false;               // interface_.claimSingleThread held
+    std::string setUpMessage_;                 // why setUp failed, when it says
     std::unique_ptr<AppRingDelivery> shared_;  // the ring 1 of shared rings
     unsigned nextDelivery_ = 0;                // private rings: where the next burst goes first
     AppState apps_[APP_RING_MAX_APPS];

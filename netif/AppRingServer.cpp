@@ -212,7 +212,7 @@ Result<AppRing*> AppRingServer::ringFor(const std::string& name, const app_ring_
     if (request.slot_count != 0) options.slotCount = request.slot_count;
     if (request.min_posted != 0) options.minPosted = request.min_posted;
     auto made = AppRing::create(*offer->second.interface, options);
-    if (!made) return R::failure(made.error());
+    if (!made) return R::failure(made.error(), made.message());
     AppRing* ring = made.value().get();
     if (int error = loop_.watchReadable(ring->kickEventFd(),
                                         [ring] {

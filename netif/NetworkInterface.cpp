@@ -220,9 +220,15 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(std::span<EventLoop* con
     if (loops.empty() || std::find(loops.begin(), loops.end(), nullptr) != loops.end())
         return R::failure(EINVAL, "no event loop to run the interface on");
     const unsigned queues = static_cast<unsigned>(transmitQueues_.size());
-    attached_ = true;
-    multiThreaded_ =
+    bool several =
         std::any_of(loops.begin(), loops.end(), [&](EventLoop* loop) { return loop != loops[0]; }) && queues > 1;
+    if (several && !singleThreadLayers_.empty()) {
+        return R::failure(EBUSY,
+                          singleThreadLayers_.front() + " runs on one thread with interface " + name() +
+                              ": attach it to one event loop, or give the layer an interface of its own");
+    }
+    attached_ = true;
+    multiThreaded_ = several;
     driver_->attachToEventLoop(loops[0]);
     for (unsigned q = 0; q < queues; ++q) {
         transmitQueues_[q]->loop = loops[q % loops.size()];
@@ -256,6 +262,23 @@ Result<NetworkInterface::Mode> NetworkInterface::attach(std::span<EventLoop* con
         pollers_.push_back({loop, loop->addPoller([this, mine] { return pollQueues(mine); })});
     }
     return mode;
+}
+
+Status NetworkInterface::claimSingleThread(std::string_view layer) {
+    QueueGate::Control control(driver_->queueGate());
+    if (multiThreaded_) {
+        return Status(EBUSY,
+                      std::string(layer) + " runs on one thread, and interface " + name() +
+                          " runs its queues on several: attach the interface to one event loop first");
+    }
+    singleThreadLayers_.emplace_back(layer);
+    return {};
+}
+
+void NetworkInterface::releaseSingleThread(std::string_view layer) {
+    QueueGate::Control control(driver_->queueGate());
+    auto found = std::find(singleThreadLayers_.begin(), singleThreadLayers_.end(), layer);
+    if (found != singleThreadLayers_.end()) singleThreadLayers_.erase(found);
 }
 
 int NetworkInterface::watchInterrupts(unsigned queue, EventLoop& loop) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <netinet/in.h>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,8 +50,12 @@ using InterfaceStatistics = QueueStatistics;
 /// (outputBurst without a queue), so a flow received on one queue stays on one thread both ways.
 /// Control calls (performCommand, setFlags, setAddress, adding consumers and observers) close the
 /// gate: they may be made from any thread while the queues run, and wait for the bursts under way.
-/// The output interceptor (app rings) is single-queue: with several queue threads it sees the
-/// output of each on that thread, so set one only on an interface run by one thread.
+/// Layers that keep unshared state and run on the interface's one thread (InetStack, AppRing: an
+/// input consumer and the output interceptor) say so with claimSingleThread(): while one is
+/// there, attach refuses to spread the queues over several threads, and such a layer cannot be
+/// put on an interface whose queues already run on several (EBUSY, with a message saying what
+/// to do). As with DPDK's lcores, a layer that is not thread-safe gets a queue, an interface or
+/// a port of its own; nexnet refuses instead of racing.
 class NetworkInterface : public IONetworkClient {
 public:
     /// How the event loop drives the interface.
@@ -133,6 +138,14 @@ public:
     Result<Mode> attach(std::span<EventLoop* const> loops, Mode mode);
     /// Stops running on the event loops. Call it while none of them runs (or on the only one).
     void detach();
+    /// Declares that @p layer (a name for messages: "InetStack", "an app ring") runs only on the
+    /// interface's one thread, its state unshared: until releaseSingleThread(), attach refuses
+    /// to run the queues on several threads (EBUSY, naming the layer). Called by such a layer
+    /// when it is put on the interface (a control call: any thread, never blocks for long).
+    /// @return success, or EBUSY with a message when the queues already run on several threads.
+    Status claimSingleThread(std::string_view layer);
+    /// Ends one claimSingleThread() of @p layer (a control call).
+    void releaseSingleThread(std::string_view layer);
     /// True when queues run on more than one thread (attached to several loops).
     bool isMultiThreaded() const { return multiThreaded_; }
     /// The queue the calling thread is handling: set while an interface runs a queue's burst or
@@ -238,6 +251,7 @@ private:
     bool attached_ = false;
     bool multiThreaded_ = false;
     std::vector<std::pair<EventLoop*, int>> watchedFds_;
+    std::vector<std::string> singleThreadLayers_;  // claimSingleThread, in order
     std::vector<LoopPoller> pollers_;
 };
 

@@ -10,12 +10,11 @@ namespace nexnet {
 int TapDriver::openReceiveRings(const Options& options, const std::string& transmitMode) {
     std::string receiveMode;
     int error = 0;
-    // The ring is taken only when asked (rx=uring): an interface opened on one thread and run in
-    // interrupt mode on another (sio's nexnet endpoints) misses wake-ups with it (SioNexnetTest
-    // with rx=uring: a reply after ARP never arrives), to be found before it becomes the default.
-    if (!options.receiveRing.value_or(false)) {
-        receiveMode = options.receiveRing ? "receive: one readv per frame (rx=readv)"
-                                          : "receive: one readv per frame (io_uring multishot read only with rx=uring)";
+    // The ring by default where the kernel has it (the probe is setUp itself); readv when asked,
+    // or without io_uring batching at all (uring=0).
+    if (!options.receiveRing.value_or(options.uring)) {
+        receiveMode =
+            options.receiveRing ? "receive: one readv per frame (rx=readv)" : "receive: one readv per frame (uring=0)";
     } else {
         for (Queue& queue : queues()) {
             queue.rxRing = std::make_unique<TapReceiveRing>();

@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <liburing.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace nexnet {
 
@@ -37,6 +39,13 @@ int TapReceiveRing::setUp(int tapFd, NetbufPool& pool, unsigned buffers, std::ui
     auto ring = std::make_unique<io_uring>();
     if (int r = io_uring_queue_init_params(8, ring.get(), &params); r < 0) return -r;
     ring_ = std::move(ring);
+    // What an event loop watches: the ring (completions wait) and, until the queue's thread has
+    // armed the read, the tap (frames wait): see the header (task work).
+    wakeFd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (wakeFd_ < 0) return errno;
+    epoll_event ringReady{};
+    ringReady.events = EPOLLIN;
+    if (epoll_ctl(wakeFd_, EPOLL_CTL_ADD, ring_->ring_fd, &ringReady) != 0) return errno;
     io_uring_probe* probe = io_uring_get_probe_ring(ring_.get());
     bool multishot = probe != nullptr && io_uring_opcode_supported(probe, static_cast<int>(kOpReadMultishot));
     if (probe != nullptr) io_uring_free_probe(probe);
@@ -60,6 +69,7 @@ TapReceiveRing::~TapReceiveRing() {
     stop();
     if (buffers_ != nullptr) munmap(buffers_, buffersSize_);
     if (ring_) io_uring_queue_exit(ring_.get());
+    if (wakeFd_ >= 0) close(wakeFd_);
 }
 
 int TapReceiveRing::registerBuffers() {
@@ -80,10 +90,24 @@ int TapReceiveRing::start(NetbufPool& pool, unsigned limit) {
     limit_ = std::min(limit, capacity());
     if (int error = registerBuffers()) return error;
     refill();
-    return arm();
+    // Not armed here: the thread that arms the read is the one the kernel interrupts to read each
+    // frame, and this is usually the control thread. The queue's first harvest arms it; until then
+    // the tap itself wakes whoever watches completionFd.
+    return watchTap(true);
 }
 
-int TapReceiveRing::completionFd() const { return ring_ ? ring_->ring_fd : -1; }
+int TapReceiveRing::completionFd() const { return wakeFd_; }
+
+int TapReceiveRing::watchTap(bool watch) {
+    if (watch == watchingTap_) return 0;
+    epoll_event tapReady{};
+    tapReady.events = EPOLLIN;
+    if (epoll_ctl(wakeFd_, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd_, &tapReady) != 0 && errno != ENOENT &&
+        errno != EBADF)
+        return errno;
+    watchingTap_ = watch;
+    return 0;
+}
 
 void TapReceiveRing::refill() {
     unsigned missing = limit_ > posted() ? limit_ - posted() : 0;
@@ -136,7 +160,9 @@ int TapReceiveRing::arm() {
     if (int r = io_uring_submit(ring_.get()); r < 0) return -r;
     armed_ = true;
     armer_ = &tThreadMarker;
-    return 0;
+    // From now on the read empties the tap and its completions wake the watcher: a tap left in the
+    // set would only wake it early, before the frame's completion is there.
+    return watchTap(false);
 }
 
 TapReceiveRing::Harvest TapReceiveRing::harvest(Netbuf** out, std::uint32_t* bytes, unsigned max) {
@@ -202,6 +228,7 @@ unsigned TapReceiveRing::reap(Netbuf** out, std::uint32_t* bytes, unsigned max, 
 
 void TapReceiveRing::stop() {
     if (!ring_) return;
+    watchTap(false);
     if (registered_) release();
     // Completions of an old read (another thread's, late) are consumed: completionFd stays quiet.
     int ignored = 0;

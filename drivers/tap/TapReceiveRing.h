@@ -41,12 +41,18 @@ namespace nexnet {
 ///
 /// Task work: the kernel reads frames in the context of the thread that armed the read, which it
 /// wakes (or interrupts, once per batch of frames) to do so: harvest() itself makes no system
-/// call, it reads the completion ring. Not IORING_SETUP_COOP_TASKRUN: that leaves the reads for
+/// call, it reads the completion ring. That interruption ends a blocking call of that thread that
+/// is not restarted (a recv with a timeout, epoll_wait) with EINTR, so only the queue's thread
+/// arms the read: start(), usually on the control thread, posts netbufs but arms nothing, and
+/// the queue's first harvest() arms it. Not IORING_SETUP_COOP_TASKRUN: that leaves the reads for
 /// the thread's next system call, any of them, and a thread asleep in epoll is not woken, so
 /// frames would wait in the kernel while the completions an event loop watches never come.
+/// Not DEFER_TASKRUN: it ties the ring to one thread (SINGLE_ISSUER), and stop() runs on another.
 ///
-/// Interrupt mode: completionFd() (the ring's descriptor) is readable while completions wait:
-/// what an event loop watches instead of the tap descriptor, which the read empties.
+/// Interrupt mode: completionFd() (an epoll descriptor over the ring and, until the read is
+/// armed, the tap) is readable while completions wait, or while frames wait in the tap with no
+/// read armed yet: what an event loop watches instead of the tap descriptor, which the read
+/// empties.
 ///
 /// Ownership: posted netbufs belong to the ring until harvest hands them out (the caller then
 /// owns them) or stop() returns them to the pool. When the pool cannot refill the ring, the read
@@ -54,8 +60,8 @@ namespace nexnet {
 /// the interface's tx_dropped, what overflows it): no frame is lost in the driver.
 ///
 /// Threading: harvest() on the queue's thread; start() and stop() from the control thread while no
-/// harvest runs. start() arms the read on the calling thread (so that interrupt mode has something
-/// to wait for); the first harvest() from another thread moves it there. stop() waits up to a
+/// harvest runs. The first harvest() after start() arms the read on its thread; a harvest() from
+/// yet another thread moves it there (a cancel and a new read in one system call). stop() waits up to a
 /// second for a read armed by another thread to end, then takes the netbufs back anyway:
 /// unregistering the buffer ring guarantees no later read uses them.
 class TapReceiveRing {
@@ -85,9 +91,9 @@ public:
     int setUp(int tapFd, NetbufPool& pool, unsigned buffers, std::uint32_t prefix);
 
     /// Posts up to @p limit netbufs of @p pool (the driver's pool now: it may have been replaced
-    /// since setUp) until the pool runs dry and arms the read: the calling
-    /// thread does the kernel's reading until a harvest() re-arms it (best the queue's thread).
-    /// @return 0 or the errno of registering the buffer ring or arming the read.
+    /// since setUp) until the pool runs dry, and makes completionFd() readable when frames wait
+    /// in the tap. Arms nothing: the next harvest() does, on its thread.
+    /// @return 0 or the errno of registering the buffer ring or watching the tap.
     int start(NetbufPool& pool, unsigned limit);
     /// Cancels the read, takes back every posted netbuf (read or not: what was read is
     /// discarded) and returns them to the pool. The pool is full again once the caller frees
@@ -103,14 +109,16 @@ public:
     unsigned posted() const { return static_cast<unsigned>(slots_.size() - empty_.size()); }
     /// Netbufs the ring holds when full.
     unsigned capacity() const { return static_cast<unsigned>(slots_.size()); }
-    /// The ring's descriptor, readable while completions wait (poll(2) on an io_uring), or -1
-    /// before setUp().
+    /// What an event loop watches in interrupt mode: readable while completions wait, or while
+    /// frames wait in the tap and no read is armed (after start(), before the first harvest()).
+    /// -1 before setUp().
     int completionFd() const;
 
 private:
     int registerBuffers();
     void refill();
     int arm();
+    int watchTap(bool watch);
     void release();
     std::uint64_t currentTag() const;
     unsigned reap(Netbuf** out, std::uint32_t* bytes, unsigned max, int& error);
@@ -125,6 +133,8 @@ private:
     std::uint32_t epoch_ = 1;
     std::uint32_t read_ = 0;
     int fd_ = -1;
+    int wakeFd_ = -1;           // epoll over the ring and, while watchingTap_, the tap
+    bool watchingTap_ = false;  // the tap is in wakeFd_'s set
     NetbufPool* pool_ = nullptr;
     std::uint32_t prefix_ = 0;
     unsigned limit_ = 0;                    // netbufs posted at most (start())

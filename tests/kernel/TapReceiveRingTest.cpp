@@ -10,6 +10,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <thread>
@@ -216,6 +217,58 @@ TEST_P(TapReceiveRingTest, AQueueReceivedOnAnotherThreadThanTheOneThatBroughtItU
     });
     receiver.join();
     EXPECT_EQ(sequences, numbers(0, 300));
+    ASSERT_EQ(setFlags(*driver_, 0), 0);  // back on this thread
+    if (GetParam() == "uring") {
+        EXPECT_EQ(driver_->pool()->inUse(), 0u);
+    }
+}
+
+// An interface opened and brought up on one thread and run in interrupt mode on another (sio's
+// endpoints, QueueWorkers): frames that arrive while the opener sleeps in a system call reach the
+// queue's thread, and the opener's call is not interrupted (rx=uring used to arm its read on the
+// opener, whose task work then cut a recv with a timeout short with EINTR).
+TEST_P(TapReceiveRingTest, InterruptModeOnAnotherThreadGetsEveryFrameAndLeavesTheOpenerAlone) {
+    open();  // up on this thread
+    int wake = driver_->interruptEventFd(0);
+    ASSERT_GE(wake, 0);
+    ASSERT_EQ(driver_->setInterruptsEnabled(0, true), 0);
+    std::atomic<bool> stop{false};
+    std::vector<long> sequences;
+    std::thread queueThread([&] {
+        auto deadline = std::chrono::steady_clock::now() + kWait;
+        while (!stop.load() && sequences.size() < 100 && std::chrono::steady_clock::now() < deadline) {
+            pollfd descriptor{wake, POLLIN, 0};
+            if (poll(&descriptor, 1, 100) <= 0) continue;  // asleep: woken by the frames or not at all
+            Netbuf* burst[TapDriver::kBurst];
+            unsigned n;
+            while ((n = driver_->receive(0, burst, TapDriver::kBurst)) != 0) {
+                for (unsigned i = 0; i < n; ++i) {
+                    if (long sequence = sequenceOf(burst[i]); sequence >= 0) sequences.push_back(sequence);
+                    burst[i]->free();
+                }
+            }
+        }
+    });
+    // The frames come while this thread sleeps in a recv with a timeout (which says EINTR, not
+    // restarted, when something interrupts it).
+    std::thread sender([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        sendDatagrams(0, 100);
+    });
+    int idle = ns_->openSocket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(idle, 0);
+    timeval timeout{0, 800'000};
+    setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char byte;
+    ssize_t got = recv(idle, &byte, 1, 0);
+    int error = errno;
+    close(idle);
+    sender.join();
+    stop = true;
+    queueThread.join();
+    EXPECT_EQ(got, -1);
+    EXPECT_EQ(error, EAGAIN) << "the opener's recv ended with " << std::strerror(error) << ", not its timeout";
+    EXPECT_EQ(sequences, numbers(0, 100)) << "frames lost or late on the queue's thread";
     ASSERT_EQ(setFlags(*driver_, 0), 0);  // back on this thread
     if (GetParam() == "uring") {
         EXPECT_EQ(driver_->pool()->inUse(), 0u);

@@ -13,6 +13,10 @@
 #                               the kernel there has 10.77.0.1/24 and a static ARP entry for the guest,
 #                               10.77.0.2 at 52:54:00:12:34:56, and routes 10.77.1.0/24 back to the
 #                               guest (forwarding on); nothing else is attached to it
+#                               mq2: two such virtio-net NICs (the bench of bench/vm/vm-scale.sh): the first
+#                               on tap nxmq0 as with mq, the second on a multi-queue tap nxmq1 (10.77.2.1/24)
+#                               in the same namespace; frames to 10.77.1.0/24 go from the namespace to the
+#                               first NIC, and whatever leaves the second is counted by nxmq1 and dropped
 #                               bridged: two NICs behind one conventional PCI bridge (so one IOMMU group),
 #                               only the first bound to vfio-pci, the second left on its kernel driver
 #     --queues N                queue pairs of the NIC with --nics mq (2 to 8)               [4]
@@ -34,7 +38,11 @@
 # With --nics mq, a line "NEXNET-HOST: ACTION" runs one fixed host-side action in the namespace;
 # the only one is "udp-flows": 10.77.0.1 sends 8 UDP datagrams from each of the source ports
 # 40000-40015 to 10.77.0.2 port 9 (16 flows, for the tap to spread over the queues). Anything else
-# is refused. On exit the tap's host-side packet counters are printed.
+# is refused. On exit the tap's host-side packet counters are printed. With --nics mq2 the only action
+# is "flood SECONDS TAG": 10.77.0.1 sends 60-byte UDP frames to 10.77.1.9 from 8 source ports as fast
+# as it can for SECONDS and prints "NEXNET-HOST-FIGURE TAG offered|forwarded|dropped FRAMES SECONDS"
+# (frames nxmq0 took for the guest, frames nxmq1 got from it, frames nxmq0 dropped, over the flood
+# without its first and last half second).
 #
 # IOMMU faults: any "DMAR: [DMA" fault in the guest's kernel log fails the run (exit 120), except
 # faults logged after the program printed "NEXNET-EXPECT-DMAR-FAULT" (a test that provokes one).
@@ -62,7 +70,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '2,42p' "$0"; exit 126; }
+[ $# -ge 1 ] || { sed -n '2,53p' "$0"; exit 126; }
 PROGRAM=$(readlink -f "$1"); shift
 
 # A missing tool is a skip on a developer machine and a failure under CI=true.
@@ -88,8 +96,8 @@ case "$NIC" in
   *) echo "run-guest: unknown NIC model $NIC" >&2; exit 126 ;;
 esac
 NETNS="" BIND_FIRST_ONLY=0
-if [ "$NICS" = mq ]; then
-  [ "$NIC" = virtio-net ] || { echo "run-guest: --nics mq needs --nic virtio-net" >&2; exit 126; }
+if [ "$NICS" = mq ] || [ "$NICS" = mq2 ]; then
+  [ "$NIC" = virtio-net ] || { echo "run-guest: --nics $NICS needs --nic virtio-net" >&2; exit 126; }
   case "$MQ_PAIRS" in [2-8]) ;; *) echo "run-guest: --queues must be 2 to 8" >&2; exit 126 ;; esac
   command -v ip >/dev/null || unavailable "no ip (apt-get install iproute2)"
   command -v python3 >/dev/null || unavailable "no python3"
@@ -98,6 +106,11 @@ if [ "$NICS" = mq ]; then
   MQ_TAP=nxmq0 MQ_HOST_IP=10.77.0.1 MQ_GUEST_IP=10.77.0.2 MQ_GUEST_MAC=52:54:00:12:34:56
   NETARGS=(-netdev "tap,id=n0,ifname=$MQ_TAP,script=no,downscript=no,vhost=off,queues=$MQ_PAIRS"
            -device "$QNIC,id=nic0,netdev=n0,mac=$MQ_GUEST_MAC,mq=on,vectors=$MQ_VECTORS")
+  if [ "$NICS" = mq2 ]; then
+    MQ_TAP2=nxmq1
+    NETARGS+=(-netdev "tap,id=n1,ifname=$MQ_TAP2,script=no,downscript=no,vhost=off,queues=$MQ_PAIRS"
+              -device "$QNIC,id=nic1,netdev=n1,mac=52:54:00:12:34:57,mq=on,vectors=$MQ_VECTORS")
+  fi
 elif [ "$NICS" = bridged ]; then
   BIND_FIRST_ONLY=1
   NETARGS=(-device pci-bridge,id=br0,chassis_nr=1
@@ -124,6 +137,7 @@ cleanup() {
   wait 2>/dev/null
   if [ -n "$NETNS" ]; then
     ip -n "$NETNS" link del "$MQ_TAP" 2>/dev/null
+    [ -n "${MQ_TAP2:-}" ] && ip -n "$NETNS" link del "$MQ_TAP2" 2>/dev/null
     ip netns del "$NETNS" 2>/dev/null
   fi
   rm -rf "$WORK"
@@ -133,7 +147,7 @@ trap 'exit 130' INT TERM HUP
 
 # --nics mq: a fresh namespace with a persistent multi-queue tap for QEMU to attach its queues to.
 # Namespaces left by a run that was killed outright (SIGKILL) go first.
-if [ "$NICS" = mq ]; then
+if [ -n "${MQ_TAP:-}" ]; then
   for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^nexnet-vm-mq-[0-9]+$/ {print $1}'); do
     kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null
   done
@@ -152,6 +166,13 @@ if [ "$NICS" = mq ]; then
   ip netns exec "$NETNS" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
     net.ipv4.conf.$MQ_TAP.send_redirects=0
   ip -n "$NETNS" route add 10.77.1.0/24 via $MQ_GUEST_IP dev $MQ_TAP
+  if [ -n "${MQ_TAP2:-}" ]; then
+    ip -n "$NETNS" tuntap add dev $MQ_TAP2 mode tap multi_queue 2>/dev/null \
+      || unavailable "cannot create a second multi-queue tap"
+    ip netns exec "$NETNS" sysctl -qw net.ipv6.conf.$MQ_TAP2.disable_ipv6=1 2>/dev/null
+    ip -n "$NETNS" link set $MQ_TAP2 up
+    ip -n "$NETNS" addr add 10.77.2.1/24 dev $MQ_TAP2
+  fi
 fi
 R=$WORK/root
 mkdir -p $R/{bin,dev,proc,sys,tmp,test,lib/modules}
@@ -268,17 +289,43 @@ s.sendall((sys.argv[2]+"\n").encode()); time.sleep(0.2); s.close()' "$WORK/monit
     sleep 0.2
   done
 }
-# --nics mq: "NEXNET-HOST: ACTION" runs a fixed, whitelisted action in the namespace, each once.
+# --nics mq, mq2: "NEXNET-HOST: ACTION" runs a fixed, whitelisted action in the namespace, each once.
 host_action() {
-  case "$1" in
-    udp-flows)
+  set -- $1
+  case "$NICS $1" in
+    "mq2 flood")
+      case "${2:-}:${3:-}" in [1-9]:[a-z0-9]*|[1-5][0-9]:[a-z0-9]*) ;; *) echo "run-guest: refused host action: $*" >&2; return ;; esac
+      ip netns exec "$NETNS" python3 -c 'import socket, sys, time
+seconds, tag, src, taps = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+def stat(tap, name):
+    with open("/sys/class/net/%s/statistics/%s" % (tap, name)) as f: return int(f.read())
+def counts(): return (stat(taps[0], "tx_packets"), stat(taps[1], "rx_packets"), stat(taps[0], "tx_dropped"))
+socks = []
+for port in range(40000, 40008):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((src, port)); socks.append(s)
+payload, dst = b"nexnet-flood-64-b", ("10.77.1.9", 9)
+start = time.monotonic(); end = start + seconds; first = last = None; n = 0
+while True:
+    for s in socks:
+        try: s.sendto(payload, dst)
+        except OSError: pass
+    n += 1
+    if n % 64 == 0:
+        now = time.monotonic()
+        if first is None and now >= start + 0.5: first = (now, counts())
+        if now >= end - 0.5: last = (now, counts()); break
+span = last[0] - first[0]
+for name, a, b in zip(("offered", "forwarded", "dropped"), first[1], last[1]):
+    print("NEXNET-HOST-FIGURE %s %s %d %.3f" % (tag, name, b - a, span), flush=True)' \
+        "$2" "$3" "$MQ_HOST_IP" "$MQ_TAP" "$MQ_TAP2" || echo "run-guest: host action failed: $*" >&2 ;;
+    "mq udp-flows")
       ip netns exec "$NETNS" python3 -c 'import socket,sys
 for port in range(40000, 40016):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((sys.argv[1], port))
     for i in range(8): s.sendto(b"nexnet-flow %d %d" % (port, i), (sys.argv[2], 9))
     s.close()' "$MQ_HOST_IP" "$MQ_GUEST_IP" || echo "run-guest: host action failed: $1" >&2 ;;
-    *) echo "run-guest: refused host action: $1" >&2 ;;
+    *) echo "run-guest: refused host action: $*" >&2 ;;
   esac
 }
 host_requests() {
