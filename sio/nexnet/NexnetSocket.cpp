@@ -126,9 +126,9 @@ ssize_t NexnetSocket::send(const msghdr& message, int) {
     if (to->sin_family != AF_INET) return fail(EAFNOSUPPORT, "sio_sendto: a nexnet endpoint sends IPv4 only");
     if (to->sin_port == 0) return fail(EINVAL, "sio_sendto: destination port 0");
     const iovec& v = message.msg_iov[0];
-    Netbuf* wrapper = memory_.beginSend(v.iov_base, v.iov_len, NexnetEndpoint::kHeaderRoom);
-    if (wrapper == nullptr) return -1;
-    if (int error = endpoint_->send(wrapper, to->sin_addr, ntohs(to->sin_port)); error != 0)
+    Netbuf* netbuf = memory_.beginSend(v.iov_base, v.iov_len, NexnetEndpoint::kHeaderRoom);
+    if (netbuf == nullptr) return -1;
+    if (int error = endpoint_->send(netbuf, to->sin_addr, ntohs(to->sin_port)); error != 0)
         return fail(error, "sio_send: %zu sends wait for the interface's thread already", NexnetEndpoint::kMaxQueued);
     return static_cast<ssize_t>(v.iov_len);
 }
