@@ -85,7 +85,7 @@ public:
     enum Flag : std::uint16_t {
         kWrapped = 1u << 0,             ///< Wraps caller memory (wrapWithFreeCallback); not from a pool.
         kMarkedForBuffering = 1u << 1,  ///< Flagged by the low-resource layer for the reserve buffer.
-        kLent = 1u << 2,  ///< Lent by its holder (NetbufPool::lend): free() hands it back to the pool's lender.
+        kLent = 1u << 2,                ///< Lent (NetbufPool::lend): free() gives it back to the pool's lender.
         kFirstUserFlag = 1u << 8,       ///< First bit free for drivers and applications.
     };
 

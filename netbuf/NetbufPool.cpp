@@ -179,7 +179,8 @@ void NetbufPool::freeToOwners(Netbuf* const* netbufs, unsigned count) {
             continue;
         }
         unsigned end = start + 1;
-        while (end < count && netbufs[end]->poolId_ == first->poolId_ && (netbufs[end]->flags_ & (Netbuf::kWrapped | Netbuf::kLent)) == 0)
+        while (end < count && netbufs[end]->poolId_ == first->poolId_ &&
+               (netbufs[end]->flags_ & (Netbuf::kWrapped | Netbuf::kLent)) == 0)
             ++end;
         if (NetbufPool* pool = fromId(first->poolId_)) pool->freeBulk(netbufs + start, end - start);
         start = end;

@@ -339,7 +339,6 @@ std::uint64_t aioMethod(int fd, bool echo, Window window) {
     return count;
 }
 
-
 double measureUdp(const Method& method, std::size_t size, bool echo, double seconds) {
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> offered{0};
@@ -657,9 +656,9 @@ int main(int argc, char** argv) {
         std::printf("\nnull driver, 64-byte UDP frames to a nexnet endpoint (Mpps; ratio to DPDK testpmd io-fwd)\n");
         print("sio_recv + sio_release (nexnet endpoint on null:)", endpoint, "Mpps", dpdk);
         if (dpdk > 0)
-            std::printf("%-44s %9.3f Mpps (measured now, one forwarding core)\n", "DPDK testpmd io-fwd, net_null", dpdk);
-        else
-            std::printf("# DPDK testpmd: not measured (DPDK_ANCHORS=path/to/dpdk-anchors.sh runs it)\n");
+            std::printf("%-44s %9.3f Mpps (measured now, one forwarding core)\n", "DPDK testpmd io-fwd, net_null",
+                        dpdk);
+        else std::printf("# DPDK testpmd: not measured (DPDK_ANCHORS=path/to/dpdk-anchors.sh runs it)\n");
         std::printf("# %llu of %llu pointers outside the driver's pool (no payload copy: must be 0)\n",
                     static_cast<unsigned long long>(outside), static_cast<unsigned long long>(received));
     }

@@ -10,7 +10,7 @@
 namespace nexnet {
 
 namespace {
-constexpr std::uint16_t kLocalExperimentalEtherType = 0x88b5;        // IEEE 802 local experimental
+constexpr std::uint16_t kLocalExperimentalEtherType = 0x88b5;            // IEEE 802 local experimental
 constexpr std::uint32_t kUdpHeaders = IOEthernet::kHeaderSize + 20 + 8;  // Ethernet, IPv4, UDP
 }  // namespace
 
@@ -71,9 +71,8 @@ Result<std::unique_ptr<NullDriver>> NullDriver::create(const Options& options, s
     const std::uint32_t smallest = options.udpPort != 0 ? kUdpHeaders : IOEthernet::kHeaderSize;
     if (options.frameSize < smallest || options.frameSize > poolOptions.dataRoom)
         return R::failure(EINVAL,
-                          "size=" + std::to_string(options.frameSize) + ": frames are " +
-                              std::to_string(smallest) + " to " + std::to_string(poolOptions.dataRoom) +
-                              " bytes (a netbuf's data room)");
+                          "size=" + std::to_string(options.frameSize) + ": frames are " + std::to_string(smallest) +
+                              " to " + std::to_string(poolOptions.dataRoom) + " bytes (a netbuf's data room)");
     auto pool = NetbufPool::create(poolOptions);
     if (!pool) return R::failure(pool.error(), "cannot make a pool of " + std::to_string(poolSize) + " netbufs");
     std::unique_ptr<NullDriver> driver(new NullDriver(options));
@@ -98,36 +97,36 @@ bool parseUdp(const std::string& text, NullDriver::Options& options) {
 }  // namespace
 
 int NullDriver::registerWith(DriverRegistry& registry) {
-    return registry.registerDriver("null",
-                                   "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N][,udp=IPV4:PORT]",
-                                   "endless source and sink of frames, for tests and benchmarks",
-                                   {"size", "fill", "pool", "limit", "queues", "udp"}, [](const DriverUri& uri) {
-                                       using R = Result<std::unique_ptr<IONetwork>>;
-                                       Options options;
-                                       auto size = uri.number("size", 64, 65535, IOEthernet::kHeaderSize);
-                                       auto fill = uri.flag("fill", false);
-                                       auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
-                                       auto limit = uri.number("limit", UINT64_MAX);
-                                       auto queues = uri.number("queues", 1, kMaxQueues, 1);
-                                       if (!queues) return R::failure(queues);
-                                       if (!size) return R::failure(size);
-                                       if (!fill) return R::failure(fill);
-                                       if (!pool) return R::failure(pool);
-                                       if (!limit) return R::failure(limit);
-                                       options.frameSize = static_cast<std::uint32_t>(size.value());
-                                       options.fill = fill.value();
-                                       options.limit = limit.value();
-                                       options.queues = static_cast<unsigned>(queues.value());
-                                       if (auto udp = uri.option("udp")) {
-                                           if (!parseUdp(*udp, options)) {
-                                               return R::failure(EINVAL, "udp=" + *udp + ": IPV4:PORT, PORT 1 to 65535");
-                                           }
-                                           options.fill = true;
-                                       }
-                                       auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
-                                       if (!driver) return R::failure(driver);
-                                       return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
-                                   });
+    return registry.registerDriver(
+        "null", "null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N][,udp=IPV4:PORT]",
+        "endless source and sink of frames, for tests and benchmarks",
+        {"size", "fill", "pool", "limit", "queues", "udp"}, [](const DriverUri& uri) {
+            using R = Result<std::unique_ptr<IONetwork>>;
+            Options options;
+            auto size = uri.number("size", 64, 65535, IOEthernet::kHeaderSize);
+            auto fill = uri.flag("fill", false);
+            auto pool = uri.number("pool", 8192, UINT32_MAX - 1, 1);
+            auto limit = uri.number("limit", UINT64_MAX);
+            auto queues = uri.number("queues", 1, kMaxQueues, 1);
+            if (!queues) return R::failure(queues);
+            if (!size) return R::failure(size);
+            if (!fill) return R::failure(fill);
+            if (!pool) return R::failure(pool);
+            if (!limit) return R::failure(limit);
+            options.frameSize = static_cast<std::uint32_t>(size.value());
+            options.fill = fill.value();
+            options.limit = limit.value();
+            options.queues = static_cast<unsigned>(queues.value());
+            if (auto udp = uri.option("udp")) {
+                if (!parseUdp(*udp, options)) {
+                    return R::failure(EINVAL, "udp=" + *udp + ": IPV4:PORT, PORT 1 to 65535");
+                }
+                options.fill = true;
+            }
+            auto driver = create(options, static_cast<std::uint32_t>(pool.value()));
+            if (!driver) return R::failure(driver);
+            return R(std::unique_ptr<IONetwork>(std::move(driver.value())));
+        });
 }
 
 int NullDriver::resetAndEnable(bool enable) {

@@ -231,7 +231,7 @@ TEST_F(SioNexnetTest, ASendIsTheReservedNetbufItselfAndItComesBackToTheProgram) 
     ASSERT_EQ(sent.frames.size(), static_cast<std::size_t>(kSends));
     for (const auto& [netbuf, frame] : sent.frames) {
         EXPECT_EQ(netbuf, pool.netbufContaining(buffer));  // the reserved netbuf, not a wrapper or a copy
-        EXPECT_EQ(frame + 42, buffer);                      // its headers built in its headroom
+        EXPECT_EQ(frame + 42, buffer);                     // its headers built in its headroom
     }
     EXPECT_EQ(endpoint->memory().copiedSends(), 0u);
     EXPECT_EQ(sio_release(mem_, buffer, 1200), 0) << sio_last_error();
