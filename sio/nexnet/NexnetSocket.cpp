@@ -73,6 +73,10 @@ UdpDatagram NexnetSocket::popDatagram() {
     UdpDatagram datagram = backlog_[backlogHead_];
     backlogHead_ = (backlogHead_ + 1) % kBacklog;
     --backlogCount_;
+    // The interface's thread wrote each netbuf's metadata on another core: its first read here was
+    // most of this thread's cost per datagram (perf on null:, in PoolMemory::hold). Fetch the one a
+    // few datagrams ahead while this one is handed out.
+    if (backlogCount_ > kPrefetchAhead) __builtin_prefetch(backlog_[(backlogHead_ + kPrefetchAhead) % kBacklog].netbuf);
     memory_.hold(datagram.netbuf);
     return datagram;
 }

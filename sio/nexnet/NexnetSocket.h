@@ -78,6 +78,7 @@ private:
     AioQueue pending_;
     bool closing_ = false;
     static constexpr std::size_t kBacklog = 1024;
+    static constexpr std::size_t kPrefetchAhead = 4;
 };
 
 }  // namespace nexnet::sio
