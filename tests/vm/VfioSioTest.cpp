@@ -72,8 +72,8 @@ struct Proof {
 /// whose device address for that byte is the IOMMU mapping of it, its frame at the address the
 /// driver gave the receive descriptor (the netbuf's buffer plus the pool's headroom: e1000e and
 /// virtio-net both post bufferIoAddress() + headroom), and in the netbuf the driver handed up.
-void checkWhereTheNicWroteIt(const void* p, std::size_t size, const dma_info& info, NetbufPool& pool,
-                             Frames& frames, Proof& proof) {
+void checkWhereTheNicWroteIt(const void* p, std::size_t size, const dma_info& info, NetbufPool& pool, Frames& frames,
+                             Proof& proof) {
     const auto* payload = static_cast<const std::uint8_t*>(p);
     const auto* start = static_cast<const std::uint8_t*>(info.di_addr);
     proof.datagrams++;
