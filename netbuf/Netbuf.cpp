@@ -21,8 +21,12 @@ constexpr std::uint16_t kNoPool = 0xffff;
 NetbufPool* Netbuf::pool() const { return (flags_ & kWrapped) != 0 ? nullptr : NetbufPool::fromId(poolId_); }
 
 void Netbuf::free() {
-    if ((flags_ & kWrapped) == 0) {
+    if ((flags_ & (kWrapped | kLent)) == 0) {
         if (NetbufPool* owner = NetbufPool::fromId(poolId_)) owner->free(this);
+        return;
+    }
+    if ((flags_ & kLent) != 0) {
+        if (NetbufPool* owner = NetbufPool::fromId(poolId_)) owner->takeBack(this);
         return;
     }
     auto* tail = reinterpret_cast<WrapperTail*>(this + 1);

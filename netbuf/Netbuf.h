@@ -85,6 +85,7 @@ public:
     enum Flag : std::uint16_t {
         kWrapped = 1u << 0,             ///< Wraps caller memory (wrapWithFreeCallback); not from a pool.
         kMarkedForBuffering = 1u << 1,  ///< Flagged by the low-resource layer for the reserve buffer.
+        kLent = 1u << 2,                ///< Lent (NetbufPool::lend): free() gives it back to the pool's lender.
         kFirstUserFlag = 1u << 8,       ///< First bit free for drivers and applications.
     };
 
@@ -149,7 +150,7 @@ public:
         return 0;
     }
     /// Makes the netbuf as a fresh one from NetbufPool::allocate: empty, data() @p headroom bytes
-    /// in, and every piece of metadata from an earlier use cleared (flags but kWrapped, owner,
+    /// in, and every piece of metadata from an earlier use cleared (flags but kWrapped and kLent, owner,
     /// timestamp, offload). What a driver calls on netbufs taken with NetbufPool::getBulk before
     /// it receives into them, so nothing of a previous packet leaks into the next.
     /// @return 0, or ERANGE when @p headroom exceeds the capacity (nothing changed).
@@ -158,7 +159,7 @@ public:
         offset_ = headroom;
         length_ = 0;
         owner_ = 0;
-        flags_ &= kWrapped;
+        flags_ &= kWrapped | kLent;
         timestamp_ = 0;
         offload_ = {};
         return 0;
@@ -193,7 +194,8 @@ public:
     std::uint16_t poolId() const { return poolId_; }
     /// The pool it belongs to, or nullptr for a wrapped netbuf.
     NetbufPool* pool() const;
-    /// Returns the netbuf to its pool, or calls the free callback of a wrapped one (nb_free).
+    /// Returns the netbuf to its pool, hands a lent one to its pool's lender (NetbufPool::lend), or
+    /// calls the free callback of a wrapped one (nb_free).
     void free();
 
     /// Id of the application holding the buffer exclusively, 0 for the framework (app rings).
@@ -218,10 +220,11 @@ public:
     const NetbufOffload& offload() const { return offload_; }
     /// Flag bits (Flag values and driver-defined bits from kFirstUserFlag).
     std::uint16_t flags() const { return flags_; }
-    /// Replaces the flag bits, except kWrapped: that one says how free() returns the memory and
-    /// stays as wrapWithFreeCallback or the pool set it.
+    /// Replaces the flag bits, except kWrapped and kLent: they say how free() returns the memory
+    /// and stay as wrapWithFreeCallback, the pool or NetbufPool::lend set them.
     void setFlags(std::uint16_t flags) {
-        flags_ = static_cast<std::uint16_t>((flags & ~kWrapped) | (flags_ & kWrapped));
+        constexpr std::uint16_t kept = kWrapped | kLent;
+        flags_ = static_cast<std::uint16_t>((flags & ~kept) | (flags_ & kept));
     }
 
     /// Wraps caller memory in a netbuf (nb_alloc_wrapper): @p data of @p size bytes, the packet

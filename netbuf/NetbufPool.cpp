@@ -182,17 +182,40 @@ void NetbufPool::freeToOwners(Netbuf* const* netbufs, unsigned count) {
     unsigned start = 0;
     while (start < count) {
         Netbuf* first = netbufs[start];
-        if ((first->flags_ & Netbuf::kWrapped) != 0) {
+        if ((first->flags_ & (Netbuf::kWrapped | Netbuf::kLent)) != 0) {
             first->free();
             ++start;
             continue;
         }
         unsigned end = start + 1;
-        while (end < count && netbufs[end]->poolId_ == first->poolId_ && (netbufs[end]->flags_ & Netbuf::kWrapped) == 0)
+        while (end < count && netbufs[end]->poolId_ == first->poolId_ &&
+               (netbufs[end]->flags_ & (Netbuf::kWrapped | Netbuf::kLent)) == 0)
             ++end;
         if (NetbufPool* pool = fromId(first->poolId_)) pool->freeBulk(netbufs + start, end - start);
         start = end;
     }
+}
+
+void NetbufPool::takeBack(Netbuf* netbuf) {
+    netbuf->flags_ = static_cast<std::uint16_t>(netbuf->flags_ & ~Netbuf::kLent);
+    lent_.fetch_sub(1, std::memory_order_relaxed);
+    if (NetbufLender* lender = lender_.load(std::memory_order_acquire)) {
+        lender->netbufReturned(netbuf);
+        return;
+    }
+    freeUnlent(&netbuf, 1);
+}
+
+void NetbufPool::freeSortingLent(Netbuf* const* netbufs, unsigned count) {
+    // Runs of netbufs not lent go to the cache together; each lent one goes back to its lender.
+    unsigned start = 0;
+    for (unsigned i = 0; i < count; ++i) {
+        if ((netbufs[i]->flags_ & Netbuf::kLent) == 0) continue;
+        if (i > start) freeUnlent(netbufs + start, i - start);
+        takeBack(netbufs[i]);
+        start = i + 1;
+    }
+    if (count > start) freeUnlent(netbufs + start, count - start);
 }
 
 void NetbufPool::putSlow(Netbuf* const* netbufs, unsigned count) {

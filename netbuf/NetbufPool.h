@@ -4,6 +4,7 @@
 
 #include "netbuf/DmaRegion.h"
 #include "netbuf/Netbuf.h"
+#include "netbuf/NetbufLender.h"
 #include "netbuf/Result.h"
 
 #include <atomic>
@@ -103,8 +104,36 @@ public:
     }
     /// Returns one netbuf. It must come from this pool and not be used afterwards.
     void free(Netbuf* netbuf) { freeBulk(&netbuf, 1); }
-    /// Returns @p count netbufs, all from this pool.
+    /// Returns @p count netbufs, all from this pool. A lent one (lend()) goes to the lender.
     void freeBulk(Netbuf* const* netbufs, unsigned count) {
+        // One relaxed load per burst: only while netbufs are lent does a free look at each one.
+        if (lent_.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+            freeSortingLent(netbufs, count);
+            return;
+        }
+        freeUnlent(netbufs, count);
+    }
+
+    /// Lends @p netbuf, of this pool and held by the caller, to a path that will free it (a
+    /// transmit path): when it is freed, by any call on any thread, the lender set with
+    /// setLender() gets it back (NetbufLender::netbufReturned) instead of the free netbufs.
+    /// Any thread; the caller hands the netbuf on after this returns. No allocation, no lock.
+    void lend(Netbuf* netbuf) {
+        lent_.fetch_add(1, std::memory_order_relaxed);
+        netbuf->flags_ = static_cast<std::uint16_t>(netbuf->flags_ | Netbuf::kLent);
+    }
+    /// Sets who gets lent netbufs back (nullptr: nobody; a lent netbuf freed then returns to the
+    /// pool). Set it before the first lend(); clear it only once no netbuf is lent any more.
+    void setLender(NetbufLender* lender) { lender_.store(lender, std::memory_order_release); }
+    /// Netbufs lent and not returned yet.
+    std::uint32_t lent() const { return lent_.load(std::memory_order_relaxed); }
+    /// Hands lent @p netbuf back to the lender, no longer marked lent (Netbuf::free and the free
+    /// calls use it; not for callers).
+    void takeBack(Netbuf* netbuf);
+
+private:
+    // freeBulk without the lent check: into this thread's cache.
+    void freeUnlent(Netbuf* const* netbufs, unsigned count) {
         if (ThreadCache* cache = cachedThreadCache()) [[likely]] {
             std::uint32_t have = cache->count.load(std::memory_order_relaxed);
             if (have + count <= cacheSize_) [[likely]] {
@@ -115,7 +144,9 @@ public:
         }
         putSlow(netbufs, count);
     }
+    void freeSortingLent(Netbuf* const* netbufs, unsigned count);
 
+public:
     /// Frees @p count netbufs that may come from different pools (or be wrapped), each to its
     /// own: what a transmit path calls on netbufs another driver received. Runs of netbufs from
     /// one pool are freed in bulk.
@@ -251,6 +282,10 @@ private:
     alignas(64) std::atomic<std::uint64_t> head_{0};
     std::atomic<std::uint32_t> sharedFree_{0};
     std::unique_ptr<std::atomic<std::uint32_t>[]> next_;
+    // Read by every freeBulk, written per lend: a line of its own, so lending (sio sends) does not
+    // disturb the fields every fast path reads, nor the shared stack's head.
+    alignas(64) std::atomic<std::uint32_t> lent_{0};
+    std::atomic<NetbufLender*> lender_{nullptr};
 
     alignas(64) std::atomic<std::uint32_t> highWater_{0};
     std::atomic<std::uint64_t> failures_{0};

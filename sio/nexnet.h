@@ -15,9 +15,14 @@
 ///   refused (ENOTSUP), and dma_free of the pool's handle too (sio_close ends it);
 /// - sends need a destination (sio_sendto, or sio_sendmsg with msg_name): EDESTADDRREQ;
 ///   one buffer per datagram (the payload of one netbuf); no control messages;
-/// - a send hands the buffer to the interface's thread without a copy; sio_release right after
-///   is allowed and takes effect when the driver is done with it (as after a zero-copy send on
-///   a kernel socket);
+/// - a send hands the netbuf holding the buffer to the interface's thread without a copy or an
+///   allocation: the driver sends that very netbuf, from its device address (a VFIO NIC reads the
+///   payload where the program wrote it), and gives it back to the program when done. The buffer
+///   must come from sio_reserve or a receive: other memory is refused (EINVAL), as a kernel socket
+///   refuses memory not associated with it. A second send of a buffer whose first send is still
+///   in flight goes out in a copy (a netbuf cannot sit in a transmit ring twice). sio_release
+///   right after a send is allowed and takes effect when the driver is done with it (as after a
+///   zero-copy send on a kernel socket);
 /// - sio_close ends the interface too, and frees every buffer the program still holds from it.
 #include "sio/dma.h"
 

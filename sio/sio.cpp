@@ -113,9 +113,10 @@ const char* sio_mode_message(void) {
 }
 
 int sio_set_mode(int mode) {
-    int error = Mode::instance().set(mode, Sockets::instance().size());
-    if (error == EBUSY)
-        return fail(EBUSY, "sio_set_mode: %zu sockets are in use with sio/aio calls", Sockets::instance().size());
+    // The mode is the kernel sockets' transport: nexnet endpoints open meanwhile do not hold it.
+    const std::size_t inUse = nexnet::sio::KernelSocket::inUse();
+    int error = Mode::instance().set(mode, inUse);
+    if (error == EBUSY) return fail(EBUSY, "sio_set_mode: %zu kernel sockets are in use with sio/aio calls", inUse);
     if (error == EINVAL) return fail(EINVAL, "sio_set_mode: %d is neither SIO_MODE_URING nor SIO_MODE_EPOLL", mode);
     if (error == ENOTSUP)
         return fail(ENOTSUP, "sio_set_mode: io_uring mode cannot run here: %s",

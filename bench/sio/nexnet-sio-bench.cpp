@@ -1,7 +1,8 @@
 // nexnet-sio-bench: the Drepper API on kernel sockets against the ways programs use the kernel
 // today, side by side in one run, over a veth pair between two namespaces the benchmark makes.
 //
-//   nexnet-sio-bench [--seconds S] [--runs N] [--udp-only | --tcp-only] [--no-nexnet]   (root)
+//   nexnet-sio-bench [--seconds S] [--runs N] [--udp-only | --tcp-only | --null-only] [--no-nexnet] [--no-null]
+//   (root; DPDK_ANCHORS=path/to/dpdk-anchors.sh adds DPDK testpmd's null io-fwd, measured in the same run)
 //
 // UDP: a sender thread in one namespace (pinned to CPU 1) blasts datagrams with sendmmsg;
 // the receiver (pinned to CPU 0) receives them with each method in turn, counting, and in the
@@ -9,7 +10,8 @@
 // epoll mode); aio_recvfrom pre-posted on an event channel, answered with lio_listio;
 // epoll + recvmmsg/sendmmsg (batch 64); plain recvfrom/sendto. 64 and 1472 bytes. And the same
 // sender blasting at a nexnet endpoint (sio_nexnet_open) on a tap whose kernel end is in the
-// sender's namespace, received with sio_recvfrom in the tap driver's netbufs.
+// sender's namespace, received with sio_recvfrom in the tap driver's netbufs. And sio_recv on an
+// endpoint of the null driver (no wire) in Mpps, beside DPDK testpmd's io-fwd on net_null.
 // TCP: 1 MiB sends to a kernel receiver in the other namespace: sio_send (IORING_OP_SEND_ZC
 // from registered DMA memory) against send(2), in Gbit/s and sender CPU seconds per GB, and how
 // many zero-copy sends the kernel copied anyway (veth hands the pages to another namespace's
@@ -100,8 +102,25 @@ void tearDownNamespaces() {
 
 // ---- UDP ------------------------------------------------------------------------------------
 
-// Blasts datagrams of @p size at @p ip until @p stop, with sendmmsg batches of 64.
-void blast(std::size_t size, const std::atomic<bool>& stop, const char* ip) {
+struct Figures {
+    std::vector<double> runs;
+    double median() const {
+        std::vector<double> sorted = runs;
+        std::sort(sorted.begin(), sorted.end());
+        return sorted.empty() ? 0 : sorted[sorted.size() / 2];
+    }
+    double min() const { return runs.empty() ? 0 : *std::min_element(runs.begin(), runs.end()); }
+    double max() const { return runs.empty() ? 0 : *std::max_element(runs.begin(), runs.end()); }
+};
+
+// What the sender offered in the last measurement's window (datagrams per second): when a method
+// receives about as much, the sender, not the method, set its figure.
+double gOffered = 0;
+
+// Blasts datagrams of @p size at @p ip until @p stop, with sendmmsg batches of 64; counts into
+// @p offered what it sent between @p from and @p until.
+void blast(std::size_t size, const std::atomic<bool>& stop, const char* ip, Clock::time_point from,
+           Clock::time_point until, std::atomic<std::uint64_t>& offered) {
     pin(1);
     int fd = socketIn(senderNs, SOCK_DGRAM);
     sockaddr_in to = addressOf(ip, kPort);
@@ -113,7 +132,11 @@ void blast(std::size_t size, const std::atomic<bool>& stop, const char* ip) {
         m.msg_hdr.msg_iov = &vector;
         m.msg_hdr.msg_iovlen = 1;
     }
-    while (!stop.load(std::memory_order_relaxed)) sendmmsg(fd, messages, kBatch, 0);
+    while (!stop.load(std::memory_order_relaxed)) {
+        int n = sendmmsg(fd, messages, kBatch, 0);
+        auto now = Clock::now();
+        if (n > 0 && now >= from && now < until) offered.fetch_add(static_cast<unsigned>(n), std::memory_order_relaxed);
+    }
     close(fd);
 }
 
@@ -316,28 +339,19 @@ std::uint64_t aioMethod(int fd, bool echo, Window window) {
     return count;
 }
 
-struct Figures {
-    std::vector<double> runs;
-    double median() const {
-        std::vector<double> sorted = runs;
-        std::sort(sorted.begin(), sorted.end());
-        return sorted.empty() ? 0 : sorted[sorted.size() / 2];
-    }
-    double min() const { return runs.empty() ? 0 : *std::min_element(runs.begin(), runs.end()); }
-    double max() const { return runs.empty() ? 0 : *std::max_element(runs.begin(), runs.end()); }
-};
-
 double measureUdp(const Method& method, std::size_t size, bool echo, double seconds) {
     std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> offered{0};
     int fd = receiverSocket();
-    std::thread sender(blast, size, std::cref(stop), kReceiverIp);
-    pin(0);
     Window window;
     window.from = Clock::now() + std::chrono::milliseconds(300);  // warm-up, not counted
     window.until = window.from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::thread sender(blast, size, std::cref(stop), kReceiverIp, window.from, window.until, std::ref(offered));
+    pin(0);
     std::uint64_t count = method(fd, echo, window);
     stop = true;
     sender.join();
+    gOffered = static_cast<double>(offered.load()) / seconds;
     sio_close(fd);  // (a plain close for a socket the sio calls never saw)
     return static_cast<double>(count) / seconds;
 }
@@ -376,10 +390,11 @@ bool openNexnetEndpoint() {
 // the tap driver received into.
 double measureNexnet(std::size_t size, bool echo, double seconds) {
     std::atomic<bool> stop{false};
-    std::thread sender(blast, size, std::cref(stop), kEndpointIp);
-    pin(0);
+    std::atomic<std::uint64_t> offered{0};
     auto from = Clock::now() + std::chrono::milliseconds(300),
          until = from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::thread sender(blast, size, std::cref(stop), kEndpointIp, from, until, std::ref(offered));
+    pin(0);
     std::uint64_t count = 0;
     for (auto now = Clock::now(); now < until; now = Clock::now()) {
         for (unsigned i = 0; i < kBatch; ++i) {
@@ -399,7 +414,69 @@ double measureNexnet(std::size_t size, bool echo, double seconds) {
     // What the sender left in flight is drained, so the next run starts empty.
     void* data;
     while (sio_recv(nexnetFd, &data, 2048, MSG_DONTWAIT) >= 0) sio_release(nexnetMemory, data, 1);
+    gOffered = static_cast<double>(offered.load()) / seconds;
     return static_cast<double>(count) / seconds;
+}
+
+// ---- a nexnet endpoint on the null driver ----------------------------------------------------
+
+// sio_recv + sio_release on an endpoint whose driver is null: with udp= it makes every received
+// frame a 64-byte UDP datagram to the endpoint (no wire, no kernel): the cost of the driver's
+// receive burst, the protocol layer and the sio calls, in Mpps, beside DPDK testpmd's io-fwd on
+// net_null. The interface's thread (made by sio_nexnet_open) runs on CPU 1, the receiver on CPU 0.
+// Every pointer sio_recv returns is checked to lie in the pool the driver filled (no copy).
+struct NullFigures {
+    double mpps = 0;
+    std::uint64_t outside = 0;  // pointers outside the driver's pool (must be 0)
+    std::uint64_t received = 0;
+};
+
+NullFigures measureNull(double seconds) {
+    NullFigures figures;
+    pin(1);  // the interface's thread is made here and keeps this CPU
+    dma_mem_t mem;
+    int fd = sio_nexnet_open("null:,udp=10.90.0.2:9000,size=64", "10.90.0.2/24", 9000, &mem);
+    pin(0);
+    if (fd < 0) {
+        std::fprintf(stderr, "null endpoint: %s\n", sio_last_error());
+        return figures;
+    }
+    dma_info pool{};
+    dma_getinfo(mem, &pool);
+    auto* start = static_cast<const char*>(pool.di_addr);
+    auto from = Clock::now() + std::chrono::milliseconds(300),
+         until = from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::uint64_t count = 0;
+    for (auto now = Clock::now(); now < until; now = Clock::now()) {
+        for (unsigned i = 0; i < kBatch; ++i) {
+            void* data;
+            ssize_t n = sio_recv(fd, &data, 2048, 0);
+            if (n < 0) break;
+            auto* p = static_cast<const char*>(data);
+            figures.outside += p < start || p + n > start + pool.di_size;
+            sio_release(mem, data, static_cast<std::size_t>(n));
+            count += now >= from;
+        }
+    }
+    sio_close(fd);
+    figures.received = count;
+    figures.mpps = static_cast<double>(count) / seconds / 1e6;
+    return figures;
+}
+
+// DPDK testpmd io-fwd on two net_null ports, measured now by the peer script named in
+// DPDK_ANCHORS (../shared/bench/dpdk-anchors.sh, as scripts/bench.sh uses it): 0 when not given.
+double dpdkNullMpps() {
+    const char* script = std::getenv("DPDK_ANCHORS");
+    if (script == nullptr || access(script, R_OK) != 0) return 0;
+    FILE* p = popen(("bash " + std::string(script) + " null 2>/dev/null").c_str(), "r");
+    if (p == nullptr) return 0;
+    char line[256];
+    double mpps = 0;
+    while (std::fgets(line, sizeof line, p) != nullptr)
+        if (std::sscanf(line, "dpdk_testpmd_null_iofwd %lf", &mpps) == 1) break;
+    pclose(p);
+    return mpps;
 }
 
 // ---- TCP ------------------------------------------------------------------------------------
@@ -485,7 +562,7 @@ void print(const char* name, const Figures& f, const char* unit, double referenc
 int main(int argc, char** argv) {
     double seconds = 2;
     int runs = 3;
-    bool udp = true, tcp = true, nexnet = true;
+    bool udp = true, tcp = true, nexnet = true, null = true;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
@@ -493,8 +570,12 @@ int main(int argc, char** argv) {
         else if (a == "--udp-only") tcp = false;
         else if (a == "--tcp-only") udp = false;
         else if (a == "--no-nexnet") nexnet = false;
+        else if (a == "--no-null") null = false;
+        else if (a == "--null-only") udp = tcp = nexnet = false;
         else {
-            std::fprintf(stderr, "usage: %s [--seconds S] [--runs N] [--udp-only | --tcp-only] [--no-nexnet]\n",
+            std::fprintf(stderr,
+                         "usage: %s [--seconds S] [--runs N] [--udp-only | --tcp-only | --null-only] [--no-nexnet] "
+                         "[--no-null]\n",
                          argv[0]);
             return 2;
         }
@@ -503,7 +584,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nexnet-sio-bench: needs root (network namespaces)\n");
         return 2;
     }
-    if (!setUpNamespaces()) {
+    if ((udp || tcp || nexnet) && !setUpNamespaces()) {
         std::fprintf(stderr, "nexnet-sio-bench: cannot make the namespaces and veth pair\n");
         tearDownNamespaces();
         return 1;
@@ -533,26 +614,53 @@ int main(int argc, char** argv) {
     for (std::size_t size : {std::size_t{64}, std::size_t{1472}}) {
         for (bool echo : {false, true}) {
             if (!udp) break;
-            std::vector<Figures> figures(entries.size());
-            Figures endpoint;
+            std::vector<Figures> figures(entries.size()), offeredRuns(entries.size());
+            Figures endpoint, endpointOffered;
             // Alternated: run r of every method before run r+1 of any, so drift hits all alike.
             for (int r = 0; r < runs; ++r) {
                 for (std::size_t e = 0; e < entries.size(); ++e) {
                     if (entries[e].mode != 0 && sio_set_mode(entries[e].mode) != 0) continue;
                     figures[e].runs.push_back(measureUdp(entries[e].method, size, echo, seconds) / 1e6);
+                    offeredRuns[e].runs.push_back(gOffered / 1e6);
                 }
-                if (nexnetFd >= 0) endpoint.runs.push_back(measureNexnet(size, echo, seconds) / 1e6);
+                if (nexnetFd >= 0) {
+                    endpoint.runs.push_back(measureNexnet(size, echo, seconds) / 1e6);
+                    endpointOffered.runs.push_back(gOffered / 1e6);
+                }
             }
             std::printf("\nUDP %zu B, %s (Mmsg/s; ratio to recvmmsg)\n", size,
                         echo ? "received and echoed" : "received");
             for (std::size_t e = 0; e < entries.size(); ++e)
-                if (!figures[e].runs.empty()) print(entries[e].name, figures[e], "Mmsg/s", figures[0].median());
+                if (!figures[e].runs.empty()) {
+                    print(entries[e].name, figures[e], "Mmsg/s", figures[0].median());
+                    std::printf("    (sender offered %.3f Mmsg/s)\n", offeredRuns[e].median());
+                }
             if (!endpoint.runs.empty()) {
                 print("nexnet endpoint on a tap: sio_recvfrom/sio_sendto", endpoint, "Mmsg/s", figures[0].median());
+                std::printf("    (sender offered %.3f Mmsg/s)\n", endpointOffered.median());
                 std::printf("  (ratio to the kernel socket with sio_recvfrom/sio_sendto in io_uring mode: %.2fx)\n",
                             figures[2].median() > 0 ? endpoint.median() / figures[2].median() : 0.0);
             }
         }
+    }
+    if (null) {
+        Figures endpoint;
+        std::uint64_t outside = 0, received = 0;
+        for (int r = 0; r < runs; ++r) {
+            NullFigures f = measureNull(seconds);
+            endpoint.runs.push_back(f.mpps);
+            outside += f.outside;
+            received += f.received;
+        }
+        double dpdk = dpdkNullMpps();
+        std::printf("\nnull driver, 64-byte UDP frames to a nexnet endpoint (Mpps; ratio to DPDK testpmd io-fwd)\n");
+        print("sio_recv + sio_release (nexnet endpoint on null:)", endpoint, "Mpps", dpdk);
+        if (dpdk > 0)
+            std::printf("%-44s %9.3f Mpps (measured now, one forwarding core)\n", "DPDK testpmd io-fwd, net_null",
+                        dpdk);
+        else std::printf("# DPDK testpmd: not measured (DPDK_ANCHORS=path/to/dpdk-anchors.sh runs it)\n");
+        std::printf("# %llu of %llu pointers outside the driver's pool (no payload copy: must be 0)\n",
+                    static_cast<unsigned long long>(outside), static_cast<unsigned long long>(received));
     }
     if (tcp) {
         sio_set_mode(SIO_MODE_URING);

@@ -15,7 +15,7 @@ namespace nexnet {
 /// A driver with no hardware: every receiveBurst returns a full burst of frames, every
 /// transmitBurst accepts and frees everything. nexnet's counterpart of DPDK's net_null.
 ///
-/// URI: `null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N]`
+/// URI: `null:[,size=BYTES][,fill=0|1][,pool=N][,limit=FRAMES][,queues=N][,udp=IPV4:PORT]`
 /// - size: frame size in bytes, 14 to the pool's data room (default 64).
 /// - fill: 1 writes a test frame into every received netbuf: broadcast, EtherType 0x88b5, then
 ///   the frame's sequence number on its queue (8 bytes, host order, at offset 14, when the frame
@@ -25,6 +25,10 @@ namespace nexnet {
 ///   burst: kBurst).
 /// - limit: frames each queue produces before it stops (default: endless).
 /// - queues: 1 to 16 queue pairs (default 1), independent sources and sinks.
+/// - udp: IPV4:PORT makes the test frames UDP datagrams (implies fill=1): to the driver's own
+///   Ethernet address from another one, from 192.0.2.1 port 9 to IPV4:PORT, the IPv4 header's checksum right, the UDP
+///   checksum 0 (none); the sequence number and queue are the payload's first 9 bytes. What a
+///   benchmark of a UDP receiver above the protocol layer (a nexnet endpoint) needs.
 ///
 /// Threading: each queue's state (what it produced) is its own, on its own cache line; queues run
 /// on their own threads with nothing shared but the pool, whose thread caches keep them apart.
@@ -36,6 +40,8 @@ public:
         bool fill = false;                 ///< Write a test frame into each received netbuf.
         std::uint64_t limit = UINT64_MAX;  ///< Frames each queue produces before receiveBurst returns 0.
         unsigned queues = 1;               ///< Queue pairs, 1 to kMaxQueues.
+        std::uint32_t udpAddress = 0;      ///< udp=: destination IPv4 address (network order), 0: no UDP.
+        std::uint16_t udpPort = 0;         ///< udp=: destination port (host order).
     };
 
     /// Makes a null driver with its own pool of @p poolSize netbufs. Errors: EINVAL for a frame
@@ -74,8 +80,11 @@ private:
         std::atomic<std::uint64_t> produced{0};
     };
 
+    void writeUdpTemplate();
+
     Options options_;
     std::vector<std::uint8_t> template_;
+    std::uint32_t sequenceAt_ = kHeaderSize;  // where each frame's sequence number goes
     std::array<Queue, kMaxQueues> queues_{};
 };
 

@@ -18,9 +18,10 @@ KernelSocket::KernelSocket(int fd, int type, int family)
       nameRoom_(family == AF_UNIX ? 112 : 32),
       controlRoom_(family == AF_UNIX ? 128 : 80) {
     backlog_.resize(64);
+    live_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-KernelSocket::~KernelSocket() = default;
+KernelSocket::~KernelSocket() { live_.fetch_sub(1, std::memory_order_acq_rel); }
 
 // ---- associations ---------------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ public:
     /// address family @p family (the room kept for the sender's address depends on it).
     KernelSocket(int fd, int type, int family);
     ~KernelSocket() override;
+    /// Kernel sockets in use with the sio calls now (io_uring or epoll): what the mode depends on.
+    /// A nexnet endpoint is none: sio_set_mode may switch while one is open.
+    static std::size_t inUse() { return live_.load(std::memory_order_acquire); }
 
     int associate(Memory& memory, unsigned flags) override;
     int disassociate(Memory& memory) override;
@@ -194,6 +197,9 @@ private:
     std::vector<Filled> backlog_;  // ring
     std::size_t backlogHead_ = 0, backlogCount_ = 0;
     AioQueue pending_;  // pre-posted aio receives, oldest first
+
+private:
+    static inline std::atomic<std::size_t> live_{0};
 };
 
 }  // namespace nexnet::sio

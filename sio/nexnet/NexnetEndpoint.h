@@ -53,6 +53,8 @@ public:
     int readinessFd() const;
     /// The pool the driver receives into.
     std::shared_ptr<NetbufPool> pool() const;
+    /// The interface (control calls only: its data path runs on the interface's thread).
+    NetworkInterface& interface() { return *interface_; }
     /// Bytes a payload needs in front of it for the UDP, IPv4 and Ethernet headers.
     static constexpr std::uint32_t kHeaderRoom = 14 + 20 + 8;
 

@@ -73,6 +73,10 @@ UdpDatagram NexnetSocket::popDatagram() {
     UdpDatagram datagram = backlog_[backlogHead_];
     backlogHead_ = (backlogHead_ + 1) % kBacklog;
     --backlogCount_;
+    // The interface's thread wrote each netbuf's metadata on another core: its first read here was
+    // most of this thread's cost per datagram (perf on null:, in PoolMemory::hold). Fetch the one a
+    // few datagrams ahead while this one is handed out.
+    if (backlogCount_ > kPrefetchAhead) __builtin_prefetch(backlog_[(backlogHead_ + kPrefetchAhead) % kBacklog].netbuf);
     memory_.hold(datagram.netbuf);
     return datagram;
 }
@@ -126,9 +130,9 @@ ssize_t NexnetSocket::send(const msghdr& message, int) {
     if (to->sin_family != AF_INET) return fail(EAFNOSUPPORT, "sio_sendto: a nexnet endpoint sends IPv4 only");
     if (to->sin_port == 0) return fail(EINVAL, "sio_sendto: destination port 0");
     const iovec& v = message.msg_iov[0];
-    Netbuf* wrapper = memory_.beginSend(v.iov_base, v.iov_len, NexnetEndpoint::kHeaderRoom);
-    if (wrapper == nullptr) return -1;
-    if (int error = endpoint_->send(wrapper, to->sin_addr, ntohs(to->sin_port)); error != 0)
+    Netbuf* netbuf = memory_.beginSend(v.iov_base, v.iov_len, NexnetEndpoint::kHeaderRoom);
+    if (netbuf == nullptr) return -1;
+    if (int error = endpoint_->send(netbuf, to->sin_addr, ntohs(to->sin_port)); error != 0)
         return fail(error, "sio_send: %zu sends wait for the interface's thread already", NexnetEndpoint::kMaxQueued);
     return static_cast<ssize_t>(v.iov_len);
 }

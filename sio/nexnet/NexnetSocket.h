@@ -17,8 +17,8 @@ class PoolMemory;
 
 /// A nexnet UDP endpoint behind a descriptor (a dup of its readiness eventfd). Received
 /// datagrams are the driver's netbufs: a receive hands the program the payload where the
-/// driver put it and marks the netbuf held (PoolMemory); a send hands a wrapper over the
-/// program's netbuf to the interface's thread (NexnetEndpoint::send).
+/// driver put it and marks the netbuf held (PoolMemory); a send lends the program's netbuf itself
+/// to the interface's thread (NexnetEndpoint::send), which builds the headers in its headroom.
 ///
 /// Receiving takes the endpoint's datagrams in bursts into a backlog, under one lock; a blocking
 /// receive sleeps in poll(2) on the readiness descriptor without it. aio receives wait in posting
@@ -57,6 +57,11 @@ public:
     /// EventSource: matches queued receives for @p channel's thread.
     void deliver(Channel& channel) override;
 
+    /// The endpoint (its interface, for tests and tools that watch it).
+    NexnetEndpoint& endpoint() { return *endpoint_; }
+    /// The memory sio_nexnet_open returned.
+    PoolMemory& memory() { return memory_; }
+
 private:
     bool pull();                                                 // under receiveLock_
     void matchReceives(Channel* channelThread);                  // under receiveLock_
@@ -73,6 +78,7 @@ private:
     AioQueue pending_;
     bool closing_ = false;
     static constexpr std::size_t kBacklog = 1024;
+    static constexpr std::size_t kPrefetchAhead = 4;
 };
 
 }  // namespace nexnet::sio

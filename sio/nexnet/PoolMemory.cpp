@@ -15,16 +15,29 @@ HandleTable<PoolMemory>& PoolMemory::table() {
 
 PoolMemory::PoolMemory(std::shared_ptr<NetbufPool> pool) : driverPool_(std::move(pool)) {
     pools_[0].pool = driverPool_.get();
+    pools_[0].kept = driverPool_;
     pools_[0].states = std::make_unique<std::atomic<std::uint32_t>[]>(driverPool_->capacity());
+    driverPool_->setLender(this);
     poolCount_.store(1, std::memory_order_release);
+}
+
+PoolMemory::~PoolMemory() {
+    for (unsigned p = 0; p < poolCount_.load(std::memory_order_acquire); ++p)
+        if (pools_[p].kept) pools_[p].kept->setLender(nullptr);
 }
 
 void PoolMemory::releaseAll() {
     for (unsigned p = 0; p < poolCount_.load(std::memory_order_acquire); ++p) {
         Tracked& tracked = pools_[p];
-        for (std::uint32_t i = 0; i < tracked.pool->capacity(); ++i)
-            if (tracked.states[i].exchange(0, std::memory_order_acq_rel) & (kHeld | kReleasePending))
-                tracked.pool->netbuf(i)->free();
+        for (std::uint32_t i = 0; i < tracked.pool->capacity(); ++i) {
+            std::atomic<std::uint32_t>& state = tracked.states[i];
+            std::uint32_t word = state.load(std::memory_order_acquire), next;
+            do {
+                // A netbuf in the driver's hands goes back to its pool when the driver frees it.
+                next = (word & kSending) != 0 ? kSending | kReleasePending : 0;
+            } while (!state.compare_exchange_weak(word, next, std::memory_order_acq_rel));
+            if (next == 0 && (word & kHeld) != 0) tracked.pool->netbuf(i)->free();
+        }
     }
 }
 
@@ -39,20 +52,28 @@ std::atomic<std::uint32_t>* PoolMemory::stateOf(const void* p, Netbuf** netbuf) 
     return nullptr;
 }
 
-std::atomic<std::uint32_t>& PoolMemory::track(Netbuf* netbuf) {
+PoolMemory::Tracked* PoolMemory::trackedOf(const Netbuf* netbuf) {
     unsigned count = poolCount_.load(std::memory_order_acquire);
     for (unsigned i = 0; i < count; ++i)
-        if (pools_[i].pool->id() == netbuf->poolId()) return pools_[i].states[netbuf->index()];
+        if (pools_[i].pool->id() == netbuf->poolId()) return &pools_[i];
+    return nullptr;
+}
+
+std::atomic<std::uint32_t>& PoolMemory::track(Netbuf* netbuf) {
+    if (Tracked* tracked = trackedOf(netbuf)) return tracked->states[netbuf->index()];
     std::lock_guard<std::mutex> lock(addLock_);
-    count = poolCount_.load(std::memory_order_acquire);
-    for (unsigned i = 0; i < count; ++i)
-        if (pools_[i].pool->id() == netbuf->poolId()) return pools_[i].states[netbuf->index()];
+    if (Tracked* tracked = trackedOf(netbuf)) return tracked->states[netbuf->index()];
     // The driver's pool, the stack's reassembly and large pools: kPools is room enough. A pool
     // beyond them is not tracked (its netbufs' releases are refused; never seen in practice).
+    unsigned count = poolCount_.load(std::memory_order_acquire);
     if (count == kPools) return untracked_;
     Tracked& tracked = pools_[count];
     tracked.pool = NetbufPool::fromId(netbuf->poolId());
     tracked.states = std::make_unique<std::atomic<std::uint32_t>[]>(tracked.pool->capacity());
+    // A pool owned by a shared_ptr (the stack's) is kept until this memory ends, so it can lend
+    // to it; another one's netbufs are sent in copies.
+    tracked.kept = tracked.pool->weak_from_this().lock();
+    if (tracked.kept) tracked.kept->setLender(this);
     poolCount_.store(count + 1, std::memory_order_release);
     return tracked.states[netbuf->index()];
 }
@@ -92,9 +113,9 @@ int PoolMemory::release(void* p, std::size_t size) {
     do {
         if ((word & kHeld) == 0)
             return fail(EINVAL, "sio_release: %p is not held by the program (released already?)", p);
-        next = word >= kOneSend ? (word & ~kHeld) | kReleasePending : 0;
+        next = (word & kSending) != 0 ? kSending | kReleasePending : 0;
     } while (!state->compare_exchange_weak(word, next, std::memory_order_acq_rel));
-    if (next == 0) netbuf->free();  // else the last send's end frees it
+    if (next == 0) netbuf->free();  // else netbufReturned frees it when the driver is done
     return 0;
 }
 
@@ -102,7 +123,10 @@ Netbuf* PoolMemory::beginSend(const void* p, std::size_t length, std::size_t hea
     Netbuf* netbuf;
     std::atomic<std::uint32_t>* state = stateOf(p, &netbuf);
     if (state == nullptr) {
-        fail(EINVAL, "sio_send: %p is not in the interface's pool (sio_reserve or a receive gives buffers)", p);
+        fail(EINVAL,
+             "sio_send: %p is not in the interface's pool: a nexnet endpoint sends from buffers of sio_reserve "
+             "or a receive, without a copy",
+             p);
         return nullptr;
     }
     auto offset = static_cast<std::size_t>(static_cast<const std::uint8_t*>(p) - netbuf->buffer());
@@ -111,39 +135,50 @@ Netbuf* PoolMemory::beginSend(const void* p, std::size_t length, std::size_t hea
              offset < headroom ? "no headroom for the headers" : "past its end");
         return nullptr;
     }
+    Tracked* tracked = trackedOf(netbuf);
     std::uint32_t word = state->load(std::memory_order_acquire);
     do {
         if ((word & kHeld) == 0) {
             fail(EINVAL, "sio_send: %p is not a buffer the program holds (released already?)", p);
             return nullptr;
         }
-        if (word >= ~std::uint32_t{0} - kOneSend) {
-            fail(EBUSY, "sio_send: too many sends from one buffer at once");
-            return nullptr;
-        }
-    } while (!state->compare_exchange_weak(word, word + kOneSend, std::memory_order_acq_rel));
-    Netbuf* wrapper = Netbuf::wrapWithFreeCallback(netbuf->buffer(), netbuf->capacity(), &PoolMemory::sendDone, this);
-    if (wrapper == nullptr) {
-        sendDone(netbuf->buffer(), netbuf->capacity(), this);
-        fail(ENOMEM, "sio_send: no memory for a send");
-        return nullptr;
-    }
-    wrapper->reset(static_cast<std::uint32_t>(offset));
-    wrapper->setSize(static_cast<std::uint32_t>(length));
-    return wrapper;
+        // The netbuf is in a transmit ring already (or its pool cannot lend): a copy goes instead.
+        if ((word & kSending) != 0 || tracked == nullptr || !tracked->kept) return copyForSend(p, length);
+    } while (!state->compare_exchange_weak(word, word | kSending, std::memory_order_acq_rel));
+    tracked->pool->lend(netbuf);
+    netbuf->reset(static_cast<std::uint32_t>(offset));
+    netbuf->setSize(static_cast<std::uint32_t>(length));
+    return netbuf;
 }
 
-void PoolMemory::sendDone(void* data, std::uint32_t, void* context) {
-    auto* self = static_cast<PoolMemory*>(context);
-    Netbuf* netbuf;
-    std::atomic<std::uint32_t>* state = self->stateOf(data, &netbuf);
-    std::uint32_t word = state->load(std::memory_order_acquire), next;
+Netbuf* PoolMemory::copyForSend(const void* p, std::size_t length) {
+    Netbuf* copy = driverPool_->allocate();
+    if (copy == nullptr) {
+        fail(ENOBUFS, "sio_send: the buffer is being sent already, and the interface's pool has no netbuf for a copy");
+        return nullptr;
+    }
+    if (copy->append(p, static_cast<std::uint32_t>(length)) != 0) {
+        copy->free();
+        fail(EMSGSIZE, "sio_send: the buffer is being sent already, and %zu bytes do not fit a netbuf for a copy",
+             length);
+        return nullptr;
+    }
+    copiedSends_.fetch_add(1, std::memory_order_relaxed);
+    return copy;
+}
+
+void PoolMemory::netbufReturned(Netbuf* netbuf) {
+    Tracked* tracked = trackedOf(netbuf);
+    if (tracked == nullptr) {  // never lent by this memory: nothing to keep it for
+        netbuf->free();
+        return;
+    }
+    std::atomic<std::uint32_t>& state = tracked->states[netbuf->index()];
+    std::uint32_t word = state.load(std::memory_order_acquire), next;
     do {
-        if (word < kOneSend) return;  // releaseAll took the netbuf back already (sio_close)
-        next = word - kOneSend;
-        if (next == kReleasePending) next = 0;
-    } while (!state->compare_exchange_weak(word, next, std::memory_order_acq_rel));
-    if (next == 0 && (word & kReleasePending) != 0) netbuf->free();
+        next = (word & kReleasePending) != 0 ? 0 : word & ~kSending;
+    } while (!state.compare_exchange_weak(word, next, std::memory_order_acq_rel));
+    if (next == 0 && (word & kHeld) == 0) netbuf->free();  // released meanwhile (or sio_close)
 }
 
 int PoolMemory::info(dma_info& info) const {

@@ -5,13 +5,21 @@
 // works on the descriptor, aio receives complete on an event channel, and misuse is refused.
 #include "TapHarness.h"
 
+#include "netbuf/NetbufPool.h"
+#include "netif/NetworkInterface.h"
+#include "netif/OutputObserver.h"
 #include "sio/aio.h"
+#include "sio/core/Sockets.h"
 #include "sio/nexnet.h"
+#include "sio/nexnet/NexnetEndpoint.h"
+#include "sio/nexnet/NexnetSocket.h"
+#include "sio/nexnet/PoolMemory.h"
 #include "sio/sio.h"
 
 #include <arpa/inet.h>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <netinet/in.h>
 #include <poll.h>
 #include <vector>
@@ -176,6 +184,57 @@ TEST_F(SioNexnetTest, ReservedNetbufsGoOutWithoutACopyAndMisuseIsRefused) {
     EXPECT_EQ(dma_free(mem_, pool_.di_size), -1);
     EXPECT_EQ(errno, EBUSY);
     EXPECT_EQ(dma_find(pool_.di_addr), mem_);
+}
+
+// The netbufs the interface sends to the kernel (UDP only), seen before the tap driver takes them.
+struct SentNetbufs : nexnet::OutputObserver {
+    std::mutex lock;
+    std::vector<std::pair<const nexnet::Netbuf*, const std::uint8_t*>> frames;
+    void observeOutput(nexnet::NetworkInterface&, unsigned, nexnet::Netbuf* const* packets, unsigned count) override {
+        std::lock_guard<std::mutex> guard(lock);
+        for (unsigned i = 0; i < count; ++i) {
+            const std::uint8_t* f = packets[i]->data();
+            if (packets[i]->size() >= 42 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17)
+                frames.emplace_back(packets[i], f);
+        }
+    }
+};
+
+TEST_F(SioNexnetTest, ASendIsTheReservedNetbufItselfAndItComesBackToTheProgram) {
+    auto socket = nexnet::sio::Sockets::instance().acquire(fd_, false);
+    ASSERT_TRUE(socket);
+    auto* endpoint = dynamic_cast<nexnet::sio::NexnetSocket*>(&*socket);
+    ASSERT_NE(endpoint, nullptr);
+    nexnet::NetbufPool& pool = endpoint->memory().driverPool();
+    SentNetbufs sent;
+    endpoint->endpoint().interface().addOutputObserver(&sent);
+    void* buffer;
+    ASSERT_EQ(sio_reserve(mem_, &buffer, 1200), 0) << sio_last_error();
+    sockaddr_in to = addressOf(kKernelAddress, 7200);
+    constexpr int kSends = 20;
+    int arrived = 0;
+    for (int i = 0; i < kSends; ++i) {
+        auto* bytes = static_cast<std::uint8_t*>(buffer);
+        for (std::size_t k = 0; k < 1200; ++k) bytes[k] = patternByte(static_cast<std::uint64_t>(i), k);
+        ASSERT_EQ(sio_sendto(fd_, buffer, 1200, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 1200)
+            << sio_last_error();
+        std::vector<std::uint8_t> in(2048);
+        ssize_t n = recv(peer_, in.data(), in.size(), 0);
+        arrived += n == 1200 && std::memcmp(in.data(), buffer, 1200) == 0;
+        // The driver gives the netbuf back once written to the tap: then the buffer is the program's
+        // to fill again (a send while it is still in flight would go out in a copy).
+        for (int w = 0; w < 5000 && pool.lent() != 0; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ASSERT_EQ(pool.lent(), 0u);
+    }
+    endpoint->endpoint().interface().removeOutputObserver(&sent);
+    EXPECT_EQ(arrived, kSends);
+    ASSERT_EQ(sent.frames.size(), static_cast<std::size_t>(kSends));
+    for (const auto& [netbuf, frame] : sent.frames) {
+        EXPECT_EQ(netbuf, pool.netbufContaining(buffer));  // the reserved netbuf, not a wrapper or a copy
+        EXPECT_EQ(frame + 42, buffer);                     // its headers built in its headroom
+    }
+    EXPECT_EQ(endpoint->memory().copiedSends(), 0u);
+    EXPECT_EQ(sio_release(mem_, buffer, 1200), 0) << sio_last_error();
 }
 
 TEST_F(SioNexnetTest, AioReceivesCompleteOnAnEventChannelInOrder) {

@@ -10,7 +10,8 @@
 /// last), VfioPairTest.cpp and VfioSampleTest.cpp (two NICs on a QEMU hub), VfioForwardTest.cpp
 /// (four NICs, nexnet-fwd between two), VfioMultiqueueTest.cpp and VfioOffloadTest.cpp (one
 /// virtio-net NIC with several queue pairs on a multi-queue tap), VfioGroupTest.cpp (an IOMMU
-/// group shared with a NIC left on its kernel driver). VfioUdpTest.cpp (the protocol layer's
+/// group shared with a NIC left on its kernel driver), VfioSioTest.cpp (the sio calls on a
+/// nexnet endpoint over the NIC, on the multi-queue tap). VfioUdpTest.cpp (the protocol layer's
 /// zero-copy proof) rides on the pair and multi-queue boots.
 
 #include "GuestFrames.h"

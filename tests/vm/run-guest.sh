@@ -36,9 +36,11 @@
 # Guest -> host requests: a line "NEXNET-MONITOR: CMD" on the guest console makes this script send
 # CMD to the QEMU monitor (HMP), e.g. "set_link n0 off" to take NIC 1's link down.
 # With --nics mq, a line "NEXNET-HOST: ACTION" runs one fixed host-side action in the namespace;
-# the only one is "udp-flows": 10.77.0.1 sends 8 UDP datagrams from each of the source ports
-# 40000-40015 to 10.77.0.2 port 9 (16 flows, for the tap to spread over the queues). Anything else
-# is refused. On exit the tap's host-side packet counters are printed. With --nics mq2 the only action
+# the actions are "udp-flows": 10.77.0.1 sends 8 UDP datagrams from each of the source ports
+# 40000-40015 to 10.77.0.2 port 9 (16 flows, for the tap to spread over the queues), and
+# "udp-echo": 10.77.0.1 port 9007 answers each datagram it receives with the same bytes, in the
+# background, until it has answered 64 or heard nothing for 30 s. Anything else is refused. On exit
+# the tap's host-side packet counters are printed. With --nics mq2 the only action
 # is "flood SECONDS TAG": 10.77.0.1 sends 60-byte UDP frames to 10.77.1.9 from 8 source ports as fast
 # as it can for SECONDS and prints "NEXNET-HOST-FIGURE TAG offered|forwarded|dropped FRAMES SECONDS"
 # (frames nxmq0 took for the guest, frames nxmq1 got from it, frames nxmq0 dropped, over the flood
@@ -70,7 +72,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '2,53p' "$0"; exit 126; }
+[ $# -ge 1 ] || { sed -n '2,55p' "$0"; exit 126; }
 PROGRAM=$(readlink -f "$1"); shift
 
 # A missing tool is a skip on a developer machine and a failure under CI=true.
@@ -325,6 +327,17 @@ for port in range(40000, 40016):
     s.bind((sys.argv[1], port))
     for i in range(8): s.sendto(b"nexnet-flow %d %d" % (port, i), (sys.argv[2], 9))
     s.close()' "$MQ_HOST_IP" "$MQ_GUEST_IP" || echo "run-guest: host action failed: $1" >&2 ;;
+    udp-echo)
+      ip netns exec "$NETNS" python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 9007))
+s.settimeout(30)
+for i in range(64):
+    try: data, peer = s.recvfrom(2048)
+    except socket.timeout: break
+    s.sendto(data, peer)
+s.close()' "$MQ_HOST_IP" &
+      ;;
     *) echo "run-guest: refused host action: $*" >&2 ;;
   esac
 }
