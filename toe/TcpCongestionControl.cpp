@@ -18,7 +18,8 @@ TcpCongestionControl::TcpCongestionControl(std::uint32_t mss, std::uint32_t wind
 std::uint32_t TcpCongestionControl::halved(std::uint32_t flight) const { return std::max(flight / 2, 2 * mss_); }
 
 TcpCongestionControl::Response TcpCongestionControl::acknowledged(std::uint32_t acknowledgment,
-                                                                  std::uint32_t acknowledged, std::uint32_t flight) {
+                                                                  std::uint32_t acknowledged, std::uint32_t flight,
+                                                                  std::uint32_t flightBefore) {
     if (inRecovery_) {
         if (sequenceAtOrBefore(recover_, acknowledgment)) {  // the full ACK (RFC 6582 step 3, option 1)
             inRecovery_ = false;
@@ -36,6 +37,7 @@ TcpCongestionControl::Response TcpCongestionControl::acknowledged(std::uint32_t 
         return Response::retransmitFirst;
     }
     duplicates_ = 0;
+    if (std::uint64_t{flightBefore} * 2 < window_) return Response::none;  // not cwnd-limited
     if (window_ < threshold_) {
         window_ += std::min(acknowledged, 2 * mss_);  // slow start, RFC 3465's L = 2 SMSS
     } else {

@@ -45,8 +45,11 @@ public:
     /// Uses RFC 6675's recovery (the connection negotiated SACK) rather than NewReno's inflation.
     void sack(bool on) { sack_ = on; }
     /// New data acknowledged: @p acknowledgment the new SND.UNA, @p acknowledged the bytes it
-    /// covered, @p flight the bytes still outstanding after it.
-    Response acknowledged(std::uint32_t acknowledgment, std::uint32_t acknowledged, std::uint32_t flight);
+    /// covered, @p flight the bytes still outstanding after it, @p flightBefore before it. cwnd
+    /// grows only while it limits the sender (RFC 7661: a flight under half of it does not
+    /// validate it), so a window the application never fills does not grow without bound.
+    Response acknowledged(std::uint32_t acknowledgment, std::uint32_t acknowledged, std::uint32_t flight,
+                          std::uint32_t flightBefore);
     /// A duplicate ACK (RFC 5681 section 2) for SND.UNA @p acknowledgment with @p flight bytes
     /// outstanding and @p highData the sequence after the highest sent; @p lostBySack when the
     /// SACK scoreboard already counts the first segment lost.

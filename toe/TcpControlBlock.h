@@ -175,7 +175,7 @@ private:
     bool retransmit(std::uint32_t sequence, std::uint32_t length);
     std::uint32_t segmentSize() const;
     void armTimers(std::uint64_t nowUs);
-    void retransmissionTimeout(std::uint64_t nowUs);
+    void retransmissionTimeout();
     void keepaliveTimer(std::uint64_t nowUs);
     void sendProbe() { sendSegment(0x10, sendUnacknowledged_ - 1); }  // an old sequence: the peer answers with an ACK
     void abort(int error);

@@ -122,12 +122,13 @@ void TcpControlBlock::acknowledgment(const TcpView& tcp, const TcpOptions& optio
         consecutiveTimeouts_ = 0;
         persistBackOffs_ = 0;
         std::uint32_t flight = sendMax_ - ack;
-        if (congestion_.acknowledged(ack, acknowledged, flight) == TcpCongestionControl::Response::retransmitFirst) {
+        std::uint32_t flightBefore = sendMax_ - (ack - acknowledged);
+        if (congestion_.acknowledged(ack, acknowledged, flight, flightBefore) == TcpCongestionControl::Response::retransmitFirst) {
             // A partial ACK: the next hole is lost too (RFC 6582 step 4; with SACK only if the
             // scoreboard has not already sent it again).
             if (!state_.sackPermitted || sequenceAtOrBefore(highRetransmitted_, ack)) retransmit(ack, mss);
         }
-        retransmitAt_ = flight > 0 ? nowUs + rto_.rto() : 0;  // RFC 6298 rules 5.2 and 5.3
+        retransmitAt_ = sendNext_ != ack ? nowUs + rto_.rto() : 0;  // RFC 6298 rules 5.2 and 5.3
         if (finAcknowledged) ourFinAcknowledged();
     } else if (ack == sendUnacknowledged_ && tcp.payload().empty() && !tcp.has(TcpView::kFin) &&
                sendMax_ != sendUnacknowledged_ && (state_.sendWindow == windowBefore || newlySacked > 0)) {
@@ -251,19 +252,23 @@ bool TcpControlBlock::retransmit(std::uint32_t sequence, std::uint32_t length) {
 // ---- timers -----------------------------------------------------------------------------------------
 
 void TcpControlBlock::armTimers(std::uint64_t nowUs) {
-    if (sendMax_ != sendUnacknowledged_) {  // RFC 6298 rule 5.1
+    if (sendNext_ != sendUnacknowledged_) {  // RFC 6298 rule 5.1: something in flight this round
         if (retransmitAt_ == 0) retransmitAt_ = nowUs + rto_.rto();
         persistAt_ = 0;
         return;
     }
-    retransmitAt_ = 0;
-    bool waiting = sequenceBefore(sendNext_, sendQueue_.end()) || (finQueued_ && !finSent());
-    if (waiting && state_.sendWindow == 0) {
-        // Nothing in flight, something to send, no window: probe it (RFC 9293 section 3.8.6.1).
-        if (persistAt_ == 0) persistAt_ = nowUs + rto_.rto();
-    } else {
-        persistAt_ = 0;
+    // Nothing in flight: everything acknowledged, or a timeout took this round back to SND.UNA
+    // and nothing could go again.
+    bool waiting = sendNext_ != sendQueue_.end() + (finQueued_ ? 1 : 0);
+    if (!waiting) {
+        retransmitAt_ = persistAt_ = 0;
         persistBackOffs_ = 0;
+    } else if (state_.sendWindow == 0) {
+        // Something to send and no window: probe it (RFC 9293 section 3.8.6.1), not retransmit.
+        retransmitAt_ = 0;
+        if (persistAt_ == 0) persistAt_ = nowUs + rto_.rto();
+    } else if (retransmitAt_ == 0) {
+        retransmitAt_ = nowUs + rto_.rto();  // no netbuf was free: try again on the timer
     }
 }
 
@@ -273,7 +278,7 @@ void TcpControlBlock::tick(std::uint64_t nowUs) {
         if (nowUs >= timeWaitEnds_) phase_ = Phase::closed;
         return;
     }
-    if (retransmitAt_ != 0 && nowUs >= retransmitAt_) retransmissionTimeout(nowUs);
+    if (retransmitAt_ != 0 && nowUs >= retransmitAt_) retransmissionTimeout();
     if (phase_ == Phase::closed) return;
     if (persistAt_ != 0 && nowUs >= persistAt_) {
         sendProbe();
@@ -286,7 +291,7 @@ void TcpControlBlock::tick(std::uint64_t nowUs) {
     keepaliveTimer(nowUs);
 }
 
-void TcpControlBlock::retransmissionTimeout(std::uint64_t nowUs) {
+void TcpControlBlock::retransmissionTimeout() {
     // RFC 6298 section 5.4-5.6 with RFC 5681's loss window: everything from SND.UNA goes again.
     statistics_.rtoExpiries++;
     if (++consecutiveTimeouts_ > kMaxTimeouts) return abort(ETIMEDOUT);
@@ -297,8 +302,7 @@ void TcpControlBlock::retransmissionTimeout(std::uint64_t nowUs) {
     sendNext_ = sendUnacknowledged_;
     highRetransmitted_ = sendUnacknowledged_;
     retransmitAt_ = 0;
-    transmit();
-    if (sendMax_ != sendUnacknowledged_) retransmitAt_ = nowUs + rto_.rto();
+    transmit();  // and arms the timer again, backed off
 }
 
 void TcpControlBlock::keepaliveTimer(std::uint64_t nowUs) {
