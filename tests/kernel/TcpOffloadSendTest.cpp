@@ -248,6 +248,35 @@ TEST_F(TcpOffloadSendTest, SendsTheKernelsUnsentBytesFirst) {
     std::printf("[ figures  ] %d bytes still in the kernel's send queue at the hand-off\n", queued);
 }
 
+TEST_F(TcpOffloadSendTest, HandsBackMidSendAndTheKernelDeliversTheRestInOrder) {
+    constexpr std::uint64_t kEngine = 1u << 20, kKernelAfter = 256 * 1024;
+    int small = 32 * 1024;  // the peer reads nothing yet: the engine holds sent and unsent bytes
+    ASSERT_EQ(setsockopt(peerSocket_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    TcpOffloadHandle handle = offloadKernelSocket();
+    ASSERT_TRUE(handle);
+    Sent sent = sendThroughEngine(handle, 0, kEngine, 4, 256 * 1024, [&](const Sent&) {
+        const TcpConnectionStatistics* statistics = engine_->statistics(handle);
+        return statistics->bytesAcknowledged > 0 && statistics->peerWindow == 0;
+    });
+    EXPECT_LT(sent.acknowledged, kEngine);
+    auto back = engine_->handBack(handle, host_->openSocket(AF_INET, SOCK_STREAM, 0));
+    ASSERT_TRUE(back) << back.describe();
+    kernel_ = back.value();
+    fcntl(kernel_, F_SETFL, fcntl(kernel_, F_GETFL) | O_NONBLOCK);
+    // Every send buffer completes: acknowledged, or its bytes now in the kernel's queue.
+    TcpCompletion completions[16];
+    unsigned completed = 0;
+    for (unsigned n; (n = engine_->completionQueue()->take(completions, 16)) > 0;)
+        for (unsigned i = 0; i < n; ++i) completed += completions[i].send && completions[i].error == 0 ? 1 : 0;
+    EXPECT_EQ(sent.completions + completed, 4u);
+    std::vector<std::uint8_t> after(kKernelAfter);
+    fillStream(after.data(), after.size(), kEngine);
+    peerReads(0);
+    ASSERT_TRUE(kernelWrites(kernel_, after.data(), after.size()));
+    ASSERT_TRUE(pump([&] { return peerReceived_ == kEngine + kKernelAfter; }));
+    EXPECT_FALSE(peerCorrupt_);
+}
+
 TEST_F(TcpOffloadSendTest, HandsUrgentDataBackToTheKernel) {
     TcpOffloadHandle handle = offloadKernelSocket();
     ASSERT_TRUE(handle);
