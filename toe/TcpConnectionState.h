@@ -55,9 +55,9 @@ struct TcpConnectionState {
 
     /// SO_KEEPALIVE was set: the new owner sends keepalives (RFC 9293 section 3.8.4).
     bool keepalive = false;
-    std::uint32_t keepaliveIdle = 7200;     ///< TCP_KEEPIDLE: seconds of silence before the first probe.
-    std::uint32_t keepaliveInterval = 75;   ///< TCP_KEEPINTVL: seconds between probes.
-    std::uint32_t keepaliveCount = 9;       ///< TCP_KEEPCNT: unanswered probes before the connection is dropped.
+    std::uint32_t keepaliveIdle = 7200;    ///< TCP_KEEPIDLE: seconds of silence before the first probe.
+    std::uint32_t keepaliveInterval = 75;  ///< TCP_KEEPINTVL: seconds between probes.
+    std::uint32_t keepaliveCount = 9;      ///< TCP_KEEPCNT: unanswered probes before the connection is dropped.
 
     /// The kernel's round-trip estimate (tcp_info: tcpi_rtt, tcpi_rttvar), microseconds; 0: none.
     std::uint32_t smoothedRtt = 0;

@@ -212,8 +212,8 @@ private:
     std::uint64_t room_ = 0;  // bytes still free in the posted buffers
 
     std::uint32_t sendUnacknowledged_, sendNext_;
-    std::uint32_t sendWindowUpdate_;     // snd_wl1
-    std::uint32_t sendWindowAck_;        // snd_wl2
+    std::uint32_t sendWindowUpdate_;  // snd_wl1
+    std::uint32_t sendWindowAck_;     // snd_wl2
     std::int64_t timestampOffset_ = 0;
     std::uint32_t timestampRecent_ = 0;
     bool timestampRecentValid_ = false;
@@ -222,19 +222,19 @@ private:
     TcpRetransmissionTimer rto_;
     TcpCongestionControl congestion_;
     TcpSackScoreboard scoreboard_;
-    std::uint32_t sendMax_;                // after the highest sequence sent (SND.MAX)
-    std::uint32_t highRetransmitted_;      // RFC 6675's HighRxt: after the highest byte retransmitted
-    bool finQueued_ = false;               // our FIN follows the queue's last byte
-    bool orphaned_ = false;                // close() after our FIN: the application reads no more
-    bool timing_ = false;                  // an RTT sample without timestamps (Karn: first sends only)
+    std::uint32_t sendMax_;            // after the highest sequence sent (SND.MAX)
+    std::uint32_t highRetransmitted_;  // RFC 6675's HighRxt: after the highest byte retransmitted
+    bool finQueued_ = false;           // our FIN follows the queue's last byte
+    bool orphaned_ = false;            // close() after our FIN: the application reads no more
+    bool timing_ = false;              // an RTT sample without timestamps (Karn: first sends only)
     std::uint32_t timedSequence_ = 0;
     std::uint64_t timedAt_ = 0;
-    std::uint64_t retransmitAt_ = 0;       // 0: the retransmission timer is off
-    std::uint64_t persistAt_ = 0;          // 0: the persist timer is off
+    std::uint64_t retransmitAt_ = 0;  // 0: the retransmission timer is off
+    std::uint64_t persistAt_ = 0;     // 0: the persist timer is off
     unsigned persistBackOffs_ = 0;
     unsigned consecutiveTimeouts_ = 0;
-    std::uint64_t lastReceived_ = 0;       // for keepalive
-    unsigned keepaliveProbes_ = 0;         // unanswered
+    std::uint64_t lastReceived_ = 0;  // for keepalive
+    unsigned keepaliveProbes_ = 0;    // unanswered
     std::uint64_t timeWaitEnds_ = 0;
 
     TcpConnectionStatistics statistics_;

@@ -103,9 +103,8 @@ bool TcpControlBlock::needsKernel(const TcpView& tcp) {
                 requestHandBack(TcpHandBackReason::option);
                 return true;
             }
-        } else if (kind != TcpOptions::kMss && kind != TcpOptions::kWindowScale &&
-                   kind != TcpOptions::kSackPermitted && kind != TcpOptions::kSack &&
-                   kind != TcpOptions::kTimestamps) {
+        } else if (kind != TcpOptions::kMss && kind != TcpOptions::kWindowScale && kind != TcpOptions::kSackPermitted &&
+                   kind != TcpOptions::kSack && kind != TcpOptions::kTimestamps) {
             unknown = true;  // RFC 9293 section 3.1: an option not understood is ignored
         }
         at += options[at + 1];

@@ -54,8 +54,8 @@ int TcpControlBlock::shutdownSend() {
 
 void TcpControlBlock::completeSends(int error) {
     sendQueue_.discard([&](const TcpSendQueue::Buffer& buffer) {
-        completions_.complete(TcpCompletion{handle_, buffer.cookie, const_cast<std::uint8_t*>(buffer.data), 0, false,
-                                            error, true});
+        completions_.complete(
+            TcpCompletion{handle_, buffer.cookie, const_cast<std::uint8_t*>(buffer.data), 0, false, error, true});
         statistics_.sendCompletions++;
     });
 }
@@ -123,7 +123,8 @@ void TcpControlBlock::acknowledgment(const TcpView& tcp, const TcpOptions& optio
         persistBackOffs_ = 0;
         std::uint32_t flight = sendMax_ - ack;
         std::uint32_t flightBefore = sendMax_ - (ack - acknowledged);
-        if (congestion_.acknowledged(ack, acknowledged, flight, flightBefore) == TcpCongestionControl::Response::retransmitFirst) {
+        if (congestion_.acknowledged(ack, acknowledged, flight, flightBefore) ==
+            TcpCongestionControl::Response::retransmitFirst) {
             // A partial ACK: the next hole is lost too (RFC 6582 step 4; with SACK only if the
             // scoreboard has not already sent it again).
             if (!state_.sackPermitted || sequenceAtOrBefore(highRetransmitted_, ack)) retransmit(ack, mss);
@@ -196,7 +197,7 @@ bool TcpControlBlock::sendOne(std::uint64_t nowUs) {
         bool lost = false;
         bool hole = scoreboard_.nextHole(from, una, mss, start, end, lost);
         if (hole && lost) return retransmit(start, std::min(mss, end - start));  // rule 1
-        if (sendNew(nowUs, mss)) return true;                                   // rule 2
+        if (sendNew(nowUs, mss)) return true;                                    // rule 2
         if (hole) return retransmit(start, std::min(mss, end - start));          // rule 3
         return false;
     }
@@ -284,8 +285,8 @@ void TcpControlBlock::tick(std::uint64_t nowUs) {
         sendProbe();
         statistics_.persistProbes++;
         ++persistBackOffs_;
-        std::uint64_t wait = std::min<std::uint64_t>(std::uint64_t{rto_.rto()} << std::min(persistBackOffs_, 20u),
-                                                     kMaxPersistUs);
+        std::uint64_t wait =
+            std::min<std::uint64_t>(std::uint64_t{rto_.rto()} << std::min(persistBackOffs_, 20u), kMaxPersistUs);
         persistAt_ = nowUs + wait;
     }
     keepaliveTimer(nowUs);

@@ -94,7 +94,8 @@ int readOptions(int fd, TcpConnectionState& state) {
     size = sizeof keepalive;
     if (getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, &size) != 0) return errno;
     state.keepalive = keepalive != 0;
-    for (auto [option, field] : {std::pair{TCP_KEEPIDLE, &state.keepaliveIdle}, {TCP_KEEPINTVL, &state.keepaliveInterval},
+    for (auto [option, field] : {std::pair{TCP_KEEPIDLE, &state.keepaliveIdle},
+                                 {TCP_KEEPINTVL, &state.keepaliveInterval},
                                  {TCP_KEEPCNT, &state.keepaliveCount}}) {
         int value = 0;
         size = sizeof value;

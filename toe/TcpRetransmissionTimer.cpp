@@ -12,7 +12,7 @@ void TcpRetransmissionTimer::seed(std::uint32_t smoothedUs, std::uint32_t varian
 
 void TcpRetransmissionTimer::sample(std::uint32_t rttUs) {
     rttUs = std::max<std::uint32_t>(rttUs, 1);  // a zero sample would read as "no estimate"
-    if (smoothed_ == 0) {                        // rule 2.2: the first measurement
+    if (smoothed_ == 0) {                       // rule 2.2: the first measurement
         smoothed_ = rttUs;
         variance_ = rttUs / 2;
     } else {  // rule 2.3: RTTVAR first, with the SRTT before this sample

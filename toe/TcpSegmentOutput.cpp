@@ -31,7 +31,7 @@ int TcpSegmentOutput::send(const TcpBuilder::Segment& segment, in_addr source, i
     }
     // The device finishes the checksum when it can (a header-only segment is cheap either way).
     ChecksumMode mode = length > 0 && stack_.transmitChecksum() == ChecksumMode::offload ? ChecksumMode::offload
-                                                                                        : ChecksumMode::software;
+                                                                                         : ChecksumMode::software;
     Ipv4Builder::Fields ip;
     ip.source = source;
     ip.destination = destination;

@@ -25,9 +25,7 @@ int TcpSendQueue::post(const std::uint8_t* data, std::size_t length, std::uint64
     return 0;
 }
 
-unsigned TcpSendQueue::posted() const {
-    return count_ - (count_ > 0 && buffers_[head_].owned ? 1 : 0);
-}
+unsigned TcpSendQueue::posted() const { return count_ - (count_ > 0 && buffers_[head_].owned ? 1 : 0); }
 
 std::uint32_t TcpSendQueue::copy(std::uint32_t sequence, std::uint8_t* out, std::uint32_t length) const {
     std::uint64_t offset = headOffset_ + (sequence - start_);

@@ -49,11 +49,11 @@ TEST(TcpCongestionControlTest, TheThirdDuplicateAckStartsNewRenoRecovery) {
     EXPECT_EQ(cc.duplicate(una, 20 * kMss, high, false), Response::none);
     EXPECT_EQ(cc.duplicate(una, 20 * kMss, high, false), Response::fastRetransmit);
     EXPECT_TRUE(cc.inRecovery());
-    EXPECT_EQ(cc.threshold(), 10 * kMss);          // FlightSize / 2
-    EXPECT_EQ(cc.window(), 13 * kMss);             // ssthresh + 3 SMSS
+    EXPECT_EQ(cc.threshold(), 10 * kMss);  // FlightSize / 2
+    EXPECT_EQ(cc.window(), 13 * kMss);     // ssthresh + 3 SMSS
     EXPECT_EQ(cc.recoveryPoint(), high);
     EXPECT_EQ(cc.duplicate(una, 20 * kMss, high, false), Response::none);
-    EXPECT_EQ(cc.window(), 14 * kMss);             // inflated by each further duplicate
+    EXPECT_EQ(cc.window(), 14 * kMss);  // inflated by each further duplicate
     // A partial ACK: retransmit the next hole; deflate by what it acknowledged, one SMSS back.
     EXPECT_EQ(cc.acknowledged(una + 4 * kMss, 4 * kMss, 16 * kMss, 20 * kMss), Response::retransmitFirst);
     EXPECT_EQ(cc.window(), 11 * kMss);
@@ -83,7 +83,7 @@ TEST(TcpCongestionControlTest, SackRecoveryStartsWhenTheScoreboardSaysLostAndDoe
     TcpCongestionControl cc(kMss, 20 * kMss, 100 * kMss);
     cc.sack(true);
     EXPECT_EQ(cc.duplicate(0, 20 * kMss, 20 * kMss, true), Response::fastRetransmit);  // one duplicate suffices
-    EXPECT_EQ(cc.window(), 10 * kMss);                                                // cwnd = ssthresh
+    EXPECT_EQ(cc.window(), 10 * kMss);                                                 // cwnd = ssthresh
     cc.duplicate(0, 20 * kMss, 20 * kMss, true);
     EXPECT_EQ(cc.window(), 10 * kMss);
     EXPECT_EQ(cc.acknowledged(20 * kMss, 20 * kMss, 0, 20 * kMss), Response::recovered);

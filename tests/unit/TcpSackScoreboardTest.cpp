@@ -46,7 +46,7 @@ TEST(TcpSackScoreboardTest, ASegmentIsLostWithThreeRangesOrMoreThanTwoSegmentsSa
     update(board, 3000, 4000, 20000);
     EXPECT_FALSE(board.isLost(kBase, kMss));
     update(board, 5000, 6000, 20000);
-    EXPECT_TRUE(board.isLost(kBase, kMss));         // three discontiguous ranges above
+    EXPECT_TRUE(board.isLost(kBase, kMss));          // three discontiguous ranges above
     EXPECT_FALSE(board.isLost(kBase + 2000, kMss));  // two above the second hole
     TcpSackScoreboard bulk;
     update(bulk, 1000, 3000, 20000);
