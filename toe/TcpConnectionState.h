@@ -53,6 +53,20 @@ struct TcpConnectionState {
     /// timestamp goes backwards).
     std::uint32_t timestampClock = 0;
 
+    /// SO_KEEPALIVE was set: the new owner sends keepalives (RFC 9293 section 3.8.4).
+    bool keepalive = false;
+    std::uint32_t keepaliveIdle = 7200;    ///< TCP_KEEPIDLE: seconds of silence before the first probe.
+    std::uint32_t keepaliveInterval = 75;  ///< TCP_KEEPINTVL: seconds between probes.
+    std::uint32_t keepaliveCount = 9;      ///< TCP_KEEPCNT: unanswered probes before the connection is dropped.
+
+    /// The kernel's round-trip estimate (tcp_info: tcpi_rtt, tcpi_rttvar), microseconds; 0: none.
+    std::uint32_t smoothedRtt = 0;
+    std::uint32_t rttVariance = 0;  ///< The kernel's RTTVAR, microseconds.
+    /// The kernel's congestion window and slow-start threshold (tcpi_snd_cwnd, tcpi_snd_ssthresh),
+    /// in segments; 0: none (the threshold also when unlimited).
+    std::uint32_t congestionWindow = 0;
+    std::uint32_t slowStartThreshold = 0;  ///< See congestionWindow.
+
     bool hasWindow = false;                      ///< The window fields below were read (TCP_REPAIR_WINDOW, Linux 4.8+).
     std::uint32_t sendWindowUpdateSequence = 0;  ///< snd_wl1: the segment that last updated sendWindow.
     std::uint32_t sendWindow = 0;                ///< The peer's window, in bytes (scaled).

@@ -1,10 +1,12 @@
 // TcpControlBlock: construction, posted buffers and completions, the segments it sends, close
-// and hand-back. The receive path is in TcpControlBlockReceive.cpp.
+// and hand-back. The receive path is in TcpControlBlockReceive.cpp, the send path in
+// TcpControlBlockSend.cpp.
 #include "toe/TcpControlBlock.h"
 
 #include "inet/TcpBuilder.h"
 #include "inet/TcpView.h"
 #include "toe/TcpCompletion.h"
+#include "toe/TcpClock.h"
 #include "toe/TcpCompletionSink.h"
 #include "toe/TcpRepair.h"
 #include "toe/TcpSegmentOutput.h"
@@ -20,14 +22,7 @@ namespace {
 
 // The clock Linux's TCP timestamps run on (tcp_clock_ms: CLOCK_MONOTONIC in milliseconds); the
 // socket's TCP_TIMESTAMP is this plus its per-connection offset.
-std::uint64_t monotonicMilliseconds() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
-}
-
-constexpr std::uint64_t kFinRetransmitMs = 200;  // RFC 6298's 1 s minimum is for data; a FIN can be brisker
-constexpr unsigned kFinRetransmissions = 8;
+std::uint64_t monotonicMilliseconds() { return tcpClockMicroseconds() / 1000; }
 
 }  // namespace
 
@@ -41,8 +36,22 @@ TcpControlBlock::TcpControlBlock(TcpConnectionState state, int placeholder, TcpO
       placed_(state_.readSequence),
       receiveNext_(state_.receiveNext),
       sendUnacknowledged_(state_.sendUnacknowledged),
-      sendNext_(state_.sendNext),
-      sendWindowUpdate_(state_.sendWindowUpdateSequence) {
+      sendNext_(state_.sendNext - std::min<std::uint32_t>(state_.unsentBytes, state_.sendQueue.size())),
+      sendWindowUpdate_(state_.sendWindowUpdateSequence),
+      sendWindowAck_(state_.sendUnacknowledged),
+      sendQueue_(state_.sendUnacknowledged),
+      congestion_(state_.mss, state_.congestionWindow * state_.mss, state_.slowStartThreshold * state_.mss),
+      sendMax_(sendNext_),
+      highRetransmitted_(state_.sendUnacknowledged) {
+    // The kernel's unacknowledged and unsent bytes are the engine's to (re)transmit first; its
+    // round-trip estimate and congestion state carry on.
+    sendQueue_.adopt(std::move(state_.sendQueue));
+    state_.sendQueue = {};
+    rto_.seed(state_.smoothedRtt, state_.rttVariance);
+    congestion_.sack(state_.sackPermitted);
+    lastReceived_ = tcpClockMicroseconds();
+    if (sendMax_ != sendUnacknowledged_) retransmitAt_ = lastReceived_ + rto_.rto();
+    updateSendStatistics();
     // The kernel's last offer stands: the peer may fill it whatever we post (no shrinking).
     windowUpdate_ = state_.hasWindow ? state_.receiveWindowUpdate : receiveNext_;
     advertisedRight_ = windowUpdate_ + (state_.hasWindow ? state_.receiveWindow : 0);
@@ -75,7 +84,7 @@ int TcpControlBlock::releasePlaceholder() {
 
 int TcpControlBlock::postReceive(std::uint8_t* buffer, std::size_t length, std::uint64_t cookie) {
     if (buffer == nullptr || length == 0) return EINVAL;
-    if (phase_ != Phase::established || endDelivered_) return EPIPE;
+    if (!receiving() || endDelivered_ || orphaned_) return EPIPE;
     if (postedCount_ == kMaxPosted) return ENOBUFS;
     std::uint32_t oldWindow = advertisedRight_ - receiveNext_;
     posted_[(postedHead_ + postedCount_++) % kMaxPosted] = Posted{buffer, length, 0, cookie};
@@ -84,7 +93,7 @@ int TcpControlBlock::postReceive(std::uint8_t* buffer, std::size_t length, std::
     // Tell the peer about the room at once when the window it knows is less than half of it: a
     // peer stopped at a small or zero window would otherwise wait for a persist probe.
     std::uint64_t room = freeRoom();
-    if (phase_ == Phase::established && oldWindow < room / 2) sendAck();
+    if (receiving() && oldWindow < room / 2) sendAck();
     return 0;
 }
 
@@ -138,7 +147,8 @@ int TcpControlBlock::flush() {
 }
 
 void TcpControlBlock::deliverEndIfDue() {
-    if (endDelivered_ || !finSequence_ || phase_ == Phase::established || phase_ == Phase::reset) return;
+    // The peer's FIN accepted (it took a sequence number) and every byte before it placed.
+    if (endDelivered_ || !finSequence_ || phase_ == Phase::reset || receiveNext_ != *finSequence_ + 1) return;
     if (placed_ != *finSequence_) return;
     endDelivered_ = true;
     completeAll(0, true);
@@ -165,7 +175,7 @@ std::uint32_t TcpControlBlock::window() {
     return field;
 }
 
-void TcpControlBlock::sendSegment(std::uint8_t flags, std::uint32_t sequence) {
+bool TcpControlBlock::sendSegment(std::uint8_t flags, std::uint32_t sequence, std::uint32_t length) {
     TcpBuilder::Segment segment;
     segment.sourcePort = ntohs(state_.local.sin_port);
     segment.destinationPort = ntohs(state_.remote.sin_port);
@@ -177,44 +187,44 @@ void TcpControlBlock::sendSegment(std::uint8_t flags, std::uint32_t sequence) {
     if (state_.sackPermitted && !held_.empty())
         segment.options.sackBlocks = static_cast<std::uint8_t>(
             held_.sackBlocks(receiveNext_, segment.options.sack.data(), state_.timestamps ? 3 : 4));
-    if (output_.send(segment, state_.local.sin_addr, state_.remote.sin_addr) != 0) return;
+    if (length > 0) {
+        if (output_.send(segment, state_.local.sin_addr, state_.remote.sin_addr, sendQueue_, length) != 0) return false;
+        statistics_.dataSegmentsOut++;
+        statistics_.bytesOut += length;
+    } else if (output_.send(segment, state_.local.sin_addr, state_.remote.sin_addr) != 0) {
+        return false;
+    }
     statistics_.segmentsOut++;
-    if (flags == TcpView::kAck) statistics_.acksSent++;
+    if (flags == TcpView::kAck && length == 0) statistics_.acksSent++;
     ackOwed_ = 0;
+    return true;
 }
 
 // ---- close and hand-back ------------------------------------------------------------------------
 
 void TcpControlBlock::close() {
-    if (phase_ == Phase::closed || phase_ == Phase::reset || phase_ == Phase::lastAck) return;
+    if (phase_ == Phase::closed || phase_ == Phase::reset || orphaned_) return;
     completeAll(ECANCELED, false);
-    bool sendQueueEmpty = state_.sendQueue.empty();
-    if (phase_ == Phase::peerClosed && sendQueueEmpty) {
-        // Our FIN after the peer's: LAST-ACK until the peer acknowledges it.
-        sendSegment(TcpView::kFin, sendNext_);
-        finSentAt_ = monotonicMilliseconds();
-        phase_ = Phase::lastAck;
+    if (phase_ != Phase::established && phase_ != Phase::handBackPending) {
+        // The peer's FIN came or ours is queued: a graceful end, our FIN after the data.
+        shutdownSend();
+        orphaned_ = true;
         return;
     }
-    // Unread data coming or our own unacknowledged bytes (which this engine does not retransmit
-    // yet): abort as the kernel's close() does with unread data (RFC 9293 section 3.10.4).
-    sendSegment(TcpView::kRst, sendNext_);
-    phase_ = Phase::closed;
-}
-
-void TcpControlBlock::tick(std::uint64_t nowMs) {
-    if (phase_ != Phase::lastAck || nowMs - finSentAt_ < (kFinRetransmitMs << finRetransmissions_)) return;
-    if (++finRetransmissions_ > kFinRetransmissions) {
-        phase_ = Phase::closed;
-        return;
-    }
-    sendSegment(TcpView::kFin, sendNext_);
-    finSentAt_ = nowMs;
+    // Unread data may be coming and the application said nothing of our side: abort as the
+    // kernel's close() does with unread data (RFC 9293 section 3.10.4).
+    abort(ECANCELED);
 }
 
 TcpConnectionState TcpControlBlock::handBackState() {
     completeAll(ECANCELED, false);
     TcpConnectionState state = state_;
+    std::vector<std::uint8_t> unacknowledged;
+    sendQueue_.drain(unacknowledged, [&](const TcpSendQueue::Buffer& buffer) {
+        completions_.complete(TcpCompletion{handle_, buffer.cookie, const_cast<std::uint8_t*>(buffer.data),
+                                            buffer.length, false, 0, true});
+        statistics_.sendCompletions++;
+    });
     state.receiveQueue.assign(state_.receiveQueue.begin() + static_cast<std::ptrdiff_t>(backlogOffset_),
                               state_.receiveQueue.end());
     held_.dropFrom(receiveNext_);  // beyond a gap: never acknowledged, the peer sends it again
@@ -225,9 +235,12 @@ TcpConnectionState TcpControlBlock::handBackState() {
     }
     state.readSequence = placed_;
     state.receiveNext = receiveNext_;
+    // The kernel takes every byte not acknowledged; what was never sent it sends as new data.
+    std::uint32_t queueEnd = sendUnacknowledged_ + static_cast<std::uint32_t>(unacknowledged.size());
     state.sendUnacknowledged = sendUnacknowledged_;
-    state.sendNext = sendNext_;
-    state.unsentBytes = std::min<std::uint32_t>(state.unsentBytes, static_cast<std::uint32_t>(state.sendQueue.size()));
+    state.sendNext = queueEnd;
+    state.unsentBytes = sequenceBefore(sendMax_, queueEnd) ? queueEnd - sendMax_ : 0;
+    state.sendQueue = std::move(unacknowledged);
     state.timestampClock = timestampNow();
     state.sendWindowUpdateSequence = sendWindowUpdate_;
     state.receiveWindow = advertisedRight_ - windowUpdate_;

@@ -5,7 +5,11 @@
 #include "toe/TcpConnectionState.h"
 #include "toe/TcpConnectionStatistics.h"
 #include "toe/TcpOffloadHandle.h"
+#include "toe/TcpCongestionControl.h"
 #include "toe/TcpReassemblyQueue.h"
+#include "toe/TcpRetransmissionTimer.h"
+#include "toe/TcpSackScoreboard.h"
+#include "toe/TcpSendQueue.h"
 
 #include <array>
 #include <cstddef>
@@ -37,18 +41,35 @@ class TcpView;
 /// yet spoken for (claim 13: the count of bytes the application accepted), never shrinking the
 /// right edge already offered (RFC 9293 section 3.8.6.2.2).
 ///
-/// Send side: the kernel's unacknowledged and unsent bytes are kept (trimmed as the peer
-/// acknowledges them) and go back to the kernel at hand-back; this engine does not transmit data
-/// yet. Threads: the interface's thread only.
+/// Send side (claim 9, TcpControlBlockSend.cpp): a TcpSendQueue holds the kernel's unacknowledged
+/// and unsent bytes (first) and the application's posted send buffers; segments of at most the
+/// MSS are cut from it within the peer's window and the congestion window (TcpCongestionControl:
+/// NewReno, SACK recovery when negotiated, TcpSackScoreboard), retransmitted on the RFC 6298
+/// timer (TcpRetransmissionTimer) or three duplicate ACKs; a zero window is probed with back-off;
+/// keepalives go out when the kernel socket had SO_KEEPALIVE; shutdownSend() queues our FIN after
+/// the data. A send buffer completes when the peer acknowledged its last byte.
+/// @verbatim
+///   SND.UNA (sendQueue start)   sendNext (go-back after a timeout)   sendMax          queue end [FIN]
+///     |<----- sent, unacknowledged ------------------------------------>|<-- not yet sent -->|
+/// @endverbatim
+/// What the engine does not carry (urgent data, an option that changes how segments are read)
+/// stops the connection in Phase::handBackPending: nothing more is accepted or sent, and the
+/// application is told (EOPNOTSUPP) to hand it back (claim 14). Threads: the interface's thread
+/// only; every time in microseconds of CLOCK_MONOTONIC.
 class TcpControlBlock {
 public:
     /// Where the connection is.
     enum class Phase : std::uint8_t {
-        established,  ///< Data flows.
-        peerClosed,   ///< The peer's FIN arrived (CLOSE-WAIT): no more data comes.
-        lastAck,      ///< Our FIN went out after the peer's (LAST-ACK).
-        closed,       ///< Our FIN was acknowledged, or we reset: nothing more to do.
-        reset,        ///< The peer reset the connection.
+        established,      ///< Data flows.
+        peerClosed,       ///< The peer's FIN arrived (CLOSE-WAIT): no more data comes.
+        lastAck,          ///< Our FIN queued after the peer's (LAST-ACK).
+        closed,           ///< Our FIN was acknowledged after the peer's, or we reset: nothing more to do.
+        reset,            ///< The peer reset the connection.
+        finWait1,         ///< Our FIN queued first (FIN-WAIT-1): the peer may still send.
+        finWait2,         ///< Our FIN acknowledged, the peer's not come (FIN-WAIT-2).
+        closing,          ///< Both FINs, ours not yet acknowledged (CLOSING).
+        timeWait,         ///< Both FINs acknowledged, ours first (TIME-WAIT): a lost last ACK is answered.
+        handBackPending,  ///< Met what only the kernel carries: waits for handBack(), accepts nothing.
     };
     /// Most buffers posted at once per connection.
     static constexpr unsigned kMaxPosted = 64;
@@ -82,15 +103,31 @@ public:
     /// Completes the front buffer with what it holds, if anything (claim 8). @return 0, or EAGAIN
     /// when no buffer is posted or it holds nothing.
     int flush();
-    /// Ends the connection: after the peer's FIN, sends ours and waits for its ACK (LAST-ACK);
-    /// before it, sends RST (an abort, as close() with unread data). Posted buffers complete with
-    /// what they hold (ECANCELED when empty).
+    /// Queues @p length bytes at @p buffer to send; the buffer stays the engine's until its
+    /// completion (send true). Sends what the windows allow at once.
+    /// @return 0, EINVAL (empty), ENOBUFS (TcpSendQueue::kMaxPosted queued), EPIPE (our FIN queued,
+    /// or the connection ended or waits for hand-back).
+    int postSend(const std::uint8_t* buffer, std::size_t length, std::uint64_t cookie);
+    /// Queues our FIN after the data queued (shutdown(SHUT_WR)): FIN-WAIT-1, or LAST-ACK after the
+    /// peer's FIN. @return 0 (also when already queued), EPIPE when the connection ended.
+    int shutdownSend();
+    /// Ends the connection: after shutdownSend() or the peer's FIN, our FIN goes after the data and
+    /// the connection ends when both are acknowledged (data arriving afterwards is answered with
+    /// RST, as the kernel does for a closed socket); otherwise sends RST (an abort, as close() with
+    /// unread data). Receive buffers complete with what they hold (ECANCELED when empty).
     void close();
-    /// The engine's timer: retransmits our FIN while unacknowledged. @p nowMs monotonic.
-    void tick(std::uint64_t nowMs);
-    /// The state to restore into a new kernel socket: posted buffers complete first (with what
-    /// they hold, ECANCELED when empty), unplaced in-order bytes become the receive queue, held
-    /// out-of-order bytes are dropped (never acknowledged: the peer sends them again).
+    /// Sends what the peer's window, the congestion window and the queue allow (at most a burst).
+    void transmit();
+    /// The engine's timer (@p nowUs monotonic): retransmission timeout, zero-window probes,
+    /// keepalives, TIME-WAIT's end.
+    void tick(std::uint64_t nowUs);
+    /// Why the engine asked for a hand-back (none if it did not).
+    TcpHandBackReason handBackReason() const { return statistics_.handBackReason; }
+    /// The state to restore into a new kernel socket: posted receive buffers complete first (with
+    /// what they hold, ECANCELED when empty), unplaced in-order bytes become the receive queue, held
+    /// out-of-order bytes are dropped (never acknowledged: the peer sends them again); every byte
+    /// queued to send (the send buffers complete: the kernel owns a copy) becomes the kernel's send
+    /// queue, what was never sent marked unsent.
     TcpConnectionState handBackState();
     /// Takes the placeholder socket (the caller closes it); -1 afterwards.
     int releasePlaceholder();
@@ -114,7 +151,10 @@ private:
 
     // receive (TcpControlBlockReceive.cpp)
     bool acceptable(const TcpView& tcp) const;
-    void acknowledgment(const TcpView& tcp);
+    bool receiving() const {
+        return phase_ == Phase::established || phase_ == Phase::finWait1 || phase_ == Phase::finWait2;
+    }
+    bool needsKernel(const TcpView& tcp);
     void receivePayload(Netbuf* packet, std::uint32_t sequence, const std::uint8_t* data, std::uint32_t length);
     std::uint32_t place(const std::uint8_t* data, std::uint32_t length);
     void drain();
@@ -127,10 +167,27 @@ private:
     void completeAll(int error, bool endOfStream);
     void deliverEndIfDue();
 
+    // send (TcpControlBlockSend.cpp)
+    void acknowledgment(const TcpView& tcp, const TcpOptions& options, std::uint64_t nowUs);
+    void ourFinAcknowledged();
+    bool sendOne(std::uint64_t nowUs);
+    bool sendNew(std::uint64_t nowUs, std::uint32_t congestionRoom);
+    bool retransmit(std::uint32_t sequence, std::uint32_t length);
+    std::uint32_t segmentSize() const;
+    void armTimers(std::uint64_t nowUs);
+    void retransmissionTimeout();
+    void keepaliveTimer(std::uint64_t nowUs);
+    void sendProbe() { sendSegment(0x10, sendUnacknowledged_ - 1); }  // an old sequence: the peer answers with an ACK
+    void abort(int error);
+    void completeSends(int error);
+    void requestHandBack(TcpHandBackReason reason);
+    void updateSendStatistics();
+    bool finSent() const { return finQueued_ && sendMax_ == sendQueue_.end() + 1; }
+
     // output
     std::uint32_t window();
-    void sendSegment(std::uint8_t flags, std::uint32_t sequence);
-    void sendAck() { sendSegment(0x10, sendNext_); }
+    bool sendSegment(std::uint8_t flags, std::uint32_t sequence, std::uint32_t length = 0);
+    void sendAck() { sendSegment(0x10, sendMax_); }  // SND.MAX: never behind what the peer has seen
     std::uint32_t timestampNow() const;
 
     TcpConnectionState state_;  // the captured state: addresses, options, the send queue
@@ -156,11 +213,29 @@ private:
 
     std::uint32_t sendUnacknowledged_, sendNext_;
     std::uint32_t sendWindowUpdate_;  // snd_wl1
+    std::uint32_t sendWindowAck_;     // snd_wl2
     std::int64_t timestampOffset_ = 0;
     std::uint32_t timestampRecent_ = 0;
     bool timestampRecentValid_ = false;
-    std::uint64_t finSentAt_ = 0;
-    unsigned finRetransmissions_ = 0;
+
+    TcpSendQueue sendQueue_;
+    TcpRetransmissionTimer rto_;
+    TcpCongestionControl congestion_;
+    TcpSackScoreboard scoreboard_;
+    std::uint32_t sendMax_;            // after the highest sequence sent (SND.MAX)
+    std::uint32_t highRetransmitted_;  // RFC 6675's HighRxt: after the highest byte retransmitted
+    bool finQueued_ = false;           // our FIN follows the queue's last byte
+    bool orphaned_ = false;            // close() after our FIN: the application reads no more
+    bool timing_ = false;              // an RTT sample without timestamps (Karn: first sends only)
+    std::uint32_t timedSequence_ = 0;
+    std::uint64_t timedAt_ = 0;
+    std::uint64_t retransmitAt_ = 0;  // 0: the retransmission timer is off
+    std::uint64_t persistAt_ = 0;     // 0: the persist timer is off
+    unsigned persistBackOffs_ = 0;
+    unsigned consecutiveTimeouts_ = 0;
+    std::uint64_t lastReceived_ = 0;  // for keepalive
+    unsigned keepaliveProbes_ = 0;    // unanswered
+    std::uint64_t timeWaitEnds_ = 0;
 
     TcpConnectionStatistics statistics_;
 };

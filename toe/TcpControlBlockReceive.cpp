@@ -5,6 +5,7 @@
 
 #include "inet/TcpView.h"
 #include "netbuf/Netbuf.h"
+#include "toe/TcpClock.h"
 #include "toe/TcpSequence.h"
 
 #include <algorithm>
@@ -16,7 +17,11 @@ void TcpControlBlock::input(Netbuf* packet, const TcpView& tcp) {
     statistics_.segmentsIn++;
     std::uint32_t sequence = tcp.sequence();
     std::span<std::uint8_t> payload = tcp.payload();
-    if (phase_ == Phase::closed || phase_ == Phase::reset) return packet->free();
+    if (phase_ == Phase::closed || phase_ == Phase::reset || phase_ == Phase::handBackPending) return packet->free();
+    if (needsKernel(tcp)) return packet->free();  // never acknowledged: the peer sends it again, to the kernel
+    std::uint64_t now = tcpClockMicroseconds();
+    lastReceived_ = now;
+    keepaliveProbes_ = 0;
     if (tcp.has(TcpView::kRst)) {
         packet->free();
         if (acceptable(tcp)) peerReset();
@@ -26,8 +31,8 @@ void TcpControlBlock::input(Netbuf* packet, const TcpView& tcp) {
         packet->free();
         return sendAck();
     }
+    TcpOptions options = tcp.options();
     if (state_.timestamps) {
-        TcpOptions options = tcp.options();
         if (options.timestamps) {
             std::uint32_t value = options.timestamps->value;
             // PAWS (RFC 7323 section 5.3), with Linux's tolerance of one tick (TCP_PAWS_WINDOW): a
@@ -43,12 +48,17 @@ void TcpControlBlock::input(Netbuf* packet, const TcpView& tcp) {
             }
         }
     }
-    if (tcp.has(TcpView::kAck)) acknowledgment(tcp);
+    if (tcp.has(TcpView::kAck)) acknowledgment(tcp, options, now);
     statistics_.bytesIn += payload.size();
     bool fin = tcp.has(TcpView::kFin);
-    if (phase_ != Phase::established) {  // data or FIN again after the peer's FIN: our ACK was lost
+    if (orphaned_ && !payload.empty() && receiving()) {  // data for a closed socket: RFC 9293 section 3.10.7.4
+        packet->free();
+        return abort(ECONNRESET);
+    }
+    if (!receiving()) {  // data or FIN again after the peer's FIN: our ACK was lost
         packet->free();
         if (!payload.empty() || fin) sendAck();
+        if (phase_ == Phase::timeWait && fin) timeWaitEnds_ = now + 2 * rto_.rto();  // RFC 9293: restart 2 MSL
         return;
     }
     if (fin && !finSequence_) finSequence_ = sequence + static_cast<std::uint32_t>(payload.size());
@@ -63,23 +73,44 @@ bool TcpControlBlock::acceptable(const TcpView& tcp) const {
     return sequenceAtOrBefore(receiveNext_, tcp.sequence()) && sequenceBefore(tcp.sequence(), receiveNext_ + window);
 }
 
-void TcpControlBlock::acknowledgment(const TcpView& tcp) {
-    std::uint32_t ack = tcp.acknowledgment();
-    if (sequenceBefore(sendUnacknowledged_, ack) && sequenceAtOrBefore(ack, sendNext_)) {
-        std::uint32_t acked =
-            std::min<std::uint32_t>(ack - sendUnacknowledged_, static_cast<std::uint32_t>(state_.sendQueue.size()));
-        state_.sendQueue.erase(state_.sendQueue.begin(), state_.sendQueue.begin() + acked);
-        sendUnacknowledged_ = ack;
+// Claim 14: what the engine does not carry goes to the kernel rather than being mishandled.
+bool TcpControlBlock::needsKernel(const TcpView& tcp) {
+    if (tcp.has(TcpView::kUrg)) {
+        statistics_.urgentSegments++;
+        // Only an established connection can go back (the kernel cannot be told FIN state); in a
+        // closing one the urgent byte stays in line, as with SO_OOBINLINE.
+        if (phase_ == Phase::established) {
+            requestHandBack(TcpHandBackReason::urgentData);
+            return true;
+        }
     }
-    if (phase_ == Phase::lastAck && ack == sendNext_ + 1) phase_ = Phase::closed;
-    // The peer's window, from the newest segment only (RFC 9293 section 3.10.7.4, SND.WL1).
-    if (sequenceAtOrBefore(sendWindowUpdate_, tcp.sequence())) {
-        unsigned scale = state_.windowScaling ? state_.sendWindowScale : 0;
-        state_.sendWindow = static_cast<std::uint32_t>(tcp.window()) << scale;
-        state_.maxSendWindow = std::max(state_.maxSendWindow, state_.sendWindow);
-        sendWindowUpdate_ = tcp.sequence();
-        statistics_.peerWindow = state_.sendWindow;
+    std::span<std::uint8_t> options = tcp.optionBytes();
+    // The common shapes are known without a walk: none, or Linux's NOP NOP timestamps.
+    if (options.empty() || (options.size() == 12 && options[0] == TcpOptions::kNop && options[2] == 8)) return false;
+    bool unknown = false;
+    for (std::size_t at = 0; at < options.size();) {
+        std::uint8_t kind = options[at];
+        if (kind == TcpOptions::kEnd) break;
+        if (kind == TcpOptions::kNop) {
+            ++at;
+            continue;
+        }
+        if (at + 1 >= options.size() || options[at + 1] < 2) break;  // TcpView::parse refused worse
+        // TCP-MD5 (RFC 2385), TCP-AO (RFC 5925) and MPTCP (RFC 8684) change what a segment means
+        // or whether it is authentic: the kernel must carry such a connection.
+        if (kind == 19 || kind == 29 || kind == 30) {
+            if (phase_ == Phase::established) {
+                requestHandBack(TcpHandBackReason::option);
+                return true;
+            }
+        } else if (kind != TcpOptions::kMss && kind != TcpOptions::kWindowScale && kind != TcpOptions::kSackPermitted &&
+                   kind != TcpOptions::kSack && kind != TcpOptions::kTimestamps) {
+            unknown = true;  // RFC 9293 section 3.1: an option not understood is ignored
+        }
+        at += options[at + 1];
     }
+    if (unknown) statistics_.unknownOptions++;
+    return false;
 }
 
 void TcpControlBlock::receivePayload(Netbuf* packet, std::uint32_t sequence, const std::uint8_t* data,
@@ -181,10 +212,17 @@ void TcpControlBlock::drain() {
 }
 
 void TcpControlBlock::acceptFin() {
-    if (!finSequence_ || receiveNext_ != *finSequence_ || phase_ != Phase::established) return;
+    if (!finSequence_ || receiveNext_ != *finSequence_ || !receiving()) return;
     held_.dropFrom(receiveNext_);  // nothing may follow a FIN
     receiveNext_++;                // the FIN takes one sequence number
-    phase_ = Phase::peerClosed;
+    if (phase_ == Phase::established) {
+        phase_ = Phase::peerClosed;
+    } else if (phase_ == Phase::finWait1) {
+        phase_ = Phase::closing;
+    } else {  // FIN-WAIT-2: both FINs acknowledged once our ACK arrives
+        phase_ = Phase::timeWait;
+        timeWaitEnds_ = tcpClockMicroseconds() + 2 * rto_.rto();
+    }
     sendAck();
 }
 
@@ -192,10 +230,13 @@ void TcpControlBlock::peerReset() {
     phase_ = Phase::reset;
     held_.dropFrom(placed_);
     completeAll(ECONNRESET, false);
+    completeSends(ECONNRESET);
 }
 
 void TcpControlBlock::finishInput() {
-    if (ackOwed_ > 0 && (phase_ == Phase::established || phase_ == Phase::peerClosed)) sendAck();
+    if (phase_ == Phase::closed || phase_ == Phase::reset || phase_ == Phase::handBackPending) return;
+    transmit();  // what the burst's ACKs opened; data segments carry the ACK owed
+    if (ackOwed_ > 0) sendAck();
 }
 
 }  // namespace nexnet

@@ -11,6 +11,7 @@
 #include "netif/HostStackBridge.h"
 #include "netif/InputConsumer.h"
 #include "netif/NetworkInterface.h"
+#include "toe/TcpClock.h"
 #include "toe/TcpControlBlock.h"
 #include "toe/TcpRepair.h"
 
@@ -43,12 +44,6 @@ private:
 };
 
 namespace {
-
-std::uint64_t monotonicMilliseconds() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
-}
 
 std::uint32_t slotOf(TcpOffloadHandle handle) { return static_cast<std::uint32_t>(handle.value & 0xffffffffu) - 1; }
 std::uint32_t generationOf(TcpOffloadHandle handle) { return static_cast<std::uint32_t>(handle.value >> 32); }
@@ -132,6 +127,8 @@ Result<TcpOffloadHandle> TcpOffloadEngine::offload(int fd) {
     TcpOffloadHandle handle{static_cast<std::uint64_t>(generation) << 32 | (slot + 1)};
     blocks_[slot] = std::make_unique<TcpControlBlock>(std::move(state.value()), fd, handle, output_, *sink_);
     statistics_.offloaded++;
+    blocks_[slot]->transmit();  // the kernel's unsent bytes are the engine's now
+    output_.flush();
     return handle;
 }
 
@@ -169,6 +166,23 @@ int TcpOffloadEngine::postReceive(TcpOffloadHandle connection, void* buffer, std
     return error;
 }
 
+int TcpOffloadEngine::postSend(TcpOffloadHandle connection, const void* buffer, std::size_t length,
+                               std::uint64_t cookie) {
+    TcpControlBlock* block = find(connection);
+    if (block == nullptr) return ENOENT;
+    int error = block->postSend(static_cast<const std::uint8_t*>(buffer), length, cookie);
+    output_.flush();
+    return error;
+}
+
+int TcpOffloadEngine::shutdown(TcpOffloadHandle connection) {
+    TcpControlBlock* block = find(connection);
+    if (block == nullptr) return ENOENT;
+    int error = block->shutdownSend();
+    output_.flush();
+    return error;
+}
+
 int TcpOffloadEngine::flush(TcpOffloadHandle connection) {
     TcpControlBlock* block = find(connection);
     return block == nullptr ? ENOENT : block->flush();
@@ -177,7 +191,8 @@ int TcpOffloadEngine::flush(TcpOffloadHandle connection) {
 Result<int> TcpOffloadEngine::handBack(TcpOffloadHandle connection, int fd) {
     TcpControlBlock* block = find(connection);
     if (block == nullptr) return Result<int>::failure(ENOENT, "no such connection");
-    if (block->phase() != TcpControlBlock::Phase::established)
+    if (block->phase() != TcpControlBlock::Phase::established &&
+        block->phase() != TcpControlBlock::Phase::handBackPending)
         return Result<int>::failure(EINVAL, "the connection is closing: the kernel cannot take it back");
     TcpConnectionState state = block->handBackState();
     // The port must be free for the new socket: the placeholder goes first, silently. The claim
@@ -215,6 +230,7 @@ TcpOffloadCapabilities TcpOffloadEngine::capabilities() const {
     capabilities.minMss = 48;     // Linux never uses less (TCP_MIN_SND_MSS); the engine takes any segment size
     capabilities.maxMss = 65495;  // an IPv4 datagram of 65535 bytes less both headers
     capabilities.receivePlacement = true;
+    capabilities.send = true;
     capabilities.timestamps = true;
     capabilities.windowScaling = true;
     capabilities.sackBlocks = true;
@@ -229,7 +245,7 @@ unsigned TcpOffloadEngine::connections() const { return static_cast<unsigned>(cl
 int TcpOffloadEngine::attach(EventLoop& loop) {
     detach();
     auto timer = loop.addTimer(
-        std::chrono::milliseconds(50), [this] { tick(); }, true);
+        std::chrono::milliseconds(10), [this] { tick(); }, true);
     if (!timer) return timer.error();
     loop_ = &loop;
     timer_ = timer.value();
@@ -242,7 +258,7 @@ void TcpOffloadEngine::detach() {
 }
 
 void TcpOffloadEngine::tick() {
-    std::uint64_t now = monotonicMilliseconds();
+    std::uint64_t now = tcpClockMicroseconds();
     for (auto& block : blocks_)
         if (block) block->tick(now);
     output_.flush();
@@ -296,7 +312,10 @@ void TcpOffloadEngine::input(Netbuf* packet, const Ipv4View& ip) {
         statistics_.checksumErrors++;
         return packet->free();
     }
+    bool askedBefore = block->handBackReason() != TcpHandBackReason::none;
     block->input(packet, tcp);
+    if (!askedBefore && block->handBackReason() == TcpHandBackReason::urgentData) statistics_.urgentHandBacks++;
+    if (!askedBefore && block->handBackReason() == TcpHandBackReason::option) statistics_.optionHandBacks++;
 }
 
 void TcpOffloadEngine::finishInput() {

@@ -49,12 +49,24 @@ class TcpControlBlock;
 /// TcpCompletionQueue (an eventfd) unless Options::sink names another, such as an event channel
 /// of the asynchronous I/O layer.
 ///
+/// postSend() (claim 9): the application names memory and a length to send; the engine sends it
+/// after the kernel's unacknowledged and unsent bytes, cut by the MSS, within the peer's window and
+/// NewReno's congestion window (SACK recovery when negotiated), retransmits on an RFC 6298 timer
+/// and on duplicate ACKs, probes a zero window, sends keepalives when the socket had SO_KEEPALIVE,
+/// and completes each buffer (TcpCompletion::send) once the peer acknowledged it. shutdown() sends
+/// our FIN after the data. No TSO: segments are built at most one MSS each in the pool's 2 KB
+/// netbufs (InetStack sends every datagram as it is, so a super-segment would be fragmented).
+///
+/// Claim 14: urgent data (URG) or an option that changes how segments are read (TCP-MD5, TCP-AO,
+/// MPTCP) stops the connection, unacknowledged, and a completion with EOPNOTSUPP asks the
+/// application to handBack() it: the kernel then receives the peer's retransmission and carries
+/// what the engine does not. Statistics::urgentHandBacks and optionHandBacks count them.
+///
 /// handBack() writes the engine's state into a new kernel socket (TcpRepair::restore); close()
 /// ends the connection in the engine.
 ///
-/// Not yet: sending data (the kernel's unacknowledged bytes are kept and handed back, never
-/// retransmitted by the engine), urgent data (ignored), recording the capabilities in the
-/// interface's structure, and the offload heuristic (claims 7, 9, 11, 14).
+/// Not yet: recording the capabilities in the interface's structure, and the offload heuristic
+/// (claims 7, 11).
 ///
 /// Threads: every call, like InetStack's, on the interface's thread; nothing blocks except the
 /// few system calls of offload and handBack (control path). No allocation, lock or system call
@@ -79,6 +91,8 @@ public:
         std::uint64_t checksumErrors = 0;       ///< Claimed segments with a bad TCP checksum.
         std::uint64_t malformed = 0;            ///< Claimed segments TcpView refused.
         std::uint64_t unclaimed = 0;            ///< Segments given to the engine for no connection of its.
+        std::uint64_t urgentHandBacks = 0;      ///< Hand-backs asked because the peer sent urgent data (claim 14).
+        std::uint64_t optionHandBacks = 0;      ///< Hand-backs asked for an option the engine does not carry.
     };
 
     /// Puts an engine on @p stack, which must run beside @p bridge (InetStack::Options::bridge):
@@ -106,19 +120,30 @@ public:
     /// @return 0, ENOENT (no such connection), EINVAL (empty), ENOBUFS (64 buffers posted),
     /// EPIPE (the stream ended or was reset).
     int postReceive(TcpOffloadHandle connection, void* buffer, std::size_t length, std::uint64_t cookie);
+    /// Posts @p length bytes at @p buffer to send on @p connection (claim 9), after what is queued;
+    /// the buffer is the engine's (read, never written) until its completion (send true, error 0
+    /// once the peer acknowledged every byte). @p cookie comes back in the completion.
+    /// @return 0, ENOENT, EINVAL (empty), ENOBUFS (64 buffers queued), EPIPE (shutdown() called,
+    /// or the connection ended or waits for hand-back).
+    int postSend(TcpOffloadHandle connection, const void* buffer, std::size_t length, std::uint64_t cookie);
+    /// Sends our FIN after the data queued on @p connection (shutdown(SHUT_WR)); receiving goes on
+    /// until the peer's FIN. @return 0, ENOENT, or EPIPE (the connection ended).
+    int shutdown(TcpOffloadHandle connection);
     /// Completes @p connection's partly filled front buffer now (claim 8).
     /// @return 0, ENOENT, or EAGAIN (no buffer posted, or it holds nothing).
     int flush(TcpOffloadHandle connection);
     /// Gives @p connection back to the kernel: posted buffers complete (with what they hold;
-    /// ECANCELED when empty), the placeholder is closed silently, and the engine's state goes
+    /// ECANCELED when empty), send buffers complete (the kernel takes their unacknowledged bytes),
+    /// the placeholder is closed silently, and the engine's state goes
     /// into @p fd, a fresh TCP socket of the connection's network namespace (-1: one made in the
     /// caller's), through TcpRepair::restore. The returned socket carries on with recv/send; the
     /// handle is dead. Errors: ENOENT, EINVAL (the peer already closed: close() it instead),
     /// TcpRepair::restore's (the connection is then lost, as the peer will learn).
     Result<int> handBack(TcpOffloadHandle connection, int fd = -1);
-    /// Ends @p connection: after the peer's FIN, sends ours (and retransmits it on attach()'s
-    /// timer until acknowledged); otherwise resets it. Posted buffers complete. The handle is dead
-    /// once the close finishes. @return 0 or ENOENT.
+    /// Ends @p connection: after shutdown() or the peer's FIN, ours goes after the queued data and
+    /// the connection ends once both FINs are acknowledged (retransmitted on attach()'s timer);
+    /// otherwise resets it. Receive buffers complete. The handle is dead once the close finishes.
+    /// @return 0 or ENOENT.
     int close(TcpOffloadHandle connection);
     /// @p connection's counters (claim 12), or nullptr for a dead handle. Valid until the next
     /// call that ends a connection.
@@ -132,7 +157,8 @@ public:
     /// Connections carried now.
     unsigned connections() const;
 
-    /// Runs tick() on @p loop every 50 ms (FIN retransmission). @return 0 or the timer's errno.
+    /// Runs tick() on @p loop every 10 ms (retransmission, persist and keepalive timers; the RTO's
+    /// floor is 200 ms). @return 0 or the timer's errno.
     int attach(EventLoop& loop);
     /// Stops attach()'s timer.
     void detach();

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
 
 namespace nexnet {
 
@@ -84,6 +85,22 @@ int readOptions(int fd, TcpConnectionState& state) {
     if (state.timestamps) {
         size = sizeof state.timestampClock;
         if (getsockopt(fd, SOL_TCP, TCP_TIMESTAMP, &state.timestampClock, &size) != 0) return errno;
+    }
+    state.smoothedRtt = info.tcpi_rtt;
+    state.rttVariance = info.tcpi_rttvar;
+    state.congestionWindow = info.tcpi_snd_cwnd;
+    state.slowStartThreshold = info.tcpi_snd_ssthresh >= 0xffff ? 0 : info.tcpi_snd_ssthresh;  // TCP_INFINITE_SSTHRESH
+    int keepalive = 0;
+    size = sizeof keepalive;
+    if (getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, &size) != 0) return errno;
+    state.keepalive = keepalive != 0;
+    for (auto [option, field] : {std::pair{TCP_KEEPIDLE, &state.keepaliveIdle},
+                                 {TCP_KEEPINTVL, &state.keepaliveInterval},
+                                 {TCP_KEEPCNT, &state.keepaliveCount}}) {
+        int value = 0;
+        size = sizeof value;
+        if (getsockopt(fd, SOL_TCP, option, &value, &size) != 0) return errno;
+        *field = static_cast<std::uint32_t>(value);
     }
     tcp_repair_window window{};
     size = sizeof window;
@@ -198,6 +215,13 @@ Result<int> TcpRepair::restore(const TcpConnectionState& state, int fd, bool win
             return fail(errno, failed("TCP_REPAIR_WINDOW"));
     }
     setOption(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
+    if (state.keepalive) {  // the application's keepalive carries on in the kernel
+        int on = 1;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        setOption(fd, TCP_KEEPIDLE, static_cast<int>(state.keepaliveIdle));
+        setOption(fd, TCP_KEEPINTVL, static_cast<int>(state.keepaliveInterval));
+        setOption(fd, TCP_KEEPCNT, static_cast<int>(state.keepaliveCount));
+    }
     if (int error = setOption(fd, TCP_REPAIR, windowProbe ? TCP_REPAIR_OFF : TCP_REPAIR_OFF_NO_WP))
         return fail(error, failed("TCP_REPAIR off"));
     const std::uint8_t* unsent = state.sendQueue.data() + sent;

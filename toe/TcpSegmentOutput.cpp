@@ -4,6 +4,7 @@
 #include "inet/Ipv4Builder.h"
 #include "inet/Ipv4View.h"
 #include "netbuf/Netbuf.h"
+#include "toe/TcpSendQueue.h"
 
 #include <cerrno>
 
@@ -15,19 +16,29 @@ constexpr std::uint32_t kHeadroom = 128;
 }  // namespace
 
 int TcpSegmentOutput::send(const TcpBuilder::Segment& segment, in_addr source, in_addr destination) {
-    Netbuf* packet = stack_.allocate(0);
+    static const TcpSendQueue none{0};
+    return send(segment, source, destination, none, 0);
+}
+
+int TcpSegmentOutput::send(const TcpBuilder::Segment& segment, in_addr source, in_addr destination,
+                           const TcpSendQueue& payload, std::uint32_t length) {
+    Netbuf* packet = stack_.allocate(length);
     if (packet == nullptr) return ENOBUFS;
-    if (packet->reset(kHeadroom) != 0) {
+    if (packet->reset(kHeadroom) != 0 || packet->setSize(length) != 0 ||
+        payload.copy(segment.sequence, packet->data(), length) != length) {
         packet->free();
         return ENOBUFS;
     }
+    // The device finishes the checksum when it can (a header-only segment is cheap either way).
+    ChecksumMode mode = length > 0 && stack_.transmitChecksum() == ChecksumMode::offload ? ChecksumMode::offload
+                                                                                         : ChecksumMode::software;
     Ipv4Builder::Fields ip;
     ip.source = source;
     ip.destination = destination;
     ip.protocol = Ipv4View::kTcp;
     ip.ttl = stack_.ttl();
     ip.identification = identification_++;
-    if (int error = TcpBuilder::push(*packet, segment, source, destination, ChecksumMode::software); error != 0) {
+    if (int error = TcpBuilder::push(*packet, segment, source, destination, mode); error != 0) {
         packet->free();
         return error;
     }

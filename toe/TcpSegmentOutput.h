@@ -11,11 +11,14 @@ namespace nexnet {
 
 class InetStack;
 class Netbuf;
+class TcpSendQueue;
 
-/// The engine's transmit side for header-only segments (ACKs, window updates, FIN, RST): each is
-/// built in a netbuf of the interface's pool (TcpBuilder, then Ipv4Builder; checksums computed)
-/// and collected, and flush() hands the collection to InetStack::sendIpv4 in one burst, so the
-/// ACKs of one receive burst leave in one outputBurst. Used on the interface's thread only.
+/// The engine's transmit side: each segment (data from a TcpSendQueue, or header-only: ACKs,
+/// window updates, probes, FIN, RST) is built in a netbuf of the interface's pool (payload copied
+/// from the application's buffer, then TcpBuilder and Ipv4Builder; the TCP checksum left to the
+/// device when the stack sends with ChecksumMode::offload) and collected, and flush() hands the
+/// collection to InetStack::sendIpv4 in one burst, so the segments of one receive burst or one
+/// transmit round leave in one outputBurst. Used on the interface's thread only.
 class TcpSegmentOutput {
 public:
     /// Sends through @p stack (its routing, ARP and interface).
@@ -29,6 +32,12 @@ public:
     /// collection is flushed first. @return 0, or ENOBUFS when no netbuf is free (the segment is
     /// not sent: TCP recovers a lost ACK with the next one).
     int send(const TcpBuilder::Segment& segment, in_addr source, in_addr destination);
+    /// As send(), with @p length bytes of payload copied from @p payload at segment.sequence.
+    /// @return 0, ENOBUFS (no netbuf: the caller tries again later) or TcpBuilder's error.
+    int send(const TcpBuilder::Segment& segment, in_addr source, in_addr destination, const TcpSendQueue& payload,
+             std::uint32_t length);
+    /// Segments collected and not yet flushed.
+    unsigned pending() const { return count_; }
     /// Sends the collected segments in one burst.
     void flush();
 

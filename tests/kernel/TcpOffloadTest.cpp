@@ -93,7 +93,7 @@ TEST_F(TcpOffloadTest, AnswersTheCapabilityQuery) {
     TcpOffloadCapabilities capabilities = engine_->capabilities();
     EXPECT_EQ(capabilities.maxConnections, TcpOffloadEngine::Options{}.maxConnections);
     EXPECT_TRUE(capabilities.receivePlacement);
-    EXPECT_FALSE(capabilities.send);  // not yet: a stack must not offload a connection it sends on
+    EXPECT_TRUE(capabilities.send);
     EXPECT_TRUE(capabilities.handBack);
     EXPECT_GT(capabilities.maxPostedBuffers, 0u);
 }
