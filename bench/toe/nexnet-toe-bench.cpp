@@ -107,6 +107,12 @@ double selfCpu() {
     return cpuSeconds(r);
 }
 
+double selfSystemCpu() {
+    rusage r{};
+    getrusage(RUSAGE_SELF, &r);
+    return static_cast<double>(r.ru_stime.tv_sec) + static_cast<double>(r.ru_stime.tv_usec) / 1e6;
+}
+
 // Softirq time of the whole machine, in seconds (/proc/stat, USER_HZ ticks).
 double machineSoftirq() {
     FILE* f = std::fopen("/proc/stat", "r");
@@ -206,6 +212,7 @@ pid_t startSender(const std::string& ns, const char* to) {
 struct Row {
     double gbits = 0;
     double cpuPerGb = 0;        // receiving process
+    double systemPerGb = 0;     // of which in the kernel
     double senderCpuPerGb = 0;  // sending process
     double softirqPerGb = 0;    // the machine's
     std::uint32_t retransmits = 0;
@@ -220,10 +227,11 @@ struct Row {
 
 struct Window {
     Clock::time_point start;
-    double cpu, softirq;
+    double cpu, system, softirq;
     void begin() {
         start = Clock::now();
         cpu = selfCpu();
+        system = selfSystemCpu();
         softirq = machineSoftirq();
     }
     void end(Row& row, std::uint64_t bytes) {
@@ -231,6 +239,7 @@ struct Window {
         double gb = static_cast<double>(bytes) / 1e9;
         row.gbits = static_cast<double>(bytes) * 8 / seconds / 1e9;
         row.cpuPerGb = (selfCpu() - cpu) / gb;
+        row.systemPerGb = (selfSystemCpu() - system) / gb;
         row.softirqPerGb = (machineSoftirq() - softirq) / gb;
     }
 };
@@ -428,6 +437,13 @@ Row runOffloaded(Bridged& t) {
             window.end(row, bytes);
             t.loop->unwatch(queue.fd());
             row.firstPlacedMs = firstPlaced == 0 ? 0 : static_cast<double>(firstPlaced - called) / 1e6;
+            const TcpConnectionStatistics& counted = *t.engine->statistics(handle.value());
+            std::fprintf(stderr, "# engine: %llu segments in (%.0f bytes each), %llu ACKs sent, %llu out of order\n",
+                         static_cast<unsigned long long>(counted.segmentsIn),
+                         static_cast<double>(counted.bytesIn) /
+                             static_cast<double>(std::max<std::uint64_t>(counted.segmentsIn, 1)),
+                         static_cast<unsigned long long>(counted.acksSent),
+                         static_cast<unsigned long long>(counted.outOfOrder));
             t.engine->close(handle.value());
             t.pump([&] { return t.engine->connections() == 0; }, std::chrono::seconds(10));
         }
@@ -540,12 +556,12 @@ double median(std::vector<double> values) {
 
 struct Summary {
     std::vector<Row> rows;
-    double med(double Row::* field) const {
+    double med(double Row::*field) const {
         std::vector<double> v;
         for (const Row& r : rows) v.push_back(r.*field);
         return median(v);
     }
-    std::string range(double Row::* field) const {
+    std::string range(double Row::*field) const {
         double lo = 1e300, hi = 0;
         for (const Row& r : rows) lo = std::min(lo, r.*field), hi = std::max(hi, r.*field);
         char text[64];
@@ -567,8 +583,9 @@ int main(int argc, char** argv) {
         else if (option == "--vnet") vnet = value == "1";
         else if (option == "--rows") rows = value;
         else {
-            std::fprintf(stderr, "usage: nexnet-toe-bench [--megabytes M] [--runs N] [--buffer BYTES] [--buffers N] "
-                                 "[--rx readv|uring] [--vnet 0|1] [--rows abc]\n");
+            std::fprintf(stderr,
+                         "usage: nexnet-toe-bench [--megabytes M] [--runs N] [--buffer BYTES] [--buffers N] "
+                         "[--rx readv|uring] [--vnet 0|1] [--rows abc]\n");
             return 2;
         }
     }
@@ -582,9 +599,10 @@ int main(int argc, char** argv) {
     if (shared == MAP_FAILED) return 1;
     report = static_cast<SenderReport*>(shared);
 
-    std::printf("# nexnet-toe-bench: %zu MiB per stream (the first MiB read by the kernel), %u x %zu-byte buffers, "
-                "wire tap rx=%s vnet=%d, %d run(s)\n",
-                totalBytes >> 20, bufferCount, bufferSize, rxMode.c_str(), vnet ? 1 : 0, runs);
+    std::printf(
+        "# nexnet-toe-bench: %zu MiB per stream (the first MiB read by the kernel), %u x %zu-byte buffers, "
+        "wire tap rx=%s vnet=%d, %d run(s)\n",
+        totalBytes >> 20, bufferCount, bufferSize, rxMode.c_str(), vnet ? 1 : 0, runs);
     std::printf("# load average at start: %s\n", loadAverage().c_str());
     std::fflush(stdout);
     Bridged bridged;
@@ -595,8 +613,9 @@ int main(int argc, char** argv) {
     for (int run = 0; run < runs; ++run) {
         for (char which : rows) {
             Row row = which == 'a' ? runOffloaded(bridged) : which == 'b' ? runBridged(bridged) : runVeth(veth);
-            std::fprintf(stderr, "# run %d row %c: %.2f Gbit/s%s%s\n", run + 1, which, row.gbits,
-                         row.failure.empty() ? "" : ": ", row.failure.c_str());
+            std::fprintf(stderr, "# run %d row %c: %.2f Gbit/s, receiver %.2f s/GB (%.2f system)%s%s\n", run + 1, which,
+                         row.gbits, row.cpuPerGb, row.systemPerGb, row.failure.empty() ? "" : ": ",
+                         row.failure.c_str());
             results[which].rows.push_back(row);
         }
     }
@@ -604,8 +623,7 @@ int main(int argc, char** argv) {
     const char* names[] = {"a. offloaded, placed into posted buffers", "b. bridged, kernel recv()",
                            "c. veth pair, kernel recv()"};
     std::printf("%-42s %-22s %-22s %-22s %-14s %-7s %-5s %-6s %-13s\n", "row", "Gbit/s median [min-max]",
-                "receiver CPU s/GB", "sender CPU s/GB", "softirq s/GB*", "retrans", "RSTs", "exact",
-                "max send gap ms");
+                "receiver CPU s/GB", "sender CPU s/GB", "softirq s/GB*", "retrans", "RSTs", "exact", "max send gap ms");
     for (auto& [which, summary] : results) {
         unsigned retrans = 0;
         std::uint64_t rsts = 0;
@@ -618,9 +636,10 @@ int main(int argc, char** argv) {
     }
     if (results.count('a') != 0) {
         const Summary& a = results['a'];
-        std::printf("hand-off (a): offload() %.2f ms; offload() to the first byte from the wire placed %.2f ms; the "
-                    "sender's pause around the offload %.2f ms (medians)\n",
-                    a.med(&Row::offloadCallMs), a.med(&Row::firstPlacedMs), a.med(&Row::offloadGapMs));
+        std::printf(
+            "hand-off (a): offload() %.2f ms; offload() to the first byte from the wire placed %.2f ms; the "
+            "sender's pause around the offload %.2f ms (medians)\n",
+            a.med(&Row::offloadCallMs), a.med(&Row::firstPlacedMs), a.med(&Row::offloadGapMs));
         for (const Row& r : a.rows)
             if (!r.failure.empty()) std::printf("a failed: %s\n", r.failure.c_str());
     }
