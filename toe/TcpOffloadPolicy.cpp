@@ -106,8 +106,8 @@ void TcpOffloadPolicy::observe(Netbuf* frame, std::uint64_t nowNs) {
         if (w.remoteAddress != ip.source().s_addr || w.localAddress != ip.destination().s_addr ||
             w.remotePort != tcp.sourcePort() || w.localPort != tcp.destinationPort())
             continue;
-        if (nowNs - w.windowStartNs > static_cast<std::uint64_t>(
-                                          std::chrono::duration_cast<std::chrono::nanoseconds>(options_.window).count())) {
+        if (nowNs - w.windowStartNs >
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.window).count())) {
             w.windowStartNs = nowNs;
             w.windowBytes = 0;
         }

@@ -40,11 +40,11 @@ class TcpOffloadPolicy : public InputConsumer {
 public:
     /// How the policy decides.
     struct Options {
-        bool enabled = false;                                ///< Off by default: nothing is watched or counted.
-        std::uint64_t bulkBytes = 1u << 20;                  ///< Peer payload that makes a connection bulk...
-        std::chrono::milliseconds window{1000};              ///< ...when it arrives within this time.
-        int priority = 60;                                   ///< On the wire: after the InetStack (50), before the bridge (100).
-        std::chrono::milliseconds decisionDelay{1};          ///< From the heuristic firing to the offload.
+        bool enabled = false;                    ///< Off by default: nothing is watched or counted.
+        std::uint64_t bulkBytes = 1u << 20;      ///< Peer payload that makes a connection bulk...
+        std::chrono::milliseconds window{1000};  ///< ...when it arrives within this time.
+        int priority = 60;                       ///< On the wire: after the InetStack (50), before the bridge (100).
+        std::chrono::milliseconds decisionDelay{1};  ///< From the heuristic firing to the offload.
     };
     /// The decisions.
     struct Statistics {

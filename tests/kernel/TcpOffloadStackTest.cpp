@@ -51,7 +51,7 @@ TEST_F(TcpOffloadStackTest, TheInterfaceRecordsTheEnginesCapabilitiesWhileItRuns
     EXPECT_EQ(recorded->receivePlacement, asked.receivePlacement);
     EXPECT_EQ(recorded->send, asked.send);
     EXPECT_EQ(bridge_->host().tcpOffload(), nullptr);  // the kernel's side carries no engine
-    ::close(kernel_);  // the engine resets what it carries when it goes: nothing here
+    ::close(kernel_);                                  // the engine resets what it carries when it goes: nothing here
     kernel_ = -1;
     engine_.reset();
     EXPECT_EQ(wire_->tcpOffload(), nullptr);
@@ -72,10 +72,11 @@ TEST_F(TcpOffloadStackTest, ThePolicyOffloadsABulkTransferByItself) {
     auto policy = makePolicy(true);
     ASSERT_NE(policy, nullptr);
     TcpOffloadHandle offloaded;
-    ASSERT_EQ(policy->watch(kernel_, [&](int fd, TcpOffloadHandle handle) {
-        EXPECT_EQ(fd, kernel_);
-        offloaded = handle;
-    }),
+    ASSERT_EQ(policy->watch(kernel_,
+                            [&](int fd, TcpOffloadHandle handle) {
+                                EXPECT_EQ(fd, kernel_);
+                                offloaded = handle;
+                            }),
               0);
     EXPECT_EQ(policy->watch(kernel_, nullptr), EALREADY);
     peerSends(0, kTotal, true);
