@@ -18,7 +18,8 @@
 // end of the first MiB (the offload) to the end of the stream. Per row: Gbit/s; CPU seconds per GB
 // of the receiving process (user + system from getrusage: the nexnet interface, bridge, engine
 // and the host kernel's receive work done in its system calls, such as a tap write delivering to
-// the host's TCP) and of the sender (its system calls carry the kernel's softirq work for its own
+// the host's TCP: without CONFIG_IRQ_TIME_ACCOUNTING, softirq work run in a task's context is
+// charged to its system time, and the byte check below, the same memcmp in every row) and of the sender (its system calls carry the kernel's softirq work for its own
 // frames: veth delivery to the receiver's socket in c, tap queueing in a and b); the machine's
 // softirq time over the window (all CPUs, other processes included). Also: the sender's
 // retransmissions (TCP_INFO tcpi_total_retrans), RSTs (the kernels' OutRsts in both namespaces,
@@ -254,6 +255,13 @@ void finishSender(pid_t pid, Row& row, std::uint64_t bytes) {
     if (report->error != 0 && row.failure.empty()) row.failure = "sender: " + std::string(std::strerror(report->error));
 }
 
+// The checks every row ends with: every byte arrived, and each matched.
+void finishRow(Row& row, std::uint64_t bytes, bool exact, std::uint64_t rsts) {
+    row.exact = exact && bytes == totalBytes - kHead;
+    if (bytes != totalBytes - kHead && row.failure.empty()) row.failure = "short stream";
+    row.rsts += rsts;
+}
+
 int listenIn(const NetworkNamespace& ns, int flags) {
     int listener = ns.openSocket(AF_INET, SOCK_STREAM | flags, 0);
     int on = 1;
@@ -367,6 +375,8 @@ struct Bridged {
         }
         return false;
     }
+    // RSTs so far: both kernels' and those that crossed the wire.
+    std::uint64_t rstsNow() const { return rsts.seen + outRsts(peer.name()) + outRsts(host.name()); }
     // Runs the loop until child @p pid has exited (it waits for the receiver's FIN).
     void pumpUntilExited(pid_t pid) {
         pump([&] { return waitpid(pid, nullptr, WNOHANG) == pid; });
@@ -393,7 +403,7 @@ struct Bridged {
 
 Row runOffloaded(Bridged& t) {
     Row row;
-    std::uint64_t rstsBefore = t.rsts.seen + outRsts(t.peer.name()) + outRsts(t.host.name());
+    std::uint64_t rstsBefore = t.rstsNow();
     int listener = listenIn(t.host, SOCK_NONBLOCK);
     pid_t sender = startSender(t.peer.name(), "10.84.0.2");
     std::vector<std::vector<std::uint8_t>> buffers(bufferCount, std::vector<std::uint8_t>(bufferSize));
@@ -450,15 +460,13 @@ Row runOffloaded(Bridged& t) {
     }
     t.pumpUntilExited(sender);
     finishSender(sender, row, bytes);
-    row.exact = exact && bytes == totalBytes - kHead;
-    if (bytes != totalBytes - kHead && row.failure.empty()) row.failure = "short stream";
-    row.rsts += t.rsts.seen + outRsts(t.peer.name()) + outRsts(t.host.name()) - rstsBefore;
+    finishRow(row, bytes, exact, t.rstsNow() - rstsBefore);
     return row;
 }
 
 Row runBridged(Bridged& t) {
     Row row;
-    std::uint64_t rstsBefore = t.rsts.seen + outRsts(t.peer.name()) + outRsts(t.host.name());
+    std::uint64_t rstsBefore = t.rstsNow();
     int listener = listenIn(t.host, SOCK_NONBLOCK);
     pid_t sender = startSender(t.peer.name(), "10.84.0.2");
     std::vector<std::uint8_t> buffer(bufferSize);
@@ -488,9 +496,7 @@ Row runBridged(Bridged& t) {
     }
     t.pumpUntilExited(sender);  // the sender waits for our FIN, which the loop forwards
     finishSender(sender, row, bytes);
-    row.exact = exact && bytes == totalBytes - kHead;
-    if (bytes != totalBytes - kHead && row.failure.empty()) row.failure = "short stream";
-    row.rsts += t.rsts.seen + outRsts(t.peer.name()) + outRsts(t.host.name()) - rstsBefore;
+    finishRow(row, bytes, exact, t.rstsNow() - rstsBefore);
     return row;
 }
 
@@ -540,9 +546,7 @@ Row runVeth(VethPair& v) {
     window.end(row, bytes);
     if (fd >= 0) ::close(fd);
     finishSender(sender, row, bytes);
-    row.exact = exact && bytes == totalBytes - kHead;
-    if (bytes != totalBytes - kHead && row.failure.empty()) row.failure = "short stream";
-    row.rsts += outRsts(v.sender.name()) + outRsts(v.receiver.name()) - rstsBefore;
+    finishRow(row, bytes, exact, outRsts(v.sender.name()) + outRsts(v.receiver.name()) - rstsBefore);
     return row;
 }
 
