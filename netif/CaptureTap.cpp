@@ -240,10 +240,12 @@ bool CaptureTap::writeOldest() {
         if (error != 0) {
             std::lock_guard<std::mutex> lock(writerLock_);
             if (writeError_ == 0) writeError_ = error;
+        } else {
+            addOwn(oldest->written, 1);
         }
     }
     oldest->rings[oldestDirection].release();
-    addOwn(oldest->written, 1);
+    addOwn(oldest->taken, 1);
     return true;
 }
 
@@ -263,7 +265,7 @@ void CaptureTap::writerLoop() {
         if (flushRequests_ != 0 || (unflushed && now - lastFlush > std::chrono::milliseconds(100))) {
             if (int error = writer_->flush(); error != 0 && writeError_ == 0) writeError_ = error;
             for (unsigned q = 0, n = rings(); q < n; ++q)
-                queues_[q]->flushedUpTo = queues_[q]->written.load(std::memory_order_relaxed);
+                queues_[q]->flushedUpTo = queues_[q]->taken.load(std::memory_order_relaxed);
             unflushed = false;
             lastFlush = now;
             flushed_.notify_all();

@@ -129,8 +129,10 @@ private:
         explicit Queue(std::size_t bytes) : rings{CaptureTapRing(bytes), CaptureTapRing(bytes)} {}
         CaptureTapRing rings[2];  // by CaptureDirection
         alignas(64) Counter captured{0}, drops{0}, filtered{0};
-        alignas(64) Counter written{0};  // the writer's
-        std::uint64_t flushedUpTo = 0;   // under writerLock_
+        // The writer's: records taken from the rings (written, or past Options::count and
+        // released unwritten), and of those the ones in the file.
+        alignas(64) Counter taken{0}, written{0};
+        std::uint64_t flushedUpTo = 0;  // records taken and flushed, under writerLock_
     };
 
     explicit CaptureTap(const Options& options);

@@ -14,6 +14,7 @@
 //    have written them): driver burst -> InetStack -> endpoint queue -> receive -> free, in ns
 //    per datagram, next to the null driver's own cost per frame (received and dropped).
 // Needs root for part 1 (namespaces, tap, veth); part 2 runs anywhere.
+#include "bench/support/BenchFigures.h"
 #include "drivers/BuiltinDrivers.h"
 #include "framework/IOEthernet.h"
 #include "inet/InetStack.h"
@@ -37,6 +38,7 @@
 #include <vector>
 
 using namespace nexnet;
+using namespace nexnet::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -44,17 +46,6 @@ namespace {
 double seconds = 3.0;
 int runs = 3;
 const std::string kTag = std::to_string(getpid());
-
-int sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
-
-std::string loadAverage() {
-    char line[128] = "?\n";
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fgets(line, sizeof line, f) == nullptr) std::snprintf(line, sizeof line, "?\n");
-        std::fclose(f);
-    }
-    return line;
-}
 
 // Runs @p body with the calling thread in network namespace @p name, then returns.
 template <typename Body>
@@ -261,14 +252,6 @@ NullFigures runNull() {
         std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(received);
     if (stack->statistics().udpDelivered != received) std::fprintf(stderr, "nexnet-inet-bench: null: lost datagrams\n");
     return {perDatagram, drop};
-}
-
-struct Spread {
-    double median, low, high;
-};
-Spread spread(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return {values[values.size() / 2], values.front(), values.back()};
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 // Two figures per path: wall-clock time, and the receiving thread's CPU time (user and kernel,
 // the kernel's reads in its task work included), which the machine's other load disturbs less.
 // Needs root (namespace, tap).
+#include "bench/support/BenchFigures.h"
 #include "drivers/BuiltinDrivers.h"
 #include "drivers/tap/TapDriver.h"
 #include "framework/IOCommands.h"
@@ -33,22 +34,12 @@
 #include <vector>
 
 using namespace nexnet;
+using namespace nexnet::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 const std::string kTag = std::to_string(getpid());
-
-int sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
-
-std::string loadAverage() {
-    char line[128] = "?\n";
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fgets(line, sizeof line, f) == nullptr) std::snprintf(line, sizeof line, "?\n");
-        std::fclose(f);
-    }
-    return line;
-}
 
 // Sends @p count datagrams of @p payload bytes to 10.82.0.2:9000 from namespace @p ns.
 // @return how many the kernel took.
@@ -81,12 +72,6 @@ unsigned sendBacklog(const std::string& ns, unsigned count, std::size_t payload)
     close(self);
     close(target);
     return sent;
-}
-
-double threadCpuNs() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
 }
 
 struct Cost {
@@ -134,15 +119,6 @@ Cost measure(const std::string& rx, unsigned frames, std::size_t payload) {
         std::fprintf(stderr, "nexnet-tap-rx-bench: rx=%s received %u of %u\n", rx.c_str(), received, sent);
     if (received == 0) return {};
     return {std::chrono::duration<double, std::nano>(now - start).count() / received, cpu / received};
-}
-
-struct Spread {
-    double median, low, high;
-};
-
-Spread spread(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return {v[v.size() / 2], v.front(), v.back()};
 }
 
 }  // namespace
