@@ -27,6 +27,7 @@
 // against what was sent, the longest pause between two of the sender's send() returns (and, in a,
 // the one around the offload), and in a the time offload() takes and the time from its call to the
 // first byte from the wire placed. Needs root (namespaces, taps, veth).
+#include "bench/support/BenchFigures.h"
 #include "drivers/BuiltinDrivers.h"
 #include "framework/EventLoop.h"
 #include "inet/EthernetView.h"
@@ -131,12 +132,7 @@ std::uint64_t outRsts(const std::string& ns) {
 }
 
 std::string loadAverage() {
-    char line[128] = "?";
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fgets(line, sizeof line, f) == nullptr) std::snprintf(line, sizeof line, "?");
-        std::fclose(f);
-    }
-    std::string text = line;
+    std::string text = bench::loadAverage();
     while (!text.empty() && text.back() == '\n') text.pop_back();
     return text;
 }
@@ -552,24 +548,18 @@ Row runVeth(VethPair& v) {
 
 // ---- the table ----------------------------------------------------------------------------------
 
-double median(std::vector<double> values) {
-    if (values.empty()) return 0;
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
-
 struct Summary {
     std::vector<Row> rows;
-    double med(double Row::*field) const {
+    bench::Spread of(double Row::*field) const {
         std::vector<double> v;
         for (const Row& r : rows) v.push_back(r.*field);
-        return median(v);
+        return bench::spread(v);
     }
+    double med(double Row::*field) const { return of(field).median; }
     std::string range(double Row::*field) const {
-        double lo = 1e300, hi = 0;
-        for (const Row& r : rows) lo = std::min(lo, r.*field), hi = std::max(hi, r.*field);
+        bench::Spread s = of(field);
         char text[64];
-        std::snprintf(text, sizeof text, "%.2f [%.2f-%.2f]", med(field), lo, hi);
+        std::snprintf(text, sizeof text, "%.2f [%.2f-%.2f]", s.median, s.low, s.high);
         return text;
     }
 };
