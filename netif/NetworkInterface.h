@@ -23,6 +23,7 @@
 namespace nexnet {
 
 class EventLoop;
+struct TcpOffloadCapabilities;
 
 /// Counters of one direction of an interface, as `ip -s link` shows them: the driver's queue
 /// counters summed, with the drops and errors of the interface's own layers (frames nobody took,
@@ -213,6 +214,18 @@ public:
     /// (output while down, output the queue could not hold). Any thread.
     InterfaceStatistics transmitStatistics() const { return driver_->transmitTotals(); }
 
+    // ---- offloads ---------------------------------------------------------------------------
+
+    /// What the TCP offload engine running on the interface can carry, as its capability query
+    /// answered when it attached (seed claim 11: the stack records the offload device's
+    /// capabilities in its structure for the interface, as BSD's ifnet keeps its TOE's), or nullptr
+    /// while none runs. The value belongs to the engine (toe/TcpOffloadCapabilities.h describes it).
+    /// Control thread.
+    const TcpOffloadCapabilities* tcpOffload() const { return tcpOffload_; }
+    /// Records @p capabilities (nullptr: clears the record). TcpOffloadEngine calls it when made
+    /// and destroyed; the pointee must stay valid until cleared.
+    void setTcpOffload(const TcpOffloadCapabilities* capabilities) { tcpOffload_ = capabilities; }
+
     // IONetworkClient
     /// Offers a received burst to the input consumers (the driver counted it); frees and counts
     /// what nobody took, and counts runts (shorter than an Ethernet header) as receive errors.
@@ -247,6 +260,7 @@ private:
     std::function<void(bool)> linkHandler_;
     in_addr address_{};
     in_addr netmask_{};
+    const TcpOffloadCapabilities* tcpOffload_ = nullptr;
     unsigned softFlags_ = 0;
     bool attached_ = false;
     bool multiThreaded_ = false;

@@ -78,6 +78,8 @@ Result<std::unique_ptr<TcpOffloadEngine>> TcpOffloadEngine::create(InetStack& st
     if (int error = stack.setProtocol(Ipv4View::kTcp, engine.get())) return R::failure(error, "InetStack::setProtocol");
     engine->filter_ = std::make_unique<KernelOutputFilter>(*engine);
     bridge.host().addInputConsumer(engine->filter_.get(), options.hostPriority);
+    engine->recorded_ = engine->capabilities();
+    stack.interface().setTcpOffload(&engine->recorded_);
     return engine;
 }
 
@@ -89,6 +91,7 @@ TcpOffloadEngine::~TcpOffloadEngine() {
     claims_.clear();
     blocks_.clear();
     stack_.setProtocol(Ipv4View::kTcp, nullptr);
+    if (stack_.interface().tcpOffload() == &recorded_) stack_.interface().setTcpOffload(nullptr);
     bridge_.host().removeInputConsumer(filter_.get());
 }
 

@@ -150,7 +150,8 @@ public:
     const TcpConnectionStatistics* statistics(TcpOffloadHandle connection) const;
     /// The engine's counters.
     const Statistics& statistics() const { return statistics_; }
-    /// What the engine can carry (claims 10, 19): a stack asks before it offloads.
+    /// What the engine can carry (claims 10, 19): a stack asks before it offloads. create()
+    /// records the answer in the interface's structure (NetworkInterface::tcpOffload, claim 11).
     TcpOffloadCapabilities capabilities() const;
     /// The engine's own completion queue, nullptr when Options::sink replaced it.
     TcpCompletionQueue* completionQueue() { return queue_.get(); }
@@ -200,6 +201,7 @@ private:
     Statistics statistics_;
     EventLoop* loop_ = nullptr;
     std::uint64_t timer_ = 0;
+    TcpOffloadCapabilities recorded_;  // what the interface's record points to
 };
 
 }  // namespace nexnet
