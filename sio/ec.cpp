@@ -57,6 +57,16 @@ int ec_to_fd(ec_t ec) {
     return channel->fd();
 }
 
+int ec_post(ec_t ec, const event_data_t* d) {
+    if (d == nullptr || d->ev_type == event_type_overflow)
+        return fail(EINVAL, "ec_post: d is NULL or an overflow event (the channel posts those itself)");
+    auto channel = Runtime::instance().channels().acquire(Runtime::handleOf(ec));
+    if (!channel) return fail(EBADF, "ec_post: no such event channel");
+    // From another thread as far as the channel knows: its descriptor becomes readable.
+    if (!channel->post(*d, true)) return fail(EOVERFLOW, "ec_post: the channel is full: the event is lost (ec_lost)");
+    return 0;
+}
+
 int ec_next_event(ec_t ec, event_data_t* d) {
     if (d == nullptr) return fail(EINVAL, "ec_next_event: d is NULL");
     auto channel = Runtime::instance().channels().acquire(Runtime::handleOf(ec));

@@ -37,6 +37,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -68,7 +69,14 @@ typedef enum event_type {
     event_type_mutex = 6,
     /// Events were lost because the channel was full: `ev_result` is how many since the last
     /// overflow event, `ev_errno` is EOVERFLOW; ec_lost() lists them.
-    event_type_overflow = 7
+    event_type_overflow = 7,
+    /// A receive buffer posted to the TCP offload engine completed (toe/TcpEventChannelSink.h):
+    /// `ev_un.ev_tcp` is the connection's handle, `ev_data` the buffer, `ev_result` the bytes
+    /// placed; `ev_data` NULL and `ev_result` 0: the peer ended the stream (as recv() returns 0).
+    event_type_tcp_recv = 8,
+    /// A send buffer posted to the TCP offload engine was acknowledged, or failed: as
+    /// event_type_tcp_recv, `ev_result` the bytes the peer acknowledged.
+    event_type_tcp_send = 9
 } event_type_t;
 
 /// One event: fixed length, so a channel is an array of them.
@@ -89,6 +97,8 @@ typedef struct event_data {
         sem_t* ev_sem;
         /// event_type_mutex: the mutex.
         pthread_mutex_t* ev_mutex;
+        /// event_type_tcp_recv, event_type_tcp_send: the TCP offload engine's connection handle.
+        uint64_t ev_tcp;
     } ev_un;
     /// Bytes sent or received, 0 for events without a size, -1 when the request failed; for
     /// event_type_overflow, the number of events lost.
@@ -144,6 +154,15 @@ int ec_next_events(ec_t ec, event_data_t* d, int max, int timeout_ms);
 /// the channel's capacity of them are remembered). Taking them forgets them.
 /// @return how many were written to @p d (at most @p max), or -1 with errno EBADF or EINVAL.
 int ec_lost(ec_t ec, event_data_t* d, int max);
+
+/// Queues the event @p d on @p ec as if a request had finished (nexnet extension, as Windows'
+/// PostQueuedCompletionStatus or io_uring's IORING_OP_MSG_RING): for a layer or an application
+/// that completes work of its own (the TCP offload engine's TcpEventChannelSink) and wants it
+/// taken by the same ec_next_events as everything else. Any thread; never blocks.
+/// @return 0, or -1 with errno: EBADF (no such channel), EINVAL (@p d NULL, or an overflow event:
+/// the channel makes those itself), EOVERFLOW (the channel was full: the event is lost, announced
+/// by an overflow event and listed by ec_lost, like any other).
+int ec_post(ec_t ec, const event_data_t* d);
 
 #ifdef __cplusplus
 }

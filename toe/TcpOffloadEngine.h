@@ -65,8 +65,8 @@ class TcpControlBlock;
 /// handBack() writes the engine's state into a new kernel socket (TcpRepair::restore); close()
 /// ends the connection in the engine.
 ///
-/// Not yet: recording the capabilities in the interface's structure, and the offload heuristic
-/// (claims 7, 11).
+/// The interface records the engine's capabilities while it runs (NetworkInterface::tcpOffload(),
+/// claim 11); TcpOffloadPolicy offloads connections by itself when asked (claim 7).
 ///
 /// Threads: every call, like InetStack's, on the interface's thread; nothing blocks except the
 /// few system calls of offload and handBack (control path). No allocation, lock or system call

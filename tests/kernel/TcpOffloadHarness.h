@@ -67,7 +67,7 @@ protected:
         wire_ = topology_.wire.get();
         bridge_ = topology_.bridge.get();
         stack_ = topology_.stack.get();
-        auto engine = TcpOffloadEngine::create(*stack_, *bridge_, TcpOffloadEngine::Options{});
+        auto engine = TcpOffloadEngine::create(*stack_, *bridge_, engineOptions());
         ASSERT_TRUE(engine) << engine.describe();
         engine_ = std::move(engine.value());
         ASSERT_EQ(engine_->attach(*loop_), 0);
@@ -84,6 +84,9 @@ protected:
         engine_.reset();
         topology_.close();
     }
+
+    // The engine's options (a fixture may name a completion sink).
+    virtual TcpOffloadEngine::Options engineOptions() { return {}; }
 
     static in_addr address(const char* text) {
         in_addr a{};

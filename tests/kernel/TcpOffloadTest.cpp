@@ -4,6 +4,8 @@
 // peer's FIN and RST reach the application as completions. Topology: TcpOffloadHarness.h.
 #include "ImpairedLink.h"
 #include "TcpOffloadHarness.h"
+#include "sio/EventChannel.h"
+#include "toe/TcpEventChannelSink.h"
 
 #include <cerrno>
 #include <dirent.h>
@@ -345,6 +347,53 @@ TEST_F(TcpOffloadTest, AThousandShortConnectionsOffloadedAndHandedBackLeakNothin
         << netbufsOut() << " netbufs out, " << netbufsBefore << " before";
     std::printf("[ figures  ] %d connections offloaded and handed back in %.2f s (%.2f ms each)\n", kConnections,
                 seconds, seconds * 1000 / kConnections);
+}
+
+// The engine's completions on a Drepper event channel (sio/ec.h) instead of its own queue.
+class TcpOffloadChannelTest : public TcpOffloadTest {
+protected:
+    TcpOffloadEngine::Options engineOptions() override {
+        channel_ = std::move(EventChannel::create(EC_NONBLOCK).value());
+        sink_ = std::make_unique<TcpEventChannelSink>(channel_.get());
+        TcpOffloadEngine::Options options;
+        options.sink = sink_.get();
+        return options;
+    }
+    EventChannel channel_;
+    std::unique_ptr<TcpEventChannelSink> sink_;
+};
+
+TEST_F(TcpOffloadChannelTest, CompletionsArriveOnAnEventChannelEndingWithTheStream) {
+    EXPECT_EQ(engine_->completionQueue(), nullptr);
+    TcpOffloadHandle handle = offloadKernelSocket();
+    ASSERT_TRUE(handle);
+    peerSends(0, 3000, true);
+    storage_.assign(2, std::vector<std::uint8_t>(2048));
+    for (unsigned i = 0; i < 2; ++i) ASSERT_EQ(engine_->postReceive(handle, storage_[i].data(), 2048, i), 0);
+    std::vector<event_data_t> events;
+    ASSERT_TRUE(pump([&] {
+        event_data_t batch[8];
+        auto n = channel_.take(batch, 0);
+        if (n) events.insert(events.end(), batch, batch + n.value());
+        return !events.empty() && events.back().ev_data == nullptr;
+    })) << events.size()
+        << " events";
+    // The first buffer full, the second with the rest, then the end of the stream as recv()'s 0.
+    ASSERT_EQ(events.size(), 3u);
+    for (const event_data_t& event : events) {
+        EXPECT_EQ(event.ev_type, event_type_tcp_recv);
+        EXPECT_EQ(event.ev_un.ev_tcp, handle.value);
+        EXPECT_EQ(event.ev_errno, 0);
+    }
+    EXPECT_EQ(events[0].ev_data, storage_[0].data());
+    EXPECT_EQ(events[0].ev_result, 2048);
+    EXPECT_EQ(events[1].ev_data, storage_[1].data());
+    EXPECT_EQ(events[1].ev_result, 3000 - 2048);
+    EXPECT_EQ(events[2].ev_result, 0);
+    EXPECT_EQ(firstWrongByte(storage_[0].data(), 2048, 0), 2048u);
+    EXPECT_EQ(firstWrongByte(storage_[1].data(), 3000 - 2048, 2048), 3000u - 2048);
+    EXPECT_EQ(sink_->lost(), 0u);
+    EXPECT_EQ(engine_->close(handle), 0);
 }
 
 }  // namespace
