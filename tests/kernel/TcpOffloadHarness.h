@@ -85,6 +85,15 @@ protected:
         topology_.close();
     }
 
+    // Offloads the accepted socket; it is the engine's placeholder from then on.
+    TcpOffloadHandle offloadKernelSocket() {
+        auto handle = engine_->offload(kernel_);
+        EXPECT_TRUE(handle) << handle.describe();
+        if (!handle) return {};
+        kernel_ = -1;
+        return handle.value();
+    }
+
     // The engine's options (a fixture may name a completion sink).
     virtual TcpOffloadEngine::Options engineOptions() { return {}; }
 

@@ -25,14 +25,6 @@ protected:
         TcpOffloadHarness::TearDown();
     }
 
-    TcpOffloadHandle offloadKernelSocket() {
-        auto handle = engine_->offload(kernel_);
-        EXPECT_TRUE(handle) << handle.describe();
-        if (!handle) return {};
-        kernel_ = -1;
-        return handle.value();
-    }
-
     // The peer reads the stream from @p at on a thread of its own until end of stream, checking
     // every byte; waits @p startAfter before its first read.
     void peerReads(std::uint64_t at, std::chrono::milliseconds startAfter = std::chrono::milliseconds(0)) {

@@ -18,14 +18,6 @@ namespace {
 
 class TcpOffloadTest : public TcpOffloadHarness {
 protected:
-    // Offloads the accepted socket; it is the engine's placeholder from then on.
-    TcpOffloadHandle offloadKernelSocket() {
-        auto handle = engine_->offload(kernel_);
-        EXPECT_TRUE(handle) << handle.describe();
-        if (!handle) return {};
-        kernel_ = -1;
-        return handle.value();
-    }
     // Bytes the kernel socket @p fd holds unread.
     static int unread(int fd) {
         int bytes = 0;
