@@ -78,8 +78,9 @@ namespace nexnet {
 /// several queues), the watchdog (every second, or reattach()) takes it: the fault clears, the
 /// carrier and the MTU are set as before, and the link comes up once the interface is up.
 ///
-/// Receive: Linux has no batched tap read. With rx=uring (the default where the kernel allows it:
-/// Linux 6.7 and io_uring not disabled; modeDescription() says which path runs and why) the kernel
+/// Receive: Linux has no batched tap read. With rx=uring (asked for, not the default: a deleted
+/// tap and a dry pool are not yet handled on that path as on readv's; modeDescription() says which
+/// path runs and why) the kernel
 /// reads each frame into a netbuf posted to a multishot read, and a burst collects the completions (one io_uring_enter when the
 /// kernel has reads pending, none when idle); down and close cancel the read and return every
 /// posted netbuf to the pool. With rx=readv, one readv per frame, up to kBurst per call, straight
@@ -120,8 +121,8 @@ public:
         std::uint32_t poolSize = 0;   ///< Netbufs in the pool; 0: 4096, or 1024 with vnet.
         std::optional<bool> persist;  ///< TUNSETPERSIST when set.
         bool uring = true;            ///< Batch each burst's system calls with io_uring.
-        /// rx=uring (true: TapReceiveRing, ENOTSUP without it) or rx=readv (false); unset: the
-        /// ring when @p uring is set and the kernel allows it (probed at open), else readv.
+        /// rx=uring (true: TapReceiveRing, ENOTSUP without it) or rx=readv (false); unset: readv
+        /// (the ring does not yet notice a deleted tap nor back off when the pool runs dry).
         std::optional<bool> receiveRing;
     };
 
