@@ -327,7 +327,7 @@ for port in range(40000, 40016):
     s.bind((sys.argv[1], port))
     for i in range(8): s.sendto(b"nexnet-flow %d %d" % (port, i), (sys.argv[2], 9))
     s.close()' "$MQ_HOST_IP" "$MQ_GUEST_IP" || echo "run-guest: host action failed: $1" >&2 ;;
-    udp-echo)
+    "mq udp-echo")
       ip netns exec "$NETNS" python3 -c 'import socket,sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 9007))
