@@ -19,6 +19,7 @@
 //
 // Prints median [min-max] of the runs for each, and ratios against recvmmsg (UDP) or send()
 // (TCP). Figures, not assertions: only ratios of one run mean anything on a shared machine.
+#include "bench/support/BenchFigures.h"
 #include "sio/aio.h"
 #include "sio/nexnet.h"
 #include "sio/sio.h"
@@ -45,6 +46,8 @@
 
 namespace {
 
+using namespace nexnet::bench;
+
 using Clock = std::chrono::steady_clock;
 
 std::string receiverNs, senderNs;
@@ -53,8 +56,6 @@ constexpr const char* kSenderIp = "10.88.0.2";
 constexpr int kPort = 9000;
 constexpr unsigned kBatch = 64;
 constexpr std::size_t kMemory = 32 << 20;
-
-int sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
 
 void pin(int cpu) {
     cpu_set_t set;
@@ -364,15 +365,6 @@ constexpr const char* kEndpointIp = "10.89.0.2";
 int nexnetFd = -1;
 dma_mem_t nexnetMemory = nullptr;
 std::string tapName;
-
-std::string loadAverage() {
-    char text[128] = "?\n";
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fgets(text, sizeof text, f) == nullptr) std::snprintf(text, sizeof text, "?\n");
-        std::fclose(f);
-    }
-    return text;
-}
 
 bool openNexnetEndpoint() {
     tapName = "nxsbt" + std::to_string(getpid() % 100000);
