@@ -72,7 +72,8 @@ typedef enum event_type {
     event_type_overflow = 7,
     /// A receive buffer posted to the TCP offload engine completed (toe/TcpEventChannelSink.h):
     /// `ev_un.ev_tcp` is the connection's handle, `ev_data` the buffer, `ev_result` the bytes
-    /// placed; `ev_data` NULL and `ev_result` 0: the peer ended the stream (as recv() returns 0).
+    /// placed (also when `ev_errno` says the connection failed after them: not -1 here);
+    /// `ev_data` NULL and `ev_result` 0: the peer ended the stream (as recv() returns 0).
     event_type_tcp_recv = 8,
     /// A send buffer posted to the TCP offload engine was acknowledged, or failed: as
     /// event_type_tcp_recv, `ev_result` the bytes the peer acknowledged.
