@@ -1,5 +1,6 @@
 #include "drivers/vfio/E1000eDriver.h"
 
+#include "drivers/vfio/E1000eWriteBack.h"
 #include "drivers/vfio/ReceiveRefill.h"
 #include "drivers/vfio/TransmitCompletions.h"
 #include "framework/EventLoop.h"
@@ -212,7 +213,9 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
 [[gnu::noinline]] unsigned E1000eDriver::receiveDone(Netbuf** out, unsigned max) {
     const unsigned size = options_.rxRingSize;
     // Count the descriptors done (DD) first, so their replacements come in one bulk get.
-    const unsigned limit = std::min(max, ReceiveRefill::kMaxBurst);
+    // Only descriptors the device was given: a DD further on (the one kept at the tail, or a lap
+    // around a small ring) is a device bug, not a frame.
+    const unsigned limit = E1000eWriteBack::readable(size, std::min(max, ReceiveRefill::kMaxBurst));
     unsigned ready = 0;
     for (unsigned at = rxNext_; ready < limit && (rxRing_[at].status & RX_DD) != 0; at = at + 1 == size ? 0 : at + 1)
         ready++;
@@ -226,9 +229,12 @@ unsigned E1000eDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) 
     for (unsigned i = 0; i < ready; ++i) {
         volatile RxDescriptor& d = rxRing_[rxNext_];
         if (Netbuf* received = refill.exchange(rxNetbufs_[rxNext_])) {
-            // EOP and no error (7.1.4): one whole good frame. More than one buffer would mean a
-            // frame over 2048 bytes, which the MTU forbids: not for us.
-            if ((d.status & RX_EOP) != 0 && d.errors == 0 && received->setSize(d.length) == 0) {
+            // EOP and no error (7.1.4), a length from an Ethernet header to the buffer: one whole
+            // good frame. More than one buffer would mean a frame over 2048 bytes, which the MTU
+            // forbids: not for us.
+            if (E1000eWriteBack::judge(d.status, d.errors, d.length, kReceiveBufferSize) ==
+                    E1000eWriteBack::Verdict::accepted &&
+                received->setSize(d.length) == 0) {
                 out[n++] = received;
             } else {
                 errors++;

@@ -47,16 +47,19 @@ int VirtioNetDriver::sendCommand(std::uint8_t commandClass, std::uint8_t command
     q.descriptors[1].next = 0;
     q.avail[2 + (q.availIndex & (kControlQueueSize - 1))] = 0;
     q.availIndex++;
+    q.used.posted(0);
     publish(q);
     // QEMU answers within the notifying write; a device may take longer: allow a second.
-    for (int i = 0; i < 1000 && q.usedHeader[1] == q.lastUsed; ++i) usleep(1000);
-    if (q.usedHeader[1] == q.lastUsed) return ETIMEDOUT;
+    for (int i = 0; i < 1000 && q.used.deviceIndex() == q.used.lastUsed(); ++i) usleep(1000);
+    const unsigned pending = q.used.ready(q.used.deviceIndex());
+    if (pending == 0) return ETIMEDOUT;
+    if (pending == VirtqueueUsedRing::kOverrun) return EIO;  // a device fault: idx past the ring
     // 2.7.14: the used element and the ack after the idx that counts them (acquire: a compiler
     // barrier on x86).
     std::atomic_thread_fence(std::memory_order_acquire);
-    std::uint32_t id = q.used[q.lastUsed & (kControlQueueSize - 1)].id;
-    q.lastUsed++;
-    return id == 0 && bytes[kAckOffset] == NET_OK ? 0 : EIO;
+    VirtqueueUsedRing::Element e;
+    const bool ours = q.used.next(e) == VirtqueueUsedRing::Verdict::taken && e.id == 0;
+    return ours && bytes[kAckOffset] == NET_OK ? 0 : EIO;
 }
 
 int VirtioNetDriver::setQueuePairs() {

@@ -224,9 +224,10 @@ int VirtioNetDriver::setUpQueue(unsigned index, Queue& q, unsigned size, std::si
     q.descriptors = reinterpret_cast<volatile Descriptor*>(rings + base);
     q.avail = reinterpret_cast<volatile std::uint16_t*>(rings + availAt);
     q.usedHeader = reinterpret_cast<volatile std::uint16_t*>(rings + usedAt);
-    q.used = reinterpret_cast<volatile UsedElement*>(rings + usedAt + 4);
+    q.used.attach(q.usedHeader, reinterpret_cast<volatile UsedElement*>(rings + usedAt + 4), size);
     q.index = static_cast<std::uint16_t>(index);
-    q.availIndex = q.lastUsed = 0;
+    q.availIndex = 0;
+    q.overrun = false;
     q.netbufs.assign(size, nullptr);
     // 64-bit fields as two 32-bit writes (QEMU accepts only 32-bit accesses there).
     auto write64 = [this](unsigned offset, std::uint64_t value) {
@@ -246,6 +247,10 @@ int VirtioNetDriver::setUpQueue(unsigned index, Queue& q, unsigned size, std::si
 }
 
 int VirtioNetDriver::resetAndEnable(bool enable) {
+    // A reset starts the queues again: a used-ring overrun (the only fault said here) is over.
+    auto overran = [](const Queue& q) { return q.overrun; };
+    if (std::any_of(rx_.begin(), rx_.end(), overran) || std::any_of(tx_.begin(), tx_.end(), overran))
+        setFaultDescription("");
     releaseQueues();
     if (int error = negotiate(); error != 0) return error;
     if (!enable) {
@@ -307,6 +312,7 @@ void VirtioNetDriver::fillReceiveQueue(Queue& rx) {
         rx.descriptors[i].length = room;
         rx.descriptors[i].flags = DESC_F_WRITE;
         rx.avail[2 + i] = static_cast<std::uint16_t>(i);
+        rx.used.posted(static_cast<std::uint16_t>(i));
     }
     rx.availIndex = static_cast<std::uint16_t>(queueSize_);
     rx.avail[0] = rx.interrupts ? 0 : AVAIL_F_NO_INTERRUPT;  // 2.7.7
@@ -347,8 +353,8 @@ void VirtioNetDriver::releaseQueues() {
 unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned max) {
     if (queue >= rx_.size() || !isRunning()) return 0;
     Queue& rx = rx_[queue];
-    const std::uint16_t usedIndex = rx.usedHeader[1];
-    if (usedIndex == rx.lastUsed) return 0;  // nothing received: the cheapest poll
+    const std::uint16_t usedIndex = rx.used.deviceIndex();
+    if (usedIndex == rx.used.lastUsed()) return 0;  // nothing received: the cheapest poll
     return receiveUsed(queue, usedIndex, out, max);
 }
 
@@ -356,26 +362,31 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
 [[gnu::noinline]] unsigned VirtioNetDriver::receiveUsed(unsigned queue, std::uint16_t usedIndex, Netbuf** out,
                                                         unsigned max) {
     Queue& rx = rx_[queue];
+    const unsigned pending = rx.used.ready(usedIndex);
+    if (pending == VirtqueueUsedRing::kOverrun) [[unlikely]] {
+        usedRingOverrun("receive", queue, rx, usedIndex);
+        return 0;
+    }
     // 2.7.14: read the used elements (and the frames) only after the idx that counts them.
     // Acquire: on x86 a compiler barrier (loads are not reordered with older loads).
     std::atomic_thread_fence(std::memory_order_acquire);
     const unsigned mask = queueSize_ - 1;
     std::uint32_t room = pool()->bufferSize() - pool()->headroom() + kNetHeaderSize;
     unsigned n = 0, errors = 0, drops = 0, refilled = 0;
-    const unsigned ready = std::min(
-        {max, ReceiveRefill::kMaxBurst, static_cast<unsigned>(static_cast<std::uint16_t>(usedIndex - rx.lastUsed))});
+    const unsigned ready = std::min({max, ReceiveRefill::kMaxBurst, pending});
     Netbuf* fresh[ReceiveRefill::kMaxBurst];
     ReceiveRefill refill(*pool(), fresh, ready);
     for (unsigned seen = 0; seen < ready; ++seen) {
-        volatile UsedElement& e = rx.used[rx.lastUsed & mask];
-        std::uint32_t id = e.id, length = e.length;
-        rx.lastUsed++;
-        if (id >= queueSize_) {  // a device bug: never trust an index blindly
+        VirtqueueUsedRing::Element e;
+        // A device bug (an id outside the queue, or one it does not hold): never trust it blindly.
+        if (rx.used.next(e) != VirtqueueUsedRing::Verdict::taken) [[unlikely]] {
             errors++;
             continue;
         }
+        const std::uint32_t id = e.id, length = e.length;
         if (Netbuf* received = refill.exchange(rx.netbufs[id])) {
-            if (length < kNetHeaderSize + 14 || received->setSize(length - kNetHeaderSize) != 0 ||
+            if (VirtqueueUsedRing::judgeFrame(length, kNetHeaderSize, room) != VirtqueueUsedRing::Frame::fits ||
+                received->setSize(length - kNetHeaderSize) != 0 ||
                 !takeOffload(*received)) {  // too short, too long, or a partial checksum outside the frame
                 errors++;
                 received->free();
@@ -389,6 +400,7 @@ unsigned VirtioNetDriver::receiveBurst(unsigned queue, Netbuf** out, unsigned ma
         rx.descriptors[id].length = room;
         rx.avail[2 + (rx.availIndex & mask)] = static_cast<std::uint16_t>(id);
         rx.availIndex++;
+        rx.used.posted(static_cast<std::uint16_t>(id));
         refilled++;
     }
     if (refilled != 0) publish(rx);
@@ -415,26 +427,49 @@ bool VirtioNetDriver::takeOffload(Netbuf& received) const {
     return offload.isConsistentWith(received.size());
 }
 
-void VirtioNetDriver::cleanTransmitQueue(Queue& tx) {
-    const std::uint16_t usedIndex = tx.usedHeader[1];
+// A device whose used idx ran further ahead than the ring holds has written nothing that can be
+// trusted (2.7.8: it uses only what it holds): the queue is not read again until a reset (down and
+// up), and the fault is said once.
+void VirtioNetDriver::usedRingOverrun(const char* kind, unsigned index, Queue& queue, std::uint16_t deviceIndex) {
+    if (queue.overrun) return;
+    queue.overrun = true;
+    report(std::string_view(kind) == "receive" ? QueueEvent::receiveError : QueueEvent::transmitError, index);
+    setFaultDescription("virtio-net: " + std::string(kind) + " queue " + std::to_string(index) +
+                        ": the device's used index ran " +
+                        std::to_string(static_cast<std::uint16_t>(deviceIndex - queue.used.lastUsed())) +
+                        " entries ahead of a ring of " + std::to_string(queue.used.size()) +
+                        " (a device fault); the queue stays stopped until the interface is reset");
+}
+
+void VirtioNetDriver::cleanTransmitQueue(unsigned index, Queue& tx) {
+    const std::uint16_t usedIndex = tx.used.deviceIndex();
+    const unsigned pending = tx.used.ready(usedIndex);
+    if (pending == VirtqueueUsedRing::kOverrun) [[unlikely]] {
+        usedRingOverrun("transmit", index, tx, usedIndex);
+        return;
+    }
     // 2.7.14: the used elements after the idx that counts them (acquire: a compiler barrier on x86).
     std::atomic_thread_fence(std::memory_order_acquire);
     TransmitCompletions done;
-    while (tx.lastUsed != usedIndex) {
-        std::uint32_t id = tx.used[tx.lastUsed & (queueSize_ - 1)].id;
-        tx.lastUsed++;
-        if (id >= queueSize_ || tx.netbufs[id] == nullptr) continue;
-        done.add(tx.netbufs[id]);
-        tx.netbufs[id] = nullptr;
-        tx.freeIds.push_back(static_cast<std::uint16_t>(id));
+    unsigned errors = 0;
+    for (unsigned i = 0; i < pending; ++i) {
+        VirtqueueUsedRing::Element e;
+        if (tx.used.next(e) != VirtqueueUsedRing::Verdict::taken) [[unlikely]] {
+            errors++;  // an id outside the queue, or a chain the device does not hold
+            continue;
+        }
+        done.add(tx.netbufs[e.id]);
+        tx.netbufs[e.id] = nullptr;
+        tx.freeIds.push_back(static_cast<std::uint16_t>(e.id));
     }
+    if (errors != 0) report(QueueEvent::transmitError, index, errors);
 }
 
 unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsigned count) {
     if (tx_.empty() || !isRunning()) return 0;
     const unsigned index = queue % queueCount();
     Queue& tx = tx_[index];
-    cleanTransmitQueue(tx);
+    cleanTransmitQueue(index, tx);
     const unsigned mask = queueSize_ - 1;
     unsigned accepted = 0;
     while (accepted < count && !tx.freeIds.empty()) {
@@ -466,6 +501,7 @@ unsigned VirtioNetDriver::transmitBurst(unsigned queue, Netbuf** packets, unsign
         tx.descriptors[id].flags = 0;
         tx.avail[2 + (tx.availIndex & mask)] = id;
         tx.availIndex++;
+        tx.used.posted(id);
     }
     if (accepted != 0) publish(tx);
     return accepted;

@@ -4,6 +4,7 @@
 
 #include "drivers/vfio/DeviceMemory.h"
 #include "drivers/vfio/VirtioNetLayout.h"
+#include "drivers/vfio/VirtqueueUsedRing.h"
 #include "framework/IOEthernet.h"
 #include "framework/pci/PciDevice.h"
 
@@ -45,8 +46,12 @@ namespace nexnet {
 /// changes vector 1 (when there are two), and the other receive queues work in poll mode only
 /// (interruptEventFd -1). Poll mode suppresses receive interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT).
 ///
-/// Everything the device writes is checked before use: a used-ring id outside the queue or a
-/// length shorter than the header and an Ethernet header is counted as an error, never followed.
+/// Everything the device writes is checked before use (VirtqueueUsedRing): a used-ring id outside
+/// the queue or of a chain the device does not hold (used twice, never made available), a length
+/// shorter than the header and an Ethernet header or longer than the buffer, a partial checksum
+/// outside the frame: each is counted as a receive (or transmit) error, never followed. A used idx
+/// further ahead than the ring holds stops the queue: faultDescription() says so, and down then up
+/// (a reset) starts it again.
 ///
 /// Threading: each queue pair may run on its own thread, concurrently with the others
 /// (IONetwork's per-queue model): pair i's receiveBurst, transmitBurst and interruptOccurred touch
@@ -154,13 +159,13 @@ private:
         volatile virtio::Descriptor* descriptors = nullptr;
         volatile std::uint16_t* avail = nullptr;       // flags, idx, ring[size], used_event
         volatile std::uint16_t* usedHeader = nullptr;  // flags, idx
-        volatile virtio::UsedElement* used = nullptr;
+        VirtqueueUsedRing used;                        // what the device wrote there, checked
         volatile std::uint16_t* notify = nullptr;
         std::uint16_t index = 0;                   // virtqueue index, what a notification writes
         std::uint16_t vector = virtio::NO_VECTOR;  // receive: its MSI-X vector
         bool interrupts = false;                   // receive: interrupts wanted (setInterruptsEnabled)
         std::uint16_t availIndex = 0;
-        std::uint16_t lastUsed = 0;
+        bool overrun = false;          // the device's used idx ran past the ring: nothing read until a reset
         std::vector<Netbuf*> netbufs;  // by descriptor id
         std::vector<std::uint16_t> freeIds;
     };
@@ -173,7 +178,8 @@ private:
     void fillReceiveQueue(Queue& queue);
     void releaseQueues();
     bool takeOffload(Netbuf& received) const;
-    void cleanTransmitQueue(Queue& queue);
+    void cleanTransmitQueue(unsigned index, Queue& queue);
+    void usedRingOverrun(const char* kind, unsigned index, Queue& queue, std::uint16_t deviceIndex);
     void publish(Queue& queue);
     bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
     bool hasControlQueue() const { return (features_ & virtio::F_CTRL_VQ) != 0; }
