@@ -45,6 +45,13 @@ public:
     bool isRunning() const { return running_.load(std::memory_order_relaxed); }
     /// Records whether the hardware is enabled; drivers call it from resetAndEnable.
     void setRunning(bool running) { running_.store(running, std::memory_order_relaxed); }
+    /// True once the hardware is gone for good (IOKit's isInactive): a PCI device hot-unplugged
+    /// and released, say. Nothing will bring this driver back; a program may as well stop, and
+    /// the samples do. Any thread.
+    bool isInactive() const { return inactive_.load(std::memory_order_relaxed); }
+    /// Marks the hardware gone for good (isInactive); a driver calls it, once, when it let go of
+    /// its device, together with a faultDescription() saying why and the link down.
+    void setInactive() { inactive_.store(true, std::memory_order_relaxed); }
 
     /// The event loop the driver's interrupts and timeouts are delivered on, or nullptr.
     EventLoop* eventLoop() const { return eventLoop_; }
@@ -77,6 +84,7 @@ private:
     std::string name_;
     EventLoop* eventLoop_ = nullptr;
     std::atomic<bool> running_{false};
+    std::atomic<bool> inactive_{false};
     std::uint64_t timeout_ = 0;
 };
 

@@ -4,10 +4,12 @@
 
 namespace nexnet {
 
-DeviceMemory::~DeviceMemory() {
-    if (!container_) return;
+void DeviceMemory::release() {
+    if (!container_ || released_) return;
+    released_ = true;
     foreignPools_.unmapAll(*container_);
     if (poolMapped_) container_->unmapPool(*pool_);
+    poolMapped_ = false;
     if (ringBase_ != 0) container_->unmapDma(ringBase_);
 }
 

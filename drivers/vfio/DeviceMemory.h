@@ -34,7 +34,12 @@ public:
     DeviceMemory(const DeviceMemory&) = delete;
     DeviceMemory& operator=(const DeviceMemory&) = delete;
     /// Unmaps the foreign pools, the pool and the rings (in that order), if set up.
-    ~DeviceMemory();
+    ~DeviceMemory() { release(); }
+    /// Unmaps now what the destructor would (the device's DMA mappings; the ring memory stays
+    /// allocated, so the driver's pointers into it stay valid): what a driver does once its device
+    /// stopped for good or is being taken away (PciDevice::release). After it reachable() is
+    /// false for every netbuf. Control thread, while no burst runs.
+    void release();
 
     /// Enables bus mastering on @p device (vfio-pci leaves it off: nothing DMAs before), allocates
     /// @p ringBytes of zeroed ring memory named @p name, and maps it and @p pool into the device's
@@ -49,7 +54,7 @@ public:
     std::uint64_t ringAddress(std::size_t offset = 0) const { return ringBase_ + offset; }
     /// True when the device can reach @p packet's buffer: in the driver's pool, or in another pool
     /// mapped now or before (DevicePoolMappings::reachable). False: the driver drops the packet.
-    bool reachable(Netbuf* packet) { return foreignPools_.reachable(packet, pool_.get(), *container_); }
+    bool reachable(Netbuf* packet) { return !released_ && foreignPools_.reachable(packet, pool_.get(), *container_); }
     /// How the device reaches memory, for IONetwork::modeDescription(): the container's mode and
     /// the pool's page size ("VFIO type1v2 IOMMU, pool of 4096 netbufs on 2 MiB hugepages").
     std::string describe() const;
@@ -64,6 +69,7 @@ private:
     DmaRegion rings_;
     std::uint64_t ringBase_ = 0;
     bool poolMapped_ = false;
+    bool released_ = false;
     DevicePoolMappings foreignPools_;
 };
 

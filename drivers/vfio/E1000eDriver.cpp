@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <unistd.h>
 
 namespace nexnet {
@@ -74,6 +75,10 @@ Result<std::unique_ptr<E1000eDriver>> E1000eDriver::create(std::unique_ptr<PciDe
     // Every cause masked (IMC, 10.2.4.1) until resetAndEnable; MSI-X vector 0 carries receive and link.
     d->write(IMC, ~0u);
     if (options.interrupts && d->device_->msixVectorCount() > 0) d->device_->enableMsix(1);
+    // Hot-unplug and unbind: the kernel asks for the device back through vfio's request channel
+    // (the watchdog hears it and releases the device). Without one (ENOTSUP) a removal waits for
+    // the program to close the device.
+    d->device_->enableRemovalRequest();
 
     // The permanent address: what the device loaded into RAL0/RAH0 from its NVM at reset.
     std::uint32_t low = d->read(RAL0), high = d->read(RAH0);
@@ -88,7 +93,7 @@ Result<std::unique_ptr<E1000eDriver>> E1000eDriver::create(std::unique_ptr<PciDe
 }
 
 E1000eDriver::~E1000eDriver() {
-    if (bar_.isMapped()) {
+    if (bar_.isMapped() && !device_->isReleased()) {
         // Stop all DMA before memory_ unmaps the rings and pools (4.6.1: mask, receiver and
         // transmitter off, CTRL.RST), and give the reset time to finish.
         write(IMC, ~0u);
@@ -101,6 +106,12 @@ E1000eDriver::~E1000eDriver() {
 }
 
 int E1000eDriver::resetAndEnable(bool enable) {
+    if (device_->isReleased()) return ENODEV;
+    // Whatever stopped the device under the driver, this reset starts it afresh.
+    if (stoppedByFault_) {
+        stoppedByFault_ = false;
+        setFaultDescription("");
+    }
     // Reset (4.6.1): mask interrupts, receiver and transmitter off, CTRL.RST (10.2.2.1), which
     // clears itself; then mask again and clear what the reset left in ICR (10.2.4.1).
     write(IMC, ~0u);
@@ -117,6 +128,8 @@ int E1000eDriver::resetAndEnable(bool enable) {
         setLinkStatus(LinkStatus::down);
         return 0;
     }
+    // PCI 3.0, 6.2.2: bus mastering again, which a reset from outside the driver may have cleared.
+    device_->enableBusMaster();
     // CTRL.SLU and ASDE (10.2.2.1): let the MAC take the link the PHY negotiated.
     write(CTRL, read(CTRL) | CTRL_SLU | CTRL_ASDE);
     setHardwareAddress(hardwareAddress());
@@ -344,14 +357,64 @@ int E1000eDriver::eventLoopChanged() {
 }
 
 void E1000eDriver::timeoutOccurred() {
-    if (isRunning()) {
-        updateLinkStatus();
-        collectHardwareStatistics();
+    if (device_->isReleased()) return;  // gone for good: nothing left to watch
+    // The kernel wants the device back (hot-unplug, unbind), or it reads as absent (a read of a
+    // removed device completes with all ones): let go of it, so that the removal can finish.
+    if (device_->removalRequested())
+        return releaseDevice("the kernel asked for the device back (hot-unplug or unbind)");
+    if (read(STATUS) == ~0u) return releaseDevice("the device reads as all ones (removed)");
+    if (stoppedByFault_) {
+        restartAfterFault();
+    } else if (isRunning()) {
+        // Running, the driver keeps RCTL.EN set (writeReceiveControl): found clear, the device was
+        // reset under it (a function-level or bus reset, 10.2.5.1 RCTL's reset value 0), and its
+        // rings, addresses and filters are gone with it.
+        if ((read(RCTL) & RCTL_EN) == 0) {
+            stopForFault("e1000e " + name() + ": the device was reset under the driver (RCTL.EN found clear)");
+        } else {
+            updateLinkStatus();
+            collectHardwareStatistics();
+        }
     }
     if (eventLoop() != nullptr) setRelativeTimeout(kLinkWatchdog);
 }
 
+void E1000eDriver::stopForFault(std::string why) {
+    QueueGate::Control control(queueGate());
+    resetAndEnable(false);  // a reset of its own (4.6.1), the rings' netbufs back to their pools
+    stoppedByFault_ = true;
+    setFaultDescription(why + "; restarting it");
+}
+
+void E1000eDriver::restartAfterFault() {
+    const std::string fault = faultDescription();
+    QueueGate::Control control(queueGate());
+    if (int error = resetAndEnable(true); error != 0) {
+        stoppedByFault_ = true;
+        setFaultDescription(fault + " (restart failed: " + std::strerror(error) + ")");
+    }
+}
+
+void E1000eDriver::releaseDevice(const std::string& why) {
+    QueueGate::Control control(queueGate());
+    if (read(STATUS) != ~0u) {  // still there: stop its DMA first (4.6.1: mask, receiver and transmitter off)
+        write(IMC, ~0u);
+        write(RCTL, 0);
+        write(TCTL, 0);
+    }
+    setRunning(false);
+    stoppedByFault_ = false;
+    memory_.release();  // the IOMMU forgets the rings and pools: no DMA can reach them any more
+    releaseRings();     // so their netbufs can go back
+    bar_.detach();
+    device_->release();
+    setFaultDescription("e1000e " + name() + ": " + why + ": released; the interface is gone");
+    setLinkStatus(LinkStatus::down);
+    setInactive();
+}
+
 LinkStatus E1000eDriver::updateLinkStatus() {
+    if (device_->isReleased()) return LinkStatus::down;
     LinkStatus status = (read(STATUS) & STATUS_LU) != 0 ? LinkStatus::up : LinkStatus::down;  // 10.2.2.2
     setLinkStatus(status);
     return status;
@@ -391,7 +454,7 @@ int E1000eDriver::removeMulticastAddress(const EthernetAddress& address) {
 }
 
 const E1000eDriver::HardwareStatistics& E1000eDriver::hardwareStatistics() {
-    collectHardwareStatistics();
+    if (!device_->isReleased()) collectHardwareStatistics();
     return hardware_;
 }
 

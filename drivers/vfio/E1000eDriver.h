@@ -80,8 +80,9 @@ public:
 
     /// Resets the device (CTRL.RST), programs address, filters, rings and interrupts, sets the link
     /// up (CTRL.SLU) and waits up to Options::linkTimeout for STATUS.LU; with @p enable false only
-    /// resets and stops it, freeing the netbufs in the rings. @return 0, ENOBUFS (pool too small
-    /// for the receive ring), or ENOMEM.
+    /// resets and stops it, freeing the netbufs in the rings. Clears a fault the watchdog found
+    /// (a reset under the driver). @return 0, ENOBUFS (pool too small for the receive ring),
+    /// ENOMEM, or ENODEV once the device was released (hot-unplug).
     int resetAndEnable(bool enable) override;
     /// MSI-X vector 0's eventfd for queue 0, -1 without MSI-X (the same from creation to destruction).
     int interruptEventFd(unsigned queue) const override;
@@ -90,7 +91,17 @@ public:
     /// Reads the eventfd, clears ICR, updates the link on a link change, then receives (base).
     void interruptOccurred(unsigned queue) override;
     /// The watchdog, every second while an event loop is attached: polls the link (STATUS.LU)
-    /// and collects the hardware counters.
+    /// and collects the hardware counters. It also watches the device itself:
+    /// - the kernel asks for it back (hot-unplug, unbind: PciDevice::enableRemovalRequest) or it
+    ///   reads as all ones (removed): the driver stops it if it can, unmaps its DMA, gives the
+    ///   netbufs of its rings back, lets go of its BAR and closes it (PciDevice::release), so that
+    ///   the removal finishes; the link goes down and faultDescription() says "... released; the
+    ///   interface is gone" for good (resetAndEnable is ENODEV from then on);
+    /// - it was reset under the driver (RCTL.EN found clear, e.g. a function-level or bus reset
+    ///   from outside): the driver resets it properly, takes back the netbufs of its rings and
+    ///   says so in faultDescription() with the link down; on the next tick it brings it up again
+    ///   (as resetAndEnable(true)) and the fault clears.
+    /// Runs as a control call (the queue gate closed while it stops or restarts the device).
     void timeoutOccurred() override;
     /// Writes RAL0/RAH0.
     int setHardwareAddress(const EthernetAddress& address) override;
@@ -133,6 +144,9 @@ private:
     void writeReceiveControl();
     void writeMulticastTable();
     unsigned cleanTransmitRing();
+    void stopForFault(std::string why);
+    void restartAfterFault();
+    void releaseDevice(const std::string& why);
     std::uint32_t read(std::uint32_t reg) const { return bar_.read32(reg); }
     void write(std::uint32_t reg, std::uint32_t value) { bar_.write32(reg, value); }
 
@@ -149,6 +163,7 @@ private:
     unsigned txClean_ = 0;  // oldest descriptor not yet freed
     unsigned txInFlight_ = 0;
     bool interruptsEnabled_ = false;
+    bool stoppedByFault_ = false;  // the watchdog stopped the device after a reset under it
     HardwareStatistics hardware_;
 };
 

@@ -94,6 +94,10 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
             if (vectors >= 2) d->configVector_ = 1;
         }
     }
+    // Hot-unplug and unbind: the kernel asks for the device back through vfio's request channel
+    // (the watchdog hears it and releases the device). Without one (ENOTSUP) a removal waits for
+    // the program to close the device.
+    d->device_->enableRemovalRequest();
     std::uint8_t mac[6];
     for (unsigned i = 0; i < 6; ++i) mac[i] = d->deviceConfig_[CONFIG_MAC + i];  // 5.1.4
     EthernetAddress address = EthernetAddress::fromBytes(mac);
@@ -111,7 +115,7 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
 }
 
 VirtioNetDriver::~VirtioNetDriver() {
-    if (common_ != nullptr) {
+    if (common_ != nullptr && !device_->isReleased()) {
         // Reset (2.4): the device stops using the queues before memory_ unmaps them.
         setStatus(0);
         for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
@@ -247,10 +251,16 @@ int VirtioNetDriver::setUpQueue(unsigned index, Queue& q, unsigned size, std::si
 }
 
 int VirtioNetDriver::resetAndEnable(bool enable) {
-    // A reset starts the queues again: a used-ring overrun (the only fault said here) is over.
+    if (device_->isReleased()) return ENODEV;
+    // A reset starts the queues again: a used-ring overrun, or whatever the watchdog found the
+    // device in (a reset under the driver, DEVICE_NEEDS_RESET), is over.
     auto overran = [](const Queue& q) { return q.overrun; };
-    if (std::any_of(rx_.begin(), rx_.end(), overran) || std::any_of(tx_.begin(), tx_.end(), overran))
+    if (stoppedByFault_ || std::any_of(rx_.begin(), rx_.end(), overran) || std::any_of(tx_.begin(), tx_.end(), overran))
         setFaultDescription("");
+    stoppedByFault_ = false;
+    // The device stops using the queues (2.4: reset) before their netbufs go back.
+    setStatus(0);
+    for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
     releaseQueues();
     if (int error = negotiate(); error != 0) return error;
     if (!enable) {
@@ -259,6 +269,8 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
         setLinkStatus(LinkStatus::down);
         return 0;
     }
+    // PCI 3.0, 6.2.2: bus mastering again, which a reset from outside the driver may have cleared.
+    device_->enableBusMaster();
     commonWrite16(MSIX_CONFIG, configVector_);
     if (configVector_ != NO_VECTOR && commonRead16(MSIX_CONFIG) != configVector_) commonWrite16(MSIX_CONFIG, NO_VECTOR);
     // receiveq i is virtqueue 2i, transmitq i 2i + 1; the control queue comes after all the
@@ -534,11 +546,65 @@ int VirtioNetDriver::eventLoopChanged() {
 }
 
 void VirtioNetDriver::timeoutOccurred() {
-    if (isRunning()) updateLinkStatus();
+    if (device_->isReleased()) return;  // gone for good: nothing left to watch
+    // The kernel wants the device back (hot-unplug, unbind), or it reads as absent (a read of a
+    // removed device completes with all ones): let go of it, so that the removal can finish.
+    if (device_->removalRequested())
+        return releaseDevice("the kernel asked for the device back (hot-unplug or unbind)");
+    const std::uint8_t deviceStatus = status();
+    if (deviceStatus == 0xff) return releaseDevice("the device reads as all ones (removed)");
+    if (stoppedByFault_) {
+        restartAfterFault();
+    } else if (isRunning()) {
+        // 2.1.1: DEVICE_NEEDS_RESET, the device met an error it cannot recover from (QEMU sets it
+        // on a descriptor it cannot map, for one); without DRIVER_OK it was reset under the driver
+        // (a function-level or bus reset from outside, 4.1.4.3: device_status reads 0 after reset).
+        if ((deviceStatus & STATUS_NEEDS_RESET) != 0)
+            stopForFault("virtio-net " + name() +
+                         ": the device set DEVICE_NEEDS_RESET (an error it cannot recover from)");
+        else if ((deviceStatus & STATUS_DRIVER_OK) == 0)
+            stopForFault("virtio-net " + name() + ": the device was reset under the driver (device status " +
+                         std::to_string(deviceStatus) + ")");
+        else updateLinkStatus();
+    }
     if (eventLoop() != nullptr) setRelativeTimeout(kLinkWatchdog);
 }
 
+void VirtioNetDriver::stopForFault(std::string why) {
+    QueueGate::Control control(queueGate());
+    resetAndEnable(false);  // a reset of its own (2.4), the queues' netbufs back to their pools
+    stoppedByFault_ = true;
+    setFaultDescription(why + "; restarting it");
+}
+
+void VirtioNetDriver::restartAfterFault() {
+    const std::string fault = faultDescription();
+    QueueGate::Control control(queueGate());
+    if (int error = resetAndEnable(true); error != 0) {
+        stoppedByFault_ = true;
+        setFaultDescription(fault + " (restart failed: " + std::strerror(error) + ")");
+    }
+}
+
+void VirtioNetDriver::releaseDevice(const std::string& why) {
+    QueueGate::Control control(queueGate());
+    if (status() != 0xff) {  // still there: it stops using the queues first (2.4: reset)
+        setStatus(0);
+        for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
+    }
+    setRunning(false);
+    stoppedByFault_ = false;
+    memory_.release();  // the IOMMU forgets the rings and pools: no DMA can reach them any more
+    releaseQueues();    // so their netbufs can go back
+    for (PciBar& bar : bars_) bar.detach();
+    device_->release();
+    setFaultDescription("virtio-net " + name() + ": " + why + ": released; the interface is gone");
+    setLinkStatus(LinkStatus::down);
+    setInactive();
+}
+
 LinkStatus VirtioNetDriver::updateLinkStatus() {
+    if (device_->isReleased()) return LinkStatus::down;
     LinkStatus link = LinkStatus::up;
     if ((features_ & F_STATUS) != 0) {
         std::uint16_t s = *reinterpret_cast<volatile std::uint16_t*>(deviceConfig_ + CONFIG_STATUS);  // 5.1.4

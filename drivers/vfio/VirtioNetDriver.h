@@ -101,7 +101,17 @@ public:
     /// Reads the queue's eventfd and the link, then receives (base).
     void interruptOccurred(unsigned queue) override;
     /// The link watchdog, every second while an event loop is attached: reads the link status
-    /// from the device configuration.
+    /// from the device configuration. It also watches the device itself:
+    /// - the kernel asks for it back (hot-unplug, unbind: PciDevice::enableRemovalRequest) or it
+    ///   reads as all ones (removed): the driver resets it if it can, unmaps its DMA, gives the
+    ///   netbufs of its queues back, lets go of its BARs and closes it (PciDevice::release), so
+    ///   that the removal finishes; the link goes down and faultDescription() says "... released;
+    ///   the interface is gone" for good (resetAndEnable is ENODEV from then on);
+    /// - the device set DEVICE_NEEDS_RESET (2.1.1) or was reset under the driver (DRIVER_OK
+    ///   gone from device_status): the driver resets it, takes back the netbufs of its queues and
+    ///   says so in faultDescription() with the link down; on the next tick it brings it up again
+    ///   (as resetAndEnable(true)) and the fault clears, or says why the restart failed.
+    /// Runs as a control call (the queue gate closed while it stops or restarts the device).
     void timeoutOccurred() override;
     /// Records the address; when the device filters, puts it in the MAC table (5.1.6.5.2).
     /// @return 0, EINVAL (multicast or zero address), EIO (the device refused the table).
@@ -180,6 +190,9 @@ private:
     bool takeOffload(Netbuf& received) const;
     void cleanTransmitQueue(unsigned index, Queue& queue);
     void usedRingOverrun(const char* kind, unsigned index, Queue& queue, std::uint16_t deviceIndex);
+    void stopForFault(std::string why);
+    void restartAfterFault();
+    void releaseDevice(const std::string& why);
     void publish(Queue& queue);
     bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
     bool hasControlQueue() const { return (features_ & virtio::F_CTRL_VQ) != 0; }
@@ -223,6 +236,7 @@ private:
     std::vector<Queue> tx_;
     Queue control_;  // with CTRL_VQ only
     std::uint16_t configVector_ = virtio::NO_VECTOR;
+    bool stoppedByFault_ = false;  // the watchdog stopped the device (DEVICE_NEEDS_RESET, a reset under it)
 };
 
 }  // namespace nexnet

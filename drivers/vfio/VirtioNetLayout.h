@@ -45,7 +45,9 @@ constexpr std::uint8_t STATUS_ACKNOWLEDGE = 1;  ///< The driver noticed the devi
 constexpr std::uint8_t STATUS_DRIVER = 2;       ///< The driver knows how to drive it.
 constexpr std::uint8_t STATUS_DRIVER_OK = 4;    ///< The driver is ready: queues live.
 constexpr std::uint8_t STATUS_FEATURES_OK = 8;  ///< Features accepted (read back to check).
-constexpr std::uint8_t STATUS_FAILED = 128;     ///< The driver gave up.
+constexpr std::uint8_t STATUS_NEEDS_RESET =
+    64;                                      ///< DEVICE_NEEDS_RESET: an error the device cannot recover from (2.1.1).
+constexpr std::uint8_t STATUS_FAILED = 128;  ///< The driver gave up.
 
 // ---- features (5.1.3, 6) ------------------------------------------------------------------------
 constexpr std::uint64_t F_CSUM = 1ull << 0;              ///< Device checksums partial packets we send.

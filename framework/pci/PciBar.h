@@ -75,6 +75,15 @@ public:
     std::size_t size() const { return size_; }
     /// True when mapped.
     bool isMapped() const { return base_ != nullptr; }
+    /// Lets go of the device behind the BAR while keeping its addresses readable: the mapping is
+    /// replaced, in place, by private memory of the same size filled with ones, which is what a
+    /// read from a device that is no longer there returns on PCI (a master abort completes with
+    /// all ones; PCI 3.0, 6.2.1 on reading an absent function's vendor ID). A driver calls it when
+    /// the kernel takes its device back (PciDevice::release): the device's file is no longer
+    /// referenced by the mapping, so the kernel can finish the removal, and a register access
+    /// made afterwards by a path that raced the release reads ones instead of faulting (SIGBUS).
+    /// @return 0 or mmap's errno (the BAR is then unmapped instead).
+    int detach();
 
 private:
     volatile std::uint8_t* base_ = nullptr;

@@ -128,10 +128,62 @@ Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::
 PciDevice::~PciDevice() {
     if (fd_ >= 0) {
         disableMsix();
+        setRequestTrigger(-1);
         std::uint16_t command = configRead16(kPciCommand);
         if (command != 0xffff) configWrite16(kPciCommand, command & ~kCommandBusMaster);
         ::close(fd_);
     }
+    for (int fd : msixFds_) ::close(fd);  // left open by release()
+    if (requestFd_ >= 0) ::close(requestFd_);
+}
+
+int PciDevice::setRequestTrigger(int eventFd) {
+    // One eventfd for the single request "interrupt" (VFIO_PCI_REQ_IRQ_INDEX), or none to drop it.
+    alignas(vfio_irq_set) std::uint8_t buffer[sizeof(vfio_irq_set) + sizeof(std::int32_t)] = {};
+    auto* set = reinterpret_cast<vfio_irq_set*>(buffer);
+    set->argsz = eventFd >= 0 ? sizeof buffer : sizeof(vfio_irq_set);
+    set->flags = VFIO_IRQ_SET_ACTION_TRIGGER | (eventFd >= 0 ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
+    set->index = VFIO_PCI_REQ_IRQ_INDEX;
+    set->start = 0;
+    set->count = eventFd >= 0 ? 1 : 0;
+    if (eventFd >= 0) std::memcpy(set->data, &eventFd, sizeof(std::int32_t));
+    return ioctl(fd_, VFIO_DEVICE_SET_IRQS, set) == 0 ? 0 : errno;
+}
+
+int PciDevice::enableRemovalRequest() {
+    if (fd_ < 0) return ENODEV;
+    if (requestFd_ >= 0) return 0;
+    vfio_irq_info irq{};
+    irq.argsz = sizeof irq;
+    irq.index = VFIO_PCI_REQ_IRQ_INDEX;
+    if (ioctl(fd_, VFIO_DEVICE_GET_IRQ_INFO, &irq) != 0 || irq.count == 0) return ENOTSUP;
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return errno;
+    if (int error = setRequestTrigger(fd); error != 0) {
+        ::close(fd);
+        return error;
+    }
+    requestFd_ = fd;
+    return 0;
+}
+
+bool PciDevice::removalRequested() {
+    std::uint64_t count = 0;
+    return requestFd_ >= 0 && ::read(requestFd_, &count, sizeof count) == sizeof count && count != 0;
+}
+
+void PciDevice::release() {
+    if (fd_ < 0) return;
+    // Interrupts and the request channel off in vfio, without touching the device (no config
+    // write: it may be gone). The eventfds stay open until the object goes.
+    vfio_irq_set none{};
+    none.argsz = sizeof none;
+    none.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+    none.index = VFIO_PCI_MSIX_IRQ_INDEX;
+    if (!msixFds_.empty()) ioctl(fd_, VFIO_DEVICE_SET_IRQS, &none);
+    if (requestFd_ >= 0) setRequestTrigger(-1);
+    ::close(fd_);
+    fd_ = -1;
 }
 
 int PciDevice::readConfig(std::uint32_t offset, void* out, std::size_t size) const {
@@ -257,6 +309,7 @@ int PciDevice::disableMsix() {
 }
 
 int PciDevice::reset() {
+    if (fd_ < 0) return ENODEV;
     if (!resettable_) return ENOTTY;
     return ioctl(fd_, VFIO_DEVICE_RESET) == 0 ? 0 : errno;
 }

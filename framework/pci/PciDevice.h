@@ -55,7 +55,8 @@ public:
     /// user's address is checked with first ("..", "" and "../x" are not addresses).
     static bool isAddress(std::string_view bdf);
 
-    /// Turns interrupts off, clears bus mastering, closes the device.
+    /// Turns interrupts off, clears bus mastering and closes the device (unless released), and
+    /// closes the eventfds.
     ~PciDevice();
     PciDevice(const PciDevice&) = delete;
     PciDevice& operator=(const PciDevice&) = delete;
@@ -112,13 +113,38 @@ public:
     /// Turns MSI-X off and closes the eventfds. @return 0 or errno.
     int disableMsix();
 
-    /// Resets the device (VFIO_DEVICE_RESET). @return 0, ENOTTY when it cannot be reset, or errno.
+    /// Asks vfio-pci to tell this process when the kernel wants the device back (hot-unplug, an
+    /// unbind, the device's removal): VFIO_PCI_REQ_IRQ_INDEX routed into an eventfd,
+    /// removalRequestEventFd(). Until the process closes the device the kernel's removal waits,
+    /// repeating the request (every 10 seconds in vfio's core); a driver that hears it calls
+    /// release(). Control thread. @return 0, ENOTSUP (the kernel offers no request channel), or
+    /// the errno of eventfd/ioctl.
+    int enableRemovalRequest();
+    /// The eventfd that becomes readable when the kernel asks for the device back; -1 before
+    /// enableRemovalRequest(). The device owns it.
+    int removalRequestEventFd() const { return requestFd_; }
+    /// True when the kernel asked for the device back (reads removalRequestEventFd(), without
+    /// blocking). Control thread; no effect on the device.
+    bool removalRequested();
+    /// Gives the device back to the kernel while this object lives on: turns its interrupts and the
+    /// request channel off in vfio (their eventfds stay open, msixEventFd() still names them, so
+    /// that an event loop that watches one never watches a reused number), and closes the device.
+    /// Nothing is written to the device, which may be gone already. The owner first stops using
+    /// the device's memory (PciBar::detach) and unmaps the DMA it gave it: vfio finishes the
+    /// removal once the last mapping of the device's file is gone. Afterwards config reads return
+    /// all ones, mapBar fails and reset() is ENODEV. Control thread.
+    void release();
+    /// True after release().
+    bool isReleased() const { return fd_ < 0; }
+    /// Resets the device (VFIO_DEVICE_RESET). @return 0, ENOTTY when it cannot be reset, ENODEV
+    /// once released, or errno.
     int reset();
     /// True when VFIO reports the device can be reset.
     bool canReset() const { return resettable_; }
 
 private:
     PciDevice() = default;
+    int setRequestTrigger(int eventFd);
 
     std::string bdf_;
     std::shared_ptr<VfioContainer> container_;
@@ -128,6 +154,7 @@ private:
     std::uint16_t device_ = 0;
     bool resettable_ = false;
     std::vector<int> msixFds_;
+    int requestFd_ = -1;  // VFIO_PCI_REQ_IRQ_INDEX's eventfd
 };
 
 }  // namespace nexnet

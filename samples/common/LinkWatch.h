@@ -18,7 +18,8 @@ namespace nexnet {
 ///
 /// What a program does while the fault lasts is its own choice; nexnet-sample and nexnet-fwd keep
 /// running (a tap that is recreated is taken again, see TapDriver) and exit with status 1 if the
-/// fault is still there when they stop.
+/// fault is still there when they stop; when the hardware is gone for good (deviceGone: a NIC
+/// hot-unplugged) they stop at once, with status 1.
 ///
 /// Reads the driver on the calling thread: the driver's own thread (the samples run one).
 class LinkWatch {
@@ -36,6 +37,9 @@ public:
     std::optional<std::string> finalMessage() const;
     /// 1 while the driver reports a fault, else 0: the program's exit status.
     int exitStatus() const;
+    /// True once the driver's hardware is gone for good (IODevice::isInactive: a NIC hot-unplugged
+    /// and released): the samples print change()'s line and stop, since nothing will come back.
+    bool deviceGone() const { return driver_.isInactive(); }
 
 private:
     const IONetwork& driver_;

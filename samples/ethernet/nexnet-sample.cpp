@@ -239,6 +239,7 @@ int main(int argc, char** argv) {
         if (settings.duration > 0 && std::chrono::duration<double>(now - start).count() >= settings.duration) break;
         if (now >= nextReport) {
             if (auto line = watch.change()) std::printf("nexnet-sample: %s\n", line->c_str());
+            if (watch.deviceGone()) break;  // hot-unplugged: said above, and nothing will come back
             if (!settings.quiet) printStatistics("stats", interface, *stack.value(), *echo.value());
             nextReport = now + std::chrono::seconds(1);
         }

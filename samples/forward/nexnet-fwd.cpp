@@ -285,6 +285,8 @@ int run(QueueWorkers& workers, Direction* directions, const Settings& settings, 
         if (now - last >= std::chrono::seconds(1)) {
             printRates(directions, std::chrono::duration<double>(now - last).count());
             last = now;
+            // A side hot-unplugged (said by printRates): nothing will come back, so stop.
+            if (directions[0].watch->deviceGone() || directions[1].watch->deviceGone()) break;
         }
     }
     workers.stop();

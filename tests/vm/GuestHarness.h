@@ -11,7 +11,8 @@
 /// (four NICs, nexnet-fwd between two), VfioMultiqueueTest.cpp and VfioOffloadTest.cpp (one
 /// virtio-net NIC with several queue pairs on a multi-queue tap), VfioGroupTest.cpp (an IOMMU
 /// group shared with a NIC left on its kernel driver), VfioSioTest.cpp (the sio calls on a
-/// nexnet endpoint over the NIC, on the multi-queue tap). VfioUdpTest.cpp (the protocol layer's
+/// nexnet endpoint over the NIC, on the multi-queue tap), VfioFaultTest.cpp (one NIC alone behind a
+/// PCI Express root port: reset by the kernel, DEVICE_NEEDS_RESET, hot-unplugged). VfioUdpTest.cpp (the protocol layer's
 /// zero-copy proof) rides on the pair and multi-queue boots.
 
 #include "GuestFrames.h"

@@ -19,6 +19,9 @@
 #                               first NIC, and whatever leaves the second is counted by nxmq1 and dropped
 #                               bridged: two NICs behind one conventional PCI bridge (so one IOMMU group),
 #                               only the first bound to vfio-pci, the second left on its kernel driver
+#                               hotplug: as 1, but the NIC sits alone behind a PCI Express root port
+#                               (rp0), so that it can be hot-unplugged ("NEXNET-MONITOR: device_del
+#                               nic0") and reset alone (a secondary bus reset where it has no FLR)
 #     --queues N                queue pairs of the NIC with --nics mq (2 to 8)               [4]
 #     --vectors N               MSI-X vectors of the NIC with --nics mq (1 to 2N+2)        [2N+2]
 #     --file PATH               also copy PATH (and the libraries it needs) to /test/ in the guest
@@ -118,6 +121,9 @@ elif [ "$NICS" = bridged ]; then
   NETARGS=(-device pci-bridge,id=br0,chassis_nr=1
            -netdev hubport,id=n0,hubid=0 -device "$QNIC,id=nic0,netdev=n0,mac=52:54:00:12:34:56,bus=br0,addr=1"
            -netdev hubport,id=n1,hubid=0 -device "$QNIC,id=nic1,netdev=n1,mac=52:54:00:12:34:57,bus=br0,addr=2")
+elif [ "$NICS" = hotplug ]; then
+  NETARGS=(-device pcie-root-port,id=rp0,chassis=1,slot=1
+           -netdev user,id=n0,restrict=on -device "$QNIC,id=nic0,netdev=n0,mac=52:54:00:12:34:56,bus=rp0")
 elif [ "$NICS" = 4 ]; then
   NETARGS=()
   for i in 0 1 2 3; do
