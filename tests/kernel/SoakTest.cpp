@@ -128,7 +128,18 @@ TEST_F(SoakTest, ForwardingThroughFlapsDryPoolsAndDyingApplicationsLosesNothing)
     runFor(std::chrono::milliseconds(300));
     ASSERT_GT(forwarders_[0].forwarded, 0u) << "traffic does not flow";
 
-    unsigned flaps = 0, droughts = 0, joined = 0, killed = 0;
+    unsigned flaps = 0, droughts = 0, joined = 0, killed = 0, refused = 0;
+    const AppProcess* creator = nullptr;  // the application whose rx intercept made the rings
+    // Applications that ended by themselves leave the list: a garbage writer done, or one refused
+    // (counted: the rings may be going with their creator as it joins).
+    auto reap = [&] {
+        std::erase_if(applications_, [&](const std::unique_ptr<AppProcess>& a) {
+            if (!a->ended()) return false;
+            if (a->exitStatus() != 0) ++refused;
+            if (a.get() == creator) creator = nullptr;
+            return true;
+        });
+    };
     auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(soakSeconds());
     while (std::chrono::steady_clock::now() < end) {
         switch (random() % 5) {
@@ -150,20 +161,23 @@ TEST_F(SoakTest, ForwardingThroughFlapsDryPoolsAndDyingApplicationsLosesNothing)
         }
         case 2:
         case 3: {  // an application joins
+            reap();
             if (applications_.size() >= 3) break;
             static const std::vector<std::vector<std::string>> kinds = {
                 {"reinject"}, {"hold", "--hold", "64"}, {"garbage", "--seconds", "0.3"}};
             const auto& kind = kinds[random() % kinds.size()];
-            // The first one makes the rings (rx intercept), the others join them.
-            std::vector<std::string> arguments{path_, interfaces_[0]->name(), applications_.empty() ? "rx" : "join"};
+            // One makes the rings (rx intercept) while none has them, the others join them.
+            std::vector<std::string> arguments{path_, interfaces_[0]->name(), creator == nullptr ? "rx" : "join"};
             arguments.insert(arguments.end(), kind.begin(), kind.end());
             applications_.push_back(std::make_unique<AppProcess>(arguments));
+            if (creator == nullptr) creator = applications_.back().get();
             ++joined;
             break;
         }
         default:  // one dies mid-burst
             if (applications_.empty()) break;
             std::size_t victim = random() % applications_.size();
+            if (applications_[victim].get() == creator) creator = nullptr;
             applications_[victim]->stop(SIGKILL);
             applications_.erase(applications_.begin() + static_cast<std::ptrdiff_t>(victim));
             ++killed;
@@ -173,8 +187,9 @@ TEST_F(SoakTest, ForwardingThroughFlapsDryPoolsAndDyingApplicationsLosesNothing)
     }
     applications_.clear();
     runFor(std::chrono::milliseconds(300));  // the server reclaims what the dead held (pidfd)
-    std::printf("soak: %u flaps, %u dry pools, %u applications joined, %u killed; A->B received %llu forwarded %llu\n",
-                flaps, droughts, joined, killed, static_cast<unsigned long long>(forwarders_[0].received),
+    std::printf("soak: %u flaps, %u dry pools, %u applications started (%u refused), %u killed; A->B received %llu "
+                "forwarded %llu\n",
+                flaps, droughts, joined, refused, killed, static_cast<unsigned long long>(forwarders_[0].received),
                 static_cast<unsigned long long>(forwarders_[0].forwarded));
 
     // Traffic still flows once the faults stop.
