@@ -187,10 +187,11 @@ TEST_F(SoakTest, ForwardingThroughFlapsDryPoolsAndDyingApplicationsLosesNothing)
     }
     applications_.clear();
     runFor(std::chrono::milliseconds(300));  // the server reclaims what the dead held (pidfd)
-    std::printf("soak: %u flaps, %u dry pools, %u applications started (%u refused), %u killed; A->B received %llu "
-                "forwarded %llu\n",
-                flaps, droughts, joined, refused, killed, static_cast<unsigned long long>(forwarders_[0].received),
-                static_cast<unsigned long long>(forwarders_[0].forwarded));
+    std::printf(
+        "soak: %u flaps, %u dry pools, %u applications started (%u refused), %u killed; A->B received %llu "
+        "forwarded %llu\n",
+        flaps, droughts, joined, refused, killed, static_cast<unsigned long long>(forwarders_[0].received),
+        static_cast<unsigned long long>(forwarders_[0].forwarded));
 
     // Traffic still flows once the faults stop.
     std::uint64_t before = forwarders_[0].forwarded;
