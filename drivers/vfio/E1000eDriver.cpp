@@ -108,10 +108,7 @@ E1000eDriver::~E1000eDriver() {
 int E1000eDriver::resetAndEnable(bool enable) {
     if (device_->isReleased()) return ENODEV;
     // Whatever stopped the device under the driver, this reset starts it afresh.
-    if (stoppedByFault_) {
-        stoppedByFault_ = false;
-        setFaultDescription("");
-    }
+    if (restart_.clear()) setFaultDescription("");
     // Reset (4.6.1): mask interrupts, receiver and transmitter off, CTRL.RST (10.2.2.1), which
     // clears itself; then mask again and clear what the reset left in ICR (10.2.4.1).
     write(IMC, ~0u);
@@ -363,36 +360,20 @@ void E1000eDriver::timeoutOccurred() {
     if (device_->removalRequested())
         return releaseDevice("the kernel asked for the device back (hot-unplug or unbind)");
     if (read(STATUS) == ~0u) return releaseDevice("the device reads as all ones (removed)");
-    if (stoppedByFault_) {
-        restartAfterFault();
+    if (restart_.pending()) {
+        restart_.restart(*this);
     } else if (isRunning()) {
         // Running, the driver keeps RCTL.EN set (writeReceiveControl): found clear, the device was
         // reset under it (a function-level or bus reset, 10.2.5.1 RCTL's reset value 0), and its
         // rings, addresses and filters are gone with it.
         if ((read(RCTL) & RCTL_EN) == 0) {
-            stopForFault("e1000e " + name() + ": the device was reset under the driver (RCTL.EN found clear)");
+            restart_.stop(*this, "e1000e " + name() + ": the device was reset under the driver (RCTL.EN found clear)");
         } else {
             updateLinkStatus();
             collectHardwareStatistics();
         }
     }
     if (eventLoop() != nullptr) setRelativeTimeout(kLinkWatchdog);
-}
-
-void E1000eDriver::stopForFault(std::string why) {
-    QueueGate::Control control(queueGate());
-    resetAndEnable(false);  // a reset of its own (4.6.1), the rings' netbufs back to their pools
-    stoppedByFault_ = true;
-    setFaultDescription(why + "; restarting it");
-}
-
-void E1000eDriver::restartAfterFault() {
-    const std::string fault = faultDescription();
-    QueueGate::Control control(queueGate());
-    if (int error = resetAndEnable(true); error != 0) {
-        stoppedByFault_ = true;
-        setFaultDescription(fault + " (restart failed: " + std::strerror(error) + ")");
-    }
 }
 
 void E1000eDriver::releaseDevice(const std::string& why) {
@@ -403,7 +384,7 @@ void E1000eDriver::releaseDevice(const std::string& why) {
         write(TCTL, 0);
     }
     setRunning(false);
-    stoppedByFault_ = false;
+    restart_.clear();
     memory_.release();  // the IOMMU forgets the rings and pools: no DMA can reach them any more
     releaseRings();     // so their netbufs can go back
     bar_.detach();

@@ -3,6 +3,7 @@
 /// @brief E1000eDriver: the Intel 82574L (e1000e, 8086:10d3) driven from userspace through vfio-pci.
 
 #include "drivers/vfio/DeviceMemory.h"
+#include "drivers/vfio/DeviceRestart.h"
 #include "drivers/vfio/E1000eRegisters.h"
 #include "framework/IOEthernet.h"
 #include "framework/pci/PciDevice.h"
@@ -144,8 +145,6 @@ private:
     void writeReceiveControl();
     void writeMulticastTable();
     unsigned cleanTransmitRing();
-    void stopForFault(std::string why);
-    void restartAfterFault();
     void releaseDevice(const std::string& why);
     std::uint32_t read(std::uint32_t reg) const { return bar_.read32(reg); }
     void write(std::uint32_t reg, std::uint32_t value) { bar_.write32(reg, value); }
@@ -163,7 +162,7 @@ private:
     unsigned txClean_ = 0;  // oldest descriptor not yet freed
     unsigned txInFlight_ = 0;
     bool interruptsEnabled_ = false;
-    bool stoppedByFault_ = false;  // the watchdog stopped the device after a reset under it
+    DeviceRestart restart_;  // the watchdog stopped the device after a reset under it
     HardwareStatistics hardware_;
 };
 

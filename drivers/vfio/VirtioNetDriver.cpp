@@ -255,9 +255,9 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
     // A reset starts the queues again: a used-ring overrun, or whatever the watchdog found the
     // device in (a reset under the driver, DEVICE_NEEDS_RESET), is over.
     auto overran = [](const Queue& q) { return q.overrun; };
-    if (stoppedByFault_ || std::any_of(rx_.begin(), rx_.end(), overran) || std::any_of(tx_.begin(), tx_.end(), overran))
+    if (restart_.clear() || std::any_of(rx_.begin(), rx_.end(), overran) ||
+        std::any_of(tx_.begin(), tx_.end(), overran))
         setFaultDescription("");
-    stoppedByFault_ = false;
     // The device stops using the queues (2.4: reset) before their netbufs go back.
     setStatus(0);
     for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
@@ -553,37 +553,23 @@ void VirtioNetDriver::timeoutOccurred() {
         return releaseDevice("the kernel asked for the device back (hot-unplug or unbind)");
     const std::uint8_t deviceStatus = status();
     if (deviceStatus == 0xff) return releaseDevice("the device reads as all ones (removed)");
-    if (stoppedByFault_) {
-        restartAfterFault();
+    if (restart_.pending()) {
+        restart_.restart(*this);
     } else if (isRunning()) {
         // 2.1.1: DEVICE_NEEDS_RESET, the device met an error it cannot recover from (QEMU sets it
         // on a descriptor it cannot map, for one); without DRIVER_OK it was reset under the driver
         // (a function-level or bus reset from outside, 4.1.4.3: device_status reads 0 after reset).
         if ((deviceStatus & STATUS_NEEDS_RESET) != 0)
-            stopForFault("virtio-net " + name() +
-                         ": the device set DEVICE_NEEDS_RESET (an error it cannot recover from)");
+            restart_.stop(
+                *this,
+                "virtio-net " + name() + ": the device set DEVICE_NEEDS_RESET (an error it cannot recover from)");
         else if ((deviceStatus & STATUS_DRIVER_OK) == 0)
-            stopForFault("virtio-net " + name() + ": the device was reset under the driver (device status " +
-                         std::to_string(deviceStatus) + ")");
+            restart_.stop(*this,
+                          "virtio-net " + name() + ": the device was reset under the driver (device status " +
+                              std::to_string(deviceStatus) + ")");
         else updateLinkStatus();
     }
     if (eventLoop() != nullptr) setRelativeTimeout(kLinkWatchdog);
-}
-
-void VirtioNetDriver::stopForFault(std::string why) {
-    QueueGate::Control control(queueGate());
-    resetAndEnable(false);  // a reset of its own (2.4), the queues' netbufs back to their pools
-    stoppedByFault_ = true;
-    setFaultDescription(why + "; restarting it");
-}
-
-void VirtioNetDriver::restartAfterFault() {
-    const std::string fault = faultDescription();
-    QueueGate::Control control(queueGate());
-    if (int error = resetAndEnable(true); error != 0) {
-        stoppedByFault_ = true;
-        setFaultDescription(fault + " (restart failed: " + std::strerror(error) + ")");
-    }
 }
 
 void VirtioNetDriver::releaseDevice(const std::string& why) {
@@ -593,7 +579,7 @@ void VirtioNetDriver::releaseDevice(const std::string& why) {
         for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
     }
     setRunning(false);
-    stoppedByFault_ = false;
+    restart_.clear();
     memory_.release();  // the IOMMU forgets the rings and pools: no DMA can reach them any more
     releaseQueues();    // so their netbufs can go back
     for (PciBar& bar : bars_) bar.detach();

@@ -3,6 +3,7 @@
 /// @brief VirtioNetDriver: a modern virtio-net PCI device (1af4:1041) driven through vfio-pci.
 
 #include "drivers/vfio/DeviceMemory.h"
+#include "drivers/vfio/DeviceRestart.h"
 #include "drivers/vfio/VirtioNetLayout.h"
 #include "drivers/vfio/VirtqueueUsedRing.h"
 #include "framework/IOEthernet.h"
@@ -190,8 +191,6 @@ private:
     bool takeOffload(Netbuf& received) const;
     void cleanTransmitQueue(unsigned index, Queue& queue);
     void usedRingOverrun(const char* kind, unsigned index, Queue& queue, std::uint16_t deviceIndex);
-    void stopForFault(std::string why);
-    void restartAfterFault();
     void releaseDevice(const std::string& why);
     void publish(Queue& queue);
     bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
@@ -236,7 +235,7 @@ private:
     std::vector<Queue> tx_;
     Queue control_;  // with CTRL_VQ only
     std::uint16_t configVector_ = virtio::NO_VECTOR;
-    bool stoppedByFault_ = false;  // the watchdog stopped the device (DEVICE_NEEDS_RESET, a reset under it)
+    DeviceRestart restart_;  // the watchdog stopped the device (DEVICE_NEEDS_RESET, a reset under it)
 };
 
 }  // namespace nexnet

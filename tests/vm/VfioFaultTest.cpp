@@ -49,6 +49,16 @@ bool answersPing(IOEthernet& nic, std::uint16_t sequence) {
         receiveUntil(nic, [sequence](const std::uint8_t* f, std::size_t n) { return isEchoReply(f, n, sequence); });
 }
 
+// After a fault: within @p within the fault is gone, the device runs, the link is up and the user
+// network answers ping @p sequence.
+void expectBackInService(IOEthernet& nic, std::chrono::seconds within, std::uint16_t sequence) {
+    ASSERT_TRUE(watchUntil(
+        nic, [&] { return nic.faultDescription().empty() && nic.isRunning(); }, within))
+        << nic.faultDescription();
+    EXPECT_TRUE(waitForLink(nic, LinkStatus::up, 5s));
+    EXPECT_TRUE(answersPing(nic, sequence)) << "no echo reply once the device was back";
+}
+
 bool exists(const std::string& path) {
     struct stat st;
     return stat(path.c_str(), &st) == 0;
@@ -94,25 +104,20 @@ TEST(VfioFault, AKernelResetUnderTheDriverIsReportedAndTrafficResumes) {
         EXPECT_TRUE(netbufsBackWhileStopped) << "the rings' netbufs came back once the device was stopped";
     }
 
-    // Restarted (or never stopped): no fault, running, the link up, the user network answers.
-    ASSERT_TRUE(watchUntil(
-        *nic, [&] { return nic->faultDescription().empty() && nic->isRunning(); }, 5s))
-        << nic->faultDescription();
-    EXPECT_TRUE(waitForLink(*nic, LinkStatus::up, 5s));
-    EXPECT_TRUE(answersPing(*nic, 2)) << "no echo reply after the reset";
+    expectBackInService(*nic, 5s, 2);  // restarted, or never stopped
 }
 
 // A stray write into the driver's rings (a bug elsewhere in the program) chains every receive
 // descriptor to one that does not exist: QEMU's virtio-net meets it with the next frame it receives
-// and sets DEVICE_NEEDS_RESET (virtio 1.2, 2.1.1). The watchdog says
-// so, stops the device, and brings it up again with fresh rings on its next tick.
+// and sets DEVICE_NEEDS_RESET (virtio 1.2, 2.1.1). The watchdog says so, stops the device, and
+// brings it up again with fresh rings on its next tick.
 TEST(VfioFaultVirtio, DeviceNeedsResetIsReportedAndTheDriverRestartsTheDevice) {
     auto nic = openRunningNic(firstBdf());
     ASSERT_TRUE(nic);
     ASSERT_TRUE(answersPing(*nic, 3));
-    // A stray write (a bug elsewhere in the program) into the rings, the memfd "nexnet-virtio-rings":
-    // receive queue 0 comes first, its descriptor table of 256 entries {addr, len, flags, next}
-    // (virtio 1.2, 2.7.5). Each now says it continues at descriptor 0xffff.
+    // The rings are the memfd "nexnet-virtio-rings": receive queue 0 comes first, its descriptor
+    // table of 256 entries {addr, len, flags, next} (virtio 1.2, 2.7.5). Each now says it continues
+    // at descriptor 0xffff.
     volatile std::uint8_t* descriptors = nullptr;
     {
         std::ifstream maps("/proc/self/maps");
@@ -140,11 +145,7 @@ TEST(VfioFaultVirtio, DeviceNeedsResetIsReportedAndTheDriverRestartsTheDevice) {
     EXPECT_EQ(nic->linkStatus(), LinkStatus::down);
     EXPECT_EQ(nic->pool()->available(), nic->pool()->capacity()) << "the queues' netbufs came back";
 
-    ASSERT_TRUE(watchUntil(
-        *nic, [&] { return nic->faultDescription().empty() && nic->isRunning(); }, 10s))
-        << nic->faultDescription();
-    EXPECT_TRUE(waitForLink(*nic, LinkStatus::up, 5s));
-    EXPECT_TRUE(answersPing(*nic, 4)) << "no echo reply after the restart";
+    expectBackInService(*nic, 10s, 4);
 }
 
 // The NIC is hot-unplugged through QEMU's monitor (device_del: an ACPI eject the guest's kernel
