@@ -34,6 +34,14 @@
 
 namespace nexnet::test {
 
+/// Bytes of the byte-for-byte stream tests, each way (TcpOffloadTest, TcpOffloadSendTest): enough
+/// for the window, the congestion control and the rings to go round many times.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr std::uint64_t kStreamTestBytes = 48u << 20;  // AddressSanitizer's copies are ten times slower
+#else
+inline constexpr std::uint64_t kStreamTestBytes = 256u << 20;
+#endif
+
 /// The byte at offset @p at of every stream the tests send: a hash of the offset, so a byte out
 /// of place or from another offset shows.
 inline std::uint8_t streamByte(std::uint64_t at) {

@@ -108,11 +108,7 @@ protected:
 };
 
 TEST_F(TcpOffloadSendTest, SendsAStreamFromPostedBuffersByteForByteAndEndsItWithFin) {
-#if defined(__SANITIZE_ADDRESS__)
-    constexpr std::uint64_t kTotal = 48u << 20;  // AddressSanitizer's copies are ten times slower
-#else
-    constexpr std::uint64_t kTotal = 256u << 20;
-#endif
+    constexpr std::uint64_t kTotal = kStreamTestBytes;
     TcpOffloadHandle handle = offloadKernelSocket();
     ASSERT_TRUE(handle);
     peerReads(0);

@@ -40,11 +40,7 @@ protected:
 };
 
 TEST_F(TcpOffloadTest, PlacesAStreamOffloadedMidStreamIntoPostedBuffersByteForByte) {
-#if defined(__SANITIZE_ADDRESS__)
-    constexpr std::size_t kTotal = 48u << 20;  // AddressSanitizer's copies are ten times slower
-#else
-    constexpr std::size_t kTotal = 256u << 20;
-#endif
+    constexpr std::size_t kTotal = kStreamTestBytes;
     constexpr std::size_t kBeforeOffload = 1u << 20;
     peerSends(0, kTotal, true);
     ASSERT_TRUE(kernelReads(kernel_, 0, kBeforeOffload));
