@@ -116,9 +116,7 @@ Result<std::unique_ptr<VirtioNetDriver>> VirtioNetDriver::create(std::unique_ptr
 
 VirtioNetDriver::~VirtioNetDriver() {
     if (common_ != nullptr && !device_->isReleased()) {
-        // Reset (2.4): the device stops using the queues before memory_ unmaps them.
-        setStatus(0);
-        for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
+        resetDevice();  // the device stops using the queues before memory_ unmaps them
     }
     releaseQueues();
 }
@@ -149,10 +147,15 @@ int VirtioNetDriver::findCapabilities(std::string* message) {
     return ENODEV;
 }
 
-int VirtioNetDriver::negotiate() {
-    // Initialisation (3.1.1): reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, check it stuck.
+void VirtioNetDriver::resetDevice() {
+    // 2.4 and 4.1.4.3: writing 0 to device_status resets the device; it reads 0 once done.
     setStatus(0);
     for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
+}
+
+int VirtioNetDriver::negotiate() {
+    // Initialisation (3.1.1): reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, check it stuck.
+    resetDevice();
     setStatus(STATUS_ACKNOWLEDGE);
     setStatus(STATUS_ACKNOWLEDGE | STATUS_DRIVER);
     commonWrite32(DEVICE_FEATURE_SELECT, 0);
@@ -258,11 +261,11 @@ int VirtioNetDriver::resetAndEnable(bool enable) {
     if (restart_.clear() || std::any_of(rx_.begin(), rx_.end(), overran) ||
         std::any_of(tx_.begin(), tx_.end(), overran))
         setFaultDescription("");
-    // The device stops using the queues (2.4: reset) before their netbufs go back.
-    setStatus(0);
-    for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
+    // negotiate() begins with a reset: the device stops using the queues before their netbufs go
+    // back, whether or not the rest of it works.
+    const int negotiated = negotiate();
     releaseQueues();
-    if (int error = negotiate(); error != 0) return error;
+    if (negotiated != 0) return negotiated;
     if (!enable) {
         setStatus(0);
         setRunning(false);
@@ -574,10 +577,7 @@ void VirtioNetDriver::timeoutOccurred() {
 
 void VirtioNetDriver::releaseDevice(const std::string& why) {
     QueueGate::Control control(queueGate());
-    if (status() != 0xff) {  // still there: it stops using the queues first (2.4: reset)
-        setStatus(0);
-        for (int i = 0; i < 100 && status() != 0; ++i) usleep(1000);
-    }
+    if (status() != 0xff) resetDevice();  // still there: it stops using the queues first
     setRunning(false);
     restart_.clear();
     memory_.release();  // the IOMMU forgets the rings and pools: no DMA can reach them any more

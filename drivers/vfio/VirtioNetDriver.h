@@ -192,6 +192,7 @@ private:
     void cleanTransmitQueue(unsigned index, Queue& queue);
     void usedRingOverrun(const char* kind, unsigned index, Queue& queue, std::uint16_t deviceIndex);
     void releaseDevice(const std::string& why);
+    void resetDevice();
     void publish(Queue& queue);
     bool multiqueue() const { return (features_ & virtio::F_MQ) != 0; }
     bool hasControlQueue() const { return (features_ & virtio::F_CTRL_VQ) != 0; }

@@ -128,7 +128,7 @@ Result<std::unique_ptr<PciDevice>> PciDevice::open(const std::string& bdf, std::
 PciDevice::~PciDevice() {
     if (fd_ >= 0) {
         disableMsix();
-        setRequestTrigger(-1);
+        if (requestFd_ >= 0) setRequestTrigger(-1);
         std::uint16_t command = configRead16(kPciCommand);
         if (command != 0xffff) configWrite16(kPciCommand, command & ~kCommandBusMaster);
         ::close(fd_);

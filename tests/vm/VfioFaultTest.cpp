@@ -11,11 +11,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <cstdio>
@@ -59,12 +59,16 @@ void expectBackInService(IOEthernet& nic, std::chrono::seconds within, std::uint
     EXPECT_TRUE(answersPing(nic, sequence)) << "no echo reply once the device was back";
 }
 
-bool exists(const std::string& path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0;
-}
-
 std::string devicePath() { return "/sys/bus/pci/devices/" + firstBdf(); }
+
+// Waits up to 20 s for the kernel to finish removing the NIC (its sysfs directory gone), which it
+// can only do once the device is closed. @return whether it did.
+bool removalFinished() {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::filesystem::exists(devicePath()) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(100ms);
+    return !std::filesystem::exists(devicePath());
+}
 
 }  // namespace
 
@@ -178,9 +182,7 @@ TEST(VfioFaultUnplug, HotUnplugReleasesTheDeviceAndTheKernelFinishesTheRemoval) 
     EXPECT_EQ(nic->pool()->available(), nic->pool()->capacity()) << "every netbuf of the rings came back";
 
     // The kernel could finish the removal only because the driver closed the device.
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (exists(devicePath()) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
-    EXPECT_FALSE(exists(devicePath())) << firstBdf() << " still exists: the removal waits for the device to be closed";
+    EXPECT_TRUE(removalFinished()) << firstBdf() << " still exists: the removal waits for the device to be closed";
 
     // The data path and the watchdog stay quiet, and the driver goes without touching the device.
     Netbuf* none[4];
@@ -233,7 +235,5 @@ TEST(VfioFaultSample, TheSampleSaysTheNicWasUnpluggedAndStops) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find("stopping with a fault"), std::string::npos) << text;
-    deadline = std::chrono::steady_clock::now() + 20s;
-    while (exists(devicePath()) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
-    EXPECT_FALSE(exists(devicePath())) << "the removal did not finish";
+    EXPECT_TRUE(removalFinished()) << "the removal did not finish";
 }
